@@ -1,0 +1,159 @@
+"""Parley's errors. Each carries one sentence a user can act on, in ``str(err)``.
+
+The tree::
+
+    ParleyError
+    ├── ConfigError                 parley.yaml or the environment is wrong
+    ├── BadRequestError             the caller asked for something invalid
+    │   ├── UnknownModelError       a model name that is not configured
+    │   └── ContextTooLongError     the prompt does not fit the model's context window
+    ├── ProviderError               a provider (or the network to it) failed the call
+    │   ├── AuthError               key missing, wrong or revoked (401/403)
+    │   ├── RateLimitError          too many requests right now (429); retry_after if known
+    │   ├── QuotaError              the account is out of credit or quota
+    │   ├── ProviderTimeoutError    no answer within the timeout
+    │   ├── ProviderDownError       5xx / overloaded / connection refused / cut stream
+    │   └── ProviderBadResponse     the provider answered with something unreadable
+    ├── AllModelsFailedError        the model and every fallback failed; .failures lists each
+    ├── BudgetExceededError         the user's hard monthly budget is spent
+    ├── StreamAbandonedError        the reader closed a stream before it ended (recorded, not raised)
+    └── StoreUnavailableError       the call log's database cannot be reached or is not set up
+
+Messages never contain a secret: provider error text is passed through
+``redact`` before it is kept.
+"""
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "ParleyError", "ConfigError", "BadRequestError", "UnknownModelError",
+    "ContextTooLongError", "ProviderError", "AuthError", "RateLimitError", "QuotaError",
+    "ProviderTimeoutError", "ProviderDownError", "ProviderBadResponse",
+    "AllModelsFailedError", "BudgetExceededError", "StreamAbandonedError",
+    "StoreUnavailableError", "redact",
+]
+
+_SECRET_PATTERNS = [
+    re.compile(r"(sk-(?:ant-)?[A-Za-z0-9_\-]{6,})"),
+    re.compile(r"(AIza[0-9A-Za-z_\-]{10,})"),
+    re.compile(r"(?i)((?:api[_-]?key|key|token|authorization|bearer|x-api-key|apikey)"
+               r"[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?)([^\s\"'&,}]+)"),
+    re.compile(r"(eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*)"),
+]
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Return ``text`` with API keys, bearer tokens, JWTs and the given ``secrets`` masked."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    for pattern in _SECRET_PATTERNS:
+        if pattern.groups == 2:
+            text = pattern.sub(lambda m: m.group(1) + "***", text)
+        else:
+            text = pattern.sub("***", text)
+    return text
+
+
+class ParleyError(Exception):
+    """Base of every Parley error; ``str(err)`` is the sentence to show a user."""
+
+    kind = "error"
+
+    def __init__(self, message: str, *, model: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.model = model
+
+
+class ConfigError(ParleyError):
+    """The configuration cannot be used. The message names the file, the key and the fault."""
+
+    kind = "config"
+
+    def __init__(self, problem: str, *, source: str = "configuration", key: str | None = None):
+        where = f"{source}: {key}" if key else source
+        super().__init__(f"{where}: {problem}")
+        self.source, self.key, self.problem = source, key, problem
+
+
+class BadRequestError(ParleyError):
+    kind = "bad_request"
+
+
+class UnknownModelError(BadRequestError):
+    kind = "unknown_model"
+
+    def __init__(self, name: str, known: list[str]):
+        names = ", ".join(known) if known else "none are configured"
+        super().__init__(f"Model '{name}' is not configured; choose one of: {names}.", model=name)
+
+
+class ContextTooLongError(BadRequestError):
+    kind = "context_too_long"
+
+
+class ProviderError(ParleyError):
+    """A provider failed the call. ``status`` is the HTTP status when there was one."""
+
+    kind = "provider"
+
+    def __init__(self, message: str, *, model: str | None = None, status: int | None = None):
+        super().__init__(message, model=model)
+        self.status = status
+
+
+class AuthError(ProviderError):
+    kind = "auth"
+
+
+class RateLimitError(ProviderError):
+    kind = "rate_limit"
+
+    def __init__(self, message: str, *, model: str | None = None, status: int | None = 429,
+                 retry_after: float | None = None):
+        super().__init__(message, model=model, status=status)
+        self.retry_after = retry_after
+
+
+class QuotaError(ProviderError):
+    kind = "quota"
+
+
+class ProviderTimeoutError(ProviderError):
+    kind = "timeout"
+
+
+class ProviderDownError(ProviderError):
+    kind = "provider_down"
+
+
+class ProviderBadResponse(ProviderError):
+    kind = "bad_response"
+
+
+class AllModelsFailedError(ParleyError):
+    """Every model tried failed. ``failures`` maps each model name to its error."""
+
+    kind = "all_failed"
+
+    def __init__(self, failures: dict[str, ParleyError]):
+        parts = " ".join(f"{name}: {err}" for name, err in failures.items())
+        super().__init__(f"Every model failed. {parts}")
+        self.failures = failures
+
+
+class BudgetExceededError(ParleyError):
+    kind = "budget"
+
+
+class StreamAbandonedError(ParleyError):
+    kind = "abandoned"
+
+
+class StoreUnavailableError(ParleyError):
+    """The store (SQLite file, Postgres or Supabase) cannot be reached or lacks its schema.
+    The message names the backend and where it is, never a password or key."""
+
+    kind = "store_unavailable"

@@ -1,0 +1,99 @@
+"""What a call returns (``GenerationResult``) and what is recorded of each attempt (``CallRecord``).
+
+Both are plain data with no dependency beyond the standard library, so the UI can import
+them without paying for litellm's import.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["GenerationResult", "CallRecord", "utc_now"]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class GenerationResult:
+    """One answer (or, in ``compare``, one failed column with ``error`` set).
+
+    ``cost`` is None when the price is unknown; ``price_known`` says which.
+    ``model`` is the configured name that was asked for; ``served_by`` is the configured
+    name that actually answered (differs from ``model`` when ``fallback_used``).
+    ``provider_model`` is the provider's own model id (``claude-sonnet-4-5-20250929``).
+    """
+
+    content: str = ""
+    model: str = ""
+    provider: str = ""
+    provider_model: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    reasoning_tokens: int | None = None
+    cached_tokens: int | None = None
+    tokens_estimated: bool = False
+    cost: float | None = None
+    price_known: bool = False
+    response_time_ms: float = 0.0
+    ttft_ms: float | None = None
+    call_id: str = ""
+    fallback_used: bool = False
+    served_by: str = ""
+    error: str | None = None
+    error_kind: str | None = None
+    finish_reason: str | None = None
+    source: str | None = None  # which preference chose the model: service | user | default | explicit
+
+    JSON_FIELDS = ("content", "model", "provider", "input_tokens", "output_tokens",
+                   "total_tokens", "cost", "price_known", "response_time_ms", "ttft_ms",
+                   "call_id", "fallback_used", "served_by", "error")
+
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON shape of ``ask`` and each ``compare`` entry (DESIGN.md)."""
+        return {name: getattr(self, name) for name in self.JSON_FIELDS}
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class CallRecord:
+    """One attempt at a provider call, as written to ``request_logs``.
+
+    ``call_id`` is the idempotency key (``litellm_call_id``). ``fallback_of`` holds the
+    call id of the attempt this one replaced. ``total_cost`` None means the price is unknown.
+    ``messages``/``response`` are filled only as the privacy setting allows.
+    """
+
+    call_id: str
+    user_id: str
+    service_type: str
+    model: str
+    provider: str
+    provider_model: str
+    status: str  # "success" | "failure"
+    created_at: dt.datetime = field(default_factory=utc_now)
+    error_class: str | None = None
+    error: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    total_cost: float | None = None
+    response_time_ms: float | None = None
+    ttft_ms: float | None = None
+    fallback_of: str | None = None
+    is_demo: bool = False
+    messages: Any = None
+    response: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_row(self) -> dict[str, Any]:
+        row = dataclasses.asdict(self)
+        row["created_at"] = self.created_at.isoformat()
+        return row

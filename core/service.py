@@ -1,0 +1,186 @@
+"""``AIService``: the API backend code calls, without caring which provider answers.
+
+    svc = AIService.from_env()
+    r = await svc.generate("Summarise...", user_id="u1", service_type="xray")
+
+litellm is imported on the first call, not at construction, so a page can list models
+before the gateway exists. Every attempt is handed to the recorder (when one is attached)
+after the call; recording never fails or delays the answer.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any, AsyncIterator, Iterator, Mapping
+
+from core.calls import LoopThread, build_records, check_call, messages_for
+from core.catalog import Catalog
+from core.config import Settings, load_settings
+from core.errors import BadRequestError, ParleyError, StreamAbandonedError
+from core.results import GenerationResult
+from core.routing import Choice, choose_model
+
+__all__ = ["AIService"]
+
+log = logging.getLogger("parley")
+
+
+class AIService:
+    """Generate, stream and compare across the configured models, recording every attempt."""
+
+    def __init__(self, settings: Settings, *, recorder=None, preferences=None):
+        self.settings = settings
+        self.catalog = Catalog(settings)
+        self.recorder = recorder
+        self.preferences = preferences  # callable user_id -> {service_type|None: model}
+        self._gateway = None
+        self._loop: LoopThread | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, config: str | None = None,
+                 record: bool = True) -> "AIService":
+        """Settings from ``parley.yaml``/environment; recording to ``PARLEY_DATABASE_URL``."""
+        settings = load_settings(config, env)
+        recorder = preferences = None
+        if record:
+            from core.wiring import PreferenceBook, open_recorder
+            recorder = open_recorder(settings, env)
+            preferences = PreferenceBook(settings, env)
+        return cls(settings, recorder=recorder, preferences=preferences)
+
+    @property
+    def gateway(self):
+        if self._gateway is None:
+            from core.gateway import Gateway
+            self._gateway = Gateway(self.settings, self.catalog)
+        return self._gateway
+
+    def choose(self, *, user_id: str | None = None, service_type: str | None = None,
+               model: str | None = None, provider: str | None = None,
+               complexity: str | None = None) -> Choice:
+        """Which model a call with these arguments would use, and why (``source``)."""
+        return choose_model(self.settings, self.catalog, user_id=user_id, service_type=service_type,
+                            model=model, provider=provider, complexity=complexity,
+                            preferences=self.preferences)
+
+    async def generate(self, prompt: str, user_id: str = "anonymous", service_type: str = "default",
+                       model: str | None = None, system_prompt: str | None = None,
+                       metadata: dict | None = None, *, provider: str | None = None,
+                       temperature: float | None = None, max_tokens: int | None = None,
+                       complexity: str | None = None, history: list[dict] | None = None,
+                       fallbacks: bool = True) -> GenerationResult:
+        """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had."""
+        request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
+                                        temperature, max_tokens, complexity, history, fallbacks)
+        try:
+            outcome = await self.gateway.complete(request)
+        except ParleyError as err:
+            self._record_failure(request, err, user_id, service_type, metadata)
+            raise
+        outcome.result.source = choice.source
+        self._record(request, outcome, user_id, service_type, metadata)
+        return outcome.result
+
+    async def stream(self, prompt: str, user_id: str = "anonymous", service_type: str = "default",
+                     model: str | None = None, system_prompt: str | None = None,
+                     metadata: dict | None = None, **options: Any) -> AsyncIterator[str | GenerationResult]:
+        """Yield text deltas as they arrive, then the ``GenerationResult``. Closing the iterator
+        early records the call as abandoned, with its partial answer."""
+        request, choice = self._prepare(prompt, user_id, service_type, model, options.pop("provider", None),
+                                        system_prompt, options.pop("temperature", None),
+                                        options.pop("max_tokens", None), options.pop("complexity", None),
+                                        options.pop("history", None), options.pop("fallbacks", True))
+        parts: list[str] = []
+        finished = False
+        try:
+            async for item in self.gateway.stream(request):
+                if isinstance(item, str):
+                    parts.append(item)
+                    yield item
+                else:
+                    finished = True
+                    item.result.source = choice.source
+                    self._record(request, item, user_id, service_type, metadata)
+                    yield item.result
+        except ParleyError as err:
+            finished = True
+            self._record_failure(request, err, user_id, service_type, metadata, "".join(parts))
+            raise
+        finally:
+            if not finished:
+                self._record_abandoned(request, user_id, service_type, metadata, "".join(parts))
+
+    async def compare(self, prompt: str, models: list[str], user_id: str = "anonymous",
+                      service_type: str = "playground", **options: Any) -> list[GenerationResult]:
+        """The same prompt to each model concurrently; a failed model's result carries ``.error``."""
+        async def one(name: str) -> GenerationResult:
+            try:
+                return await self.generate(prompt, user_id, service_type, model=name,
+                                           fallbacks=False, **options)
+            except ParleyError as err:
+                return GenerationResult(model=name, served_by=name, error=str(err),
+                                        error_kind=err.kind)
+        if not models:
+            raise BadRequestError("Name at least one model to compare.")
+        for name in models:
+            self.catalog.get(name)
+        return list(await asyncio.gather(*(one(name) for name in models)))
+
+    def generate_sync(self, prompt: str, **kwargs: Any) -> GenerationResult:
+        """``generate`` for scripts and Streamlit: runs on the service's own event loop thread."""
+        return self._loop_thread().run(self.generate(prompt, **kwargs))
+
+    def stream_sync(self, prompt: str, **kwargs: Any) -> Iterator[str | GenerationResult]:
+        """``stream`` for synchronous callers; deltas arrive as the provider sends them."""
+        return self._loop_thread().iterate(self.stream(prompt, **kwargs))
+
+    def compare_sync(self, prompt: str, models: list[str], **kwargs: Any) -> list[GenerationResult]:
+        return self._loop_thread().run(self.compare(prompt, models, **kwargs))
+
+    def close(self) -> None:
+        """Ship what is recorded and stop the background loop."""
+        if self.recorder is not None:
+            self.recorder.close()
+        if hasattr(self.preferences, "close"):
+            self.preferences.close()
+        if self._loop is not None:
+            self._loop.stop()
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _loop_thread(self) -> LoopThread:
+        if self._loop is None:
+            self._loop = LoopThread()
+        return self._loop
+
+    def _prepare(self, prompt, user_id, service_type, model, provider, system_prompt,
+                 temperature, max_tokens, complexity, history, fallbacks):
+        check_call(prompt, temperature, max_tokens, user_id)
+        choice = self.choose(user_id=user_id, service_type=service_type, model=model,
+                             provider=provider, complexity=complexity)
+        from core.gateway import CallRequest
+        request = CallRequest(model=choice.model, call_id=str(uuid.uuid4()),
+                              messages=messages_for(prompt, system_prompt, history),
+                              temperature=temperature, max_tokens=max_tokens, fallbacks=fallbacks)
+        return request, choice
+
+    def _record(self, request, outcome, user_id, service_type, metadata) -> None:
+        if self.recorder is not None:
+            for record in build_records(request, outcome.result, outcome.attempts, self.catalog,
+                                        user_id, service_type, metadata):
+                self.recorder.record(record)
+
+    def _record_failure(self, request, error, user_id, service_type, metadata, partial="") -> None:
+        if self.recorder is None:
+            return
+        failed = GenerationResult(model=request.model, error=str(error), error_kind=error.kind,
+                                  content=partial, call_id=request.call_id)
+        attempts = getattr(error, "attempts", None) or []
+        for record in build_records(request, failed, attempts, self.catalog, user_id,
+                                    service_type, metadata):
+            self.recorder.record(record)
+
+    def _record_abandoned(self, request, user_id, service_type, metadata, partial) -> None:
+        error = StreamAbandonedError("The reader stopped the stream before it finished.")
+        self._record_failure(request, error, user_id, service_type, metadata, partial)

@@ -1,0 +1,155 @@
+"""The ``Store`` protocol: where call records, rollups, preferences and votes live.
+
+Three backends implement it: ``sqlite`` (default), ``postgres`` (psycopg) and ``supabase``
+(REST through supabase-py, logic in SQL functions). ``open_store(url)`` picks one from
+``PARLEY_DATABASE_URL``. Every method is synchronous and safe to call from any thread;
+a backend opens its own connections.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+from core.errors import BadRequestError
+from core.results import CallRecord
+
+__all__ = ["Store", "USAGE_DIMENSIONS", "USAGE_FIELDS", "VOTE_KEYS", "call_row", "check_call",
+           "check_usage_query", "usage_row", "utc_iso", "vote_row"]
+
+USAGE_DIMENSIONS = ("user", "model", "provider", "service", "day")
+USAGE_FIELDS = ("key", "calls", "failures", "input_tokens", "output_tokens", "cost")
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Errors: a store that cannot be reached, or has no schema yet, raises
+    ``StoreUnavailableError`` (naming the backend, never a password or key); input it
+    refuses (a malformed record or vote, a write ``as_user`` may not make) raises
+    ``BadRequestError``. Days are UTC days of ``created_at``."""
+
+    backend: str  # "sqlite" | "postgres" | "supabase"
+
+    def upgrade(self) -> list[str]:
+        """Apply pending migrations in order; return the names applied (empty when current)."""
+
+    def record_calls(self, records: Sequence[CallRecord]) -> int:
+        """Insert records idempotently by ``call_id`` and update the rollups in the same
+        transaction; a call id already stored (or repeated in the batch) is skipped and not
+        counted again. Returns how many were newly inserted. Safe to call concurrently."""
+
+    def usage(self, by: str, *, user_id: str | None = None, since: dt.date | None = None,
+              until: dt.date | None = None, as_user: str | None = None) -> list[dict[str, Any]]:
+        """Spend grouped by one of ``USAGE_DIMENSIONS``, read from ``usage_daily`` only.
+
+        Each row has ``USAGE_FIELDS`` plus ``total_tokens``, ``unpriced_calls`` (calls whose
+        price is unknown: their cost is not in ``cost``) and ``demo_calls``. ``key`` is the
+        user id, model name, provider, service type, or ``YYYY-MM-DD``. Rows are sorted by
+        cost descending, then key (``day``: by day ascending). ``since``/``until`` are
+        inclusive. ``as_user`` reads under that user's identity: only their rows, unless
+        they are an admin (``parley_admins``)."""
+
+    def get_preferences(self, user_id: str, *, as_user: str | None = None) -> dict[str | None, str]:
+        """The user's stored choices: service type (None = the user's default) -> model name.
+        Under another user's identity (not an admin): ``{}``."""
+
+    def set_preference(self, user_id: str, model: str, service_type: str | None = None, *,
+                       as_user: str | None = None) -> None:
+        """Upsert one preference (``service_type`` None = the user's default). Under
+        ``as_user`` only that user's own preferences may be written; others raise
+        ``BadRequestError``."""
+
+    def record_vote(self, vote: dict[str, Any]) -> None:
+        """Store one blind-comparison outcome; ``vote_row`` below says which keys it takes."""
+
+    def status(self) -> dict[str, Any]:
+        """``backend``, ``location`` (no secrets), ``applied_migrations`` and
+        ``pending_migrations`` (lists; None where the backend cannot tell), and ``counts``:
+        rows in request_logs, usage_daily, user_preferences, votes ({} before migrating)."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+# What every backend shares: the row shapes its SQL (or SQLite) receives, and the checks
+# that make the three backends accept and refuse the same things.
+
+VOTE_KEYS = ("user_id", "created_at", "prompt_hash", "prompt", "models", "settings", "costs",
+             "latencies", "winner", "is_demo", "metadata")
+
+
+def utc_iso(moment: dt.datetime) -> str:
+    """ISO 8601 text in UTC; a naive datetime is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.timezone.utc).isoformat()
+    return moment.astimezone(dt.timezone.utc).isoformat()
+
+
+def check_call(record: CallRecord) -> CallRecord:
+    """Refuse a record no backend would store: no call id, or a status other than
+    success/failure. The message names the call, so one bad record is easy to find."""
+    if not record.call_id:
+        raise BadRequestError("A call record needs a call_id (its idempotency key).")
+    if record.status not in ("success", "failure"):
+        raise BadRequestError(f"Call {record.call_id}: status must be 'success' or 'failure', "
+                              f"not {record.status!r}.")
+    return record
+
+
+def call_row(record: CallRecord) -> dict[str, Any]:
+    """One checked record as a JSON-ready dict keyed by ``CallRecord`` field names,
+    ``created_at`` in UTC: the element shape of ``parley_record_calls(p_rows jsonb)``."""
+    row = dict(vars(check_call(record)))  # a plain dataclass: its fields, copied in C
+    row["created_at"] = utc_iso(record.created_at)
+    return row
+
+
+def check_usage_query(by: str, since: dt.date | None,
+                      until: dt.date | None) -> tuple[str | None, str | None]:
+    """Refuse an unknown ``by``; return ``since``/``until`` as ISO dates (or None)."""
+    if by not in USAGE_DIMENSIONS:
+        raise BadRequestError(f"Usage can be grouped by {', '.join(USAGE_DIMENSIONS)}, not {by!r}.")
+    return _iso_date(since), _iso_date(until)
+
+
+def _iso_date(value: dt.date | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return value.isoformat()
+
+
+def usage_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Normalise one usage row from any backend: counts as int, ``cost`` as float."""
+    out = dict(row)
+    for name in ("calls", "failures", "input_tokens", "output_tokens", "total_tokens",
+                 "unpriced_calls", "demo_calls"):
+        out[name] = int(out.get(name) or 0)
+    out["cost"] = float(out.get("cost") or 0)
+    out["key"] = str(out["key"])
+    return out
+
+
+def vote_row(vote: dict[str, Any]) -> dict[str, Any]:
+    """Check one vote and return it JSON-ready (the shape of ``parley_record_vote``).
+
+    Keys are ``VOTE_KEYS``; ``user_id`` and a non-empty ``models`` list are required;
+    ``winner`` is one of ``models``, ``"tie"`` or None. Store ``prompt`` only as the
+    privacy setting allows; ``prompt_hash`` is always safe."""
+    unknown = sorted(set(vote) - set(VOTE_KEYS))
+    if unknown:
+        raise BadRequestError(f"A vote has no field {', '.join(unknown)}; use {', '.join(VOTE_KEYS)}.")
+    row = {key: vote.get(key) for key in VOTE_KEYS}
+    if not row["user_id"] or not isinstance(row["user_id"], str):
+        raise BadRequestError("A vote needs the user_id of the person who voted.")
+    models = row["models"]
+    if not isinstance(models, (list, tuple)) or not models:
+        raise BadRequestError("A vote needs the list of models that were compared.")
+    row["models"] = list(models)
+    if row["winner"] not in (*models, "tie", None):
+        raise BadRequestError(f"A vote's winner must be one of {', '.join(models)} or 'tie'.")
+    row["created_at"] = utc_iso(row["created_at"] or dt.datetime.now(dt.timezone.utc))
+    row["is_demo"] = bool(row["is_demo"])
+    for key in ("settings", "costs", "latencies", "metadata"):
+        row[key] = row[key] or {}
+    return row

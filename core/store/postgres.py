@@ -1,0 +1,226 @@
+"""Postgres store through psycopg 3: any Postgres, including a Supabase project's connection string.
+
+All logic lives in the SQL functions of ``supabase/migrations`` (the Supabase backend calls
+the same ones over REST): ``parley_record_calls``, ``parley_usage``, ``parley_get_preferences``,
+``parley_set_preference``, ``parley_record_vote``, ``parley_status``. ``upgrade()`` applies
+those files in filename order, each once, in its own transaction, recorded in
+``parley_schema_migrations``.
+
+Reads and writes with ``as_user`` run under that user's identity for the transaction, as
+PostgREST does it: ``SET LOCAL ROLE authenticated`` and ``request.jwt.claims`` =
+``{"sub": user, "role": "authenticated"}``, so row-level security applies. Other calls run
+as the connecting role (the tables' owner on Supabase, which bypasses RLS, like the service
+role). psycopg is imported on first connection, so importing this module is cheap.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import queue
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from urllib.parse import unquote, urlsplit
+
+from core.errors import BadRequestError, StoreUnavailableError, redact
+from core.results import CallRecord
+from core.store.base import call_row, check_usage_query, usage_row, vote_row
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["PostgresStore", "MIGRATIONS_DIR", "migration_files", "safe_location",
+           "preferences_from_rows"]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "supabase" / "migrations"
+_MIGRATION_LOCK = 0x7061726C  # pg_advisory_xact_lock key ("parl"): one upgrade at a time
+_MIGRATIONS_TABLE = """
+    create table if not exists public.parley_schema_migrations (
+      name text primary key, applied_at timestamptz not null default now());
+    alter table public.parley_schema_migrations enable row level security"""
+
+
+def migration_files() -> list[Path]:
+    """The ``supabase/migrations/*.sql`` files in the order they apply."""
+    return sorted(MIGRATIONS_DIR.glob("*.sql"))
+
+
+def safe_location(url: str) -> str:
+    """``host:port/database`` of a connection URL, without user or password."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{host}{port}{parts.path or ''}"
+
+
+def preferences_from_rows(rows: list[dict[str, Any]]) -> dict[str | None, str]:
+    """``parley_get_preferences`` rows -> {service type (None = default): model}."""
+    return {row["service_type"]: row["model"] for row in rows}
+
+
+class PostgresStore:
+    """A ``Store`` in Postgres. Thread-safe: each call borrows a connection from a small pool."""
+
+    backend = "postgres"
+
+    def __init__(self, url: str, *, max_idle: int = 4, connect_timeout_s: int = 5):
+        self.location = safe_location(url)
+        self._url = url
+        self._secrets = tuple(s for s in (urlsplit(url).password,) if s)
+        self._secrets += tuple(unquote(s) for s in self._secrets)
+        self._idle: queue.LifoQueue = queue.LifoQueue(maxsize=max_idle)
+        self._connect_timeout_s = connect_timeout_s
+
+    # -- plumbing -------------------------------------------------------------------
+
+    def _unavailable(self, problem: str) -> StoreUnavailableError:
+        return StoreUnavailableError(redact(f"The postgres store at {self.location} {problem}",
+                                            self._secrets))
+
+    def _connect(self) -> "psycopg.Connection":
+        import psycopg
+
+        try:
+            # prepare_threshold=None: no server-side prepared statements, which transaction
+            # poolers (Supabase's on port 6543, pgbouncer) cannot keep across transactions
+            return psycopg.connect(self._url, autocommit=True, application_name="parley",
+                                   connect_timeout=self._connect_timeout_s, prepare_threshold=None)
+        except psycopg.Error as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise self._unavailable(f"cannot be reached ({first_line}); check "
+                                    "PARLEY_DATABASE_URL and that the server is running.") from None
+
+    @contextlib.contextmanager
+    def _transaction(self, as_user: str | None = None) -> Iterator["psycopg.Cursor"]:
+        """A cursor in one transaction; with ``as_user``, under that user's identity."""
+        try:
+            conn = self._idle.get_nowait()
+        except queue.Empty:
+            conn = self._connect()
+        try:
+            with self._translated(as_user), conn.transaction(), conn.cursor() as cur:
+                if as_user is not None:
+                    cur.execute("set local role authenticated")
+                    cur.execute("select set_config('request.jwt.claims', %s, true)",
+                                (json.dumps({"sub": as_user, "role": "authenticated"}),))
+                yield cur
+        finally:
+            self._release(conn)
+
+    def _release(self, conn: "psycopg.Connection") -> None:
+        """Keep a healthy connection for the next call, unless enough are idle already."""
+        from psycopg import pq
+
+        if not conn.closed and not conn.broken and \
+                conn.info.transaction_status == pq.TransactionStatus.IDLE:
+            with contextlib.suppress(queue.Full):
+                self._idle.put_nowait(conn)
+                return
+        conn.close()
+
+    @contextlib.contextmanager
+    def _translated(self, as_user: str | None) -> Iterator[None]:
+        """psycopg errors -> Parley's: unreachable or unmigrated -> StoreUnavailableError,
+        refused by row-level security -> BadRequestError."""
+        import psycopg
+        from psycopg import errors as pg
+
+        try:
+            yield
+        except (pg.UndefinedTable, pg.UndefinedFunction):
+            raise self._unavailable("has no Parley schema yet; run `python -m core db upgrade`.") from None
+        except pg.InsufficientPrivilege as exc:
+            if as_user is None:
+                raise self._unavailable(f"refused the connecting role ({str(exc).splitlines()[0]}); "
+                                        "connect as the owner of the Parley tables.") from None
+            raise BadRequestError(f"Not allowed for user {as_user!r}: "
+                                  f"{str(exc).splitlines()[0]}.") from None
+        except (psycopg.DataError, psycopg.IntegrityError) as exc:
+            raise BadRequestError(f"The postgres store refused the request: "
+                                  f"{str(exc).splitlines()[0]}.") from None
+        except psycopg.OperationalError as exc:
+            raise self._unavailable(f"failed ({str(exc).strip().splitlines()[0]}); check "
+                                    "that the server is running.") from None
+
+    def _call(self, sql: str, params: Sequence[Any] = (), *, as_user: str | None = None) -> Any:
+        """Run one statement returning one value (a SQL function's result)."""
+        with self._transaction(as_user) as cur:
+            cur.execute(sql, params)
+            row = cur.fetchone()
+        return row[0] if row else None
+
+    def _applied(self, cur: "psycopg.Cursor") -> set[str]:
+        cur.execute("select to_regclass('public.parley_schema_migrations') is not null")
+        if not cur.fetchone()[0]:
+            return set()
+        cur.execute("select name from public.parley_schema_migrations")
+        return {row[0] for row in cur.fetchall()}
+
+    # -- Store ----------------------------------------------------------------------
+
+    def upgrade(self) -> list[str]:
+        """Apply pending ``supabase/migrations`` files in order; return the names applied."""
+        done = []
+        for path in migration_files():
+            with self._transaction() as cur:
+                cur.execute("select pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                cur.execute(_MIGRATIONS_TABLE)
+                if path.name in self._applied(cur):
+                    continue
+                cur.execute(path.read_text(encoding="utf-8"))
+                cur.execute("insert into public.parley_schema_migrations (name) values (%s)",
+                            (path.name,))
+            done.append(path.name)
+        return done
+
+    def record_calls(self, records: Sequence[CallRecord]) -> int:
+        """One call to ``parley_record_calls``: idempotent by call id, rollups in the same
+        transaction. Returns how many were new."""
+        if not records:
+            return 0
+        payload = json.dumps([call_row(record) for record in records], default=str)
+        return int(self._call("select public.parley_record_calls(%s::jsonb)", (payload,)))
+
+    def usage(self, by: str, *, user_id: str | None = None, since: dt.date | None = None,
+              until: dt.date | None = None, as_user: str | None = None) -> list[dict[str, Any]]:
+        """``parley_usage``: spend grouped by ``by``, cost desc (``day``: day asc)."""
+        since_iso, until_iso = check_usage_query(by, since, until)
+        rows = self._call("select public.parley_usage(%s, %s, %s::date, %s::date)",
+                          (by, user_id, since_iso, until_iso), as_user=as_user)
+        return [usage_row(row) for row in rows]
+
+    def get_preferences(self, user_id: str, *, as_user: str | None = None) -> dict[str | None, str]:
+        rows = self._call("select public.parley_get_preferences(%s)", (user_id,), as_user=as_user)
+        return preferences_from_rows(rows)
+
+    def set_preference(self, user_id: str, model: str, service_type: str | None = None, *,
+                       as_user: str | None = None) -> None:
+        """``parley_set_preference``; under ``as_user`` RLS allows only the user's own."""
+        self._call("select public.parley_set_preference(%s, %s, %s)",
+                   (user_id, model, service_type), as_user=as_user)
+
+    def record_vote(self, vote: dict[str, Any]) -> None:
+        self._call("select public.parley_record_vote(%s::jsonb)",
+                   (json.dumps(vote_row(vote), default=str),))
+
+    def status(self) -> dict[str, Any]:
+        """Backend, host/database, migrations applied and pending, and row counts."""
+        with self._transaction() as cur:
+            applied = self._applied(cur)
+            cur.execute("select to_regprocedure('public.parley_status()') is not null")
+            counts = {}
+            if cur.fetchone()[0]:
+                cur.execute("select public.parley_status()")
+                counts = cur.fetchone()[0]
+        names = [path.name for path in migration_files()]
+        return {"backend": self.backend, "location": self.location,
+                "applied_migrations": [name for name in names if name in applied],
+                "pending_migrations": [name for name in names if name not in applied],
+                "counts": counts}
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return

@@ -1,0 +1,230 @@
+"""The default store: one SQLite file (``.parley/parley.db``), WAL mode.
+
+One connection per store, guarded by a lock, so the threads of several Streamlit sessions
+share it safely; other processes (the CLI while the app runs) coordinate through WAL and
+``busy_timeout``, and every write takes the write lock up front (``BEGIN IMMEDIATE``) so a
+reader never has to upgrade its lock half way. The schema is migrated on first use
+(``core/store/sqlite_migrations.py``).
+
+SQLite has no row-level security: ``as_user`` is enforced here the way the Postgres
+policies do it: a user reads only their own rows unless listed in ``parley_admins``, and
+writes only their own preferences.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from core.errors import BadRequestError, StoreUnavailableError
+from core.results import CallRecord
+from core.store import sqlite_migrations
+from core.store.base import check_call, check_usage_query, usage_row, utc_iso, vote_row
+
+__all__ = ["SqliteStore"]
+
+_TABLES = ("request_logs", "usage_daily", "user_preferences", "votes")
+_KEY_COLUMN = {"user": "user_id", "model": "model", "provider": "provider",
+               "service": "service_type", "day": "day"}
+_INSERT_LOG = """
+    INSERT INTO request_logs (litellm_call_id, created_at, user_id, service_type, model, provider,
+      provider_model, status, error_class, error, input_tokens, output_tokens, total_tokens,
+      total_cost, response_time_ms, ttft_ms, fallback_of, is_demo, messages, response, metadata)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+_UPSERT_USAGE = """
+    INSERT INTO usage_daily (day, user_id, provider, model, service_type, is_demo, calls,
+      failures, input_tokens, output_tokens, total_tokens, cost, unpriced_calls)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (day, user_id, provider, model, service_type, is_demo) DO UPDATE SET
+      calls = calls + excluded.calls, failures = failures + excluded.failures,
+      input_tokens = input_tokens + excluded.input_tokens,
+      output_tokens = output_tokens + excluded.output_tokens,
+      total_tokens = total_tokens + excluded.total_tokens, cost = cost + excluded.cost,
+      unpriced_calls = unpriced_calls + excluded.unpriced_calls"""
+
+
+class SqliteStore:
+    """A ``Store`` in one SQLite file (``":memory:"`` for a private in-memory database)."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = 30.0):
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._migrated = False
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with self._guard():
+            self._conn = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None,
+                                         check_same_thread=False)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+            self._conn.execute("PRAGMA cache_size=-32000")  # 32 MB: the call-id index stays hot
+
+    # -- plumbing -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailableError(
+                f"The SQLite store at {self.path} cannot be used ({exc}); check that the file "
+                "is writable and not locked by another program.") from None
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._guard():
+            self._ensure_schema()
+            yield self._conn
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction holding the database's write lock from its first statement."""
+        with self._lock, self._guard():
+            self._ensure_schema()
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _ensure_schema(self) -> None:
+        if not self._migrated:
+            sqlite_migrations.migrate(self._conn)
+            self._migrated = True
+
+    def _is_admin(self, conn: sqlite3.Connection, user_id: str) -> bool:
+        return conn.execute("SELECT 1 FROM parley_admins WHERE user_id = ?", (user_id,)).fetchone() is not None
+
+    # -- Store ----------------------------------------------------------------------
+
+    def upgrade(self) -> list[str]:
+        """Apply pending migrations in order; return the names applied."""
+        with self._lock, self._guard():
+            applied = sqlite_migrations.migrate(self._conn)
+            self._migrated = True
+            return applied
+
+    def record_calls(self, records: Sequence[CallRecord]) -> int:
+        """Insert the records whose call id is new and fold them into ``usage_daily``, in one
+        transaction. Returns how many were new."""
+        batch: dict[str, CallRecord] = {}
+        for record in records:
+            batch.setdefault(check_call(record).call_id, record)
+        if not batch:
+            return 0
+        with self._writing() as conn:
+            known = {row[0] for row in conn.execute(
+                "SELECT litellm_call_id FROM request_logs "
+                "WHERE litellm_call_id IN (SELECT value FROM json_each(?))", (json.dumps(list(batch)),))}
+            new = [record for call_id, record in batch.items() if call_id not in known]
+            stamps = [utc_iso(record.created_at) for record in new]
+            conn.executemany(_INSERT_LOG, map(_log_values, new, stamps))
+            conn.executemany(_UPSERT_USAGE, _rollup(new, stamps))
+        return len(new)
+
+    def usage(self, by: str, *, user_id: str | None = None, since: dt.date | None = None,
+              until: dt.date | None = None, as_user: str | None = None) -> list[dict[str, Any]]:
+        """Spend grouped by ``by`` from ``usage_daily``: cost desc (``day``: day asc)."""
+        since_iso, until_iso = check_usage_query(by, since, until)
+        key = _KEY_COLUMN[by]
+        order = "key" if by == "day" else "cost DESC, key"
+        where, params = ["(? IS NULL OR user_id = ?)", "(? IS NULL OR day >= ?)",
+                         "(? IS NULL OR day <= ?)"], [user_id, user_id, since_iso, since_iso,
+                                                      until_iso, until_iso]
+        with self._reading() as conn:
+            if as_user is not None and not self._is_admin(conn, as_user):
+                where.append("user_id = ?")
+                params.append(as_user)
+            rows = conn.execute(f"""
+                SELECT {key} AS key, sum(calls), sum(failures), sum(input_tokens),
+                       sum(output_tokens), sum(total_tokens), sum(cost), sum(unpriced_calls),
+                       sum(CASE WHEN is_demo THEN calls ELSE 0 END)
+                FROM usage_daily WHERE {' AND '.join(where)}
+                GROUP BY 1 ORDER BY {order}""", params).fetchall()
+        names = ("key", "calls", "failures", "input_tokens", "output_tokens", "total_tokens",
+                 "cost", "unpriced_calls", "demo_calls")
+        return [usage_row(dict(zip(names, row))) for row in rows]
+
+    def get_preferences(self, user_id: str, *, as_user: str | None = None) -> dict[str | None, str]:
+        """Service type (None = the user's default) -> model name."""
+        with self._reading() as conn:
+            if as_user not in (None, user_id) and not self._is_admin(conn, as_user):
+                return {}
+            rows = conn.execute("SELECT service_type, model FROM user_preferences "
+                                "WHERE user_id = ?", (user_id,)).fetchall()
+        return dict(rows)
+
+    def set_preference(self, user_id: str, model: str, service_type: str | None = None, *,
+                       as_user: str | None = None) -> None:
+        """Upsert one preference; under ``as_user`` only that user's own."""
+        if as_user not in (None, user_id):
+            raise BadRequestError(f"User {as_user!r} may not change the preferences of {user_id!r}.")
+        with self._writing() as conn:
+            conn.execute("""
+                INSERT INTO user_preferences (user_id, service_type, model, updated_at)
+                VALUES (?, ?, ?, ?)
+                ON CONFLICT (user_id, coalesce(service_type, '')) DO UPDATE SET
+                  model = excluded.model, updated_at = excluded.updated_at""",
+                         (user_id, service_type, model, utc_iso(dt.datetime.now(dt.timezone.utc))))
+
+    def record_vote(self, vote: dict[str, Any]) -> None:
+        """Store one blind-comparison outcome (see ``base.vote_row`` for its keys)."""
+        row = vote_row(vote)
+        for key in ("models", "settings", "costs", "latencies", "metadata"):
+            row[key] = json.dumps(row[key], default=str)
+        columns = ", ".join(row)
+        with self._writing() as conn:
+            conn.execute(f"INSERT INTO votes ({columns}) VALUES ({', '.join('?' * len(row))})",
+                         list(row.values()))
+
+    def status(self) -> dict[str, Any]:
+        """Backend, file, migrations applied and pending, and row counts per table."""
+        with self._reading() as conn:
+            applied = sqlite_migrations.applied_migrations(conn)
+            counts = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                      for table in _TABLES}
+        pending = [name for name, _ in sqlite_migrations.MIGRATIONS if name not in applied]
+        return {"backend": self.backend, "location": self.path, "applied_migrations": applied,
+                "pending_migrations": pending, "counts": counts}
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _log_values(record: CallRecord, created_at: str) -> tuple:
+    messages = None if record.messages is None else json.dumps(record.messages, default=str)
+    return (record.call_id, created_at, record.user_id, record.service_type, record.model,
+            record.provider, record.provider_model or "", record.status, record.error_class,
+            record.error, record.input_tokens or 0, record.output_tokens or 0,
+            record.total_tokens or 0, record.total_cost, record.response_time_ms, record.ttft_ms,
+            record.fallback_of, int(record.is_demo), messages, record.response,
+            json.dumps(record.metadata or {}, default=str))
+
+
+def _rollup(records: list[CallRecord], stamps: list[str]) -> list[tuple]:
+    """``usage_daily`` increments for these records, one per (day, user, provider, model,
+    service type, demo); ``unpriced_calls`` counts the calls whose cost is unknown."""
+    sums: dict[tuple, list] = {}
+    for record, stamp in zip(records, stamps):
+        key = (stamp[:10], record.user_id, record.provider, record.model, record.service_type,
+               int(record.is_demo))
+        acc = sums.setdefault(key, [0, 0, 0, 0, 0, 0.0, 0])
+        acc[0] += 1
+        acc[1] += record.status == "failure"
+        acc[2] += record.input_tokens or 0
+        acc[3] += record.output_tokens or 0
+        acc[4] += record.total_tokens or 0
+        if record.total_cost is None:
+            acc[6] += 1
+        else:
+            acc[5] += record.total_cost
+    return [(*key, *acc) for key, acc in sorted(sums.items())]

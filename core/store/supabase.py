@@ -1,0 +1,159 @@
+"""Supabase store: REST (PostgREST) through supabase-py, with ``SUPABASE_URL`` and
+``SUPABASE_SERVICE_ROLE_KEY``.
+
+Every read and write is one ``POST {url}/rest/v1/rpc/<fn>`` to the SQL functions of
+``supabase/migrations`` (the Postgres backend calls the same ones), so the logic lives in SQL.
+Requests carry ``apikey: <service role key>`` and ``Authorization: Bearer <token>``, where the
+token is the service role key, or, for ``as_user`` calls when the project's JWT secret
+(``SUPABASE_JWT_SECRET``) is configured, a short-lived HS256 JWT for that user
+(``sub`` = user id, ``role`` = authenticated), so Postgres row-level security applies.
+Without the secret, ``as_user`` is enforced here instead: the user's own rows only.
+
+The schema cannot be migrated over REST: apply ``supabase/migrations`` with the Supabase CLI
+(``supabase db push``) or with ``python -m core db upgrade`` and the project's connection string.
+Keys never appear in errors, ``status()`` or ``repr``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from typing import Any, Sequence
+from urllib.parse import urlsplit
+
+import httpx
+
+from core.errors import BadRequestError, StoreUnavailableError, redact
+from core.results import CallRecord
+from core.store.base import call_row, check_usage_query, usage_row, vote_row
+from core.store.postgres import preferences_from_rows
+
+__all__ = ["SupabaseStore"]
+
+_MISSING_SCHEMA = {"PGRST202", "PGRST205", "42883", "42P01"}
+_REFUSED_KEY = {"PGRST301", "PGRST302"}
+
+
+class SupabaseStore:
+    """A ``Store`` behind a Supabase project's REST API. ``create_client`` does no I/O."""
+
+    backend = "supabase"
+
+    def __init__(self, url: str, service_role_key: str, *, jwt_secret: str | None = None,
+                 timeout_s: float = 10.0, user_token_ttl_s: int = 300):
+        from supabase import ClientOptions, create_client
+
+        self.location = urlsplit(url).hostname or url
+        self._secrets = tuple(s for s in (service_role_key, jwt_secret) if s)
+        self._jwt_secret = jwt_secret
+        self._user_token_ttl_s = user_token_ttl_s
+        options = ClientOptions(postgrest_client_timeout=timeout_s, auto_refresh_token=False,
+                                persist_session=False)
+        self._client = create_client(url, service_role_key, options=options)
+
+    def __repr__(self) -> str:
+        return f"SupabaseStore({self.location!r})"
+
+    # -- plumbing -------------------------------------------------------------------
+
+    def _unavailable(self, problem: str) -> StoreUnavailableError:
+        return StoreUnavailableError(redact(f"The supabase store at {self.location} {problem}",
+                                            self._secrets))
+
+    def _user_token(self, user_id: str) -> str:
+        """A short-lived JWT that PostgREST accepts as ``user_id`` (role authenticated)."""
+        import jwt
+
+        now = int(time.time())
+        claims = {"sub": user_id, "role": "authenticated", "aud": "authenticated",
+                  "iat": now, "exp": now + self._user_token_ttl_s}
+        return jwt.encode(claims, self._jwt_secret, algorithm="HS256")
+
+    def _rpc(self, fn: str, params: dict[str, Any], *, as_user: str | None = None) -> Any:
+        """POST /rest/v1/rpc/<fn>; as ``as_user`` when set (requires the JWT secret)."""
+        from postgrest import APIError
+
+        client = self._client.postgrest
+        if as_user is not None:
+            client = client.schema("public").auth(self._user_token(as_user))
+        try:
+            return client.rpc(fn, params).execute().data
+        except APIError as exc:
+            raise self._translate(exc, as_user) from None
+        except httpx.HTTPError as exc:
+            raise self._unavailable(f"cannot be reached ({type(exc).__name__}: {exc}); check "
+                                    "SUPABASE_URL and the network.") from None
+
+    def _translate(self, exc: Any, as_user: str | None) -> Exception:
+        message = redact(str(exc.message or exc), self._secrets)
+        if exc.code in _MISSING_SCHEMA:
+            return self._unavailable("has no Parley schema yet; apply supabase/migrations "
+                                     "(`supabase db push`).")
+        if exc.code in _REFUSED_KEY:
+            return self._unavailable("refused the key; check SUPABASE_SERVICE_ROLE_KEY "
+                                     "and SUPABASE_JWT_SECRET.")
+        if exc.code == "42501" and as_user is not None:
+            return BadRequestError(f"Not allowed for user {as_user!r}: {message}.")
+        if exc.code and exc.code[:2] in ("22", "23"):
+            return BadRequestError(f"The supabase store refused the request: {message}.")
+        return self._unavailable(f"failed ({exc.code or 'no code'}: {message}).")
+
+    def _enforced_here(self, as_user: str | None) -> bool:
+        """Without the JWT secret no request can run as a user: the service role reads and
+        writes instead, and this backend limits ``as_user`` to their own rows."""
+        return as_user is not None and not self._jwt_secret
+
+    # -- Store ----------------------------------------------------------------------
+
+    def upgrade(self) -> list[str]:
+        """Nothing can be applied over REST: check the schema is there; return []."""
+        self._rpc("parley_status", {})
+        return []
+
+    def record_calls(self, records: Sequence[CallRecord]) -> int:
+        """One ``parley_record_calls`` request per batch. Returns how many were new."""
+        if not records:
+            return 0
+        rows = json.loads(json.dumps([call_row(record) for record in records], default=str))
+        return int(self._rpc("parley_record_calls", {"p_rows": rows}))
+
+    def usage(self, by: str, *, user_id: str | None = None, since: dt.date | None = None,
+              until: dt.date | None = None, as_user: str | None = None) -> list[dict[str, Any]]:
+        """``parley_usage``: spend grouped by ``by``, cost desc (``day``: day asc)."""
+        since_iso, until_iso = check_usage_query(by, since, until)
+        if self._enforced_here(as_user):
+            if user_id not in (None, as_user):
+                return []
+            user_id, as_user = as_user, None
+        rows = self._rpc("parley_usage", {"p_by": by, "p_user_id": user_id, "p_since": since_iso,
+                                          "p_until": until_iso}, as_user=as_user)
+        return [usage_row(row) for row in rows]
+
+    def get_preferences(self, user_id: str, *, as_user: str | None = None) -> dict[str | None, str]:
+        if self._enforced_here(as_user):
+            if as_user != user_id:
+                return {}
+            as_user = None
+        rows = self._rpc("parley_get_preferences", {"p_user_id": user_id}, as_user=as_user)
+        return preferences_from_rows(rows)
+
+    def set_preference(self, user_id: str, model: str, service_type: str | None = None, *,
+                       as_user: str | None = None) -> None:
+        """``parley_set_preference``; under ``as_user`` only the user's own."""
+        if self._enforced_here(as_user):
+            if as_user != user_id:
+                raise BadRequestError(f"User {as_user!r} may not change the preferences of {user_id!r}.")
+            as_user = None
+        self._rpc("parley_set_preference", {"p_user_id": user_id, "p_model": model,
+                                            "p_service_type": service_type}, as_user=as_user)
+
+    def record_vote(self, vote: dict[str, Any]) -> None:
+        self._rpc("parley_record_vote", {"p_vote": json.loads(json.dumps(vote_row(vote), default=str))})
+
+    def status(self) -> dict[str, Any]:
+        """Backend, project host and row counts; migrations are the Supabase CLI's (None)."""
+        return {"backend": self.backend, "location": self.location, "applied_migrations": None,
+                "pending_migrations": None, "counts": self._rpc("parley_status", {})}
+
+    def close(self) -> None:
+        self._client.postgrest.aclose()

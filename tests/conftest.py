@@ -1,0 +1,23 @@
+"""Every test runs isolated: no provider keys, no config file, data under a temp directory,
+no network (providers are the local emulator in tests/fakes)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+
+_LEAKY = ("ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_API_KEY",
+          "OLLAMA_BASE_URL", "LM_STUDIO_BASE_URL", "VLLM_BASE_URL", "PARLEY_CONFIG",
+          "PARLEY_DATABASE_URL", "PARLEY_DATA_DIR", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY",
+          "PARLEY_USER")
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path, monkeypatch):
+    for name in _LEAKY:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PARLEY_DATA_DIR", str(tmp_path / ".parley"))
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path

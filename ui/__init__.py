@@ -1,0 +1,1 @@
+"""Streamlit-only helpers. core never imports this package."""
