@@ -28,11 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = commands.add_parser("ask", help="one call, recorded")
     ask.add_argument("prompt")
-    ask.add_argument("--model")
+    ask.add_argument("--model", help="a configured model, or 'auto' to route by the prompt's complexity")
     ask.add_argument("--user", default="cli")
     ask.add_argument("--service", default="default")
     ask.add_argument("--system")
-    ask.add_argument("--complexity")
+    ask.add_argument("--complexity", help="simple, moderate, complex or search: use parley.routes")
     ask.add_argument("--temperature", type=float)
     ask.add_argument("--max-tokens", type=int)
     ask.add_argument("--json", action="store_true")
@@ -167,6 +167,8 @@ def run_ask(args, ctx: Context) -> int:
             result = item
     print()
     print(describe(result), file=sys.stderr)
+    if result.route_reason and result.source in ("auto", "route"):
+        print(f"-- {result.route_reason}", file=sys.stderr)
     return 0
 
 

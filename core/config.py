@@ -17,6 +17,7 @@ from typing import Any, Mapping
 import yaml
 
 from core import defaults
+from core.complexity import LEVELS
 from core.errors import ConfigError
 
 __all__ = ["ModelConfig", "Settings", "load_settings", "PRIVACY_MODES"]
@@ -52,12 +53,14 @@ class Settings:
     default_model: str | None
     service_types: tuple[str, ...] = ()
     routes: dict[str, str] = field(default_factory=dict)
+    route_over_preferences: bool = False  # see core/routing.py for the precedence
     admins: tuple[str, ...] = ()
     privacy: str = "none"
     database_url: str = ""
     data_dir: Path = Path(".parley")
     source: str = "environment"
     budgets: dict[str, Any] = field(default_factory=dict)
+    rate_limit_per_minute: int | None = None
 
     @property
     def model_names(self) -> list[str]:
@@ -112,13 +115,32 @@ def _parse(data: dict, source: str, env: Mapping[str, str], common: dict) -> Set
         raise ConfigError(f"unknown top-level key(s) {sorted(unknown)}", source=source)
     models = tuple(_parse_model(i, item, source, env)
                    for i, item in enumerate(_expect(data, "model_list", list, source, [])))
+    parley = _expect(data, "parley", dict, source, {})
+    models += _endpoint_models(parley.get("endpoints"), source, env)
     if not models:
-        raise ConfigError("lists no models; add at least one entry", source=source, key="model_list")
+        raise ConfigError("lists no models; add at least one entry (or parley.endpoints)",
+                          source=source, key="model_list")
     names = {m.name for m in models}
     router = {**_ROUTER_DEFAULTS, **_expect(data, "router_settings", dict, source, {})}
     _check_router(router, names, source)
-    parley = _expect(data, "parley", dict, source, {})
     return build_settings(models, router, parley, source, common)
+
+
+def _endpoint_models(endpoints: Any, source: str, env: Mapping[str, str]) -> tuple[ModelConfig, ...]:
+    """``parley.endpoints: {ollama: http://localhost:11434, vllm: ...}``: the models those local
+    servers list (an unreachable one is listed as unavailable)."""
+    from core.defaults import local_server_models
+    from core.discovery import SERVERS
+
+    if not endpoints:
+        return ()
+    kinds = {s.kind for s in SERVERS}
+    if not isinstance(endpoints, dict) or not all(
+            k in kinds and isinstance(v, str) and v.startswith(("http://", "https://"))
+            for k, v in endpoints.items()):
+        raise ConfigError(f"must map {', '.join(sorted(kinds))} to http(s) base URLs",
+                          source=source, key="parley.endpoints")
+    return tuple(local_server_models(endpoints, env))
 
 
 def build_settings(models: tuple[ModelConfig, ...], router: dict, parley: dict, source: str,
@@ -131,7 +153,13 @@ def build_settings(models: tuple[ModelConfig, ...], router: dict, parley: dict, 
     if not isinstance(routes, dict):
         raise ConfigError("must be a mapping of complexity to model", source=source, key="parley.routes")
     for level, target in routes.items():
+        if level not in LEVELS:
+            raise ConfigError(f"{level!r} is not a complexity; use {', '.join(LEVELS)}",
+                              source=source, key="parley.routes")
         _check_name(target, names, source, f"parley.routes.{level}")
+    route_first = parley.get("route_over_preferences", False)
+    if not isinstance(route_first, bool):
+        raise ConfigError("must be true or false", source=source, key="parley.route_over_preferences")
     privacy = parley.get("privacy", "none")
     if privacy not in PRIVACY_MODES:
         raise ConfigError(f"must be one of {', '.join(PRIVACY_MODES)}, not {privacy!r}",
@@ -139,8 +167,21 @@ def build_settings(models: tuple[ModelConfig, ...], router: dict, parley: dict, 
     return Settings(
         models=models, router_settings=router, default_model=default,
         service_types=tuple(_str_list(parley, "service_types", source)),
-        routes=dict(routes), admins=tuple(_str_list(parley, "admins", source)),
-        privacy=privacy, source=source, budgets=dict(parley.get("budgets") or {}), **common)
+        routes=dict(routes), route_over_preferences=route_first,
+        admins=tuple(_str_list(parley, "admins", source)),
+        privacy=privacy, source=source, budgets=dict(parley.get("budgets") or {}),
+        rate_limit_per_minute=_rate_limit(parley, source), **common)
+
+
+def _rate_limit(parley: dict, source: str) -> int | None:
+    """``parley.rate_limit_per_minute``: calls one user may start per minute; unset = no limit."""
+    value = parley.get("rate_limit_per_minute")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100_000:
+        raise ConfigError(f"must be a whole number of calls from 1 to 100000, not {value!r}",
+                          source=source, key="parley.rate_limit_per_minute")
+    return value
 
 
 def _expect(data: dict, key: str, kind: type, source: str, default: Any) -> Any:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib.util
 from typing import Any, Mapping
 
-__all__ = ["settings_from_environment", "LOCAL_PROVIDER", "LOCAL_MODEL_NAME"]
+from core.discovery import SERVERS, endpoint_models, environment_endpoints
+
+__all__ = ["settings_from_environment", "local_server_models", "LOCAL_PROVIDER", "LOCAL_MODEL_NAME"]
 
 LOCAL_PROVIDER = "parley-local"
 LOCAL_MODEL_NAME = "local"
@@ -23,13 +25,6 @@ _CLOUD = (
      "Gemini (Google)", "Best value"),
     ("gpt", ("OPENAI_API_KEY",), "openai/gpt-4.1-mini", "GPT (OpenAI)", "Fast"),
 )
-_LOCAL_SERVERS = (
-    # name, base-url var, model var, default model, litellm provider prefix, display name
-    ("ollama", "OLLAMA_BASE_URL", "OLLAMA_MODEL", "llama3.2", "ollama_chat", "Ollama (local)"),
-    ("lm_studio", "LM_STUDIO_BASE_URL", "LM_STUDIO_MODEL", "local-model", "lm_studio",
-     "LM Studio (local)"),
-    ("vllm", "VLLM_BASE_URL", "VLLM_MODEL", "default", "hosted_vllm", "vLLM (local)"),
-)
 
 
 def settings_from_environment(env: Mapping[str, str], common: dict):
@@ -40,18 +35,26 @@ def settings_from_environment(env: Mapping[str, str], common: dict):
                           {"display_name": display, "badge": badge})
               for name, var, model, display, badge in _present_cloud(env)]
     cloud = [m.name for m in models]
-    for name, url_var, model_var, default, prefix, display in _LOCAL_SERVERS:
-        if env.get(url_var):
-            model = f"{prefix}/{env.get(model_var) or default}"
-            models.append(ModelConfig(name, {"model": model, "api_base": env[url_var]},
-                                      {"display_name": display, "badge": "Local"}))
+    models.extend(local_server_models(environment_endpoints(env), env))
     models.append(bundled_local_model())
     fallbacks = [{name: [other for other in cloud if other != name]} for name in cloud
                  if len(cloud) > 1]
     router: dict[str, Any] = {"num_retries": 2, "timeout": 60.0, "fallbacks": fallbacks}
-    parley = {"default_model": cloud[0] if cloud else models[0].name,
+    usable = [m.name for m in models if m.key_present]
+    parley = {"default_model": (cloud or usable or [models[-1].name])[0],
               "service_types": ["xray", "smart_questions", "answer_builder"]}
     return build_settings(tuple(models), router, parley, "environment", common)
+
+
+def local_server_models(endpoints: Mapping[str, str], env: Mapping[str, str]) -> list:
+    """The models of each local server (``{kind: base_url}``), as their servers list them;
+    ``<KIND>_MODEL`` in the environment narrows a server to one model."""
+    found = []
+    for server in SERVERS:
+        if server.kind in endpoints:
+            found.extend(endpoint_models(server.kind, endpoints[server.kind],
+                                         only=env.get(server.model_var) or None))
+    return found
 
 
 def _present_cloud(env: Mapping[str, str]):

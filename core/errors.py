@@ -16,6 +16,7 @@ The tree::
     │   └── ProviderBadResponse     the provider answered with something unreadable
     ├── AllModelsFailedError        the model and every fallback failed; .failures lists each
     ├── BudgetExceededError         the user's hard monthly budget is spent
+    ├── UserRateLimitError          this user started too many calls this minute (Parley's limit)
     ├── StreamAbandonedError        the reader closed a stream before it ended (recorded, not raised)
     └── StoreUnavailableError       the call log's database cannot be reached or is not set up
 
@@ -30,7 +31,7 @@ __all__ = [
     "ParleyError", "ConfigError", "BadRequestError", "UnknownModelError",
     "ContextTooLongError", "ProviderError", "AuthError", "RateLimitError", "QuotaError",
     "ProviderTimeoutError", "ProviderDownError", "ProviderBadResponse",
-    "AllModelsFailedError", "BudgetExceededError", "StreamAbandonedError",
+    "AllModelsFailedError", "BudgetExceededError", "UserRateLimitError", "StreamAbandonedError",
     "StoreUnavailableError", "redact",
 ]
 
@@ -146,6 +147,19 @@ class AllModelsFailedError(ParleyError):
 
 class BudgetExceededError(ParleyError):
     kind = "budget"
+
+
+class UserRateLimitError(ParleyError):
+    """The user reached ``parley.rate_limit_per_minute``; ``retry_after`` is in seconds.
+    Raised before any provider is called, so nothing is spent or recorded."""
+
+    kind = "user_rate_limit"
+
+    def __init__(self, user: str, limit: int, retry_after: float):
+        wait = max(1, round(retry_after))
+        super().__init__(f"{user} has started {limit} calls in the last minute, the most allowed "
+                         f"per user; try again in {wait} second{'s' if wait != 1 else ''}.")
+        self.user, self.limit, self.retry_after = user, limit, retry_after
 
 
 class StreamAbandonedError(ParleyError):

@@ -317,7 +317,14 @@ def call_cost(entry: ModelEntry, usage, input_tokens: int, output_tokens: int) -
 
 
 def count_tokens(model: str, messages: list[dict[str, Any]]) -> int:
-    """Tokens in ``messages`` by the model's tokenizer where LiteLLM has one (else tiktoken's)."""
+    """Tokens in ``messages`` by the model's tokenizer where LiteLLM has one (else tiktoken's);
+    exact for the bundled local model (its own tokenizer and chat template)."""
+    from core.defaults import LOCAL_PROVIDER
+
+    if model.startswith(f"{LOCAL_PROVIDER}/"):
+        from core.local_model import LocalModel, find_bundled_model
+
+        return LocalModel(find_bundled_model()).count_tokens(messages)
     return int(litellm.token_counter(model=model, messages=messages))
 
 

@@ -47,11 +47,13 @@ class GenerationResult:
     error: str | None = None
     error_kind: str | None = None
     finish_reason: str | None = None
-    source: str | None = None  # which preference chose the model: service | user | default | explicit
+    source: str | None = None  # what chose the model: explicit | auto | route | service | user | default
+    route: str | None = None  # the complexity class whose parley.routes entry chose the model
+    route_reason: str | None = None  # one sentence: why this model (core/routing.py)
 
     JSON_FIELDS = ("content", "model", "provider", "input_tokens", "output_tokens",
                    "total_tokens", "cost", "price_known", "response_time_ms", "ttft_ms",
-                   "call_id", "fallback_used", "served_by", "error")
+                   "call_id", "fallback_used", "served_by", "error", "route", "route_reason")
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON shape of ``ask`` and each ``compare`` entry (DESIGN.md)."""

@@ -10,6 +10,7 @@ after the call; recording never fails or delays the answer.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import uuid
 from typing import Any, AsyncIterator, Iterator, Mapping
@@ -18,8 +19,9 @@ from core.calls import LoopThread, build_records, check_call, messages_for
 from core.catalog import Catalog
 from core.config import Settings, load_settings
 from core.errors import BadRequestError, ParleyError, StreamAbandonedError
+from core.ratelimit import CallLimiter
 from core.results import GenerationResult
-from core.routing import Choice, choose_model
+from core.routing import Choice, choose_model, fit_context
 
 __all__ = ["AIService"]
 
@@ -29,13 +31,15 @@ log = logging.getLogger("parley")
 class AIService:
     """Generate, stream and compare across the configured models, recording every attempt."""
 
-    def __init__(self, settings: Settings, *, recorder=None, preferences=None):
+    def __init__(self, settings: Settings, *, recorder=None, preferences=None, budget=None):
         self.settings = settings
+        self.budget = budget  # a core.budgets.BudgetGuard, or None: no hard budgets
         self.catalog = Catalog(settings)
         self.recorder = recorder
         self.preferences = preferences  # callable user_id -> {service_type|None: model}
         self._gateway = None
         self._loop: LoopThread | None = None
+        self.limiter = CallLimiter(settings.rate_limit_per_minute)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, config: str | None = None,
@@ -47,7 +51,9 @@ class AIService:
             from core.wiring import PreferenceBook, open_recorder
             recorder = open_recorder(settings, env)
             preferences = PreferenceBook(settings, env)
-        return cls(settings, recorder=recorder, preferences=preferences)
+        from core.budgets import guard_for
+        return cls(settings, recorder=recorder, preferences=preferences,
+                   budget=guard_for(settings, env) if record else None)
 
     @property
     def gateway(self):
@@ -58,10 +64,11 @@ class AIService:
 
     def choose(self, *, user_id: str | None = None, service_type: str | None = None,
                model: str | None = None, provider: str | None = None,
-               complexity: str | None = None) -> Choice:
-        """Which model a call with these arguments would use, and why (``source``)."""
+               complexity: str | None = None, prompt: str | None = None) -> Choice:
+        """Which model a call with these arguments would use, and why (``source``, ``route``,
+        ``reason``); ``model="auto"`` needs the ``prompt``. Precedence: core/routing.py."""
         return choose_model(self.settings, self.catalog, user_id=user_id, service_type=service_type,
-                            model=model, provider=provider, complexity=complexity,
+                            model=model, provider=provider, complexity=complexity, prompt=prompt,
                             preferences=self.preferences)
 
     async def generate(self, prompt: str, user_id: str = "anonymous", service_type: str = "default",
@@ -73,12 +80,13 @@ class AIService:
         """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had."""
         request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
                                         temperature, max_tokens, complexity, history, fallbacks)
+        metadata = _with_route(metadata, choice)
         try:
             outcome = await self.gateway.complete(request)
         except ParleyError as err:
             self._record_failure(request, err, user_id, service_type, metadata)
             raise
-        outcome.result.source = choice.source
+        _stamp(outcome.result, choice)
         self._record(request, outcome, user_id, service_type, metadata)
         return outcome.result
 
@@ -91,6 +99,7 @@ class AIService:
                                         system_prompt, options.pop("temperature", None),
                                         options.pop("max_tokens", None), options.pop("complexity", None),
                                         options.pop("history", None), options.pop("fallbacks", True))
+        metadata = _with_route(metadata, choice)
         parts: list[str] = []
         finished = False
         try:
@@ -100,7 +109,7 @@ class AIService:
                     yield item
                 else:
                     finished = True
-                    item.result.source = choice.source
+                    _stamp(item.result, choice)
                     self._record(request, item, user_id, service_type, metadata)
                     yield item.result
         except ParleyError as err:
@@ -111,21 +120,19 @@ class AIService:
             if not finished:
                 self._record_abandoned(request, user_id, service_type, metadata, "".join(parts))
 
-    async def compare(self, prompt: str, models: list[str], user_id: str = "anonymous",
+    async def compare(self, prompt: str, models: list, user_id: str = "anonymous",
                       service_type: str = "playground", **options: Any) -> list[GenerationResult]:
-        """The same prompt to each model concurrently; a failed model's result carries ``.error``."""
-        async def one(name: str) -> GenerationResult:
-            try:
-                return await self.generate(prompt, user_id, service_type, model=name,
-                                           fallbacks=False, **options)
-            except ParleyError as err:
-                return GenerationResult(model=name, served_by=name, error=str(err),
-                                        error_kind=err.kind)
+        """The same prompt to each model concurrently; a failed model's result carries ``.error``.
+
+        ``models`` holds model names or column configurations (``core.compare.ColumnConfig``
+        or dicts of model, temperature, max_tokens, system_prompt); the same model may appear
+        twice with different settings. ``options`` (temperature, max_tokens, system_prompt)
+        fill what a column leaves unset; ``fallbacks`` (default False) and ``metadata`` apply
+        to every column."""
+        from core.compare import compare_columns
         if not models:
             raise BadRequestError("Name at least one model to compare.")
-        for name in models:
-            self.catalog.get(name)
-        return list(await asyncio.gather(*(one(name) for name in models)))
+        return await compare_columns(self, prompt, models, user_id, service_type, **options)
 
     def generate_sync(self, prompt: str, **kwargs: Any) -> GenerationResult:
         """``generate`` for scripts and Streamlit: runs on the service's own event loop thread."""
@@ -138,12 +145,24 @@ class AIService:
     def compare_sync(self, prompt: str, models: list[str], **kwargs: Any) -> list[GenerationResult]:
         return self._loop_thread().run(self.compare(prompt, models, **kwargs))
 
+    def submit(self, coro) -> "concurrent.futures.Future":
+        """Run ``coro`` on the service's own event loop thread; returns at once with its Future
+        (``core.compare.FanOut`` streams every column this way)."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop_thread().loop)
+
+    @property
+    def store(self):
+        """The store preferences, votes and saved comparisons live in (None without one)."""
+        return getattr(self.preferences, "store", None)
+
     def close(self) -> None:
         """Ship what is recorded and stop the background loop."""
         if self.recorder is not None:
             self.recorder.close()
         if hasattr(self.preferences, "close"):
             self.preferences.close()
+        if self.budget is not None:
+            self.budget.close()
         if self._loop is not None:
             self._loop.stop()
 
@@ -158,10 +177,17 @@ class AIService:
                  temperature, max_tokens, complexity, history, fallbacks):
         check_call(prompt, temperature, max_tokens, user_id)
         choice = self.choose(user_id=user_id, service_type=service_type, model=model,
-                             provider=provider, complexity=complexity)
+                             provider=provider, complexity=complexity, prompt=prompt)
+        messages = messages_for(prompt, system_prompt, history)
+        # Pre-flight: a prompt too long for every candidate is refused before anything is sent.
+        choice = fit_context(choice, messages, self.catalog, self.settings, _count_tokens,
+                             fallbacks=fallbacks)
+        if self.budget is not None:
+            self.budget.check(user_id)
+        # Counted once the call is valid; each compare column is a call of its own.
+        self.limiter.acquire(user_id)
         from core.gateway import CallRequest
-        request = CallRequest(model=choice.model, call_id=str(uuid.uuid4()),
-                              messages=messages_for(prompt, system_prompt, history),
+        request = CallRequest(model=choice.model, call_id=str(uuid.uuid4()), messages=messages,
                               temperature=temperature, max_tokens=max_tokens, fallbacks=fallbacks)
         return request, choice
 
@@ -184,3 +210,22 @@ class AIService:
     def _record_abandoned(self, request, user_id, service_type, metadata, partial) -> None:
         error = StreamAbandonedError("The reader stopped the stream before it finished.")
         self._record_failure(request, error, user_id, service_type, metadata, partial)
+
+
+def _stamp(result: GenerationResult, choice: Choice) -> None:
+    """Say on the result what chose its model, and why."""
+    result.source, result.route, result.route_reason = choice.source, choice.route, choice.reason
+
+
+def _with_route(metadata: dict | None, choice: Choice) -> dict:
+    """The call's metadata plus its routing, for the call log (``request_logs.metadata``)."""
+    routed = {"route_source": choice.source, "route_reason": choice.reason}
+    if choice.route:
+        routed["route"] = choice.route
+    return {**(metadata or {}), **routed}
+
+
+def _count_tokens(entry, messages: list[dict]) -> int:
+    from core.gateway import count_tokens
+
+    return count_tokens(entry.provider_model, messages)

@@ -58,6 +58,10 @@ class PreferenceBook:
         self.store.set_preference(user_id, model, service_type)
         self._cache.pop(user_id, None)
 
+    def forget(self, user_id: str) -> None:
+        """Drop ``user_id``'s cached choices (after they were written some other way)."""
+        self._cache.pop(user_id, None)
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()

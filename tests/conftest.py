@@ -21,3 +21,18 @@ def isolated_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("PARLEY_DATA_DIR", str(tmp_path / ".parley"))
     monkeypatch.chdir(tmp_path)
     yield tmp_path
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    """The provider emulator (tests/fakes), one per session; reset before each test using it."""
+    from tests.fakes import ProviderEmulator
+
+    with ProviderEmulator() as emu:
+        yield emu
+
+
+@pytest.fixture(autouse=True)
+def fresh_emulator_script(request):
+    if "emulator" in request.fixturenames:
+        request.getfixturevalue("emulator").reset()

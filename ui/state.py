@@ -1,19 +1,97 @@
-"""Who is using the app, kept in session state."""
-from __future__ import annotations
+"""Who is using the app, read from what Streamlit provides; the rules are in ``core.access``.
 
-import os
+Team mode is on when ``.streamlit/secrets.toml`` has an ``[auth]`` section (Streamlit's
+built-in OIDC login): the identity is ``st.user.email`` and nothing typed in the app can
+change it. Otherwise Parley runs in local mode, for one local user with admin rights.
+"""
+from __future__ import annotations
 
 import streamlit as st
 
-__all__ = ["current_user"]
+from core import access
+from ui.deps import service
+
+__all__ = ["access_mode", "current_user", "is_admin", "login_page", "require_admin",
+           "require_login", "show_identity", "signed_in"]
+
+
+def access_mode() -> str:
+    """``access.TEAM`` when Streamlit auth is configured, else ``access.LOCAL``."""
+    try:
+        configured = "auth" in st.secrets
+    except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
+        configured = False
+    return access.TEAM if configured else access.LOCAL
+
+
+def _signed_in_email() -> str | None:
+    if not st.user.get("is_logged_in"):
+        return None
+    email = st.user.get("email")
+    return str(email).strip() if email else None
+
+
+def signed_in() -> bool:
+    """Whether there is an identity to work under (always, in local mode)."""
+    return access_mode() == access.LOCAL or _signed_in_email() is not None
 
 
 def current_user() -> str:
-    """The signed-in user's email when Streamlit auth is configured, else the name typed in
-    the sidebar (default ``$PARLEY_USER`` or ``local@parley``)."""
-    user = getattr(st, "user", None)
-    if user is not None and getattr(user, "is_logged_in", False) and user.get("email"):
-        return str(user.get("email"))
-    if "parley_user" not in st.session_state:
-        st.session_state.parley_user = os.environ.get("PARLEY_USER", "local@parley")
-    return st.session_state.parley_user
+    """The user id calls and reads are made under: the signed-in email in team mode, the
+    local user otherwise. In team mode without a signed-in user, shows the login page and
+    stops the script, so no page runs without an identity."""
+    if access_mode() == access.LOCAL:
+        return access.local_user()
+    email = _signed_in_email()
+    if email is None:
+        login_page()
+        st.stop()
+    return email
+
+
+def is_admin() -> bool:
+    """Whether the current user may see every user's data (always, in local mode)."""
+    return access.is_admin(service().settings, current_user(), mode=access_mode())
+
+
+def require_login() -> None:
+    """Stop with the login page unless someone is signed in (a no-op in local mode)."""
+    current_user()
+
+
+def require_admin() -> None:
+    """Stop with an "Admins only" page unless the current user is an admin. Admin pages
+    call this first, so a user who opens their URL directly sees no data."""
+    if is_admin():
+        return
+    st.title("Admins only")
+    st.error(f"This page is for Parley admins, and {current_user()} is not one. "
+             "Ask an admin to add your email to parley.admins if you need it.")
+    st.page_link("pages/compare.py", label="Back to Compare", icon="↩️")
+    st.stop()
+
+
+def show_identity() -> None:
+    """The sidebar line saying who is signed in, with a log-out button in team mode."""
+    user, mode = current_user(), access_mode()
+    role = "admin" if is_admin() else "user"
+    with st.sidebar:
+        st.caption(f"Signed in as **{user}** ({role})" if mode == access.TEAM
+                   else f"Local mode: **{user}** ({role})")
+        if mode == access.TEAM and st.button("Log out", key="parley_logout"):
+            st.logout()
+
+
+def login_page() -> None:
+    """The only page a team-mode visitor sees before signing in."""
+    st.title("Parley")
+    st.write("Sign in to compare models, chat and see your usage.")
+    auth = st.secrets.get("auth") or {}
+    providers = [name for name, value in auth.items() if isinstance(value, dict)]
+    if not providers:
+        if st.button("Log in", type="primary", key="parley_login"):
+            st.login()
+        return
+    for name in providers:
+        if st.button(f"Log in with {name}", type="primary", key=f"parley_login_{name}"):
+            st.login(name)

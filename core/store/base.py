@@ -8,13 +8,17 @@ a backend opens its own connections.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
 
 from core.errors import BadRequestError
 from core.results import CallRecord
 
+if TYPE_CHECKING:
+    from core.store.console import RollupQuery
+
 __all__ = ["Store", "USAGE_DIMENSIONS", "USAGE_FIELDS", "VOTE_KEYS", "call_row", "check_call",
-           "check_usage_query", "usage_row", "utc_iso", "vote_row"]
+           "check_usage_query", "usage_row", "utc_iso", "vote_row", "COMPARISON_KEYS",
+           "LEADERBOARD_FIELDS", "comparison_row", "leaderboard_rows", "check_limit"]
 
 USAGE_DIMENSIONS = ("user", "model", "provider", "service", "day")
 USAGE_FIELDS = ("key", "calls", "failures", "input_tokens", "output_tokens", "cost")
@@ -48,6 +52,20 @@ class Store(Protocol):
         inclusive. ``as_user`` reads under that user's identity: only their rows, unless
         they are an admin (``parley_admins``)."""
 
+    def usage_rollup(self, query: "RollupQuery", *, as_user: str | None = None) -> list[dict[str, Any]]:
+        """The cost console's read of ``usage_daily`` only (``core/store/console.py``): one
+        row per group of ``query.by`` (keys named as the dimensions: ``day``/``month`` as
+        ``YYYY-MM-DD``, ``user``, ``provider``, ``model``, ``service``), in key order, with
+        ``calls``, ``failures``, ``input_tokens``, ``output_tokens``, ``total_tokens``,
+        ``cost``, ``unpriced_calls``, ``demo_calls``. No matching rows: ``[]``. ``as_user``
+        as in ``usage``."""
+
+    def performance_rollup(self, query: "RollupQuery", *,
+                           as_user: str | None = None) -> list[dict[str, Any]]:
+        """The console's read of ``performance_daily`` only: per group of ``query.by``,
+        ``fallbacks`` and the latency histograms ``rt`` and ``ttft`` (lists of
+        ``console.BUCKETS`` call counts per bucket of ``console.LATENCY_BOUNDS_MS``)."""
+
     def get_preferences(self, user_id: str, *, as_user: str | None = None) -> dict[str | None, str]:
         """The user's stored choices: service type (None = the user's default) -> model name.
         Under another user's identity (not an admin): ``{}``."""
@@ -60,6 +78,25 @@ class Store(Protocol):
 
     def record_vote(self, vote: dict[str, Any]) -> None:
         """Store one blind-comparison outcome; ``vote_row`` below says which keys it takes."""
+
+    def leaderboard(self, *, user_id: str | None = None,
+                    as_user: str | None = None) -> list[dict[str, Any]]:
+        """Blind-vote results per model (``LEADERBOARD_FIELDS``), from votes between at least
+        two different models (a model against itself compares settings, not models): each
+        model counts once per vote; ``win_rate`` = (wins + ties / 2) / votes; ``avg_cost`` is
+        the mean known cost of its answers (None when none was priced). ``user_id`` limits to
+        that user's votes; ``as_user`` reads under that identity (their own votes unless an
+        admin). Sorted by win rate, then votes, descending, then model."""
+
+    def save_comparison(self, comparison: dict[str, Any]) -> None:
+        """Insert or replace one saved comparison (``comparison_row`` says which keys it
+        takes) by ``id``; a comparison stored under another user is left unchanged."""
+
+    def comparisons(self, user_id: str, *, limit: int = 20,
+                    as_user: str | None = None) -> list[dict[str, Any]]:
+        """The user's saved comparisons, most recently updated first, each with
+        ``COMPARISON_KEYS`` (``data`` as a dict). Under another user's identity (not an
+        admin): ``[]``."""
 
     def status(self) -> dict[str, Any]:
         """``backend``, ``location`` (no secrets), ``applied_migrations`` and
@@ -153,3 +190,57 @@ def vote_row(vote: dict[str, Any]) -> dict[str, Any]:
     for key in ("settings", "costs", "latencies", "metadata"):
         row[key] = row[key] or {}
     return row
+
+
+COMPARISON_KEYS = ("id", "user_id", "created_at", "updated_at", "title", "data")
+LEADERBOARD_FIELDS = ("model", "votes", "wins", "ties", "losses", "both_bad", "win_rate",
+                      "avg_cost", "priced_answers", "avg_latency_ms")
+
+
+def comparison_row(comparison: dict[str, Any]) -> dict[str, Any]:
+    """Check one saved comparison and return it JSON-ready: ``id``, ``user_id`` and a dict
+    ``data`` are required; ``title`` is cut to 200 characters; times default to now."""
+    unknown = sorted(set(comparison) - set(COMPARISON_KEYS))
+    if unknown:
+        raise BadRequestError(f"A comparison has no field {', '.join(unknown)}; "
+                              f"use {', '.join(COMPARISON_KEYS)}.")
+    row = {key: comparison.get(key) for key in COMPARISON_KEYS}
+    for key in ("id", "user_id"):
+        if not row[key] or not isinstance(row[key], str):
+            raise BadRequestError(f"A comparison needs its {key}.")
+    if not isinstance(row["data"], dict):
+        raise BadRequestError("A comparison's data must be a JSON object.")
+    now = dt.datetime.now(dt.timezone.utc)
+    for key in ("created_at", "updated_at"):
+        moment = row[key] or now
+        if isinstance(moment, str):
+            try:
+                moment = dt.datetime.fromisoformat(moment)
+            except ValueError:
+                raise BadRequestError(f"A comparison's {key} must be an ISO 8601 time.") from None
+        row[key] = utc_iso(moment)
+    row["title"] = str(row["title"] or "")[:200]
+    return row
+
+
+def check_limit(limit: Any) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise BadRequestError(f"limit must be a whole number from 1 to 1000, not {limit!r}.")
+    return limit
+
+
+def leaderboard_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Leaderboard rows from any backend, normalised and in the order the protocol states."""
+    out = [_leaderboard_row(row) for row in rows]
+    return sorted(out, key=lambda r: (-r["win_rate"], -r["votes"], r["model"]))
+
+
+def _leaderboard_row(row: dict[str, Any]) -> dict[str, Any]:
+    out = {name: row.get(name) for name in LEADERBOARD_FIELDS}
+    out["model"] = str(out["model"])
+    for name in ("votes", "wins", "ties", "losses", "both_bad", "priced_answers"):
+        out[name] = int(out[name] or 0)
+    out["win_rate"] = (out["wins"] + out["ties"] / 2) / out["votes"] if out["votes"] else 0.0
+    for name in ("avg_cost", "avg_latency_ms"):
+        out[name] = None if out[name] is None else float(out[name])
+    return out

@@ -24,7 +24,9 @@ from urllib.parse import unquote, urlsplit
 
 from core.errors import BadRequestError, StoreUnavailableError, redact
 from core.results import CallRecord
-from core.store.base import call_row, check_usage_query, usage_row, vote_row
+from core.store.console import RollupQuery, performance_row, usage_rollup_row
+from core.store.base import (call_row, check_limit, check_usage_query, comparison_row,
+                              leaderboard_rows, usage_row, vote_row)
 
 if TYPE_CHECKING:
     import psycopg
@@ -189,6 +191,19 @@ class PostgresStore:
                           (by, user_id, since_iso, until_iso), as_user=as_user)
         return [usage_row(row) for row in rows]
 
+    def usage_rollup(self, query: RollupQuery, *, as_user: str | None = None) -> list[dict[str, Any]]:
+        """``parley_console_usage``: ``usage_daily`` sliced by ``query`` (RLS under ``as_user``)."""
+        rows = self._call("select public.parley_console_usage(%s::jsonb)",
+                          (json.dumps(query.to_json()),), as_user=as_user)
+        return [usage_rollup_row(row) for row in rows]
+
+    def performance_rollup(self, query: RollupQuery, *,
+                           as_user: str | None = None) -> list[dict[str, Any]]:
+        """``parley_console_performance``: ``performance_daily`` sliced by ``query``."""
+        rows = self._call("select public.parley_console_performance(%s::jsonb)",
+                          (json.dumps(query.to_json()),), as_user=as_user)
+        return [performance_row(row) for row in rows]
+
     def get_preferences(self, user_id: str, *, as_user: str | None = None) -> dict[str | None, str]:
         rows = self._call("select public.parley_get_preferences(%s)", (user_id,), as_user=as_user)
         return preferences_from_rows(rows)
@@ -202,6 +217,22 @@ class PostgresStore:
     def record_vote(self, vote: dict[str, Any]) -> None:
         self._call("select public.parley_record_vote(%s::jsonb)",
                    (json.dumps(vote_row(vote), default=str),))
+
+    def leaderboard(self, *, user_id: str | None = None,
+                    as_user: str | None = None) -> list[dict[str, Any]]:
+        """``parley_leaderboard``: blind-vote results per model (RLS applies under ``as_user``)."""
+        rows = self._call("select public.parley_leaderboard(%s)", (user_id,), as_user=as_user)
+        return leaderboard_rows(rows)
+
+    def save_comparison(self, comparison: dict[str, Any]) -> None:
+        self._call("select public.parley_save_comparison(%s::jsonb)",
+                   (json.dumps(comparison_row(comparison), default=str),))
+
+    def comparisons(self, user_id: str, *, limit: int = 20,
+                    as_user: str | None = None) -> list[dict[str, Any]]:
+        """``parley_comparisons``: the user's saved comparisons, newest first."""
+        return self._call("select public.parley_comparisons(%s, %s)", (user_id, check_limit(limit)),
+                          as_user=as_user)
 
     def status(self) -> dict[str, Any]:
         """Backend, host/database, migrations applied and pending, and row counts."""

@@ -22,8 +22,11 @@ from typing import Any, Iterator, Sequence
 
 from core.errors import BadRequestError, StoreUnavailableError
 from core.results import CallRecord
-from core.store import sqlite_migrations
-from core.store.base import check_call, check_usage_query, usage_row, utc_iso, vote_row
+from core.store import sqlite_console, sqlite_migrations
+from core.store.console import (RollupQuery, performance_increments, performance_row,
+                                 usage_rollup_row)
+from core.store.base import (check_call, check_limit, check_usage_query, comparison_row,
+                              leaderboard_rows, usage_row, utc_iso, vote_row)
 
 __all__ = ["SqliteStore"]
 
@@ -128,6 +131,8 @@ class SqliteStore:
             stamps = [utc_iso(record.created_at) for record in new]
             conn.executemany(_INSERT_LOG, map(_log_values, new, stamps))
             conn.executemany(_UPSERT_USAGE, _rollup(new, stamps))
+            conn.executemany(sqlite_console.UPSERT_PERFORMANCE,
+                             performance_increments(new, stamps))
         return len(new)
 
     def usage(self, by: str, *, user_id: str | None = None, since: dt.date | None = None,
@@ -152,6 +157,21 @@ class SqliteStore:
         names = ("key", "calls", "failures", "input_tokens", "output_tokens", "total_tokens",
                  "cost", "unpriced_calls", "demo_calls")
         return [usage_row(dict(zip(names, row))) for row in rows]
+
+    def usage_rollup(self, query: RollupQuery, *, as_user: str | None = None) -> list[dict[str, Any]]:
+        """``usage_daily`` sliced by ``query`` (see ``Store.usage_rollup``)."""
+        with self._reading() as conn:
+            if as_user is not None and not self._is_admin(conn, as_user):
+                query = query.only_user(as_user)
+            return [usage_rollup_row(r) for r in sqlite_console.usage_rollup(conn, query)]
+
+    def performance_rollup(self, query: RollupQuery, *,
+                           as_user: str | None = None) -> list[dict[str, Any]]:
+        """``performance_daily`` sliced by ``query`` (see ``Store.performance_rollup``)."""
+        with self._reading() as conn:
+            if as_user is not None and not self._is_admin(conn, as_user):
+                query = query.only_user(as_user)
+            return [performance_row(r) for r in sqlite_console.performance_rollup(conn, query)]
 
     def get_preferences(self, user_id: str, *, as_user: str | None = None) -> dict[str | None, str]:
         """Service type (None = the user's default) -> model name."""
@@ -185,6 +205,45 @@ class SqliteStore:
             conn.execute(f"INSERT INTO votes ({columns}) VALUES ({', '.join('?' * len(row))})",
                          list(row.values()))
 
+    def leaderboard(self, *, user_id: str | None = None,
+                    as_user: str | None = None) -> list[dict[str, Any]]:
+        """Blind-vote results per model (see ``Store.leaderboard``)."""
+        where, params = ["(? IS NULL OR user_id = ?)"], [user_id, user_id]
+        with self._reading() as conn:
+            if as_user is not None and not self._is_admin(conn, as_user):
+                where.append("user_id = ?")
+                params.append(as_user)
+            rows = conn.execute(_LEADERBOARD.format(where=" AND ".join(where)), params).fetchall()
+        names = ("model", "votes", "wins", "ties", "both_bad", "losses", "avg_cost",
+                 "priced_answers", "avg_latency_ms")
+        return leaderboard_rows([dict(zip(names, row)) for row in rows])
+
+    def save_comparison(self, comparison: dict[str, Any]) -> None:
+        """Insert or replace one comparison by id, unless it belongs to another user."""
+        row = comparison_row(comparison)
+        with self._writing() as conn:
+            conn.execute("""
+                INSERT INTO comparisons (id, user_id, created_at, updated_at, title, data)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at,
+                  title = excluded.title, data = excluded.data
+                WHERE comparisons.user_id = excluded.user_id""",
+                         (row["id"], row["user_id"], row["created_at"], row["updated_at"],
+                          row["title"], json.dumps(row["data"], default=str)))
+
+    def comparisons(self, user_id: str, *, limit: int = 20,
+                    as_user: str | None = None) -> list[dict[str, Any]]:
+        """The user's saved comparisons, most recently updated first."""
+        limit = check_limit(limit)
+        with self._reading() as conn:
+            if as_user not in (None, user_id) and not self._is_admin(conn, as_user):
+                return []
+            rows = conn.execute("SELECT id, user_id, created_at, updated_at, title, data "
+                                "FROM comparisons WHERE user_id = ? "
+                                "ORDER BY updated_at DESC, id LIMIT ?", (user_id, limit)).fetchall()
+        names = ("id", "user_id", "created_at", "updated_at", "title", "data")
+        return [{**dict(zip(names, row)), "data": json.loads(row[5])} for row in rows]
+
     def status(self) -> dict[str, Any]:
         """Backend, file, migrations applied and pending, and row counts per table."""
         with self._reading() as conn:
@@ -199,6 +258,22 @@ class SqliteStore:
         with self._lock:
             self._conn.close()
 
+# One row per (vote, distinct model) among votes of at least two different models.
+_LEADERBOARD = """
+    WITH voted AS (
+      SELECT id, winner, costs, latencies, models FROM votes
+      WHERE {where} AND (SELECT count(DISTINCT value) FROM json_each(votes.models)) >= 2
+    ), per_model AS (
+      SELECT DISTINCT voted.id, e.value AS model, voted.winner,
+             (SELECT c.value FROM json_each(voted.costs) c WHERE c.key = e.value) AS cost,
+             (SELECT l.value FROM json_each(voted.latencies) l WHERE l.key = e.value) AS latency
+      FROM voted, json_each(voted.models) e
+    )
+    SELECT model, count(*), sum(winner = model), sum(winner = 'tie'), sum(winner IS NULL),
+           sum(winner IS NOT NULL AND winner NOT IN (model, 'tie')), avg(cost), count(cost),
+           avg(latency)
+    FROM per_model GROUP BY model"""
+
 
 def _log_values(record: CallRecord, created_at: str) -> tuple:
     messages = None if record.messages is None else json.dumps(record.messages, default=str)
@@ -207,7 +282,7 @@ def _log_values(record: CallRecord, created_at: str) -> tuple:
             record.error, record.input_tokens or 0, record.output_tokens or 0,
             record.total_tokens or 0, record.total_cost, record.response_time_ms, record.ttft_ms,
             record.fallback_of, int(record.is_demo), messages, record.response,
-            json.dumps(record.metadata or {}, default=str))
+            json.dumps(record.metadata, default=str) if record.metadata else "{}")
 
 
 def _rollup(records: list[CallRecord], stamps: list[str]) -> list[tuple]:

@@ -173,3 +173,28 @@ def m003_preferences_votes_admins(conn: sqlite3.Connection) -> None:
         )""")
     conn.execute("CREATE INDEX votes_user_created_idx ON votes (user_id, created_at)")
     conn.execute("CREATE TABLE parley_admins (user_id TEXT PRIMARY KEY, created_at TEXT NOT NULL)")
+
+
+@migration
+def m004_compare_comparisons(conn: sqlite3.Connection) -> None:
+    """Saved comparisons of the playground, per user (``data``: JSON of columns and turns)."""
+    conn.execute("""
+        CREATE TABLE comparisons (
+          id TEXT PRIMARY KEY,
+          user_id TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL,
+          title TEXT NOT NULL DEFAULT '',
+          data TEXT NOT NULL
+        )""")
+    conn.execute("CREATE INDEX comparisons_user_updated_idx ON comparisons (user_id, updated_at)")
+
+
+@migration
+def m005_console_performance(conn: sqlite3.Connection) -> None:
+    """``performance_daily`` for the cost console (fallbacks and latency histograms, on
+    usage_daily's key; see ``core/store/console.py``), backfilled from the logs already there."""
+    from core.store.sqlite_console import PERFORMANCE_BACKFILL, PERFORMANCE_TABLE
+
+    conn.execute(PERFORMANCE_TABLE)
+    conn.execute(PERFORMANCE_BACKFILL)

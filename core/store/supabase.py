@@ -25,7 +25,9 @@ import httpx
 
 from core.errors import BadRequestError, StoreUnavailableError, redact
 from core.results import CallRecord
-from core.store.base import call_row, check_usage_query, usage_row, vote_row
+from core.store.console import RollupQuery, performance_row, usage_rollup_row
+from core.store.base import (call_row, check_limit, check_usage_query, comparison_row,
+                              leaderboard_rows, usage_row, vote_row)
 from core.store.postgres import preferences_from_rows
 
 __all__ = ["SupabaseStore"]
@@ -129,6 +131,24 @@ class SupabaseStore:
                                           "p_until": until_iso}, as_user=as_user)
         return [usage_row(row) for row in rows]
 
+    def usage_rollup(self, query: RollupQuery, *, as_user: str | None = None) -> list[dict[str, Any]]:
+        """``parley_console_usage``; without the JWT secret ``as_user`` sees their own rows."""
+        query, as_user = self._console_scope(query, as_user)
+        rows = self._rpc("parley_console_usage", {"p_query": query.to_json()}, as_user=as_user)
+        return [usage_rollup_row(row) for row in rows]
+
+    def performance_rollup(self, query: RollupQuery, *,
+                           as_user: str | None = None) -> list[dict[str, Any]]:
+        """``parley_console_performance``, scoped like ``usage_rollup``."""
+        query, as_user = self._console_scope(query, as_user)
+        rows = self._rpc("parley_console_performance", {"p_query": query.to_json()}, as_user=as_user)
+        return [performance_row(row) for row in rows]
+
+    def _console_scope(self, query: RollupQuery, as_user: str | None) -> tuple[RollupQuery, str | None]:
+        if self._enforced_here(as_user):
+            return query.only_user(as_user), None
+        return query, as_user
+
     def get_preferences(self, user_id: str, *, as_user: str | None = None) -> dict[str | None, str]:
         if self._enforced_here(as_user):
             if as_user != user_id:
@@ -149,6 +169,30 @@ class SupabaseStore:
 
     def record_vote(self, vote: dict[str, Any]) -> None:
         self._rpc("parley_record_vote", {"p_vote": json.loads(json.dumps(vote_row(vote), default=str))})
+
+    def leaderboard(self, *, user_id: str | None = None,
+                    as_user: str | None = None) -> list[dict[str, Any]]:
+        """``parley_leaderboard``; without the JWT secret ``as_user`` sees their own votes."""
+        if self._enforced_here(as_user):
+            if user_id not in (None, as_user):
+                return []
+            user_id, as_user = as_user, None
+        return leaderboard_rows(self._rpc("parley_leaderboard", {"p_user_id": user_id},
+                                          as_user=as_user))
+
+    def save_comparison(self, comparison: dict[str, Any]) -> None:
+        row = json.loads(json.dumps(comparison_row(comparison), default=str))
+        self._rpc("parley_save_comparison", {"p_comparison": row})
+
+    def comparisons(self, user_id: str, *, limit: int = 20,
+                    as_user: str | None = None) -> list[dict[str, Any]]:
+        """``parley_comparisons``: the user's saved comparisons, newest first."""
+        if self._enforced_here(as_user):
+            if as_user != user_id:
+                return []
+            as_user = None
+        return self._rpc("parley_comparisons", {"p_user_id": user_id, "p_limit": check_limit(limit)},
+                         as_user=as_user)
 
     def status(self) -> dict[str, Any]:
         """Backend, project host and row counts; migrations are the Supabase CLI's (None)."""

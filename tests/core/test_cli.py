@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.cli import main
-from tests.core.conftest import KEYS, PROVIDER_MODELS
+from tests.emulated import KEYS, PROVIDER_MODELS
 from tests.fakes import Fault, Reply
 
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
@@ -19,7 +19,7 @@ import litellm  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 ASK_FIELDS = {"content", "model", "provider", "input_tokens", "output_tokens", "total_tokens", "cost",
               "price_known", "response_time_ms", "ttft_ms", "call_id", "fallback_used", "served_by",
-              "error"}
+              "error", "route", "route_reason"}
 
 
 @pytest.fixture

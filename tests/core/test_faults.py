@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core import errors
-from tests.core.conftest import KEYS, PROVIDER_MODELS, make_service
+from tests.emulated import KEYS, PROVIDER_MODELS, make_service
 from tests.fakes import Fault
 
 CLAUDE = PROVIDER_MODELS["claude"]

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from core.errors import BadRequestError, UnknownModelError
-from tests.core.conftest import PROVIDER_MODELS, make_service
+from tests.emulated import PROVIDER_MODELS, make_service
 from tests.fakes import Reply
 
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"

@@ -55,6 +55,8 @@ class Backend(Protocol):
     def next_behaviour(self, model: str) -> Reply | Fault: ...
     def record(self, request: ReceivedRequest) -> None: ...
     def track_connection(self, connection: socket.socket, open_: bool) -> None: ...
+    @property
+    def listed_models(self) -> list[str]: ...
 
 
 class ProtocolHandler(BaseHTTPRequestHandler):
@@ -88,8 +90,16 @@ class ProtocolHandler(BaseHTTPRequestHandler):
         """Silent: a line per request would drown benchmark output."""
 
     def do_GET(self) -> None:
-        if urlsplit(self.path).path in ("/", "/health"):
+        path = urlsplit(self.path).path
+        if path in ("/", "/health"):
             self._send_json(200, {"status": "ok"})
+        elif path.endswith("/models"):  # OpenAI-compatible servers: LM Studio, vLLM
+            self._send_json(200, {"object": "list", "data": [
+                {"id": name, "object": "model", "owned_by": "emulator"}
+                for name in self.backend.listed_models]})
+        elif path.endswith("/api/tags"):  # Ollama
+            self._send_json(200, {"models": [{"name": name, "model": name}
+                                             for name in self.backend.listed_models]})
         else:
             self._send_json(404, {"error": {"message": f"no route for GET {self.path}"}})
 

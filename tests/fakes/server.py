@@ -29,6 +29,7 @@ class _Script:
     queues: dict[str, list[Reply | Fault]] = field(default_factory=dict)
     defaults: dict[str, Reply | Fault] = field(default_factory=dict)
     requests: list[ReceivedRequest] = field(default_factory=list)
+    listed_models: list[str] = field(default_factory=list)
 
 
 class ProviderEmulator:
@@ -105,6 +106,16 @@ class ProviderEmulator:
         """What `model` ("*": any model) does whenever its queue is empty."""
         with self._lock:
             self._script.defaults[model] = behaviour
+
+    def list_models(self, *names: str) -> None:
+        """The model ids a model-list request reports (`GET /v1/models`, Ollama's `GET /api/tags`)."""
+        with self._lock:
+            self._script.listed_models = list(names)
+
+    @property
+    def listed_models(self) -> list[str]:
+        with self._lock:
+            return list(self._script.listed_models)
 
     def reset(self) -> None:
         """Forget queues, defaults and recorded requests."""

@@ -1,0 +1,73 @@
+"""Users' model choices: read, validated and saved under the user's own identity.
+
+A user has a default model and optional overrides per service type (``parley.service_types``).
+Every read and write goes through the store with ``as_user`` = the user, so the row-level rule
+holds (users read and write only their own). ``save`` validates before it writes: a model that
+is not configured, an unknown service type or an empty user raises ``BadRequestError`` (its
+subclass ``UnknownModelError`` for the model) and nothing changes.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from core.catalog import Catalog
+from core.config import Settings
+from core.errors import BadRequestError
+from core.routing import choose_model
+from core.store.base import Store
+
+__all__ = ["check", "check_user", "check_service", "save", "stored", "resolved"]
+
+_SERVICE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+def check(catalog: Catalog, user: str, model: str, service_type: str | None = None) -> None:
+    """Raise ``BadRequestError`` unless ``model`` can be stored for ``user`` (and
+    ``service_type``); see the module docstring."""
+    check_user(user)
+    catalog.get(model)
+    check_service(catalog.settings, service_type)
+
+
+def check_user(user: str) -> None:
+    """Raise ``BadRequestError`` for an empty user id."""
+    if not isinstance(user, str) or not user.strip():
+        raise BadRequestError("Give the user whose preferences these are (--user).")
+
+
+def check_service(settings: Settings, service_type: str | None) -> None:
+    """Raise ``BadRequestError`` for a service type that is not configured (or, when none are
+    configured, that is not a plain name). None, meaning the user's default, is fine."""
+    if service_type is None:
+        return
+    known = settings.service_types
+    if known and service_type not in known:
+        raise BadRequestError(f"Service type {service_type!r} is not configured; choose one of: "
+                              f"{', '.join(known)} (parley.service_types).")
+    if not _SERVICE_NAME.match(service_type):
+        raise BadRequestError(f"Service type {service_type!r} is not a name; use letters, "
+                              "digits, '_', '-' or '.'.")
+
+
+def save(store: Store, catalog: Catalog, user: str, model: str,
+         service_type: str | None = None) -> None:
+    """Validate, then store ``user``'s choice as that user (``service_type`` None = default)."""
+    check(catalog, user, model, service_type)
+    store.set_preference(user, model, service_type, as_user=user)
+
+
+def stored(store: Store, user: str) -> dict[str | None, str]:
+    """What ``user`` has stored: service type (None = default) -> model, read as that user."""
+    return store.get_preferences(user, as_user=user)
+
+
+def resolved(store: Store, settings: Settings, catalog: Catalog, user: str,
+             service_type: str | None = None) -> dict[str, Any]:
+    """The model a call by ``user`` for ``service_type`` naming no model gets, and why:
+    ``{"user", "service", "model", "source"}`` with source = service | user | default."""
+    check_user(user)
+    check_service(settings, service_type)
+    choice = choose_model(settings, catalog, user_id=user, service_type=service_type,
+                          preferences=lambda who: stored(store, who))
+    return {"user": user, "service": service_type, "model": choice.model, "source": choice.source}

@@ -1,0 +1,129 @@
+"""Browser tests: Debian's Chromium driven by Playwright against ``streamlit run app.py``.
+
+``parley_app(...)`` starts the real app (a subprocess, a free port) on a ``parley.yaml`` whose
+models live on the provider emulator, with its own data directory and SQLite file, and returns an
+``AppHandle``; ``page`` is a fresh Playwright page. scripts/test installs Chromium; a machine
+without it fails these tests rather than skipping them.
+Waiting helpers (``open_app``, ``settle``) are in tests/browser/streamlit_page.py.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.emulated import KEYS, write_config
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"]
+STARTUP_SECONDS = 90
+
+
+@dataclass
+class AppHandle:
+    """A running Parley app: where it is, and the environment it runs with (for the CLI or an
+    ``AIService.from_env(handle.env)`` sharing its database)."""
+
+    url: str
+    data_dir: Path
+    database_url: str
+    config_path: Path
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium package.")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(handle: AppHandle) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if handle.process.poll() is not None:
+            pytest.fail(f"streamlit exited with {handle.process.returncode}:\n{handle.log()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{handle.url}/_stcore/health", timeout=2) as reply:
+                if reply.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"streamlit did not answer within {STARTUP_SECONDS} s:\n{handle.log()[-3000:]}")
+
+
+@pytest.fixture
+def parley_app(emulator, tmp_path):
+    """Factory: ``parley_app(models=("claude", "gemini"), router=None, parley=None, env=None)``."""
+    started: list[AppHandle] = []
+
+    def start(*, models: tuple[str, ...] = ("claude", "gemini"), router: dict | None = None,
+              parley: dict | None = None, env: dict[str, str] | None = None,
+              extra_models: list[dict] | None = None) -> AppHandle:
+        root = tmp_path / f"app{len(started)}"
+        root.mkdir()
+        config = write_config(emulator, root / "parley.yaml", models=models, router=router,
+                              parley=parley, extra=extra_models)
+        data_dir = root / ".parley"
+        database_url = f"sqlite:///{data_dir / 'parley.db'}"
+        environment = {**os.environ, "ANTHROPIC_API_KEY": KEYS["claude"],
+                       "GEMINI_API_KEY": KEYS["gemini"], "OPENAI_API_KEY": KEYS["gpt"],
+                       "PARLEY_CONFIG": str(config), "PARLEY_DATA_DIR": str(data_dir),
+                       "PARLEY_DATABASE_URL": database_url, "PARLEY_USER": "tester@example.com",
+                       **(env or {})}
+        port = _free_port()
+        log_path = root / "streamlit.log"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+             "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--server.headless", "true", "--server.fileWatcherType", "none",
+             "--browser.gatherUsageStats", "false"],
+            cwd=REPO, env=environment, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
+        handle = AppHandle(f"http://127.0.0.1:{port}", data_dir, database_url, config,
+                           environment, log_path, process)
+        started.append(handle)
+        _wait_healthy(handle)
+        return handle
+
+    yield start
+    for handle in started:
+        handle.process.terminate()
+        try:
+            handle.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            handle.process.kill()

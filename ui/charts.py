@@ -1,0 +1,125 @@
+"""DataFrame -> plotly Figure for the cost console and the usage page; the only module that
+imports plotly. Each function takes a frame from ``core.analytics`` (or ``core.budgets``)
+with the columns its docstring names, and never queries anything itself.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+__all__ = ["spend_over_time", "spend_by", "top_users", "model_cost_tokens", "reliability",
+           "latency", "month_tokens", "budgets", "reprice"]
+
+_HEIGHT = 360
+_MONEY = "$%{y:,.2f}"
+
+
+def _tidy(fig: go.Figure, title: str, height: int = _HEIGHT) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=50, b=10),
+                      legend_title_text="", hovermode="closest")
+    return fig
+
+
+def spend_over_time(frame: pd.DataFrame, by: str) -> go.Figure:
+    """Daily spend stacked by ``by``: columns ``day``, ``by``, ``cost``, ``calls``."""
+    fig = px.bar(frame, x="day", y="cost", color=by, hover_data={"calls": ":,"},
+                 labels={"cost": "spend (USD)", "day": ""})
+    fig.update_layout(barmode="stack", bargap=0.1)
+    fig.update_yaxes(tickprefix="$")
+    return _tidy(fig, f"Spend per day by {by}")
+
+
+def spend_by(frame: pd.DataFrame, key: str, title: str) -> go.Figure:
+    """Spend per ``key`` (e.g. service type): columns ``key``, ``cost``, ``calls``."""
+    fig = px.bar(frame, x=key, y="cost", hover_data={"calls": ":,"}, text_auto="$.2s",
+                 labels={"cost": "spend (USD)", key: ""})
+    fig.update_yaxes(tickprefix="$")
+    return _tidy(fig, title)
+
+
+def top_users(frame: pd.DataFrame, n: int = 10) -> go.Figure:
+    """The ``n`` users who spent most, as horizontal bars: columns ``user``, ``cost``, ``calls``."""
+    top = frame.head(n).iloc[::-1]
+    fig = px.bar(top, x="cost", y="user", orientation="h", hover_data={"calls": ":,"},
+                 labels={"cost": "spend (USD)", "user": ""})
+    fig.update_xaxes(tickprefix="$")
+    return _tidy(fig, f"Top {min(n, len(frame))} users by spend")
+
+
+def model_cost_tokens(frame: pd.DataFrame) -> go.Figure:
+    """Cost (bars, left axis) and tokens (markers, right axis) per model: columns ``model``,
+    ``cost``, ``input_tokens``, ``output_tokens``."""
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Bar(x=frame["model"], y=frame["cost"], name="spend",
+                         hovertemplate=_MONEY), secondary_y=False)
+    for column, name in (("input_tokens", "input tokens"), ("output_tokens", "output tokens")):
+        fig.add_trace(go.Scatter(x=frame["model"], y=frame[column], name=name, mode="markers",
+                                 marker=dict(size=12)), secondary_y=True)
+    fig.update_yaxes(title_text="spend (USD)", tickprefix="$", secondary_y=False)
+    fig.update_yaxes(title_text="tokens", secondary_y=True)
+    return _tidy(fig, "Cost and tokens per model")
+
+
+def reliability(frame: pd.DataFrame) -> go.Figure:
+    """Failure and fallback rates per model, counts on hover: columns ``model``, ``calls``,
+    ``failures``, ``fallbacks``, ``failure_rate``, ``fallback_rate``."""
+    fig = go.Figure()
+    for rate, count, name in (("failure_rate", "failures", "failed"),
+                              ("fallback_rate", "fallbacks", "answered as a fallback")):
+        fig.add_trace(go.Bar(x=frame["model"], y=100 * frame[rate], name=name,
+                             customdata=frame[[count, "calls"]].to_numpy(),
+                             hovertemplate="%{y:.1f}% (%{customdata[0]:,} of %{customdata[1]:,} calls)"))
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(ticksuffix="%", title_text="share of calls")
+    return _tidy(fig, "Failures and fallbacks per model")
+
+
+def latency(frame: pd.DataFrame) -> go.Figure:
+    """p50/p95 response time and time to first token per model: columns ``model``,
+    ``p50_ms``, ``p95_ms``, ``ttft_p50_ms``, ``ttft_p95_ms``."""
+    fig = go.Figure()
+    for column, name in (("p50_ms", "response p50"), ("p95_ms", "response p95"),
+                         ("ttft_p50_ms", "first token p50"), ("ttft_p95_ms", "first token p95")):
+        fig.add_trace(go.Bar(x=frame["model"], y=frame[column], name=name,
+                             hovertemplate="%{y:,.0f} ms"))
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(ticksuffix=" ms")
+    return _tidy(fig, "Latency per model")
+
+
+def month_tokens(frame: pd.DataFrame, by: str, month_label: str) -> go.Figure:
+    """Tokens per user this month stacked by ``by`` (model | provider): columns ``user``,
+    ``by``, ``total_tokens``."""
+    summed = frame.groupby(["user", by], as_index=False)["total_tokens"].sum()
+    fig = px.bar(summed, x="user", y="total_tokens", color=by,
+                 labels={"total_tokens": "tokens", "user": ""})
+    fig.update_layout(barmode="stack")
+    return _tidy(fig, f"Tokens per user, {month_label}, by {by}")
+
+
+def budgets(frame: pd.DataFrame) -> go.Figure:
+    """Spend so far, month-end forecast and budget per user: columns ``user``, ``spent``,
+    ``forecast``, ``budget`` (NaN: no budget)."""
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=frame["user"], y=frame["spent"], name="spent so far",
+                         hovertemplate=_MONEY))
+    fig.add_trace(go.Bar(x=frame["user"], y=frame["forecast"], name="month-end forecast",
+                         opacity=0.45, hovertemplate=_MONEY))
+    fig.add_trace(go.Scatter(x=frame["user"], y=frame["budget"], name="budget",
+                             mode="markers", marker=dict(symbol="line-ew-open", size=28,
+                                                         line=dict(width=3))))
+    fig.update_layout(barmode="overlay")
+    fig.update_yaxes(tickprefix="$")
+    return _tidy(fig, "This month: spend, forecast and budget")
+
+
+def reprice(frame: pd.DataFrame, actual: float) -> go.Figure:
+    """What the calls would have cost on each model: columns ``model``, ``would_cost``;
+    ``actual`` is drawn as a line."""
+    priced = frame.dropna(subset=["would_cost"])
+    fig = px.bar(priced, x="model", y="would_cost", labels={"would_cost": "would cost (USD)", "model": ""})
+    fig.add_hline(y=actual, line_dash="dash", annotation_text=f"recorded ${actual:,.2f}")
+    fig.update_yaxes(tickprefix="$")
+    return _tidy(fig, "The same calls on another model")

@@ -1,0 +1,38 @@
+"""One comparison column's settings: model, temperature, max tokens, optional system prompt."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.compare import ColumnConfig
+from core.pricing import DEFAULT_MAX_TOKENS
+
+__all__ = ["show", "widget_values"]
+
+
+def widget_values(key: str, column: ColumnConfig) -> dict:
+    """Session-state values that make ``show(key=key)`` display ``column`` on the next run."""
+    return {f"{key}_model": column.model,
+            f"{key}_temperature": 0.7 if column.temperature is None else float(column.temperature),
+            f"{key}_max_tokens": column.max_tokens or DEFAULT_MAX_TOKENS,
+            f"{key}_system": column.system_prompt or ""}
+
+
+def show(*, key: str, models: list, default: str, settings: bool = True,
+         label: str = "Model") -> ColumnConfig | None:
+    """Widgets for one column; ``settings=False`` shows only the model (the settings are
+    shared). Returns the column (settings None when hidden), or None if ``models`` is empty."""
+    if not models:
+        return None
+    names = [m.name for m in models]
+    by_name = {m.name: m for m in models}
+    if st.session_state.get(f"{key}_model") not in names:
+        st.session_state[f"{key}_model"] = default if default in names else names[0]
+    model = st.selectbox(label, names, key=f"{key}_model",
+                         format_func=lambda n: f"{by_name[n].display_name} · {by_name[n].price_label()}")
+    if not settings:
+        return ColumnConfig(model)
+    temperature = st.slider("Temperature", 0.0, 2.0, 0.7, 0.1, key=f"{key}_temperature")
+    max_tokens = st.number_input("Max tokens", 1, 200_000, DEFAULT_MAX_TOKENS, 64,
+                                 key=f"{key}_max_tokens")
+    system = st.text_area("System prompt (optional)", key=f"{key}_system", height=68)
+    return ColumnConfig(model, float(temperature), int(max_tokens), system.strip() or None)
