@@ -57,7 +57,10 @@ class Filters:
 def _usage(store: Store, filters: Filters, by: Sequence[str], as_user: str | None) -> pd.DataFrame:
     rows = store.usage_rollup(filters.query(*by), as_user=as_user)
     frame = pd.DataFrame(rows, columns=[*by, *USAGE_COLUMNS])
-    return frame.astype({c: "int64" for c in USAGE_COLUMNS if c != "cost"} | {"cost": "float64"})
+    if frame.empty:
+        return frame.astype({c: "int64" for c in USAGE_COLUMNS} | {"cost": "float64"})
+    frame["cost"] = frame["cost"].astype("float64")  # a sum of whole dollars may come as an int
+    return frame
 
 
 def totals(store: Store, filters: Filters, *, as_user: str | None = None) -> dict[str, Any]:
@@ -176,15 +179,9 @@ def usage_breakdown(store: Store, filters: Filters, by: Sequence[str], *,
 
 
 def export_frame(store: Store, filters: Filters, *, as_user: str | None = None) -> pd.DataFrame:
-    """The filtered rollup at its finest grain (day, user, provider, model, service) with
-    ``USAGE_COLUMNS`` plus ``fallbacks``: what the console's CSV export contains."""
-    keys = ["day", "user", "provider", "model", "service"]
-    usage = _usage(store, filters, keys, as_user)
-    perf = pd.DataFrame(store.performance_rollup(filters.query(*keys), as_user=as_user),
-                        columns=[*keys, "fallbacks", "rt", "ttft"])
-    frame = usage.merge(perf[[*keys, "fallbacks"]], on=keys, how="left")
-    frame["fallbacks"] = frame["fallbacks"].fillna(0).astype("int64")
-    return frame
+    """The filtered ``usage_daily`` rollup at its finest grain (day, user, provider, model,
+    service) with ``USAGE_COLUMNS``: what the console's CSV export contains."""
+    return _usage(store, filters, ("day", "user", "provider", "model", "service"), as_user)
 
 
 def reprice(store: Store, filters: Filters, catalog, *, as_user: str | None = None) -> pd.DataFrame:

@@ -120,5 +120,16 @@ class LoopThread:
             self.run(agen.aclose())
 
     def stop(self) -> None:
+        """Cancel what still runs on the loop (LiteLLM leaves a logging worker there), then
+        stop it; a task left pending would be destroyed with a warning at exit."""
+        if self.thread.is_alive():
+            self.run(_cancel_other_tasks())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
+
+
+async def _cancel_other_tasks() -> None:
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)

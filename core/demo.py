@@ -118,6 +118,9 @@ class _Plan:
         self.model_weight = _normalised(rng.uniform(0.5, 1.5, len(models)))
         self.service_weight = _normalised(rng.uniform(0.4, 1.6, len(services)))
         self.favourite_model = rng.integers(0, len(models), len(USERS))
+        # a failed call falls back to the most used other model, as router fallbacks usually do
+        order = np.argsort(-self.model_weight).tolist()
+        self.fallback_to = {m.name: next(j for j in order if j != i) for i, m in enumerate(models)}
         self.favourite_service = rng.integers(0, len(services), len(USERS))
         first_day = (end - dt.timedelta(days=days - 1)).replace(hour=0, minute=0, second=0,
                                                                 microsecond=0)
@@ -172,8 +175,7 @@ class _Plan:
                 before.input_tokens = before.output_tokens = before.total_tokens = 0
                 before.total_cost, before.ttft_ms = 0.0, None
                 u, s, bad = USERS.index(before.user_id), self.services.index(before.service_type), False
-                m = (self.models.index(next(x for x in self.models if x.name == before.model)) + 1) \
-                    % len(self.models)
+                m = self.fallback_to[before.model]
                 at, fallback_of = before.created_at.timestamp() + before.response_time_ms / 1000, before.call_id
             model = self.models[m]
             cost = None

@@ -43,11 +43,19 @@ def read_filters() -> analytics.Filters:
     return analytics.Filters(since=picked[0], until=picked[1], include_demo=include_demo, **chosen)
 
 
+def _count(n: int) -> str:
+    """12,345 / 1.2M / 3.4B: short enough for a metric tile."""
+    for size, suffix in ((1e9, "B"), (1e6, "M")):
+        if n >= size:
+            return f"{n / size:.1f}{suffix}"
+    return f"{n:,}"
+
+
 def show_totals(total: dict) -> None:
     cols = st.columns(5)
     cols[0].metric("Spend", f"${total['cost']:,.2f}")
     cols[1].metric("Calls", f"{total['calls']:,}")
-    cols[2].metric("Tokens", f"{total['total_tokens']:,}")
+    cols[2].metric("Tokens", _count(total["total_tokens"]))
     cols[3].metric("Failed", f"{total['failures'] / total['calls']:.1%}")
     cols[4].metric("Demo calls", f"{total['demo_calls']:,}")
     if total["demo_calls"]:

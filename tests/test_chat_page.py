@@ -101,7 +101,7 @@ def test_a_chosen_model_answers_and_an_unpriced_one_says_so(chat, emulator):
 def test_a_failed_call_shows_one_sentence_and_keeps_the_conversation_as_it_was(chat, emulator):
     app, recorder = chat
     app.run()
-    emulator.enqueue(PROVIDER_MODELS["gemini"], Fault("401"))
+    emulator.set_default(PROVIDER_MODELS["gemini"], Fault("401"))
     send(app, "What is 2 + 2?")
     assert len(app.error) == 1
     assert "Your message was not added to the conversation." in app.error[0].value
@@ -120,7 +120,8 @@ def test_a_conversation_handed_over_by_compare_continues_with_its_model(chat, em
     assert app.selectbox[0].value == "claude"
     send(app, "Another one?")
     assert emulator.requests[-1].model == PROVIDER_MODELS["claude"]
-    assert [m["content"] for m in emulator.requests[-1].body["messages"]][:2] == [
-        "Name a colour.", "Blue."]
+    sent = emulator.requests[-1].body["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "user"]
+    assert "Name a colour." in str(sent[0]) and "Blue." in str(sent[1])
     app.button[0].click().run()
     assert not app.chat_message and app.session_state["chat_thread"] == []

@@ -17,8 +17,8 @@ RUN_TIMEOUT = 60  # the first send imports litellm
 @pytest.fixture
 def page(emulator, tmp_path, monkeypatch):
     """Factory: the page on a parley.yaml of ``models`` (keys set unless ``keys=False``)."""
-    def open_page(models=("claude", "gemini"), keys=True) -> AppTest:
-        config = write_config(emulator, tmp_path / "parley.yaml", models=models)
+    def open_page(models=("claude", "gemini"), keys=True, router=None) -> AppTest:
+        config = write_config(emulator, tmp_path / "parley.yaml", models=models, router=router)
         monkeypatch.setenv("PARLEY_CONFIG", str(config))
         monkeypatch.setenv("PARLEY_DATABASE_URL", f"sqlite:///{tmp_path / 'parley.db'}")
         if keys:
@@ -84,6 +84,16 @@ def test_a_failing_column_shows_its_error_and_the_other_answers(page, emulator):
     assert [m.value for m in at.markdown if m.value.startswith("Echo:")] == ["Echo: hello both"]
 
 
+def test_a_column_answered_by_a_fallback_says_so(page, emulator):
+    emulator.enqueue(PROVIDER_MODELS["claude"], Fault("auth"))
+    at = page(router={"fallbacks": [{"claude": ["gemini"]}]})
+    at = send(at, "anyone there")
+    assert not at.error
+    assert [m.value for m in at.markdown if m.value.startswith("Echo:")] == ["Echo: anyone there"] * 2
+    badges = [m.value for m in at.markdown if "fallback" in m.value]
+    assert len(badges) == 1 and "gemini answered" in badges[0]
+
+
 def test_each_column_keeps_its_own_conversation(page, emulator):
     at = page()
     at = send(at, "first question")
@@ -106,6 +116,6 @@ def test_a_blind_vote_reveals_names_and_reaches_the_leaderboard(page):
     at.button(key="cmp_vote_A").click().run()
     assert not at.exception
     assert "Vote recorded" in at.success[0].value
-    table = at.dataframe[0].value
-    assert sorted(table["Model"]) == ["claude", "gemini"]
+    table = at.table[0].value
+    assert sorted(table.index) == ["claude", "gemini"]
     assert sorted(table["Votes"]) == [1, 1] and sorted(table["Win rate"]) == ["0%", "100%"]

@@ -23,8 +23,7 @@ from typing import Any, Iterator, Sequence
 from core.errors import BadRequestError, StoreUnavailableError
 from core.results import CallRecord
 from core.store import sqlite_console, sqlite_migrations
-from core.store.console import (RollupQuery, performance_increments, performance_row,
-                                 usage_rollup_row)
+from core.store.console import RollupQuery, performance_increments
 from core.store.base import (check_call, check_limit, check_usage_query, comparison_row,
                               leaderboard_rows, usage_row, utc_iso, vote_row)
 
@@ -163,7 +162,7 @@ class SqliteStore:
         with self._reading() as conn:
             if as_user is not None and not self._is_admin(conn, as_user):
                 query = query.only_user(as_user)
-            return [usage_rollup_row(r) for r in sqlite_console.usage_rollup(conn, query)]
+            return sqlite_console.usage_rollup(conn, query)  # typed as the protocol says
 
     def performance_rollup(self, query: RollupQuery, *,
                            as_user: str | None = None) -> list[dict[str, Any]]:
@@ -171,7 +170,7 @@ class SqliteStore:
         with self._reading() as conn:
             if as_user is not None and not self._is_admin(conn, as_user):
                 query = query.only_user(as_user)
-            return [performance_row(r) for r in sqlite_console.performance_rollup(conn, query)]
+            return sqlite_console.performance_rollup(conn, query)
 
     def get_preferences(self, user_id: str, *, as_user: str | None = None) -> dict[str | None, str]:
         """Service type (None = the user's default) -> model name."""

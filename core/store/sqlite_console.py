@@ -48,8 +48,8 @@ PERFORMANCE_BACKFILL = f"""
     INSERT INTO performance_daily ({_KEY}, {', '.join(_MEASURES)})
     SELECT date(created_at), user_id, provider, model, service_type, is_demo,
            sum(fallback_of IS NOT NULL),
-           {', '.join(f'sum(rb = {i})' for i in range(BUCKETS))},
-           {', '.join(f'sum(tb = {i})' for i in range(BUCKETS))}
+           {', '.join(f'sum(ifnull(rb = {i}, 0))' for i in range(BUCKETS))},
+           {', '.join(f'sum(ifnull(tb = {i}, 0))' for i in range(BUCKETS))}
     FROM (SELECT *, {_bucket_case('response_time_ms')} AS rb, {_bucket_case('ttft_ms')} AS tb
           FROM request_logs)
     GROUP BY 1, 2, 3, 4, 5, 6"""

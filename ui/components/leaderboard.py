@@ -22,6 +22,6 @@ def show(*, key: str, rows: list[dict]) -> None:
                        if r["avg_cost"] and r["priced_answers"] else "–"),
         "Avg time": "–" if r["avg_latency_ms"] is None else f"{r['avg_latency_ms']:.0f} ms",
     } for r in rows])
-    st.dataframe(table, hide_index=True, key=f"{key}_table", use_container_width=True)
+    st.table(table.set_index("Model"))
     st.caption("Win rate counts a tie as half a win. Votes between a model and itself compare "
                "settings, not models, and are left out.")

@@ -12,6 +12,6 @@ def show(*, key: str, letters: str) -> str | None:
                                                                        ("Both bad", "both_bad")]
     clicked = None
     for column, (label, outcome) in zip(st.columns(len(choices)), choices):
-        if column.button(label, key=f"{key}_{outcome}", use_container_width=True):
+        if column.button(label, key=f"{key}_{outcome}", width="stretch"):
             clicked = outcome
     return clicked

@@ -1,0 +1,60 @@
+"""In a real browser: a prompt on /compare streams into two columns with their costs, a blind
+vote reveals the names, the vote shows on the leaderboard, and one answer's thread continues
+in the chat page."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.streamlit_page import open_app, settle
+from tests.emulated import PROVIDER_MODELS
+from tests.fakes.script import Reply
+
+
+def test_a_blind_comparison_streams_is_voted_and_reaches_the_leaderboard(page, parley_app, emulator):
+    app = parley_app(models=("claude", "gemini"))
+    # paced replies, so the answers are seen arriving piece by piece
+    emulator.enqueue(PROVIDER_MODELS["claude"], Reply(text="Claude says the sky is blue today", tokens_per_second=8))
+    emulator.enqueue(PROVIDER_MODELS["gemini"], Reply(text="Gemini says the sky looks grey", tokens_per_second=8))
+    open_app(page, f"{app.url}/compare")
+
+    page.get_by_text("Blind mode", exact=True).click()
+    settle(page)
+    prompt = page.get_by_label("Prompt", exact=True)
+    prompt.fill("What colour is the sky?")
+    prompt.blur()  # a text area sends its value when it loses focus
+    send = page.get_by_role("button", name="Send")
+    expect(send).to_be_enabled(timeout=60_000)  # the first estimate loads the tokenizers
+    expect(page.get_by_text("Estimated cost of this prompt")).to_be_visible()
+    settle(page)
+    send.click()
+
+    expect(page.get_by_text("▌").first).to_be_visible()  # a column mid-stream
+    expect(page.get_by_text("streaming…").first).to_be_visible()
+    settle(page, timeout_ms=60_000)
+    expect(page.get_by_text("Claude says the sky is blue today")).to_be_visible()
+    expect(page.get_by_text("Gemini says the sky looks grey")).to_be_visible()
+    stats = page.get_by_text(re.compile(r"first token \d+ ms · total \d+ ms · \d+ in / \d+ out tokens · \$"))
+    expect(stats).to_have_count(2)
+    expect(page.get_by_text("Model A", exact=True)).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^[AB] · (claude|gemini)"))).to_have_count(0)  # names hidden
+
+    page.get_by_role("button", name="A better").click()
+    settle(page)
+    expect(page.get_by_text("Vote recorded")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^[AB] · (claude|gemini)"))).to_have_count(2)  # revealed
+    winner = page.get_by_text(re.compile(r"^A · (claude|gemini)")).inner_text().split(" · ")[1]
+
+    page.get_by_role("tab", name="Leaderboard").click()
+    board = page.locator('[data-testid="stTable"]')
+    expect(board).to_contain_text("claude")
+    expect(board).to_contain_text("gemini")
+    winner_row = board.locator("tr", has_text=winner)
+    expect(winner_row).to_contain_text("100%")
+
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_role("button", name="Continue with this answer").first.click()
+    page.wait_for_url(re.compile(r"/chat$"))
+    settle(page)
+    expect(page.get_by_text("What colour is the sky?")).to_be_visible()
