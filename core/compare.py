@@ -97,7 +97,7 @@ def check_columns(columns: Iterable, catalog, **defaults: Any) -> list[ColumnCon
         raise BadRequestError(f"Compare one to {MAX_COLUMNS} columns, not {len(checked)}.")
     for column in checked:
         catalog.get(column.model)
-        check_call("-", column.temperature, column.max_tokens, "-")
+        check_call("-", column.temperature, column.max_tokens, "-")  # the settings' checks only
         if column.system_prompt is not None and not isinstance(column.system_prompt, str):
             raise BadRequestError("A column's system prompt must be text.")
     return checked
@@ -131,8 +131,9 @@ async def compare_columns(service, prompt: str, columns: list, user_id: str = "a
 @dataclass
 class ColumnEvent:
     """Something that happened in one column: ``kind`` is ``delta`` (``text`` arrived),
-    ``result`` (the column finished; ``result`` set) or ``error`` (the column failed;
-    ``result.error`` is its one-line message). ``elapsed_ms`` counts from the fan-out's start."""
+    ``result`` (the column finished; ``result`` set), ``error`` (the column failed;
+    ``result.error`` is its one-line message) or ``tick`` (column -1: time passed, see
+    ``FanOut.events``). ``elapsed_ms`` counts from the fan-out's start."""
 
     column: int
     kind: str
@@ -142,7 +143,7 @@ class ColumnEvent:
 
     @property
     def final(self) -> bool:
-        return self.kind != "delta"
+        return self.kind in ("result", "error")
 
 
 class FanOut:
@@ -172,9 +173,11 @@ class FanOut:
         self._future = self.service.submit(self._run_all())
         return self
 
-    def events(self, poll_seconds: float = 0.5) -> Iterator[ColumnEvent]:
-        """Events as they arrive, until every column has finished. Safe to stop early (then
-        call ``cancel()``). Raises whatever broke the fan-out itself (not a column)."""
+    def events(self, poll_seconds: float = 0.5, *, ticks: bool = False) -> Iterator[ColumnEvent]:
+        """Events as they arrive, until every column has finished. With ``ticks``, a
+        ``tick`` event (column -1) comes whenever ``poll_seconds`` pass without one, so a
+        reader can show time passing (and a Streamlit script can be interrupted). Safe to
+        stop early (then call ``cancel()``). Raises whatever broke the fan-out itself."""
         remaining = len(self.columns)
         while remaining:
             try:
@@ -183,6 +186,8 @@ class FanOut:
                 if self._future is not None and self._future.done() and self._events.empty():
                     self._future.result()  # raises what ended the run early
                     return
+                if ticks:
+                    yield ColumnEvent(-1, "tick", self._elapsed())
                 continue
             remaining -= event.final
             yield event

@@ -46,7 +46,6 @@ _SECRET_PATTERNS = [
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     """Return ``text`` with API keys, bearer tokens, JWTs and the given ``secrets`` masked."""
-    return text
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
@@ -158,8 +157,9 @@ class UserRateLimitError(ParleyError):
 
     def __init__(self, user: str, limit: int, retry_after: float):
         wait = max(1, round(retry_after))
-        super().__init__(f"{user} has started {limit} calls in the last minute, the most allowed "
-                         f"per user; try again in {wait} second{'s' if wait != 1 else ''}.")
+        calls = f"{limit} call{'s' if limit != 1 else ''}"
+        super().__init__(f"{user} has started {calls} in the last minute, the most allowed per "
+                         f"user; try again in {wait} second{'s' if wait != 1 else ''}.")
         self.user, self.limit, self.retry_after = user, limit, retry_after
 
 

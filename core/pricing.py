@@ -14,7 +14,8 @@ from typing import Any
 
 from core.catalog import ModelEntry
 
-__all__ = ["Estimate", "estimate_cost", "estimate_call", "cost_label", "DEFAULT_MAX_TOKENS"]
+__all__ = ["Estimate", "estimate_cost", "estimate_call", "estimate_columns", "cost_label",
+           "DEFAULT_MAX_TOKENS"]
 
 DEFAULT_MAX_TOKENS = 1024  # the output bound an estimate assumes when a call sets none
 _TIER_THRESHOLD = 200_000
@@ -60,6 +61,18 @@ def estimate_call(entry: ModelEntry, messages: list[dict[str, str]],
 
     tokens = count_tokens(entry.provider_model, messages)
     return estimate_cost(entry, tokens, max_tokens or DEFAULT_MAX_TOKENS)
+
+
+def estimate_columns(catalog, prompt: str, columns: list,
+                     histories: list[list[dict]] | None = None) -> list[Estimate]:
+    """One estimate per comparison column (``core.compare.ColumnConfig``): its system
+    prompt, its own earlier turns (``histories[i]``) and ``prompt`` in; its max tokens out."""
+    from core.calls import messages_for
+
+    histories = histories or [[] for _ in columns]
+    return [estimate_call(catalog.get(column.model),
+                          messages_for(prompt, column.system_prompt, history), column.max_tokens)
+            for column, history in zip(columns, histories)]
 
 
 def cost_label(cost: float | None, is_local: bool = False) -> str:

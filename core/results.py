@@ -56,7 +56,8 @@ class GenerationResult:
                    "call_id", "fallback_used", "served_by", "error", "route", "route_reason")
 
     def to_json(self) -> dict[str, Any]:
-        """The public JSON shape of ``ask`` and each ``compare`` entry (DESIGN.md)."""
+        """The public JSON shape of ``ask`` and each ``compare`` entry (DESIGN.md), plus
+        ``route`` and ``route_reason`` (core/routing.py)."""
         return {name: getattr(self, name) for name in self.JSON_FIELDS}
 
     @property

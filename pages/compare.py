@@ -1,20 +1,26 @@
-"""Compare: one prompt, two to four columns streaming side by side with what each cost."""
+"""Compare: one prompt, two to four columns streaming side by side with what each cost.
+
+Session keys (all ``cmp_*``): ``cmp_current`` is the ``Comparison`` on screen (kept until the
+columns or blind mode change, or "New comparison"). ``cmp_reopen`` (a saved comparison from
+History) and ``cmp_sent`` (clear the prompt box) are applied on the next run, before the
+widgets exist.
+"""
 import dataclasses
 
 import streamlit as st
 
 from core import ParleyError
-from core.calls import messages_for
 from core.compare import FanOut
 from core.comparison import LETTERS, Comparison
-from core.pricing import estimate_call
-from ui.components import (answer_card, answer_diff, column_config, comparison_history,
+from core.pricing import estimate_columns
+from ui.components import (answer_diff, column_config, comparison_history, comparison_view,
                            leaderboard, live_columns, vote_buttons)
 from ui.deps import service
 from ui.state import current_user
 
 svc = service()
 user = current_user()
+store = svc.store
 st.title("Compare")
 
 models = svc.catalog.available()
@@ -26,7 +32,22 @@ if len(models) == 1:
     st.info(f"Only {models[0].display_name} is available: compare it with itself under "
             "different settings.")
 
-if "cmp_reopen" in st.session_state:  # set by History; applied before the widgets exist
+
+def persist(method: str, *args) -> None:
+    """``store.<method>(*args)``; a failure is shown on the next run and loses nothing on screen."""
+    if store is None:
+        return
+    try:
+        getattr(store, method)(*args)
+    except ParleyError as err:
+        st.session_state.cmp_store_error = f"Not saved: {err}"
+
+
+if "cmp_store_error" in st.session_state:
+    st.warning(st.session_state.pop("cmp_store_error"))
+if st.session_state.pop("cmp_sent", False):
+    st.session_state.cmp_prompt = ""  # the prompt went out: the box is ready for the next turn
+if "cmp_reopen" in st.session_state:
     reopened = Comparison.from_data(st.session_state.pop("cmp_reopen"))
     st.session_state.update(cmp_current=reopened, cmp_count=len(reopened.columns), cmp_same=False,
                             cmp_blind=reopened.blind)
@@ -34,21 +55,9 @@ if "cmp_reopen" in st.session_state:  # set by History; applied before the widge
         st.session_state.update(column_config.widget_values(f"cmp_col{i}", column))
 
 compare_tab, board_tab, history_tab = st.tabs(["Compare", "Leaderboard", "History"])
-store = svc.store
-
-
-def column_header(comparison: Comparison, column: int) -> str:
-    if comparison.hidden:
-        return f"Model {comparison.letter(column)}"
-    return f"{comparison.letter(column)} · {comparison.columns[column].label()}"
-
-
-def is_local(name: str) -> bool:
-    return name in svc.catalog.names() and svc.catalog.get(name).is_local
-
 
 with compare_tab:
-    top = st.columns([1, 1, 1, 1])
+    top = st.columns(4)
     count = top[0].radio("Columns", [2, 3, 4], horizontal=True, key="cmp_count")
     same = top[1].toggle("Same settings for all", key="cmp_same")
     blind = top[2].toggle("Blind mode", key="cmp_blind",
@@ -56,27 +65,24 @@ with compare_tab:
     if top[3].button("New comparison", key="cmp_new"):
         st.session_state.pop("cmp_current", None)
     names = [m.name for m in models]
-    defaults = [names[i % len(names)] for i in range(count)]
     columns = []
     for i, place in enumerate(st.columns(count)):
         with place:
-            columns.append(column_config.show(key=f"cmp_col{i}", models=models, default=defaults[i],
-                                              settings=not same or i == 0,
-                                              label=f"Column {LETTERS[i]}"))
+            columns.append(column_config.show(key=f"cmp_col{i}", models=models,
+                                              default=names[i % len(names)],
+                                              settings=not same or i == 0, label=f"Column {LETTERS[i]}"))
     if same:
         columns = [dataclasses.replace(columns[0], model=c.model) for c in columns]
 
-    current: Comparison | None = st.session_state.get("cmp_current")
+    current = st.session_state.get("cmp_current")
     if current is not None and (current.columns != columns or current.blind != blind):
         current = None  # the setup changed: the next prompt starts a new comparison
+    histories = [current.history(i) if current else [] for i in range(count)]
     prompt = st.text_area("Prompt", key="cmp_prompt", placeholder="Ask all columns the same thing…")
 
-    if prompt.strip():
+    if prompt.strip():  # litellm's tokenizers load here, never on the first paint
         try:
-            estimates = [estimate_call(svc.catalog.get(c.model),
-                                       messages_for(prompt, c.system_prompt,
-                                                    current.history(i) if current else None),
-                                       c.max_tokens) for i, c in enumerate(columns)]
+            estimates = estimate_columns(svc.catalog, prompt, columns, histories)
             st.caption("Estimated cost of this prompt: " + " · ".join(
                 f"{LETTERS[i]} {e.input_tokens} tokens in, {e.label}" for i, e in enumerate(estimates)))
         except ParleyError as err:
@@ -85,52 +91,42 @@ with compare_tab:
     if st.button("Send", type="primary", key="cmp_send", disabled=not prompt.strip()):
         comparison = current or Comparison.new(user, columns, blind=blind)
         try:
-            run = FanOut(svc, prompt, comparison.columns, user_id=user,
-                         histories=[comparison.history(i) for i in range(len(columns))],
+            run = FanOut(svc, prompt, comparison.columns, user_id=user, histories=histories,
                          metadata={"comparison_id": comparison.id}).start()
         except ParleyError as err:
             st.error(str(err))
             st.stop()
-        headers = [f"Model {comparison.letter(i)}" if blind else
-                   f"{comparison.letter(i)} · {c.label()}" for i, c in enumerate(comparison.columns)]
+        headers = [f"Model {comparison.letter(i)}" if blind else f"{comparison.letter(i)} · {c.label()}"
+                   for i, c in enumerate(comparison.columns)]
         results = live_columns.show(key="cmp_live", run=run, headers=headers,
                                     order=comparison.display_order(), hidden=blind)
         comparison.add_turn(prompt, results)
-        st.session_state.cmp_current = comparison
-        if store is not None:
-            store.save_comparison(comparison.to_row())
+        st.session_state.update(cmp_current=comparison, cmp_sent=True)
+        persist("save_comparison", comparison.to_row())
         st.rerun()
 
     if current is not None and current.turns:
-        for n, turn in enumerate(current.turns):
-            last = n == len(current.turns) - 1
-            st.markdown(f"**You:** {turn['prompt']}")
-            for place, column in zip(st.columns(len(columns)), current.display_order()):
-                with place:
-                    answer = turn["answers"][column]
-                    answer_card.show(key=f"cmp_answer_{n}_{column}", header=column_header(current, column),
-                                     answer=answer, is_local=is_local(answer.get("served_by", "")),
-                                     hidden=current.hidden)
-                    if last and not current.hidden and not answer.get("error") and st.button(
-                            "Continue with this answer", key=f"cmp_continue_{column}"):
-                        st.session_state.chat_thread = current.history(column)
-                        st.session_state.chat_model = answer.get("served_by") or answer.get("model")
-                        st.switch_page("pages/chat.py")
+        local = {m.name for m in svc.catalog if m.is_local}
+        chosen = comparison_view.show(key="cmp_view", comparison=current, local_models=local)
+        if chosen is not None:
+            answer = current.turns[-1]["answers"][chosen]
+            st.session_state.chat_thread = current.history(chosen)
+            st.session_state.chat_model = answer.get("served_by") or answer.get("model")
+            st.switch_page("pages/chat.py")
         if current.hidden:
             st.subheader("Which answer is better?")
-            outcome = vote_buttons.show(key="cmp_vote", letters=LETTERS[:len(columns)])
+            outcome = vote_buttons.show(key="cmp_vote", letters=LETTERS[:len(current.columns)])
             if outcome:
                 vote = current.vote(outcome, privacy=svc.settings.privacy)
-                if store is not None:
-                    store.record_vote(vote)
-                    store.save_comparison(current.to_row())
+                persist("record_vote", vote)
+                persist("save_comparison", current.to_row())
                 st.rerun()
         elif current.blind and current.turns[-1]["vote"]:
             st.success(f"Vote recorded: {current.turns[-1]['vote']['outcome'].replace('_', ' ')}. "
                        "Names revealed.")
         with st.expander("Diff two answers"):
             answer_diff.show(key="cmp_diff", answers={
-                column_header(current, i): a.get("content", "")
+                comparison_view.header(current, i): a.get("content", "")
                 for i, a in enumerate(current.turns[-1]["answers"])})
         exports = st.columns(2)
         exports[0].download_button("Export Markdown", current.to_markdown(), f"comparison-{current.id}.md",
@@ -153,10 +149,10 @@ with history_tab:
         st.info("History is not kept: this app runs without a database.")
     else:
         try:
-            chosen = comparison_history.show(key="cmp_history", items=store.comparisons(user))
+            chosen_row = comparison_history.show(key="cmp_history", items=store.comparisons(user))
         except ParleyError as err:
             st.error(str(err))
-            chosen = None
-        if chosen is not None:
-            st.session_state.cmp_reopen = chosen["data"]
+            chosen_row = None
+        if chosen_row is not None:
+            st.session_state.cmp_reopen = chosen_row["data"]
             st.rerun()

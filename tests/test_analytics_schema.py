@@ -1,13 +1,17 @@
-"""The console's rollup table, ``performance_daily``: the same columns on SQLite and Postgres,
-built on a blank database, backfilled when an old database is upgraded, and kept current on
-write (SQLite: in ``record_calls``; Postgres: a statement trigger on request_logs)."""
+"""The console's rollup tables (``core/store/console.py``): the same columns on SQLite and
+Postgres, built on a blank database, backfilled when an old database is upgraded, kept current
+on write (SQLite: in ``record_calls``; Postgres: a statement trigger on request_logs), and
+every coarser grain agreeing with the full one."""
 from __future__ import annotations
 
+import datetime as dt
+import json
 import sqlite3
 
-from core.store import sqlite_migrations
+from core.store import sqlite_console, sqlite_migrations
 from core.store.base import utc_iso
-from core.store.console import BUCKETS, RollupQuery
+from core.store.console import (BUCKETS, PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery,
+                                performance_row, pick_grain, usage_rollup_row)
 from core.store.sqlite import SqliteStore, _log_values
 from tests.store.conftest import create_database, pg_conn, pg_store, pg_url  # noqa: F401
 from tests.store.records import random_records
@@ -16,6 +20,7 @@ PERFORMANCE_DAILY = ["day", "user_id", "provider", "model", "service_type", "is_
                      *[f"rt_{i:02d}" for i in range(BUCKETS)],
                      *[f"ttft_{i:02d}" for i in range(BUCKETS)]]
 BY_ALL = RollupQuery(by=("day", "user", "provider", "model", "service"))
+CONSOLE_TABLES = [g.table for g in (*USAGE_GRAINS, *PERFORMANCE_GRAINS) if g.table != "usage_daily"]
 
 
 def with_fallbacks(records):
@@ -33,7 +38,7 @@ def key(rows):
 
 def test_sqlite_builds_performance_daily_with_the_postgres_columns(tmp_path, pg_conn):
     conn = sqlite3.connect(tmp_path / "blank.db", isolation_level=None)
-    assert "m005_console_performance" in sqlite_migrations.migrate(conn)
+    assert "m005_console_rollups" in sqlite_migrations.migrate(conn)
     assert [row[1] for row in conn.execute("PRAGMA table_info(performance_daily)")] == PERFORMANCE_DAILY
     pg_columns = [row[0] for row in pg_conn.execute(
         "select column_name from information_schema.columns where table_schema = 'public' "
@@ -61,7 +66,7 @@ def test_upgrading_an_old_sqlite_database_backfills_performance_daily(tmp_path):
         [_log_values(record, utc_iso(record.created_at)) for record in records])
     conn.close()
     old = SqliteStore(path)
-    assert "m005_console_performance" in old.upgrade()
+    assert "m005_console_rollups" in old.upgrade()
     backfilled = key(old.performance_rollup(BY_ALL))
     assert backfilled == key(fresh.performance_rollup(BY_ALL))
     assert sum(r["fallbacks"] for r in backfilled) == sum(r.fallback_of is not None for r in records)
@@ -80,7 +85,48 @@ def test_postgres_keeps_performance_daily_current_like_sqlite(tmp_path, pg_store
     timed = sum(sum(r["rt"]) for r in pg_store.performance_rollup(RollupQuery()))
     assert timed == sum(r.response_time_ms is not None for r in records)
     current = key(pg_store.performance_rollup(BY_ALL))
-    pg_conn.execute("truncate performance_daily")  # what the migration's backfill does
-    pg_conn.execute("select parley_fold_performance(array(select r from request_logs r))")
+    pg_conn.execute(f"truncate {', '.join(CONSOLE_TABLES)}")
+    pg_conn.execute("select parley_fold_rollups(array(select r from request_logs r))")
     assert key(pg_store.performance_rollup(BY_ALL)) == current
+
+
+def rounded(rows: list[dict]) -> list[dict]:
+    return [{k: round(v, 9) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
+
+
+def forced(store, kind: str, query: RollupQuery, grain) -> list[dict]:
+    """``query`` answered from one particular rollup table."""
+    if isinstance(store, SqliteStore):
+        read = sqlite_console.usage_rollup if kind == "usage" else sqlite_console.performance_rollup
+        with store._lock:
+            return read(store._conn, query, grain)
+    rows = store._call(f"select public.parley_console_{kind}(%s::jsonb)",
+                       (json.dumps(query.to_json(grain)),))
+    return [usage_rollup_row(r) if kind == "usage" else performance_row(r) for r in rows]
+
+
+def test_every_grain_agrees_with_the_full_rollup(tmp_path, pg_store):
+    """Each coarser table answers the queries it is picked for exactly as usage_daily /
+    performance_daily would, on both backends."""
+    records = with_fallbacks(random_records(500, seed=6))
+    lite = SqliteStore(tmp_path / "parley.db")
+    march = dict(since=dt.date(2025, 3, 1), until=dt.date(2025, 3, 31))
+    for store in (lite, pg_store):
+        store.record_calls(records[:200])
+        store.record_calls(records[200:])
+        for kind, grains in (("usage", USAGE_GRAINS), ("performance", PERFORMANCE_GRAINS)):
+            full = grains[-1]
+            for grain in grains[:-1]:
+                by = tuple(d for d in ("user", "provider", "model", "service") if d in grain.dims)
+                for query in (RollupQuery(by=("month", *by), **march),
+                              RollupQuery(by=by[:1], demo=False)):
+                    if grain.period == "day" or pick_grain(grains, query) == grain:
+                        got, want = forced(store, kind, query, grain), forced(store, kind, query, full)
+                        assert rounded(got) == rounded(want), (grain.table, query)
+    assert pick_grain(USAGE_GRAINS, RollupQuery(by=("day", "model"))).table == "usage_daily_models"
+    assert pick_grain(USAGE_GRAINS, RollupQuery(by=("user",))).table == "usage_daily_users"
+    assert pick_grain(USAGE_GRAINS, RollupQuery(by=("user", "model"), **march)).table == "usage_monthly"
+    assert pick_grain(USAGE_GRAINS, RollupQuery(by=("day", "model"), users=("a",))).table == "usage_daily"
+    assert pick_grain(USAGE_GRAINS, RollupQuery(by=("model",)), as_user="a").table == "usage_monthly"
+    lite.close()
     lite.close()

@@ -173,3 +173,38 @@ def test_word_diff_shows_what_changed():
     pieces = word_diff("the cat sat on the mat", "the dog sat on the mat")
     assert ("delete", "cat ") in pieces and ("insert", "dog ") in pieces
     assert "".join(t for op, t in pieces if op != "insert") == "the cat sat on the mat"
+
+
+def test_columns_are_estimated_with_their_own_history_and_max_tokens(service):
+    from core.pricing import estimate_columns
+    columns = [ColumnConfig("gpt", max_tokens=10), ColumnConfig("gpt", max_tokens=1000)]
+    history = [[{"role": "user", "content": "a long earlier question " * 20},
+                {"role": "assistant", "content": "a long earlier answer " * 20}], []]
+    with_history, without = estimate_columns(service.catalog, "now?", columns, history)
+    assert with_history.input_tokens > without.input_tokens
+    assert (with_history.max_output_tokens, without.max_output_tokens) == (10, 1000)
+
+
+def test_a_reader_waiting_on_a_slow_column_sees_time_pass(service, emulator):
+    emulator.enqueue(PROVIDER_MODELS["claude"], Reply(text="late", ttft=1.0))
+    emulator.enqueue(PROVIDER_MODELS["gemini"], Reply(text="late too", ttft=1.0))
+    run = FanOut(service, "hi", ["claude", "gemini"], user_id="u1").start()
+    kinds = [e.kind for e in run.events(poll_seconds=0.1, ticks=True)]
+    assert kinds[0] == "tick" and kinds.count("result") == 2
+
+
+def test_the_cli_compares_models_and_keeps_each_failure(emulator, tmp_path, monkeypatch, capsys):
+    from core.cli import main
+    from tests.emulated import write_config
+    for name, env in (("claude", "ANTHROPIC_API_KEY"), ("gpt", "OPENAI_API_KEY")):
+        monkeypatch.setenv(env, KEYS[name])
+    monkeypatch.setenv("PARLEY_CONFIG", str(write_config(emulator, tmp_path / "parley.yaml",
+                                                         models=("claude", "gpt"))))
+    emulator.set_default(PROVIDER_MODELS["gpt"], Fault("401"))
+    assert main(["compare", "same prompt", "--models", "claude,gpt,claude", "--json"]) == 0
+    entries = json.loads(capsys.readouterr().out)
+    assert [e["model"] for e in entries] == ["claude", "gpt", "claude"]
+    assert entries[0]["content"] == "Echo: same prompt" and entries[0]["cost"] > 0
+    assert entries[1]["error"] and KEYS["gpt"] not in entries[1]["error"]
+    assert main(["compare", "hi", "--models", "claude,nope"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1

@@ -24,9 +24,8 @@ def page(emulator, tmp_path, monkeypatch):
         if keys:
             monkeypatch.setenv("ANTHROPIC_API_KEY", KEYS["claude"])
             monkeypatch.setenv("GEMINI_API_KEY", KEYS["gemini"])
-        at = AppTest.from_file(PAGE, default_timeout=RUN_TIMEOUT)
-        at.session_state["parley_user"] = "pat@example.com"
-        return at.run()
+        monkeypatch.setenv("PARLEY_USER", "pat@example.com")
+        return AppTest.from_file(PAGE, default_timeout=RUN_TIMEOUT).run()
 
     st.cache_resource.clear()
     yield open_page
@@ -64,6 +63,10 @@ def test_one_model_is_compared_with_itself(page):
     assert len(stats) == 2 and all("$" in c and "first token" in c for c in stats)
     headers = [m.value for m in at.markdown if m.value.startswith("**A ·") or m.value.startswith("**B ·")]
     assert headers == ["**A · gemini · t=0.7 · max 1024**", "**B · gemini · t=1.5 · max 1024**"]
+    from ui.deps import service
+    service().recorder.flush()
+    usage = service().store.usage("service", user_id="pat@example.com")
+    assert [(row["key"], row["calls"]) for row in usage] == [("playground", 2)]
 
 
 def test_the_estimate_appears_once_there_is_a_prompt(page):
@@ -99,6 +102,7 @@ def test_each_column_keeps_its_own_conversation(page, emulator):
     at = send(at, "first question")
     emulator.enqueue(PROVIDER_MODELS["gemini"], Reply(text="second gemini answer"))
     at = send(at, "second question")
+    assert at.text_area(key="cmp_prompt").value == ""  # ready for the next turn
     assert [m.value for m in at.markdown if m.value.startswith("**You:**")] == [
         "**You:** first question", "**You:** second question"]
     gemini_request = [r for r in emulator.requests if "gemini" in r.model][-1]
@@ -119,3 +123,44 @@ def test_a_blind_vote_reveals_names_and_reaches_the_leaderboard(page):
     table = at.table[0].value
     assert sorted(table.index) == ["claude", "gemini"]
     assert sorted(table["Votes"]) == [1, 1] and sorted(table["Win rate"]) == ["0%", "100%"]
+
+
+def test_a_past_comparison_survives_a_reload_and_reopens(page):
+    at = page()
+    at = send(at, "remember me")
+    at = AppTest.from_file(PAGE, default_timeout=RUN_TIMEOUT).run()  # a new session: a reload
+    assert not [m for m in at.markdown if m.value.startswith("**You:**")]
+    assert at.selectbox(key="cmp_history_choice").options[0].endswith("remember me")
+    at.button(key="cmp_history_reopen").click().run()
+    assert not at.exception
+    assert [m.value for m in at.markdown if m.value.startswith("**You:**")] == ["**You:** remember me"]
+    assert [m.value for m in at.markdown if m.value.startswith("Echo:")] == ["Echo: remember me"] * 2
+
+
+def test_another_user_does_not_see_the_history(page, monkeypatch):
+    at = page()
+    send(at, "private thoughts")
+    monkeypatch.setenv("PARLEY_USER", "sam@example.com")
+    other = AppTest.from_file(PAGE, default_timeout=RUN_TIMEOUT).run()
+    assert any("No saved comparisons yet" in i.value for i in other.info)
+
+
+def test_same_settings_for_all_shares_the_first_columns_settings(page, emulator):
+    at = page()
+    at.toggle(key="cmp_same").set_value(True).run()
+    assert [s.key for s in at.slider] == ["cmp_col0_temperature"]
+    at.slider(key="cmp_col0_temperature").set_value(0.3).run()
+    send(at, "shared")
+    assert sorted(str(r.body.get("temperature") or r.body.get("generationConfig", {}).get("temperature"))
+                  for r in emulator.requests) == ["0.3", "0.3"]
+
+
+def test_an_unreachable_store_loses_no_answer_and_says_so(page, monkeypatch):
+    at = page()
+    monkeypatch.setenv("PARLEY_DATABASE_URL", "postgresql://parley@127.0.0.1:9/nowhere")
+    st.cache_resource.clear()
+    at = AppTest.from_file(PAGE, default_timeout=RUN_TIMEOUT).run()
+    assert any("cannot be reached" in e.value for e in at.error)  # the History tab says why
+    at = send(at, "still answered?")
+    assert [m.value for m in at.markdown if m.value.startswith("Echo:")] == ["Echo: still answered?"] * 2
+    assert "Not saved" in at.warning[0].value

@@ -305,3 +305,16 @@ def test_runs_standalone_and_prints_its_url():
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_model_lists_in_openai_and_ollama_shapes():
+    import httpx
+
+    from tests.fakes import ProviderEmulator
+
+    with ProviderEmulator() as emu:
+        emu.list_models("a-model", "b-model")
+        openai = httpx.get(emu.openai_base + "/models").json()
+        ollama = httpx.get(emu.url + "/api/tags").json()
+    assert [m["id"] for m in openai["data"]] == ["a-model", "b-model"]
+    assert [m["name"] for m in ollama["models"]] == ["a-model", "b-model"]

@@ -105,6 +105,16 @@ def test_team_mode_visitor_sees_only_the_login_page(app):
     assert not at.sidebar.caption
 
 
+def test_the_login_button_starts_streamlits_login(app, monkeypatch):
+    import streamlit as st
+
+    started = []
+    monkeypatch.setattr(st, "login", lambda *provider: started.append(provider))
+    at = app(team=True, user={"is_logged_in": False}).run()
+    at.button[0].click().run()
+    assert started == [()] and titles(at) == ["Parley"]
+
+
 def test_team_mode_claims_without_login_flag_are_not_a_login(app):
     at = app(team=True, user={"email": "admin@example.com"}).run()
     assert titles(at) == ["Parley"]
@@ -146,6 +156,20 @@ def test_admin_rule(user, mode, expected, emulator):
 def test_local_user_prefers_parley_user():
     assert access.local_user({"PARLEY_USER": " carol "}) == "carol"
     assert access.local_user({}) == getpass.getuser()
+
+
+def test_rate_limit_message_on_the_chat_page(app, monkeypatch, emulator, tmp_path):
+    config = write_config(emulator, tmp_path / "limited.yaml",
+                          parley={"rate_limit_per_minute": 1})
+    monkeypatch.setenv("PARLEY_CONFIG", str(config))
+    monkeypatch.setenv("PARLEY_USER", "alice")
+    at = AppTest.from_file("../pages/chat.py", default_timeout=30).run()
+    at.chat_input[0].set_value("first").run()
+    assert not at.error
+    at.chat_input[0].set_value("second").run()
+    assert at.error[0].value.startswith("alice has started 1 call in the last minute, the most "
+                                        "allowed per user; try again in ")
+    assert [m.value for m in at.chat_message[0].markdown][0] == "first"
 
 
 async def test_rate_limit_stops_a_user_with_a_clear_message(emulator):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.config import build_settings
+from core.config import ModelConfig, build_settings
 from core.defaults import bundled_local_model
 from core.errors import ContextTooLongError
 from core.service import AIService
-from tests.emulated import PROVIDER_MODELS, make_service
+from tests.emulated import PROVIDER_MODELS, make_service, three_models
 
 TINY, SMALL, MID = "gpt-4o-mini", "gpt-4o", "gpt-4-turbo"
 LONG_PROMPT = " ".join(f"word{i}" for i in range(200))  # a few hundred tokens
@@ -101,3 +101,16 @@ def test_the_bundled_model_is_checked_by_its_own_tokenizer():
     with pytest.raises(ContextTooLongError, match=r"more than local holds \(2,048\)"):
         svc.generate_sync(prompt, model="local")
     svc.close()
+
+
+def test_a_fallback_that_cannot_be_used_is_passed_over(emulator):
+    models = (*three_models(emulator, tiny=("openai/" + TINY, {"max_input_tokens": 50})),
+              ModelConfig("nokey", {"model": "openai/gpt-4.1", "api_key": "os.environ/NOKEY"},
+                          {}, missing_env=("NOKEY is not set",)))
+    settings = build_settings(models, {"context_window_fallbacks": [{"tiny": ["nokey", "gpt"]}]},
+                              {"default_model": "gemini"}, "test", {})
+    svc = AIService(settings)
+    result = svc.generate_sync(LONG_PROMPT, model="tiny")
+    svc.close()
+    assert result.model == "gpt"
+    assert [r.model for r in emulator.requests] == [PROVIDER_MODELS["gpt"]]

@@ -161,10 +161,24 @@ def test_a_store_that_is_down_leaks_neither_keys_nor_its_password(leaky, emulato
                        f"postgresql://parley:{DB_PASSWORD}@127.0.0.1:1/parley?connect_timeout=1")
     outputs = {"ask": cli(capsys, "ask", "hi", "--model", "gemini", "--json"),
                "failed ask": None, "status": cli(capsys, "db", "status")}
-    emulator.enqueue(PROVIDER_MODELS["gpt"], Fault("401"))
-    outputs["failed ask"] = cli(capsys, "ask", "hi", "--model", "gpt")
+    outputs["failed ask"] = cli(capsys, "ask", "hi", "--model", "echo-server")
     assert "[exit 0]" in outputs["ask"] and "[exit 1]" in outputs["status"]
     outputs["parley log"] = caplog.text
     spool = files_under(leaky / ".parley")
-    assert any(b'"user_id"' in data for data in spool.values()), "calls wait in the spool"
+    assert any(b"echo-server" in data for data in spool.values()), "the failure waits in the spool"
     assert_nowhere({**outputs, **spool})
+
+
+def test_a_failed_chat_shows_no_key_on_the_page(leaky, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from ui.deps import service
+
+    service.clear()
+    at = AppTest.from_file("../pages/chat.py", default_timeout=30)
+    at.session_state["chat_model"] = "echo-bad"
+    at.run()
+    at.chat_input[0].set_value("hi").run()
+    service.clear()
+    assert at.error and "echo-bad" in at.error[0].value
+    assert_nowhere({"chat page": repr(at._tree) + " ".join(e.value for e in at.error)})

@@ -12,6 +12,14 @@ Two rollups are kept current on write, so no console read scans ``request_logs``
   the last bound), which is Postgres's ``width_bucket`` and Python's ``bisect_right``.
 
 Changing the bounds changes the table: it takes a new migration on every backend.
+
+So that a console query reads a number of rows bounded by days x (what it groups by), not
+by how many calls there were, each rollup is also kept at coarser grains (``GRAINS``), like
+LiteLLM's per-entity daily spend tables: without the user (``usage_daily_models``,
+``performance_daily_models``), per user only (``usage_daily_users``) and per month
+(``usage_monthly``, its ``month`` the month's first day). ``pick_grain`` chooses the
+smallest one holding every dimension a query groups or filters by. Grains without a
+user column are readable by admins only; a read ``as_user`` always uses one with it.
 """
 from __future__ import annotations
 
@@ -23,7 +31,8 @@ from typing import Any, Iterable, Sequence
 from core.errors import BadRequestError
 from core.results import CallRecord
 
-__all__ = ["LATENCY_BOUNDS_MS", "BUCKETS", "ROLLUP_DIMENSIONS", "RollupQuery",
+__all__ = ["LATENCY_BOUNDS_MS", "BUCKETS", "ROLLUP_DIMENSIONS", "RollupQuery", "Grain",
+           "USAGE_GRAINS", "PERFORMANCE_GRAINS", "KEY_COLUMNS", "pick_grain", "coarser",
            "latency_bucket", "performance_increments", "performance_row", "usage_rollup_row"]
 
 LATENCY_BOUNDS_MS = (50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 10000,
@@ -32,6 +41,65 @@ BUCKETS = len(LATENCY_BOUNDS_MS) + 1
 ROLLUP_DIMENSIONS = ("day", "month", "user", "provider", "model", "service")
 _COUNTS = ("calls", "failures", "input_tokens", "output_tokens", "total_tokens",
            "unpriced_calls", "demo_calls")
+
+
+KEY_COLUMNS = {"user": "user_id", "provider": "provider", "model": "model", "service": "service_type"}
+_FILTERED = {"users": "user", "providers": "provider", "models": "model", "services": "service"}
+
+
+@dataclass(frozen=True)
+class Grain:
+    """One rollup table: its name, the dimensions it keeps (of ``KEY_COLUMNS``), and its
+    period column (``day``, or ``month`` holding the month's first day)."""
+
+    table: str
+    dims: tuple[str, ...]
+    period: str = "day"
+
+    @property
+    def key_columns(self) -> list[str]:
+        return [self.period, *(KEY_COLUMNS[d] for d in self.dims), "is_demo"]
+
+
+_ALL = ("user", "provider", "model", "service")
+USAGE_GRAINS = (Grain("usage_daily_models", ("provider", "model", "service")),
+                Grain("usage_daily_users", ("user",)),
+                Grain("usage_monthly", _ALL, "month"),
+                Grain("usage_daily", _ALL))
+PERFORMANCE_GRAINS = (Grain("performance_daily_models", ("provider", "model", "service")),
+                      Grain("performance_daily", _ALL))
+
+
+def pick_grain(grains: Sequence[Grain], query: "RollupQuery", *, as_user: str | None = None) -> Grain:
+    """The first (smallest) of ``grains`` able to answer ``query``: it keeps every dimension
+    the query groups or filters by (the user's, when read ``as_user``), and is daily unless
+    the query is by month or over whole months."""
+    needed = {d for d in query.by if d in KEY_COLUMNS}
+    needed |= {dim for name, dim in _FILTERED.items() if getattr(query, name) is not None}
+    if as_user is not None:
+        needed.add("user")
+    monthly_ok = "day" not in query.by and query.whole_months
+    for grain in grains:
+        if needed <= set(grain.dims) and (grain.period == "day" or monthly_ok):
+            return grain
+    return grains[-1]
+
+
+def coarser(increments: Sequence[tuple], grain: Grain) -> list[tuple]:
+    """Full-grain rollup increments (day, user, provider, model, service, demo, *measures)
+    summed up to ``grain``'s key: what the same calls add to that table."""
+    keep = [1 + ("user", "provider", "model", "service").index(d) for d in grain.dims]
+    sums: dict[tuple, list] = {}
+    for row in increments:
+        key = (row[0][:7] + "-01" if grain.period == "month" else row[0],
+               *(row[i] for i in keep), row[5])
+        acc = sums.get(key)
+        if acc is None:
+            sums[key] = list(row[6:])
+        else:
+            for i, value in enumerate(row[6:]):
+                acc[i] += value
+    return [(*key, *acc) for key, acc in sorted(sums.items())]
 
 
 @dataclass(frozen=True)
@@ -62,9 +130,17 @@ class RollupQuery:
             if values is not None and not all(isinstance(v, str) for v in values):
                 raise BadRequestError(f"The {name} filter must be a list of names.")
 
-    def to_json(self) -> dict[str, Any]:
-        """The ``p_query`` argument of ``parley_console_usage``/``parley_console_performance``."""
-        return {"by": list(self.by),
+    @property
+    def whole_months(self) -> bool:
+        """Whether the range starts on a month's first day and ends on a month's last (or
+        is open at that end), so a monthly rollup answers it exactly."""
+        ends_ok = self.until is None or (self.until + dt.timedelta(days=1)).day == 1
+        return (self.since is None or self.since.day == 1) and ends_ok
+
+    def to_json(self, grain: Grain | None = None) -> dict[str, Any]:
+        """The ``p_query`` argument of ``parley_console_usage``/``parley_console_performance``
+        (``table``: the grain to read, checked against a fixed list in SQL)."""
+        return {"by": list(self.by), "table": grain.table if grain else None,
                 "since": self.since.isoformat() if self.since else None,
                 "until": self.until.isoformat() if self.until else None,
                 "users": _listed(self.users), "providers": _listed(self.providers),

@@ -24,7 +24,8 @@ from urllib.parse import unquote, urlsplit
 
 from core.errors import BadRequestError, StoreUnavailableError, redact
 from core.results import CallRecord
-from core.store.console import RollupQuery, performance_row, usage_rollup_row
+from core.store.console import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
+                                 pick_grain, usage_rollup_row)
 from core.store.base import (call_row, check_limit, check_usage_query, comparison_row,
                               leaderboard_rows, usage_row, vote_row)
 
@@ -193,15 +194,17 @@ class PostgresStore:
 
     def usage_rollup(self, query: RollupQuery, *, as_user: str | None = None) -> list[dict[str, Any]]:
         """``parley_console_usage``: ``usage_daily`` sliced by ``query`` (RLS under ``as_user``)."""
+        grain = pick_grain(USAGE_GRAINS, query, as_user=as_user)
         rows = self._call("select public.parley_console_usage(%s::jsonb)",
-                          (json.dumps(query.to_json()),), as_user=as_user)
+                          (json.dumps(query.to_json(grain)),), as_user=as_user)
         return [usage_rollup_row(row) for row in rows]
 
     def performance_rollup(self, query: RollupQuery, *,
                            as_user: str | None = None) -> list[dict[str, Any]]:
         """``parley_console_performance``: ``performance_daily`` sliced by ``query``."""
+        grain = pick_grain(PERFORMANCE_GRAINS, query, as_user=as_user)
         rows = self._call("select public.parley_console_performance(%s::jsonb)",
-                          (json.dumps(query.to_json()),), as_user=as_user)
+                          (json.dumps(query.to_json(grain)),), as_user=as_user)
         return [performance_row(row) for row in rows]
 
     def get_preferences(self, user_id: str, *, as_user: str | None = None) -> dict[str | None, str]:

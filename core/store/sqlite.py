@@ -23,7 +23,8 @@ from typing import Any, Iterator, Sequence
 from core.errors import BadRequestError, StoreUnavailableError
 from core.results import CallRecord
 from core.store import sqlite_console, sqlite_migrations
-from core.store.console import RollupQuery, performance_increments
+from core.store.console import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery,
+                                 performance_increments, pick_grain)
 from core.store.base import (check_call, check_limit, check_usage_query, comparison_row,
                               leaderboard_rows, usage_row, utc_iso, vote_row)
 
@@ -129,9 +130,9 @@ class SqliteStore:
             new = [record for call_id, record in batch.items() if call_id not in known]
             stamps = [utc_iso(record.created_at) for record in new]
             conn.executemany(_INSERT_LOG, map(_log_values, new, stamps))
-            conn.executemany(_UPSERT_USAGE, _rollup(new, stamps))
-            conn.executemany(sqlite_console.UPSERT_PERFORMANCE,
-                             performance_increments(new, stamps))
+            increments = _rollup(new, stamps)
+            conn.executemany(_UPSERT_USAGE, increments)
+            sqlite_console.fold_rollups(conn, increments, performance_increments(new, stamps))
         return len(new)
 
     def usage(self, by: str, *, user_id: str | None = None, since: dt.date | None = None,
@@ -162,7 +163,8 @@ class SqliteStore:
         with self._reading() as conn:
             if as_user is not None and not self._is_admin(conn, as_user):
                 query = query.only_user(as_user)
-            return sqlite_console.usage_rollup(conn, query)  # typed as the protocol says
+            grain = pick_grain(USAGE_GRAINS, query, as_user=as_user)
+            return sqlite_console.usage_rollup(conn, query, grain)
 
     def performance_rollup(self, query: RollupQuery, *,
                            as_user: str | None = None) -> list[dict[str, Any]]:
@@ -170,7 +172,8 @@ class SqliteStore:
         with self._reading() as conn:
             if as_user is not None and not self._is_admin(conn, as_user):
                 query = query.only_user(as_user)
-            return sqlite_console.performance_rollup(conn, query)
+            grain = pick_grain(PERFORMANCE_GRAINS, query, as_user=as_user)
+            return sqlite_console.performance_rollup(conn, query, grain)
 
     def get_preferences(self, user_id: str, *, as_user: str | None = None) -> dict[str | None, str]:
         """Service type (None = the user's default) -> model name."""

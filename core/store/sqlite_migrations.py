@@ -191,10 +191,10 @@ def m004_compare_comparisons(conn: sqlite3.Connection) -> None:
 
 
 @migration
-def m005_console_performance(conn: sqlite3.Connection) -> None:
-    """``performance_daily`` for the cost console (fallbacks and latency histograms, on
-    usage_daily's key; see ``core/store/console.py``), backfilled from the logs already there."""
-    from core.store.sqlite_console import PERFORMANCE_BACKFILL, PERFORMANCE_TABLE
+def m005_console_rollups(conn: sqlite3.Connection) -> None:
+    """The cost console's rollups (``core/store/console.py``): ``performance_daily``
+    (fallbacks, latency histograms) and the coarser grains of both rollups, filled from
+    what is already stored."""
+    from core.store.sqlite_console import create_tables
 
-    conn.execute(PERFORMANCE_TABLE)
-    conn.execute(PERFORMANCE_BACKFILL)
+    create_tables(conn)

@@ -25,7 +25,8 @@ import httpx
 
 from core.errors import BadRequestError, StoreUnavailableError, redact
 from core.results import CallRecord
-from core.store.console import RollupQuery, performance_row, usage_rollup_row
+from core.store.console import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
+                                 pick_grain, usage_rollup_row)
 from core.store.base import (call_row, check_limit, check_usage_query, comparison_row,
                               leaderboard_rows, usage_row, vote_row)
 from core.store.postgres import preferences_from_rows
@@ -134,14 +135,17 @@ class SupabaseStore:
     def usage_rollup(self, query: RollupQuery, *, as_user: str | None = None) -> list[dict[str, Any]]:
         """``parley_console_usage``; without the JWT secret ``as_user`` sees their own rows."""
         query, as_user = self._console_scope(query, as_user)
-        rows = self._rpc("parley_console_usage", {"p_query": query.to_json()}, as_user=as_user)
+        grain = pick_grain(USAGE_GRAINS, query, as_user=as_user)
+        rows = self._rpc("parley_console_usage", {"p_query": query.to_json(grain)}, as_user=as_user)
         return [usage_rollup_row(row) for row in rows]
 
     def performance_rollup(self, query: RollupQuery, *,
                            as_user: str | None = None) -> list[dict[str, Any]]:
         """``parley_console_performance``, scoped like ``usage_rollup``."""
         query, as_user = self._console_scope(query, as_user)
-        rows = self._rpc("parley_console_performance", {"p_query": query.to_json()}, as_user=as_user)
+        grain = pick_grain(PERFORMANCE_GRAINS, query, as_user=as_user)
+        rows = self._rpc("parley_console_performance", {"p_query": query.to_json(grain)},
+                         as_user=as_user)
         return [performance_row(row) for row in rows]
 
     def _console_scope(self, query: RollupQuery, as_user: str | None) -> tuple[RollupQuery, str | None]:

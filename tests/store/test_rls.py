@@ -138,3 +138,34 @@ def test_rollups_equal_the_sums_of_the_logs(pg_store, pg_conn):
                                       and date_trunc('month', u.day)::date = t.month)""").fetchone()[0]
     assert monthly == 0
     assert pg_conn.execute("select sum(calls) from tokens_usage").fetchone()[0] == 3000
+
+
+# -- preferences through core.preferences (what the page and the CLI use), on every backend --
+
+@pytest.fixture
+def prefs_catalog():
+    from core.catalog import Catalog
+    from core.config import ModelConfig, build_settings
+
+    models = tuple(ModelConfig(name, {"model": f"openai/{name}", "api_key": "sk-x"}, {})
+                   for name in ("claude", "gemini", "gpt"))
+    return Catalog(build_settings(models, {}, {"default_model": "gemini",
+                                               "service_types": ["xray"]}, "test", {}))
+
+
+def test_users_save_and_read_only_their_own_preferences(backend, prefs_catalog):
+    from core import preferences
+    from core.errors import BadRequestError
+
+    store = backend.store
+    preferences.save(store, prefs_catalog, "alice@example.com", "claude")
+    preferences.save(store, prefs_catalog, "bob@example.com", "gpt", "xray")
+    assert preferences.stored(store, "alice@example.com") == {None: "claude"}
+    assert preferences.stored(store, "bob@example.com") == {"xray": "gpt"}
+    assert store.get_preferences("alice@example.com", as_user="bob@example.com") == {}
+    with pytest.raises(BadRequestError):
+        store.set_preference("alice@example.com", "gpt", as_user="bob@example.com")
+    assert store.get_preferences("alice@example.com") == {None: "claude"}
+    assert preferences.resolved(store, prefs_catalog.settings, prefs_catalog, "bob@example.com",
+                                "xray") == {"user": "bob@example.com", "service": "xray",
+                                            "model": "gpt", "source": "service"}

@@ -1,0 +1,40 @@
+"""In a real browser: on /preferences a user picks a default model, sees it confirmed, reloads
+and finds it kept; then a call that names no model, made outside the app for the same user,
+is served by that model."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import REPO
+from tests.browser.streamlit_page import open_app, settle
+
+
+def test_a_default_set_in_the_browser_is_kept_and_serves_calls(page, parley_app):
+    app = parley_app(models=("claude", "gemini"))  # parley.default_model: claude
+    user = app.env["PARLEY_USER"]
+    open_app(page, f"{app.url}/preferences")
+    default = page.get_by_role("combobox", name="Default model")
+    expect(default).to_have_value(re.compile(r"^Claude \(Anthropic\) · \$3\.00 / \$15\.00 per 1M "
+                                             r"tokens · typical request \$"))
+
+    default.click()
+    page.get_by_role("option", name=re.compile(r"^Gemini \(Google\)")).click()
+    expect(page.get_by_text("Saved: Gemini (Google) is now your default model.")).to_be_visible()
+
+    page.reload()
+    page.wait_for_selector('[data-testid="stApp"]')
+    settle(page)
+    expect(page.get_by_role("combobox", name="Default model")).to_have_value(
+        re.compile(r"^Gemini \(Google\)"))
+    expect(page.get_by_text("Saved:")).to_have_count(0)
+
+    answer = subprocess.run([sys.executable, "-m", "core", "ask", "hi", "--user", user, "--json"],
+                            cwd=REPO, env=app.env, capture_output=True, text=True, timeout=60)
+    assert answer.returncode == 0, answer.stderr
+    result = json.loads(answer.stdout)
+    assert result["model"] == "gemini" and result["served_by"] == "gemini" and result["error"] is None
