@@ -8,7 +8,10 @@ named by ``--postgres``/``PARLEY_BENCH_POSTGRES_URL``, dropped at the end) fille
 after one warm-up, DataFrame included), then filled up to ``--large`` calls and timed again.
 It prints each figure and checks the two targets: every query at most 300 ms at the large
 size, and large/small at most 1.5 (the queries read the rollups, so they must not grow with
-the number of calls). Exit status 1 when a target is missed.
+the number of calls). The CSV export is timed too but held to the 300 ms target only: it is
+a download of the finest-grain rollup rows, so its size, and its time, grow with how many
+distinct (day, user, provider, model, feature) cells the calls fill. Exit status 1 when a
+target is missed.
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ from core.demo import fill_demo  # noqa: E402
 from core.store import open_store  # noqa: E402
 
 LIMIT_MS, RATIO = 300.0, 1.5
+DOWNLOADS = {"CSV export"}  # held to LIMIT_MS only (see the module docstring)
 TODAY = dt.datetime.now(dt.timezone.utc).date()
 
 
@@ -92,6 +96,9 @@ def measure(name: str, store, models: Catalog, args) -> dict[str, tuple[float, f
               flush=True)
         for query, run in reads.items():
             figures[query].append(timed_ms(run, store, args.repeat))
+        rows = len(analytics.export_frame(store, analytics.Filters(
+            since=TODAY - dt.timedelta(days=29), until=TODAY)))
+        print(f"{name}: the CSV export of the last 30 days has {rows:,} rows", flush=True)
     return {query: (small, large) for query, (small, large) in figures.items()}
 
 
@@ -115,7 +122,7 @@ def postgres_store(server_url: str):
 def report(results: dict[str, dict[str, tuple[float, float]]], args) -> bool:
     small, large = f"{args.small // 1000:,}k", f"{args.large // 1000:,}k"
     names = list(results)
-    header = f"{'query':34}" + "".join(f"{n + ' ' + small:>15}{n + ' ' + large:>15}{'ratio':>7}"
+    header = f"{'query':34}" + "".join(f"{n + ' ' + small:>16}{n + ' ' + large:>16}{'ratio':>7}"
                                        for n in names)
     print("\n" + header + "\n" + "-" * len(header))
     ok = True
@@ -123,14 +130,14 @@ def report(results: dict[str, dict[str, tuple[float, float]]], args) -> bool:
         line = f"{query:34}"
         for name in names:
             a, b = results[name][query]
-            miss = b > LIMIT_MS or b / a > RATIO
+            miss = b > LIMIT_MS or (b / a > RATIO and query not in DOWNLOADS)
             ok &= not miss
-            line += f"{a:>12.1f} ms{b:>12.1f} ms{b / a:>6.2f}{'!' if miss else ' '}"
+            line += f"{a:>13.1f} ms{b:>13.1f} ms{b / a:>6.2f}{'!' if miss else ' '}"
         print(line)
     worst = max(b for r in results.values() for _, b in r.values())
-    ratio = max(b / a for r in results.values() for a, b in r.values())
+    ratio = max(b / a for r in results.values() for q, (a, b) in r.items() if q not in DOWNLOADS)
     print(f"\nslowest query at {large}: {worst:.1f} ms (target <= {LIMIT_MS:.0f}); largest "
-          f"{large}/{small} ratio: {ratio:.2f} (target <= {RATIO}); "
+          f"{large}/{small} ratio: {ratio:.2f} (target <= {RATIO}, CSV export aside); "
           f"{'both targets met' if ok else 'TARGET MISSED (marked !)'}")
     return ok
 
@@ -140,7 +147,7 @@ def main() -> int:
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=120, help="span of the demo data")
-    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--repeat", type=int, default=21)
     parser.add_argument("--postgres", default=os.environ.get(
         "PARLEY_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
         help="a server to create the bench database on ('' to skip Postgres)")

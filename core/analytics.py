@@ -24,7 +24,7 @@ from core.store.console import BUCKETS, LATENCY_BOUNDS_MS, RollupQuery
 
 __all__ = ["Filters", "USAGE_COLUMNS", "totals", "filter_options", "spend_by_day",
            "spend_by_user", "spend_by_service", "model_summary", "latency_by_model",
-           "month_tokens_by_user", "usage_breakdown", "export_frame", "reprice",
+           "month_bounds", "month_tokens_by_user", "usage_breakdown", "export_frame", "reprice",
            "percentile_from_histogram"]
 
 USAGE_COLUMNS = ["calls", "failures", "input_tokens", "output_tokens", "total_tokens", "cost",
@@ -75,10 +75,12 @@ def filter_options(store: Store, filters: Filters, *, as_user: str | None = None
     """The users, providers, models and service types with calls in ``filters``' date range
     (other filters ignored, so a choice never hides the others): the filter widgets' options."""
     span = Filters(since=filters.since, until=filters.until, include_demo=filters.include_demo)
-    frame = _usage(store, span, ("user", "provider", "model", "service"), as_user)
-    return {name: sorted(frame[column].unique().tolist())
-            for name, column in (("users", "user"), ("providers", "provider"),
-                                 ("models", "model"), ("services", "service"))}
+    users = _usage(store, span, ("user",), as_user)
+    others = _usage(store, span, ("provider", "model", "service"), as_user)
+    options = {"users": sorted(users["user"].tolist())}
+    for name, column in (("providers", "provider"), ("models", "model"), ("services", "service")):
+        options[name] = sorted(others[column].unique().tolist())
+    return options
 
 
 def spend_by_day(store: Store, filters: Filters, *, by: str = "model",

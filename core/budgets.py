@@ -20,13 +20,14 @@ import datetime as dt
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from core.errors import BudgetExceededError, ConfigError
 from core.store.base import Store
 from core.store.console import RollupQuery
+
+if TYPE_CHECKING:
+    import pandas as pd  # noqa: F401
 
 __all__ = ["Budgets", "BudgetGuard", "budget_report", "forecast", "guard_for", "WARN_AT"]
 
@@ -92,11 +93,13 @@ def _month_query(today: dt.date, users: tuple[str, ...] | None, demo: bool | Non
 
 
 def budget_report(store: Store, budgets: Budgets, today: dt.date, *,
-                  include_demo: bool = False, users: tuple[str, ...] = ()) -> pd.DataFrame:
+                  include_demo: bool = False, users: tuple[str, ...] = ()) -> "pd.DataFrame":
     """This month's spend per user against their budget: ``user``, ``budget`` (NaN: none),
     ``spent``, ``forecast``, ``spent_pct`` and ``forecast_pct`` (of the budget), ``status``
     (``over`` at 100 %, ``warning`` at 80 %, ``on track`` below, ``no budget``). Users with
     spend this month or a budget of their own; ``users`` limits the rows. Most spent first."""
+    import pandas as pd  # here, so that the service's budget check does not load pandas
+
     demo = None if include_demo else False
     rows = store.usage_rollup(_month_query(today, tuple(users) or None, demo))
     spent = {row["user"]: row["cost"] for row in rows}

@@ -88,9 +88,11 @@ def demo_records(n: int, models: list[DemoModel], services: tuple[str, ...] = SE
     end = end or dt.datetime.now(dt.timezone.utc)
     rng = np.random.default_rng(seed)
     plan = _Plan(rng, models, services or SERVICES, days, end)
+    # calls are written in time order, as a real log is: each chunk takes the next days
+    day_of_call = np.repeat(np.arange(days), rng.multinomial(n, plan.day_weight))
     run = secrets.token_hex(4)
     for start in range(0, n, chunk):
-        yield plan.chunk(rng, min(chunk, n - start), f"demo-{run}-", start)
+        yield plan.chunk(rng, day_of_call[start:start + chunk], f"demo-{run}-", start)
 
 
 def fill_demo(store: Store, n: int, catalog: Catalog, services: tuple[str, ...] = (), *,
@@ -137,15 +139,16 @@ class _Plan:
         self.tokens_in = np.array([p[0] for p in pairs], dtype=float)
         self.tokens_out = np.array([p[1] for p in pairs], dtype=float)
 
-    def chunk(self, rng: np.random.Generator, size: int, prefix: str, offset: int) -> list[CallRecord]:
+    def chunk(self, rng: np.random.Generator, days: np.ndarray, prefix: str, offset: int) -> list[CallRecord]:
+        """Records for calls on the given day numbers (one per call), in time order."""
+        size = len(days)
         user = rng.choice(len(USERS), size, p=self.user_weight)
         model = np.where(rng.random(size) < 0.65, self.favourite_model[user],
                          rng.choice(len(self.models), size, p=self.model_weight))
         service = np.where(rng.random(size) < 0.5, self.favourite_service[user],
                            rng.choice(len(self.services), size, p=self.service_weight))
         seconds = np.clip(rng.normal(14 * 3600, 3.2 * 3600, size), 0, 86399)
-        stamp = np.minimum(self.day_start[rng.choice(len(self.day_start), size, p=self.day_weight)]
-                           + seconds, self.end)
+        stamp = np.sort(np.minimum(self.day_start[days] + seconds, self.end))
         failed = rng.random(size) < self.failure_rate[model]
         tokens_in = np.where(failed, 0, rng.lognormal(np.log(self.tokens_in[service]), 0.6)).astype(int)
         tokens_out = np.where(failed, 0, rng.lognormal(np.log(self.tokens_out[service]), 0.5)).astype(int)

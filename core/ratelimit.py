@@ -1,8 +1,14 @@
 """Per-user call limit: at most N calls started by one user in any 60-second window.
 
-``CallLimiter.acquire(user)`` takes a slot or raises ``UserRateLimitError`` saying how long to
-wait. It counts in this process only (Streamlit runs one process per app), which is what a
-limit against runaway clicking and scripts needs; it is not a billing control.
+N is ``parley.rate_limit_per_minute`` (unset: no limit). ``AIService`` takes a slot for every
+call once its arguments are valid and its model is chosen, before anything is sent; a refused
+call raises ``UserRateLimitError`` (how long to wait, in one sentence), costs nothing and is
+not recorded. A comparison counts each column as a call, since each one is a provider call
+that costs money: columns past the limit carry the error, the others answer. Fallback attempts
+within a call are not counted again.
+
+``CallLimiter`` counts in this process only (Streamlit serves an app from one process), which
+is what a guard against runaway clicking and scripts needs; it is not a billing control.
 """
 from __future__ import annotations
 

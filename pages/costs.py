@@ -36,10 +36,11 @@ def read_filters() -> analytics.Filters:
         st.stop()
     span = analytics.Filters(since=picked[0], until=picked[1], include_demo=include_demo)
     options = analytics.filter_options(store, span)
-    cols = st.columns(4)
-    chosen = {name: tuple(col.multiselect(name.capitalize(), options[name], key=f"costs_{name}",
-                                          placeholder="all"))
-              for col, name in zip(cols, ("users", "providers", "models", "services"))}
+    chosen = {}
+    for col, name in zip(st.columns(4), ("users", "providers", "models", "services")):
+        kept = st.session_state.get(f"costs_{name}") or []  # a choice survives a date change
+        chosen[name] = tuple(col.multiselect(name.capitalize(), sorted({*options[name], *kept}),
+                                             key=f"costs_{name}", placeholder="all"))
     return analytics.Filters(since=picked[0], until=picked[1], include_demo=include_demo, **chosen)
 
 

@@ -137,3 +137,13 @@ def test_usage_shows_progress_against_the_users_budget(app):
     at = app("usage", calls=RECENT, parley={"budgets": {"users": {"alice@example.com": 5}}}).run()
     assert not at.exception
     assert "$1.75 of your $5.00 monthly budget" in at.get("progress")[0].proto.text
+
+
+def test_a_chosen_user_stays_chosen_when_the_dates_leave_them_out(app):
+    at = app("costs", calls=RECENT).run()
+    at.multiselect(key="costs_users").set_value(["alice@example.com"]).run()
+    at.date_input(key="costs_days").set_value((TODAY - dt.timedelta(days=5),
+                                                TODAY - dt.timedelta(days=1))).run()
+    assert not at.exception
+    assert at.multiselect(key="costs_users").value == ["alice@example.com"]
+    assert "No calls match these filters yet" in at.info[0].value

@@ -43,25 +43,6 @@ def app(emulator, tmp_path, monkeypatch):
     service.clear()
 
 
-@pytest.fixture(params=["app gate", "page guard"])
-def entry(request, monkeypatch):
-    """How a request for a page reaches it. "app gate": app.py runs and st.navigation picks
-    the page (a server that has run app.py once). "page guard": the page script runs on its
-    own, as Streamlit does for the first run of a fresh server process (and AppTest on every
-    rerun) because a pages/ folder sits beside app.py; the page must guard itself."""
-    if request.param == "app gate":
-        from streamlit.runtime.pages_manager import PagesManager
-        from streamlit.testing.v1 import app_test
-
-        class AfterFirstRun(PagesManager):
-            def __init__(self, *args, **kwargs):
-                super().__init__(*args, **kwargs)
-                PagesManager.uses_pages_directory = False
-
-        monkeypatch.setattr(app_test, "PagesManager", AfterFirstRun)
-    return request.param
-
-
 def signed_in(email: str) -> dict:
     return {"is_logged_in": True, "email": email, "name": email.split("@")[0]}
 
@@ -115,6 +96,12 @@ def test_the_login_button_starts_streamlits_login(app, monkeypatch):
     assert started == [()] and titles(at) == ["Parley"]
 
 
+def test_team_mode_sign_in_without_an_email_is_explained(app):
+    at = app(team=True, user={"is_logged_in": True, "name": "No Email"}).run()
+    assert "did not include an email address" in at.error[0].value
+    assert not at.title
+
+
 def test_team_mode_claims_without_login_flag_are_not_a_login(app):
     at = app(team=True, user={"email": "admin@example.com"}).run()
     assert titles(at) == ["Parley"]
@@ -127,16 +114,15 @@ def test_team_mode_user_is_named_by_email_and_is_not_an_admin(app):
     assert [b.label for b in at.sidebar.button] == ["Log out"]
 
 
-def test_team_mode_user_opening_the_cost_console_gets_admins_only(app, entry):
+def test_team_mode_user_opening_the_cost_console_gets_admins_only(app):
     at = app(team=True, user=signed_in("bob@example.com")).run()
     at.switch_page("pages/costs.py").run()
     assert titles(at) == ["Admins only"]
-    if entry == "app gate":
-        assert "bob@example.com" in sidebar_text(at), "app.py, not the page alone, ran"
+    assert "bob@example.com" in sidebar_text(at), "app.py, not the page alone, ran"
     assert "bob@example.com is not one" in at.error[0].value
 
 
-def test_team_mode_admin_opens_the_cost_console(app, entry):
+def test_team_mode_admin_opens_the_cost_console(app):
     at = app(team=True, user=signed_in("admin@example.com")).run()
     assert "(admin)" in sidebar_text(at)
     at.switch_page("pages/costs.py").run()

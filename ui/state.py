@@ -12,7 +12,7 @@ from core import access
 from ui.deps import service
 
 __all__ = ["access_mode", "current_user", "is_admin", "login_page", "require_admin",
-           "require_login", "show_identity", "signed_in"]
+           "show_identity", "signed_in"]
 
 
 def access_mode() -> str:
@@ -24,13 +24,6 @@ def access_mode() -> str:
     return access.TEAM if configured else access.LOCAL
 
 
-def _signed_in_email() -> str | None:
-    if not st.user.get("is_logged_in"):
-        return None
-    email = st.user.get("email")
-    return str(email).strip() if email else None
-
-
 def signed_in() -> bool:
     """Whether there is an identity to work under (always, in local mode)."""
     return access_mode() == access.LOCAL or _signed_in_email() is not None
@@ -39,7 +32,9 @@ def signed_in() -> bool:
 def current_user() -> str:
     """The user id calls and reads are made under: the signed-in email in team mode, the
     local user otherwise. In team mode without a signed-in user, shows the login page and
-    stops the script, so no page runs without an identity."""
+    stops the script, so no page runs without an identity. Every page calls this first, which
+    also makes sure the page runs under app.py (see ``_run_through_app``)."""
+    _run_through_app()
     if access_mode() == access.LOCAL:
         return access.local_user()
     email = _signed_in_email()
@@ -49,14 +44,39 @@ def current_user() -> str:
     return email
 
 
+def _signed_in_email() -> str | None:
+    """The signed-in user's email; None when nobody is signed in. A sign-in without an
+    email (the provider was not asked for the ``email`` scope) cannot be used: say so."""
+    if not st.user.get("is_logged_in"):
+        return None
+    email = st.user.get("email")
+    if not email:
+        st.error("Your sign-in did not include an email address, which Parley uses as your "
+                 "user id. Ask the admin to request the 'email' scope from the identity provider.")
+        if st.button("Log out", key="parley_logout_no_email"):
+            st.logout()
+        st.stop()
+    return str(email).strip()
+
+
+def _run_through_app() -> None:
+    """Rerun through app.py when Streamlit ran a page script on its own.
+
+    Streamlit decides once per process whether the app uses the legacy pages/ folder; until
+    app.py has called st.navigation it assumes so. If the first visitor after a start opens a
+    deep link (/costs), Streamlit runs that page alone, without app.py's login, roles and
+    navigation, and keeps doing so for everyone until someone opens the root URL. Clearing
+    the flag and rerunning makes app.py run (and pick the same page) from then on."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def is_admin() -> bool:
     """Whether the current user may see every user's data (always, in local mode)."""
     return access.is_admin(service().settings, current_user(), mode=access_mode())
-
-
-def require_login() -> None:
-    """Stop with the login page unless someone is signed in (a no-op in local mode)."""
-    current_user()
 
 
 def require_admin() -> None:
