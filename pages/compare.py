@@ -33,9 +33,13 @@ if len(models) == 1:
             "different settings.")
 
 
+keeps_history = svc.settings.privacy == "store"  # history holds prompts and answers
+
+
 def persist(method: str, *args) -> None:
-    """``store.<method>(*args)``; a failure is shown on the next run and loses nothing on screen."""
-    if store is None:
+    """``store.<method>(*args)``; a failure is shown on the next run and loses nothing on screen.
+    Comparisons (their text) are saved only when the privacy setting keeps text."""
+    if store is None or (method == "save_comparison" and not keeps_history):
         return
     try:
         getattr(store, method)(*args)
@@ -147,6 +151,10 @@ with board_tab:
 with history_tab:
     if store is None:
         st.info("History is not kept: this app runs without a database.")
+    elif not keeps_history:
+        st.info(f"History is off: parley.privacy is {svc.settings.privacy!r}, so prompts and "
+                "answers are not kept. Set `privacy: store` under `parley:` in parley.yaml to "
+                "keep your comparisons.")
     else:
         try:
             chosen_row = comparison_history.show(key="cmp_history", items=store.comparisons(user))

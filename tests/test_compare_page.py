@@ -17,8 +17,9 @@ RUN_TIMEOUT = 60  # the first send imports litellm
 @pytest.fixture
 def page(emulator, tmp_path, monkeypatch):
     """Factory: the page on a parley.yaml of ``models`` (keys set unless ``keys=False``)."""
-    def open_page(models=("claude", "gemini"), keys=True, router=None) -> AppTest:
-        config = write_config(emulator, tmp_path / "parley.yaml", models=models, router=router)
+    def open_page(models=("claude", "gemini"), keys=True, router=None, privacy="store") -> AppTest:
+        config = write_config(emulator, tmp_path / "parley.yaml", models=models, router=router,
+                              parley={"privacy": privacy})
         monkeypatch.setenv("PARLEY_CONFIG", str(config))
         monkeypatch.setenv("PARLEY_DATABASE_URL", f"sqlite:///{tmp_path / 'parley.db'}")
         if keys:
@@ -135,6 +136,14 @@ def test_a_past_comparison_survives_a_reload_and_reopens(page):
     assert not at.exception
     assert [m.value for m in at.markdown if m.value.startswith("**You:**")] == ["**You:** remember me"]
     assert [m.value for m in at.markdown if m.value.startswith("Echo:")] == ["Echo: remember me"] * 2
+
+
+def test_without_privacy_store_no_history_is_kept(page, tmp_path):
+    at = page(privacy="none")
+    send(at, "do not keep me")
+    at = AppTest.from_file(PAGE, default_timeout=RUN_TIMEOUT).run()
+    assert any("History is off" in i.value for i in at.info)
+    assert b"do not keep me" not in (tmp_path / "parley.db").read_bytes()
 
 
 def test_another_user_does_not_see_the_history(page, monkeypatch):
