@@ -3,33 +3,34 @@
 Everyone gets compare, chat, preferences, usage and providers; admins also get the cost
 console. For anyone else the admin pages are registered but hidden, and the gate below shows
 "Admins only" instead of running them, so a direct link (``/costs``) shows no data. In team
-mode a visitor who has not signed in gets the login page and nothing else.
+mode a visitor who has not signed in gets the login page, whatever URL they opened.
 """
 import streamlit as st
 
 from ui.state import is_admin, login_page, require_admin, show_identity, signed_in
 
+# (script, title, icon, url path); the first is the home page
+PAGES = [("pages/compare.py", "Compare", "⚖️", "compare"),
+         ("pages/chat.py", "Chat", "💬", "chat"),
+         ("pages/preferences.py", "Preferences", "⭐", "preferences"),
+         ("pages/usage.py", "Your usage", "📈", "usage"),
+         ("pages/providers.py", "Providers", "🔌", "providers"),
+         ("pages/costs.py", "Cost console", "💰", "costs")]
 ADMIN_PAGES = {"costs"}  # url paths only admins may open
 
 st.set_page_config(page_title="Parley", page_icon="🗣️", layout="wide")
 
 if not signed_in():
-    st.navigation([st.Page(login_page, title="Log in", url_path="login", default=True)],
-                  position="hidden").run()
+    st.navigation([st.Page(login_page, title="Log in", url_path=path, default=i == 0)
+                   for i, (_, _, _, path) in enumerate(PAGES)], position="hidden").run()
     st.stop()
 
 show_identity()
-pages = [
-    st.Page("pages/compare.py", title="Compare", icon="⚖️", url_path="compare", default=True),
-    st.Page("pages/chat.py", title="Chat", icon="💬", url_path="chat"),
-    st.Page("pages/preferences.py", title="Preferences", icon="⭐", url_path="preferences"),
-    st.Page("pages/usage.py", title="Your usage", icon="📈", url_path="usage"),
-    st.Page("pages/providers.py", title="Providers", icon="🔌", url_path="providers"),
-]
 admin = is_admin()
-pages.append(st.Page("pages/costs.py", title="Cost console", icon="💰", url_path="costs",
-                     visibility="visible" if admin else "hidden"))
-page = st.navigation(pages)
+page = st.navigation([
+    st.Page(script, title=title, icon=icon, url_path=path, default=i == 0,
+            visibility="hidden" if path in ADMIN_PAGES and not admin else "visible")
+    for i, (script, title, icon, path) in enumerate(PAGES)])
 if page.url_path in ADMIN_PAGES and not admin:
     require_admin()
 page.run()

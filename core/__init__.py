@@ -6,7 +6,8 @@ from core.catalog import Catalog, ModelEntry
 from core.config import Settings, load_settings
 from core.errors import (AllModelsFailedError, AuthError, BadRequestError, ConfigError,
                          ContextTooLongError, ParleyError, ProviderDownError, ProviderError,
-                         ProviderTimeoutError, QuotaError, RateLimitError, UnknownModelError)
+                         ProviderTimeoutError, QuotaError, RateLimitError, UnknownModelError,
+                         UserRateLimitError)
 from core.results import CallRecord, GenerationResult
 from core.service import AIService
 
@@ -14,5 +15,5 @@ __all__ = [
     "AIService", "GenerationResult", "CallRecord", "Catalog", "ModelEntry", "Settings",
     "load_settings", "ParleyError", "ConfigError", "BadRequestError", "UnknownModelError",
     "ContextTooLongError", "ProviderError", "AuthError", "RateLimitError", "QuotaError",
-    "ProviderTimeoutError", "ProviderDownError", "AllModelsFailedError",
+    "ProviderTimeoutError", "ProviderDownError", "AllModelsFailedError", "UserRateLimitError",
 ]

@@ -56,7 +56,8 @@ class Filters:
 
 def _usage(store: Store, filters: Filters, by: Sequence[str], as_user: str | None) -> pd.DataFrame:
     rows = store.usage_rollup(filters.query(*by), as_user=as_user)
-    frame = pd.DataFrame(rows, columns=[*by, *USAGE_COLUMNS])
+    columns = [*by, *USAGE_COLUMNS]  # built column by column: much faster than from dicts
+    frame = pd.DataFrame({c: [row[c] for row in rows] for c in columns}, columns=columns)
     if frame.empty:
         return frame.astype({c: "int64" for c in USAGE_COLUMNS} | {"cost": "float64"})
     frame["cost"] = frame["cost"].astype("float64")  # a sum of whole dollars may come as an int

@@ -53,9 +53,9 @@ if notice:
 for service_type, model in stored.items():
     if model not in names:
         where = f"for {service_type}" if service_type else "as your default"
+        now = preferences.resolved(book.store, svc.settings, svc.catalog, user, service_type)
         st.warning(f"You saved {model!r} {where}, but it is not configured any more; calls "
-                   f"use {preferences.resolved(book.store, svc.settings, svc.catalog, user, service_type)['model']}"
-                   f" until you pick another.")
+                   f"use {now['model']} until you pick another.")
 
 current = stored.get(None) if stored.get(None) in names else svc.settings.default_model
 st.subheader("Default model")

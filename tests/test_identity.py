@@ -20,8 +20,23 @@ AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret":
 @pytest.fixture
 def app(emulator, tmp_path, monkeypatch):
     """``app(team=False, user=None)``: an AppTest of app.py on the emulator's models, with
-    admin@example.com as the one configured admin."""
+    admin@example.com as the one configured admin.
+
+    AppTest forgets before every run that app.py uses st.navigation, so with a pages/ folder
+    beside app.py each rerun would start as a lone page script (as a fresh server's first
+    request does; ui.state reroutes it through app.py, and the browser tests cover that).
+    Here every run starts at app.py, as on a server that has served one page."""
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import app_test
+
     from ui.deps import service
+
+    class ServedBefore(PagesManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(app_test, "PagesManager", ServedBefore)
 
     config = write_config(emulator, tmp_path / "parley.yaml",
                           parley={"admins": ["Admin@Example.com"]})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import access
-from ui.deps import service
+from ui import deps
 
 __all__ = ["access_mode", "current_user", "is_admin", "login_page", "require_admin",
            "show_identity", "signed_in"]
@@ -76,7 +76,7 @@ def _run_through_app() -> None:
 
 def is_admin() -> bool:
     """Whether the current user may see every user's data (always, in local mode)."""
-    return access.is_admin(service().settings, current_user(), mode=access_mode())
+    return access.is_admin(deps.service().settings, current_user(), mode=access_mode())
 
 
 def require_admin() -> None:
@@ -87,7 +87,6 @@ def require_admin() -> None:
     st.title("Admins only")
     st.error(f"This page is for Parley admins, and {current_user()} is not one. "
              "Ask an admin to add your email to parley.admins if you need it.")
-    st.page_link("pages/compare.py", label="Back to Compare", icon="↩️")
     st.stop()
 
 

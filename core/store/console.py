@@ -39,8 +39,6 @@ LATENCY_BOUNDS_MS = (50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 
                      15000, 30000, 60000)
 BUCKETS = len(LATENCY_BOUNDS_MS) + 1
 ROLLUP_DIMENSIONS = ("day", "month", "user", "provider", "model", "service")
-_COUNTS = ("calls", "failures", "input_tokens", "output_tokens", "total_tokens",
-           "unpriced_calls", "demo_calls")
 
 
 KEY_COLUMNS = {"user": "user_id", "provider": "provider", "model": "model", "service": "service_type"}
@@ -182,27 +180,15 @@ def performance_increments(records: Sequence[CallRecord], stamps: Sequence[str])
 
 
 def usage_rollup_row(row: dict[str, Any]) -> dict[str, Any]:
-    """Normalise one ``usage_rollup`` row from any backend: counts int, cost float, keys str."""
-    out = dict(row)
-    for name in _COUNTS:
-        out[name] = int(out.get(name) or 0)
-    out["cost"] = float(out.get("cost") or 0)
-    return _dimensions_as_text(out)
+    """One ``parley_console_usage`` row as the protocol states it. JSON already gives
+    counts as int and days as ``YYYY-MM-DD``; only ``cost`` needs care (a whole-dollar
+    numeric sum arrives as an int). In place: a console read may return thousands."""
+    row["cost"] = float(row["cost"] or 0)
+    return row
 
 
 def performance_row(row: dict[str, Any]) -> dict[str, Any]:
-    """Normalise one ``performance_rollup`` row: ``fallbacks`` int, ``rt``/``ttft`` lists of
-    ``BUCKETS`` ints."""
-    out = dict(row)
-    out["fallbacks"] = int(out.get("fallbacks") or 0)
-    for name in ("rt", "ttft"):
-        counts = [int(c or 0) for c in (out.get(name) or [])]
-        out[name] = counts + [0] * (BUCKETS - len(counts))
-    return _dimensions_as_text(out)
-
-
-def _dimensions_as_text(row: dict[str, Any]) -> dict[str, Any]:
-    for name in ROLLUP_DIMENSIONS:
-        if name in row and row[name] is not None:
-            row[name] = str(row[name])[:10] if name in ("day", "month") else str(row[name])
+    """One ``parley_console_performance`` row: ``fallbacks`` int, ``rt``/``ttft`` lists of
+    ``BUCKETS`` ints (as JSON gives them)."""
+    row["fallbacks"] = int(row["fallbacks"] or 0)
     return row

@@ -402,7 +402,7 @@ begin
     conds := conds || 'is_demo = ($1 ->> ''demo'')::boolean'::text;
   end if;
   n := coalesce(array_length(keys, 1), 0);
-  return format('select coalesce(jsonb_agg(to_jsonb(g)), ''[]''::jsonb) from (select %s from public.%I where %s %s) g',
+  return format('select coalesce(json_agg(g), ''[]''::json) from (select %s from public.%I where %s %s) g',
                 array_to_string(keys || p_measures, ', '), tbl, array_to_string(conds, ' and '),
                 case when n = 0 then 'having count(*) > 0'
                      else format('group by %1$s order by %1$s',
@@ -411,13 +411,14 @@ end
 $$;
 
 -- A usage rollup sliced by p_query: per group calls, failures, tokens, cost, unpriced and
--- demo calls. Runs under the caller's row-level security (a user: their own rows).
-create or replace function public.parley_console_usage(p_query jsonb) returns jsonb
+-- demo calls, as json (cheaper to build than jsonb for thousands of rows). Runs under the
+-- caller's row-level security (a user: their own rows).
+create or replace function public.parley_console_usage(p_query jsonb) returns json
 language plpgsql stable
 set search_path = public, pg_temp
 as $$
 declare
-  result jsonb;
+  result json;
 begin
   execute public.parley_console_sql(p_query,
     'sum(calls) as calls, sum(failures) as failures, sum(input_tokens) as input_tokens, '
@@ -430,16 +431,16 @@ end
 $$;
 
 -- A performance rollup sliced by p_query: per group fallbacks and the rt / ttft histograms.
-create or replace function public.parley_console_performance(p_query jsonb) returns jsonb
+create or replace function public.parley_console_performance(p_query jsonb) returns json
 language plpgsql stable
 set search_path = public, pg_temp
 as $$
 declare
-  result jsonb;
+  result json;
 begin
   execute public.parley_console_sql(p_query,
-    'sum(fallbacks) as fallbacks, jsonb_build_array('
-    'sum(rt_00), sum(rt_01), sum(rt_02), sum(rt_03), sum(rt_04), sum(rt_05), sum(rt_06), sum(rt_07), sum(rt_08), sum(rt_09), sum(rt_10), sum(rt_11), sum(rt_12), sum(rt_13), sum(rt_14), sum(rt_15), sum(rt_16)) as rt, jsonb_build_array('
+    'sum(fallbacks) as fallbacks, json_build_array('
+    'sum(rt_00), sum(rt_01), sum(rt_02), sum(rt_03), sum(rt_04), sum(rt_05), sum(rt_06), sum(rt_07), sum(rt_08), sum(rt_09), sum(rt_10), sum(rt_11), sum(rt_12), sum(rt_13), sum(rt_14), sum(rt_15), sum(rt_16)) as rt, json_build_array('
     'sum(ttft_00), sum(ttft_01), sum(ttft_02), sum(ttft_03), sum(ttft_04), sum(ttft_05), sum(ttft_06), sum(ttft_07), sum(ttft_08), sum(ttft_09), sum(ttft_10), sum(ttft_11), sum(ttft_12), sum(ttft_13), sum(ttft_14), sum(ttft_15), sum(ttft_16)) as ttft')
     into result using p_query;
   return result;
