@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from core.store.base import Store
-from core.store.console import BUCKETS, LATENCY_BOUNDS_MS, RollupQuery
+from core.store.console import LATENCY_BOUNDS_MS, RollupQuery
 
 __all__ = ["Filters", "USAGE_COLUMNS", "totals", "filter_options", "spend_by_day",
            "spend_by_user", "spend_by_service", "model_summary", "latency_by_model",

@@ -33,7 +33,7 @@ from core.results import CallRecord
 
 __all__ = ["LATENCY_BOUNDS_MS", "BUCKETS", "ROLLUP_DIMENSIONS", "RollupQuery", "Grain",
            "USAGE_GRAINS", "PERFORMANCE_GRAINS", "KEY_COLUMNS", "pick_grain", "coarser",
-           "latency_bucket", "performance_increments", "performance_row", "usage_rollup_row"]
+           "performance_increments", "performance_row", "usage_rollup_row"]
 
 LATENCY_BOUNDS_MS = (50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 10000,
                      15000, 30000, 60000)
@@ -154,11 +154,6 @@ class RollupQuery:
 
 def _listed(values: Iterable[str] | None) -> list[str] | None:
     return None if values is None else list(values)
-
-
-def latency_bucket(ms: float | None) -> int | None:
-    """The histogram bucket of a latency in ms (None: not measured)."""
-    return None if ms is None else bisect.bisect_right(LATENCY_BOUNDS_MS, ms)
 
 
 def performance_increments(records: Sequence[CallRecord], stamps: Sequence[str]) -> list[tuple]:

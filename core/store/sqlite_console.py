@@ -41,7 +41,7 @@ def _upsert(grain: Grain, measures: list[str]) -> str:
 
 
 def _bucket_case(column: str) -> str:
-    """SQL for the bucket number of ``column`` (NULL stays NULL), as ``latency_bucket``."""
+    """SQL for the bucket number of ``column`` (NULL stays NULL): ``bisect_right`` over the bounds."""
     whens = " ".join(f"WHEN {column} < {bound} THEN {i}" for i, bound in enumerate(LATENCY_BOUNDS_MS))
     return f"CASE WHEN {column} IS NULL THEN NULL {whens} ELSE {len(LATENCY_BOUNDS_MS)} END"
 

@@ -46,8 +46,10 @@ class AppHandle:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    """One browser per test module: Playwright's sync API keeps an event loop running in this
+    thread while it is open, which would break the async tests that run after the module."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
