@@ -31,7 +31,7 @@ from core import local_provider  # noqa: E402
 from core.catalog import Catalog, ModelEntry  # noqa: E402
 from core.config import ConfigError, Settings  # noqa: E402
 from core.errors import (AllModelsFailedError, AuthError, ParleyError, ProviderBadResponse,  # noqa: E402
-                         ProviderTimeoutError)
+                         ProviderDownError, ProviderTimeoutError)
 from core.provider_errors import to_parley_error  # noqa: E402
 from core.results import GenerationResult  # noqa: E402
 
@@ -178,6 +178,10 @@ class Gateway:
                 try:
                     chunk = await asyncio.wait_for(chunks.__anext__(), idle)
                 except StopAsyncIteration:
+                    if state.ttft is not None and _cut_short(response):
+                        raise ProviderDownError(
+                            f"{request.model}'s answer was cut off before it finished; "
+                            f"try again.", model=request.model) from None
                     return
                 except asyncio.TimeoutError:
                     raise ProviderTimeoutError(
@@ -406,6 +410,22 @@ class _StreamState:
         reason of its own, so that proves nothing.)"""
         return self.ttft is not None or any(
             getattr(getattr(c, "usage", None), "total_tokens", 0) for c in self.chunks)
+
+
+def _cut_short(response) -> bool:
+    """Was the answer the provider started cut off? LiteLLM keeps, in the stream's ``chunks``,
+    a finish reason only when the provider sent one (the "stop" it yields at the end of any
+    stream is its own). A connection dropped mid-answer can end the stream quietly, or the
+    Router may continue it on a fallback model (whose chunks are not in this list): text with
+    no finish reason of the provider's means the answer was cut. A first model that failed
+    before any text and handed over to a fallback is not a cut."""
+    has_text = finished = False
+    for chunk in getattr(response, "chunks", None) or ():
+        choices = getattr(chunk, "choices", None)
+        if choices:
+            finished = finished or bool(getattr(choices[0], "finish_reason", None))
+            has_text = has_text or bool(getattr(getattr(choices[0], "delta", None), "content", None))
+    return has_text and not finished
 
 
 def _ms_since(started: float) -> float:

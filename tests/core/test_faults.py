@@ -112,7 +112,7 @@ async def test_a_hung_gemini_stream_without_fallback_is_a_timeout(emulator):
 
 
 async def test_a_stream_cut_after_text_ends_with_an_error_not_a_silent_restart(svc, emulator):
-    emulator.set_default(CLAUDE, Fault("cut", after_pieces=2))
+    emulator.set_default(CLAUDE, Fault("cut", after_pieces=2, tokens_per_second=20))
     seen = []
     with pytest.raises(errors.ProviderError):
         async for item in svc.stream("one two three four five six", model="claude"):

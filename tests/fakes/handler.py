@@ -155,7 +155,8 @@ class ProtocolHandler(BaseHTTPRequestHandler):
             self._send_json(200, wire.reply_body(incoming, turn), {wire.request_id_header: new_id("req_")})
 
     def _fail(self, wire: ModuleType, incoming: Incoming, body: dict, fault: Fault) -> None:
-        turn = plan_turn(Reply(), incoming.messages) if fault.kind == "cut" else None
+        turn = (plan_turn(Reply(tokens_per_second=fault.tokens_per_second), incoming.messages)
+                if fault.kind == "cut" else None)
         self._record(wire, incoming, body, fault.kind, turn)
         if fault.kind == "hang":
             self.backend.stopping.wait(fault.max_hang)

@@ -84,6 +84,8 @@ class Fault:
       malformed (200 whose body is not valid JSON / SSE).
     retry_after: seconds for the `retry-after` header of rate_limit faults.
     ttft: seconds to wait before failing.
+    tokens_per_second: pace of the pieces a cut stream sends first (None: all at once, so the
+      client may see the drop before any text).
     """
 
     kind: str
@@ -91,6 +93,7 @@ class Fault:
     ttft: float = 0.0
     after_pieces: int = 2
     max_hang: float = 60.0
+    tokens_per_second: float | None = None
 
     def __post_init__(self) -> None:
         kind = FAULT_ALIASES.get(self.kind, self.kind)
