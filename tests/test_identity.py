@@ -20,23 +20,8 @@ AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret":
 @pytest.fixture
 def app(emulator, tmp_path, monkeypatch):
     """``app(team=False, user=None)``: an AppTest of app.py on the emulator's models, with
-    admin@example.com as the one configured admin.
-
-    AppTest forgets before every run that app.py uses st.navigation, so with a pages/ folder
-    beside app.py each rerun would start as a lone page script (as a fresh server's first
-    request does; ui.state reroutes it through app.py, and the browser tests cover that).
-    Here every run starts at app.py, as on a server that has served one page."""
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.testing.v1 import app_test
-
+    admin@example.com as the one configured admin."""
     from ui.deps import service
-
-    class ServedBefore(PagesManager):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(app_test, "PagesManager", ServedBefore)
 
     config = write_config(emulator, tmp_path / "parley.yaml",
                           parley={"admins": ["Admin@Example.com"]})
@@ -76,7 +61,7 @@ def test_local_mode_is_one_admin_named_by_parley_user(app, monkeypatch):
     assert not at.exception
     assert titles(at) == ["Compare"]
     assert "alice" in sidebar_text(at) and "admin" in sidebar_text(at)
-    at.switch_page("pages/costs.py").run()
+    at.switch_page("views/costs.py").run()
     assert "Admins only" not in titles(at) and not at.exception
 
 
@@ -131,7 +116,7 @@ def test_team_mode_user_is_named_by_email_and_is_not_an_admin(app):
 
 def test_team_mode_user_opening_the_cost_console_gets_admins_only(app):
     at = app(team=True, user=signed_in("bob@example.com")).run()
-    at.switch_page("pages/costs.py").run()
+    at.switch_page("views/costs.py").run()
     assert titles(at) == ["Admins only"]
     assert "bob@example.com" in sidebar_text(at), "app.py, not the page alone, ran"
     assert "bob@example.com is not one" in at.error[0].value
@@ -140,7 +125,7 @@ def test_team_mode_user_opening_the_cost_console_gets_admins_only(app):
 def test_team_mode_admin_opens_the_cost_console(app):
     at = app(team=True, user=signed_in("admin@example.com")).run()
     assert "(admin)" in sidebar_text(at)
-    at.switch_page("pages/costs.py").run()
+    at.switch_page("views/costs.py").run()
     assert "Admins only" not in titles(at) and not at.exception
 
 
@@ -164,7 +149,7 @@ def test_rate_limit_message_on_the_chat_page(app, monkeypatch, emulator, tmp_pat
                           parley={"rate_limit_per_minute": 1})
     monkeypatch.setenv("PARLEY_CONFIG", str(config))
     monkeypatch.setenv("PARLEY_USER", "alice")
-    at = AppTest.from_file("../pages/chat.py", default_timeout=30).run()
+    at = AppTest.from_file("../views/chat.py", default_timeout=30).run()
     at.chat_input[0].set_value("first").run()
     assert not at.error
     at.chat_input[0].set_value("second").run()

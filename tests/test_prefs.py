@@ -114,7 +114,7 @@ def test_save_validates_before_touching_the_store(emulator):
 # -- the page ----------------------------------------------------------------------------
 
 def page() -> AppTest:
-    return AppTest.from_file("../pages/preferences.py", default_timeout=30)
+    return AppTest.from_file("../views/preferences.py", default_timeout=30)
 
 
 def test_page_lists_each_model_with_badge_price_and_a_typical_request(configured):

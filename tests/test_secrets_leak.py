@@ -175,7 +175,7 @@ def test_a_failed_chat_shows_no_key_on_the_page(leaky, monkeypatch):
     from ui.deps import service
 
     service.clear()
-    at = AppTest.from_file("../pages/chat.py", default_timeout=30)
+    at = AppTest.from_file("../views/chat.py", default_timeout=30)
     at.session_state["chat_model"] = "echo-bad"
     at.run()
     at.chat_input[0].set_value("hi").run()

@@ -32,9 +32,7 @@ def signed_in() -> bool:
 def current_user() -> str:
     """The user id calls and reads are made under: the signed-in email in team mode, the
     local user otherwise. In team mode without a signed-in user, shows the login page and
-    stops the script, so no page runs without an identity. Every page calls this first, which
-    also makes sure the page runs under app.py (see ``_run_through_app``)."""
-    _run_through_app()
+    stops the script, so no page runs without an identity. Every page calls this first."""
     if access_mode() == access.LOCAL:
         return access.local_user()
     email = _signed_in_email()
@@ -57,21 +55,6 @@ def _signed_in_email() -> str | None:
             st.logout()
         st.stop()
     return str(email).strip()
-
-
-def _run_through_app() -> None:
-    """Rerun through app.py when Streamlit ran a page script on its own.
-
-    Streamlit decides once per process whether the app uses the legacy pages/ folder; until
-    app.py has called st.navigation it assumes so. If the first visitor after a start opens a
-    deep link (/costs), Streamlit runs that page alone, without app.py's login, roles and
-    navigation, and keeps doing so for everyone until someone opens the root URL. Clearing
-    the flag and rerunning makes app.py run (and pick the same page) from then on."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
 
 
 def is_admin() -> bool:

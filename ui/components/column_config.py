@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.compare import ColumnConfig
+from core.local_model import DEFAULT_TEMPERATURE as LOCAL_TEMPERATURE
 from core.pricing import DEFAULT_MAX_TOKENS
 
 __all__ = ["show", "widget_values"]
@@ -31,7 +32,9 @@ def show(*, key: str, models: list, default: str, settings: bool = True,
                          format_func=lambda n: f"{by_name[n].display_name} · {by_name[n].price_label()}")
     if not settings:
         return ColumnConfig(model)
-    temperature = st.slider("Temperature", 0.0, 2.0, 0.7, 0.1, key=f"{key}_temperature")
+    # The bundled 135M model loops at high (and at zero) temperature: start it at its own default.
+    start = LOCAL_TEMPERATURE if by_name[model].provider == "local" else 0.7
+    temperature = st.slider("Temperature", 0.0, 2.0, start, 0.1, key=f"{key}_temperature")
     max_tokens = st.number_input("Max tokens", 1, 200_000, DEFAULT_MAX_TOKENS, 64,
                                  key=f"{key}_max_tokens")
     system = st.text_area("System prompt (optional)", key=f"{key}_system", height=68)

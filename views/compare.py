@@ -116,7 +116,7 @@ with compare_tab:
             answer = current.turns[-1]["answers"][chosen]
             st.session_state.chat_thread = current.history(chosen)
             st.session_state.chat_model = answer.get("served_by") or answer.get("model")
-            st.switch_page("pages/chat.py")
+            st.switch_page("views/chat.py")
         if current.hidden:
             st.subheader("Which answer is better?")
             outcome = vote_buttons.show(key="cmp_vote", letters=LETTERS[:len(current.columns)])
