@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui.state import is_admin, login_page, require_admin, show_identity, signed_in
 
-# (script, title, icon, url path); the first is the home page
+# (script, title, icon, url path); the root URL opens the first
 PAGES = [("views/compare.py", "Compare", "⚖️", "compare"),
          ("views/chat.py", "Chat", "💬", "chat"),
          ("views/preferences.py", "Preferences", "⭐", "preferences"),
@@ -20,17 +20,26 @@ ADMIN_PAGES = {"costs"}  # url paths only admins may open
 
 st.set_page_config(page_title="Parley", page_icon="🗣️", layout="wide")
 
+def open_first_screen() -> None:
+    """The root URL opens the first screen at its own address (/compare). A default page has
+    no address of its own, so making compare the default would answer /compare with
+    "Page not found"."""
+    st.switch_page(screens[0])
+
+
 if not signed_in():
-    st.navigation([st.Page(login_page, title="Log in", url_path=path, default=i == 0)
-                   for i, (_, _, _, path) in enumerate(PAGES)], position="hidden").run()
+    st.navigation([st.Page(login_page, title="Log in", url_path="login", default=True)]
+                  + [st.Page(login_page, title="Log in", url_path=path) for _, _, _, path in PAGES],
+                  position="hidden").run()
     st.stop()
 
 show_identity()
 admin = is_admin()
-page = st.navigation([
-    st.Page(script, title=title, icon=icon, url_path=path, default=i == 0,
-            visibility="hidden" if path in ADMIN_PAGES and not admin else "visible")
-    for i, (script, title, icon, path) in enumerate(PAGES)])
+screens = [st.Page(script, title=title, icon=icon, url_path=path,
+                   visibility="hidden" if path in ADMIN_PAGES and not admin else "visible")
+           for script, title, icon, path in PAGES]
+page = st.navigation([st.Page(open_first_screen, title="Parley", url_path="home", default=True,
+                              visibility="hidden"), *screens])
 if page.url_path in ADMIN_PAGES and not admin:
     require_admin()
 page.run()

@@ -278,7 +278,8 @@ class Gateway:
             ttft_ms=None if ttft_ms is None else round(ttft_ms, 2), call_id=request.call_id,
             fallback_used=served != request.model, served_by=served,
             finish_reason=response.choices[0].finish_reason if response.choices else None)
-        result.cost = call_cost(entry, usage, input_tokens, output_tokens)
+        result.cost = call_cost(entry, usage, input_tokens, output_tokens,
+                                priced=None if estimated else _litellm_cost(response))
         result.price_known = result.cost is not None
         _settle_stream_attempts(attempts)
         return Outcome(result, attempts, self._failures(attempts))
@@ -304,13 +305,18 @@ class Gateway:
         return error
 
 
-def call_cost(entry: ModelEntry, usage, input_tokens: int, output_tokens: int) -> float | None:
+def call_cost(entry: ModelEntry, usage, input_tokens: int, output_tokens: int,
+              priced: float | None = None) -> float | None:
     """USD cost of a call by LiteLLM's prices (tiers included) or ``model_info`` overrides;
-    None when the price is unknown."""
+    None when the price is unknown. ``priced`` is the cost LiteLLM already worked out for the
+    provider's usage during the call (``_litellm_cost``); when given it is used as is, since
+    pricing the same usage again costs as much as the rest of Parley's layer together."""
     if not entry.price_known:
         return None
     if entry.is_local or _has_price_override(entry):
         return input_tokens * entry.input_cost_per_token + output_tokens * entry.output_cost_per_token
+    if priced is not None:
+        return priced
     try:
         prompt_cost, completion_cost = litellm.cost_per_token(
             model=entry.provider_model, prompt_tokens=input_tokens,
@@ -338,6 +344,14 @@ def _has_price_override(entry: ModelEntry) -> bool:
     base = cost_map_entry(entry.provider_model) or {}
     return (base.get("input_cost_per_token") != entry.input_cost_per_token
             or base.get("output_cost_per_token") != entry.output_cost_per_token)
+
+
+def _litellm_cost(response) -> float | None:
+    """The USD cost LiteLLM put on ``response`` (``_hidden_params["response_cost"]``, its
+    documented place), or None when there is none. LiteLLM reports 0 for a model it cannot
+    price, so only a positive cost counts; anything else is priced by ``call_cost``."""
+    cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
+    return float(cost) if isinstance(cost, (int, float)) and cost > 0 else None
 
 
 def _is_usage(usage) -> bool:
