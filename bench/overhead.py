@@ -3,9 +3,9 @@
     .venv/bin/python bench/overhead.py [--calls 2000]
 
 The provider emulator runs in a subprocess (so its threads do not share this process's GIL);
-each round calls every path once, in turn, so drift hits them all alike. The order rotates
-from round to round: LiteLLM finishes each call's logging in tasks that run during the next
-call, and the Router leaves more of that behind than bare LiteLLM, so in a fixed order the
+each round calls every path once, in a shuffled order, so drift hits them all alike. The
+order is shuffled because LiteLLM finishes each call's logging in tasks that run during the
+next call, and the Router leaves more of that behind than bare LiteLLM: in a fixed order the
 path after the Router is billed for it (about 1 ms here). Paths:
   raw httpx          POST /v1/chat/completions with a pooled AsyncClient
   litellm.acompletion  bare LiteLLM, same endpoint
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -74,10 +75,10 @@ async def run(calls: int) -> dict[str, list[float]]:
             "+ recording (SQLite)": lambda: recorded.generate("Say hello in five words", model="gpt"),
         }
         timings: dict[str, list[float]] = {name: [] for name in paths}
-        names = list(paths)
+        order, shuffle = list(paths), random.Random(0).shuffle
         for round_ in range(calls + 50):
-            turn = round_ % len(names)
-            for name in names[turn:] + names[:turn]:
+            shuffle(order)
+            for name in order:
                 started = time.perf_counter()
                 await paths[name]()
                 if round_ >= 50:  # warm-up rounds are not counted

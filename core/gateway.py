@@ -308,9 +308,9 @@ class Gateway:
 def call_cost(entry: ModelEntry, usage, input_tokens: int, output_tokens: int,
               priced: float | None = None) -> float | None:
     """USD cost of a call by LiteLLM's prices (tiers included) or ``model_info`` overrides;
-    None when the price is unknown. ``priced`` is the cost LiteLLM already worked out for the
-    provider's usage during the call (``_litellm_cost``); when given it is used as is, since
-    pricing the same usage again costs as much as the rest of Parley's layer together."""
+    None when the price is unknown. ``priced`` is the cost LiteLLM already put on the response
+    for the provider's usage (``_litellm_cost``); when given it is used as is, because pricing
+    the same usage again was most of Parley's own time per call (bench/overhead.py)."""
     if not entry.price_known:
         return None
     if entry.is_local or _has_price_override(entry):
@@ -347,9 +347,9 @@ def _has_price_override(entry: ModelEntry) -> bool:
 
 
 def _litellm_cost(response) -> float | None:
-    """The USD cost LiteLLM put on ``response`` (``_hidden_params["response_cost"]``, its
-    documented place), or None when there is none. LiteLLM reports 0 for a model it cannot
-    price, so only a positive cost counts; anything else is priced by ``call_cost``."""
+    """The USD cost LiteLLM put on ``response`` while making the call (documented as
+    ``response._hidden_params["response_cost"]``), or None. LiteLLM reports 0 for a model it
+    cannot price, so only a positive cost counts; otherwise ``call_cost`` prices the usage."""
     cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
     return float(cost) if isinstance(cost, (int, float)) and cost > 0 else None
 

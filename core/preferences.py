@@ -4,7 +4,9 @@ A user has a default model and optional overrides per service type (``parley.ser
 Every read and write goes through the store with ``as_user`` = the user, so the row-level rule
 holds (users read and write only their own). ``save`` validates before it writes: a model that
 is not configured, an unknown service type or an empty user raises ``BadRequestError`` (its
-subclass ``UnknownModelError`` for the model) and nothing changes.
+subclass ``UnknownModelError`` for the model) and nothing changes. ``clear`` removes a stored
+choice so calls fall back to the next level (override -> default -> ``parley.default_model``);
+it is validated the same way (an empty user or unknown service type changes nothing).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from core.errors import BadRequestError
 from core.routing import choose_model
 from core.store.base import Store
 
-__all__ = ["check", "check_user", "check_service", "save", "stored", "resolved"]
+__all__ = ["check", "check_user", "check_service", "save", "clear", "stored", "resolved"]
 
 _SERVICE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
@@ -55,6 +57,14 @@ def save(store: Store, catalog: Catalog, user: str, model: str,
     """Validate, then store ``user``'s choice as that user (``service_type`` None = default)."""
     check(catalog, user, model, service_type)
     store.set_preference(user, model, service_type, as_user=user)
+
+
+def clear(store: Store, settings: Settings, user: str, service_type: str | None = None) -> bool:
+    """Validate, then remove ``user``'s override for ``service_type`` (None = their default)
+    as that user. True if a stored choice was removed, False if there was none."""
+    check_user(user)
+    check_service(settings, service_type)
+    return store.clear_preference(user, service_type, as_user=user)
 
 
 def stored(store: Store, user: str) -> dict[str | None, str]:

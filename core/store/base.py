@@ -76,6 +76,14 @@ class Store(Protocol):
         ``as_user`` only that user's own preferences may be written; others raise
         ``BadRequestError``."""
 
+    def clear_preference(self, user_id: str, service_type: str | None = None, *,
+                         as_user: str | None = None) -> bool:
+        """Remove one preference (``service_type`` None = the user's default), so calls fall
+        back to the next level: service override -> user default -> ``parley.default_model``.
+        Returns True if a stored choice was removed, False if there was none. The same rule
+        as ``set_preference``: under ``as_user`` only that user's own may be removed; others
+        raise ``BadRequestError`` (even when there is nothing to remove) and nothing changes."""
+
     def record_vote(self, vote: dict[str, Any]) -> None:
         """Store one blind-comparison outcome; ``vote_row`` below says which keys it takes."""
 

@@ -2,9 +2,9 @@
 
 All logic lives in the SQL functions of ``supabase/migrations`` (the Supabase backend calls
 the same ones over REST): ``parley_record_calls``, ``parley_usage``, ``parley_get_preferences``,
-``parley_set_preference``, ``parley_record_vote``, ``parley_status``. ``upgrade()`` applies
-those files in filename order, each once, in its own transaction, recorded in
-``parley_schema_migrations``.
+``parley_set_preference``, ``parley_clear_preference``, ``parley_record_vote``,
+``parley_status``. ``upgrade()`` applies those files in filename order, each once, in its own
+transaction, recorded in ``parley_schema_migrations``.
 
 Reads and writes with ``as_user`` run under that user's identity for the transaction, as
 PostgREST does it: ``SET LOCAL ROLE authenticated`` and ``request.jwt.claims`` =
@@ -216,6 +216,12 @@ class PostgresStore:
         """``parley_set_preference``; under ``as_user`` RLS allows only the user's own."""
         self._call("select public.parley_set_preference(%s, %s, %s)",
                    (user_id, model, service_type), as_user=as_user)
+
+    def clear_preference(self, user_id: str, service_type: str | None = None, *,
+                         as_user: str | None = None) -> bool:
+        """``parley_clear_preference``; under ``as_user`` only the user's own (42501 otherwise)."""
+        return bool(self._call("select public.parley_clear_preference(%s, %s)",
+                               (user_id, service_type), as_user=as_user))
 
     def record_vote(self, vote: dict[str, Any]) -> None:
         self._call("select public.parley_record_vote(%s::jsonb)",

@@ -197,6 +197,16 @@ class SqliteStore:
                   model = excluded.model, updated_at = excluded.updated_at""",
                          (user_id, service_type, model, utc_iso(dt.datetime.now(dt.timezone.utc))))
 
+    def clear_preference(self, user_id: str, service_type: str | None = None, *,
+                         as_user: str | None = None) -> bool:
+        """Delete one preference; under ``as_user`` only that user's own. True if one went."""
+        if as_user not in (None, user_id):
+            raise BadRequestError(f"User {as_user!r} may not change the preferences of {user_id!r}.")
+        with self._writing() as conn:
+            gone = conn.execute("DELETE FROM user_preferences WHERE user_id = ? "
+                                "AND service_type IS ?", (user_id, service_type))
+        return gone.rowcount > 0
+
     def record_vote(self, vote: dict[str, Any]) -> None:
         """Store one blind-comparison outcome (see ``base.vote_row`` for its keys)."""
         row = vote_row(vote)

@@ -171,6 +171,17 @@ class SupabaseStore:
         self._rpc("parley_set_preference", {"p_user_id": user_id, "p_model": model,
                                             "p_service_type": service_type}, as_user=as_user)
 
+    def clear_preference(self, user_id: str, service_type: str | None = None, *,
+                         as_user: str | None = None) -> bool:
+        """``parley_clear_preference``; under ``as_user`` only the user's own."""
+        if self._enforced_here(as_user):
+            if as_user != user_id:
+                raise BadRequestError(f"User {as_user!r} may not change the preferences of {user_id!r}.")
+            as_user = None
+        return bool(self._rpc("parley_clear_preference", {"p_user_id": user_id,
+                                                          "p_service_type": service_type},
+                              as_user=as_user))
+
     def record_vote(self, vote: dict[str, Any]) -> None:
         self._rpc("parley_record_vote", {"p_vote": json.loads(json.dumps(vote_row(vote), default=str))})
 

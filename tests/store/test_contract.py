@@ -122,6 +122,38 @@ def test_a_user_sets_only_their_own_preferences(store):
     assert store.get_preferences("alice@example.com") == {None: "gemini"}
 
 
+def test_clearing_a_preference_removes_only_that_one(store):
+    store.set_preference("alice@example.com", "gemini")
+    store.set_preference("alice@example.com", "claude", "answer_builder")
+    store.set_preference("bob@example.com", "claude", "answer_builder")
+    assert store.clear_preference("alice@example.com", "answer_builder") is True
+    assert store.get_preferences("alice@example.com") == {None: "gemini"}
+    assert store.clear_preference("alice@example.com", "answer_builder") is False
+    assert store.clear_preference("alice@example.com", "xray") is False
+    assert store.clear_preference("alice@example.com") is True  # the default (NULL) one
+    assert store.get_preferences("alice@example.com") == {}
+    assert store.clear_preference("alice@example.com") is False
+    assert store.get_preferences("bob@example.com") == {"answer_builder": "claude"}
+    assert store.status()["counts"]["user_preferences"] == 1
+
+
+def test_a_user_clears_only_their_own_preferences(backend):
+    store = backend.store
+    store.set_preference("alice@example.com", "gemini", as_user="alice@example.com")
+    store.set_preference("alice@example.com", "gpt", "xray", as_user="alice@example.com")
+    with pytest.raises(BadRequestError):
+        store.clear_preference("alice@example.com", "xray", as_user="mallory")
+    with pytest.raises(BadRequestError):  # refused, not "nothing to remove"
+        store.clear_preference("alice@example.com", "answer_builder", as_user="mallory")
+    backend.make_admin("root@example.com")  # admins read everyone's, but change only their own
+    with pytest.raises(BadRequestError):
+        store.clear_preference("alice@example.com", as_user="root@example.com")
+    assert store.get_preferences("alice@example.com") == {None: "gemini", "xray": "gpt"}
+    assert store.clear_preference("alice@example.com", "xray", as_user="alice@example.com") is True
+    assert store.get_preferences("alice@example.com", as_user="alice@example.com") == \
+        {None: "gemini"}
+
+
 def test_votes_are_stored_and_checked(store):
     store.record_vote({"user_id": "alice@example.com", "models": ["claude", "gemini"],
                        "winner": "gemini", "prompt_hash": "ab12", "costs": {"claude": 0.01, "gemini": None},

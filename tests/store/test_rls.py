@@ -84,6 +84,32 @@ def test_a_user_cannot_change_another_users_preferences(seeded):
         assert {row["service_type"]: row["model"] for row in cur.fetchone()[0]} == {None: "claude", "xray": "gpt"}
 
 
+def test_a_user_cannot_clear_another_users_preferences(seeded):
+    with pytest.raises(errors.InsufficientPrivilege), \
+            acting(seeded, "authenticated", sub="bob@example.com") as cur:
+        cur.execute("select parley_clear_preference('alice@example.com')")
+    seeded.execute("insert into parley_admins (user_id) values ('root@example.com')")
+    with pytest.raises(errors.InsufficientPrivilege), \
+            acting(seeded, "authenticated", sub="root@example.com") as cur:
+        cur.execute("select parley_clear_preference('alice@example.com')")
+    with acting(seeded, "authenticated", sub="bob@example.com") as cur:
+        cur.execute("delete from user_preferences where user_id = 'alice@example.com'")
+        assert cur.rowcount == 0  # alice's row is invisible to bob, so nothing matches
+        cur.execute("select parley_clear_preference('bob@example.com', 'xray')")
+        assert cur.fetchone()[0] is False
+        cur.execute("select parley_clear_preference('bob@example.com')")
+        assert cur.fetchone()[0] is True
+        cur.execute("select parley_get_preferences('bob@example.com')")
+        assert cur.fetchone()[0] == []
+    assert seeded.execute("select user_id from user_preferences order by user_id").fetchall() == \
+        [("alice@example.com",), ("bob@example.com",)]  # every acting block was rolled back
+
+
+def test_anon_cannot_clear_preferences(seeded):
+    with pytest.raises(errors.InsufficientPrivilege), acting(seeded, "anon") as cur:
+        cur.execute("select parley_clear_preference('alice@example.com')")
+
+
 def test_admins_read_everything(seeded):
     seeded.execute("insert into parley_admins (user_id) values ('root@example.com')")
     with acting(seeded, "authenticated", sub="root@example.com") as cur:

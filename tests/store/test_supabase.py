@@ -60,6 +60,10 @@ def test_without_the_jwt_secret_the_backend_keeps_users_to_their_own_rows(fake_p
     assert store.usage("user", user_id="bob@example.com", as_user="carol") == []
     with pytest.raises(BadRequestError):
         store.set_preference("bob@example.com", "claude", as_user="carol")
+    store.set_preference("bob@example.com", "claude")
+    with pytest.raises(BadRequestError):
+        store.clear_preference("bob@example.com", as_user="carol")
+    assert store.clear_preference("bob@example.com", as_user="bob@example.com") is True
     assert all(bearer(request) == SERVICE_ROLE_KEY for request in fake_postgrest.requests)
 
 
