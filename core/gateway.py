@@ -278,7 +278,8 @@ class Gateway:
             ttft_ms=None if ttft_ms is None else round(ttft_ms, 2), call_id=request.call_id,
             fallback_used=served != request.model, served_by=served,
             finish_reason=response.choices[0].finish_reason if response.choices else None)
-        result.cost = call_cost(entry, usage, input_tokens, output_tokens,
+        # Estimated counts are priced as counts: the provider's (empty) usage would price zero.
+        result.cost = call_cost(entry, None if estimated else usage, input_tokens, output_tokens,
                                 priced=None if estimated else _litellm_cost(response))
         result.price_known = result.cost is not None
         _settle_stream_attempts(attempts)

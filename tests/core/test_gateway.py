@@ -150,3 +150,22 @@ async def test_compare_runs_each_model_and_keeps_failures_per_column(service, em
     assert [r.model for r in results] == ["claude", "gemini", "gpt"]
     assert results[0].ok and results[1].ok
     assert not results[2].ok and "rejected the API key" in results[2].error
+
+
+async def test_a_stream_without_usage_is_priced_from_its_estimated_tokens(emulator):
+    """A provider that reports no usage: the counts are estimates, marked as such, and the cost
+    is those counts at the model's price, not $0."""
+    from tests.fakes import Reply
+
+    svc = make_service(emulator)
+    emulator.enqueue(PROVIDER_MODELS["gpt"], Reply("A fairly long answer with several words in it",
+                                                   input_tokens=0, output_tokens=0))
+    try:
+        items = [item async for item in svc.stream("Tell me something", model="gpt")]
+    finally:
+        svc.close()
+    result = items[-1]
+    entry = svc.catalog.get("gpt")
+    assert result.tokens_estimated and result.output_tokens > 0
+    assert result.cost == pytest.approx(result.input_tokens * entry.input_cost_per_token
+                                        + result.output_tokens * entry.output_cost_per_token)
