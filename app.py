@@ -20,6 +20,7 @@ ADMIN_PAGES = {"costs"}  # url paths only admins may open
 
 st.set_page_config(page_title="Parley", page_icon="🗣️", layout="wide")
 
+
 def open_first_screen() -> None:
     """The root URL opens the first screen at its own address (/compare). A default page has
     no address of its own, so making compare the default would answer /compare with
