@@ -33,7 +33,7 @@ from core.results import CallRecord
 
 __all__ = ["LATENCY_BOUNDS_MS", "BUCKETS", "ROLLUP_DIMENSIONS", "RollupQuery", "Grain",
            "USAGE_GRAINS", "PERFORMANCE_GRAINS", "KEY_COLUMNS", "pick_grain", "coarser",
-           "performance_increments", "performance_row", "usage_rollup_row"]
+           "rollup_increments", "performance_row", "usage_rollup_row"]
 
 LATENCY_BOUNDS_MS = (50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 10000,
                      15000, 30000, 60000)
@@ -156,22 +156,43 @@ def _listed(values: Iterable[str] | None) -> list[str] | None:
     return None if values is None else list(values)
 
 
-def performance_increments(records: Sequence[CallRecord], stamps: Sequence[str]) -> list[tuple]:
-    """``performance_daily`` increments for new records: per (day, user, provider, model,
-    service type, demo): fallbacks, then the ``rt`` and ``ttft`` bucket counts."""
-    sums: dict[tuple, list[int]] = {}
+def rollup_increments(records: Sequence[CallRecord],
+                      stamps: Sequence[str]) -> tuple[list[tuple], list[tuple]]:
+    """What new records add to the full-grain rollups, in one pass: ``usage_daily`` rows
+    (key, then calls, failures, input/output/total tokens, cost, unpriced calls) and
+    ``performance_daily`` rows (key, then fallbacks and the ``rt``/``ttft`` bucket counts).
+    The key is (day, user, provider, model, service type, demo); ``stamps`` are the records'
+    ``created_at`` as stored (UTC ISO text)."""
+    usage: dict[tuple, list] = {}
+    performance: dict[tuple, list[int]] = {}
+    bounds, ttft_base = LATENCY_BOUNDS_MS, 1 + BUCKETS
     for record, stamp in zip(records, stamps):
         key = (stamp[:10], record.user_id, record.provider, record.model, record.service_type,
                int(record.is_demo))
-        acc = sums.get(key)
-        if acc is None:
-            acc = sums[key] = [0] * (1 + 2 * BUCKETS)
-        acc[0] += record.fallback_of is not None
+        use = usage.get(key)
+        if use is None:
+            use = usage[key] = [0, 0, 0, 0, 0, 0.0, 0]
+            perf = performance[key] = [0] * (1 + 2 * BUCKETS)
+        else:
+            perf = performance[key]
+        use[0] += 1
+        if record.status == "failure":
+            use[1] += 1
+        use[2] += record.input_tokens or 0
+        use[3] += record.output_tokens or 0
+        use[4] += record.total_tokens or 0
+        if record.total_cost is None:
+            use[6] += 1
+        else:
+            use[5] += record.total_cost
+        if record.fallback_of is not None:
+            perf[0] += 1
         if record.response_time_ms is not None:
-            acc[1 + bisect.bisect_right(LATENCY_BOUNDS_MS, record.response_time_ms)] += 1
+            perf[1 + bisect.bisect_right(bounds, record.response_time_ms)] += 1
         if record.ttft_ms is not None:
-            acc[1 + BUCKETS + bisect.bisect_right(LATENCY_BOUNDS_MS, record.ttft_ms)] += 1
-    return [(*key, *acc) for key, acc in sorted(sums.items())]
+            perf[ttft_base + bisect.bisect_right(bounds, record.ttft_ms)] += 1
+    keys = sorted(usage)
+    return [(*k, *usage[k]) for k in keys], [(*k, *performance[k]) for k in keys]
 
 
 def usage_rollup_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,11 @@ share it safely; other processes (the CLI while the app runs) coordinate through
 reader never has to upgrade its lock half way. The schema is migrated on first use
 (``core/store/sqlite_migrations.py``).
 
+Durability matches the recorder's spool (``core/spool.py``): with WAL, ``synchronous=NORMAL``
+(the default here) makes a committed transaction survive the death of the process, though not
+a power loss, without an fsync per commit. ``synchronous="FULL"`` adds that fsync, for a
+deployment that also runs the recorder with ``fsync=True``.
+
 SQLite has no row-level security: ``as_user`` is enforced here the way the Postgres
 policies do it: a user reads only their own rows unless listed in ``parley_admins``, and
 writes only their own preferences.
@@ -23,8 +28,8 @@ from typing import Any, Iterator, Sequence
 from core.errors import BadRequestError, StoreUnavailableError
 from core.results import CallRecord
 from core.store import sqlite_console, sqlite_migrations
-from core.store.console import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery,
-                                 performance_increments, pick_grain)
+from core.store.console import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, pick_grain,
+                                rollup_increments)
 from core.store.base import (check_call, check_limit, check_usage_query, comparison_row,
                               leaderboard_rows, usage_row, utc_iso, vote_row)
 
@@ -37,17 +42,8 @@ _INSERT_LOG = """
     INSERT INTO request_logs (litellm_call_id, created_at, user_id, service_type, model, provider,
       provider_model, status, error_class, error, input_tokens, output_tokens, total_tokens,
       total_cost, response_time_ms, ttft_ms, fallback_of, is_demo, messages, response, metadata)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
-_UPSERT_USAGE = """
-    INSERT INTO usage_daily (day, user_id, provider, model, service_type, is_demo, calls,
-      failures, input_tokens, output_tokens, total_tokens, cost, unpriced_calls)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (day, user_id, provider, model, service_type, is_demo) DO UPDATE SET
-      calls = calls + excluded.calls, failures = failures + excluded.failures,
-      input_tokens = input_tokens + excluded.input_tokens,
-      output_tokens = output_tokens + excluded.output_tokens,
-      total_tokens = total_tokens + excluded.total_tokens, cost = cost + excluded.cost,
-      unpriced_calls = unpriced_calls + excluded.unpriced_calls"""
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (litellm_call_id) DO NOTHING"""
 
 
 class SqliteStore:
@@ -55,7 +51,10 @@ class SqliteStore:
 
     backend = "sqlite"
 
-    def __init__(self, path: str | Path, *, busy_timeout_s: float = 30.0):
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = 30.0,
+                 synchronous: str = "NORMAL"):
+        if synchronous.upper() not in ("NORMAL", "FULL"):
+            raise BadRequestError(f"synchronous must be NORMAL or FULL, not {synchronous!r}.")
         self.path = str(path)
         self._lock = threading.RLock()
         self._migrated = False
@@ -65,6 +64,7 @@ class SqliteStore:
             self._conn = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None,
                                          check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
             self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             self._conn.execute("PRAGMA cache_size=-32000")  # 32 MB: the call-id index stays hot
 
@@ -116,24 +116,27 @@ class SqliteStore:
             return applied
 
     def record_calls(self, records: Sequence[CallRecord]) -> int:
-        """Insert the records whose call id is new and fold them into ``usage_daily``, in one
+        """Insert the records whose call id is new and fold them into the rollups, in one
         transaction. Returns how many were new."""
         batch: dict[str, CallRecord] = {}
         for record in records:
             batch.setdefault(check_call(record).call_id, record)
         if not batch:
             return 0
+        new = list(batch.values())
+        stamps = [utc_iso(record.created_at) for record in new]
         with self._writing() as conn:
-            known = {row[0] for row in conn.execute(
-                "SELECT litellm_call_id FROM request_logs "
-                "WHERE litellm_call_id IN (SELECT value FROM json_each(?))", (json.dumps(list(batch)),))}
-            new = [record for call_id, record in batch.items() if call_id not in known]
-            stamps = [utc_iso(record.created_at) for record in new]
-            conn.executemany(_INSERT_LOG, map(_log_values, new, stamps))
-            increments = _rollup(new, stamps)
-            conn.executemany(_UPSERT_USAGE, increments)
-            sqlite_console.fold_rollups(conn, increments, performance_increments(new, stamps))
-        return len(new)
+            last_id = conn.execute("SELECT coalesce(max(id), 0) FROM request_logs").fetchone()[0]
+            inserted = conn.executemany(_INSERT_LOG, map(_log_values, new, stamps)).rowcount
+            if inserted < len(new):  # some were stored before: fold in only the rows just added
+                # Holding the write lock, this transaction's rows are the ones above last_id.
+                added = {row[0] for row in conn.execute(
+                    "SELECT litellm_call_id FROM request_logs WHERE id > ?", (last_id,))}
+                kept = [i for i, record in enumerate(new) if record.call_id in added]
+                new, stamps = [new[i] for i in kept], [stamps[i] for i in kept]
+            if new:
+                sqlite_console.fold_rollups(conn, *rollup_increments(new, stamps))
+        return inserted
 
     def usage(self, by: str, *, user_id: str | None = None, since: dt.date | None = None,
               until: dt.date | None = None, as_user: str | None = None) -> list[dict[str, Any]]:
@@ -287,31 +290,15 @@ _LEADERBOARD = """
     FROM per_model GROUP BY model"""
 
 
+# Built once: json.dumps with options builds a new encoder on every call.
+_to_json = json.JSONEncoder(default=str).encode
+
+
 def _log_values(record: CallRecord, created_at: str) -> tuple:
-    messages = None if record.messages is None else json.dumps(record.messages, default=str)
-    return (record.call_id, created_at, record.user_id, record.service_type, record.model,
-            record.provider, record.provider_model or "", record.status, record.error_class,
-            record.error, record.input_tokens or 0, record.output_tokens or 0,
+    messages = None if record.messages is None else _to_json(record.messages)
+    return (record.call_id, created_at, record.user_id, record.service_type,
+            record.model, record.provider, record.provider_model or "", record.status,
+            record.error_class, record.error, record.input_tokens or 0, record.output_tokens or 0,
             record.total_tokens or 0, record.total_cost, record.response_time_ms, record.ttft_ms,
             record.fallback_of, int(record.is_demo), messages, record.response,
-            json.dumps(record.metadata, default=str) if record.metadata else "{}")
-
-
-def _rollup(records: list[CallRecord], stamps: list[str]) -> list[tuple]:
-    """``usage_daily`` increments for these records, one per (day, user, provider, model,
-    service type, demo); ``unpriced_calls`` counts the calls whose cost is unknown."""
-    sums: dict[tuple, list] = {}
-    for record, stamp in zip(records, stamps):
-        key = (stamp[:10], record.user_id, record.provider, record.model, record.service_type,
-               int(record.is_demo))
-        acc = sums.setdefault(key, [0, 0, 0, 0, 0, 0.0, 0])
-        acc[0] += 1
-        acc[1] += record.status == "failure"
-        acc[2] += record.input_tokens or 0
-        acc[3] += record.output_tokens or 0
-        acc[4] += record.total_tokens or 0
-        if record.total_cost is None:
-            acc[6] += 1
-        else:
-            acc[5] += record.total_cost
-    return [(*key, *acc) for key, acc in sorted(sums.items())]
+            _to_json(record.metadata) if record.metadata else "{}")

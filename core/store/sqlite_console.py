@@ -21,6 +21,7 @@ _RT = [f"rt_{i:02d}" for i in range(BUCKETS)]
 _TTFT = [f"ttft_{i:02d}" for i in range(BUCKETS)]
 _PERFORMANCE = ["fallbacks", *_RT, *_TTFT]
 _NEW_USAGE = [g for g in USAGE_GRAINS if g.table != "usage_daily"]  # usage_daily is m002's
+_FULL_USAGE, _FULL_PERFORMANCE = USAGE_GRAINS[-1], PERFORMANCE_GRAINS[-1]
 
 
 def _table(grain: Grain, measures: list[str]) -> str:
@@ -77,13 +78,14 @@ def create_tables(conn: sqlite3.Connection) -> None:
 
 
 _UPSERTS = {g.table: _upsert(g, _PERFORMANCE if g in PERFORMANCE_GRAINS else _USAGE)
-            for g in (*PERFORMANCE_GRAINS, *_NEW_USAGE)}
+            for g in (*PERFORMANCE_GRAINS, *USAGE_GRAINS)}
 
 
 def fold_rollups(conn: sqlite3.Connection, usage: Sequence[tuple], performance: Sequence[tuple]) -> None:
-    """Add a batch's increments (full grain: ``usage_daily``'s and ``performance_daily``'s
-    rows) to every other rollup table, in the caller's transaction."""
-    conn.executemany(_UPSERTS["performance_daily"], performance)
+    """Add a batch's increments at the full grain (``console.rollup_increments``) to every
+    rollup table, in the caller's transaction."""
+    conn.executemany(_UPSERTS[_FULL_USAGE.table], usage)
+    conn.executemany(_UPSERTS[_FULL_PERFORMANCE.table], performance)
     conn.executemany(_UPSERTS["performance_daily_models"], coarser(performance, PERFORMANCE_GRAINS[0]))
     for grain in _NEW_USAGE:
         conn.executemany(_UPSERTS[grain.table], coarser(usage, grain))

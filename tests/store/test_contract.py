@@ -9,6 +9,7 @@ import pytest
 
 from core.errors import BadRequestError
 from core.store.base import USAGE_DIMENSIONS, USAGE_FIELDS, Store
+from core.store.console import RollupQuery
 from tests.store.records import BASE_TIME, expected_usage, make_record, random_records
 
 
@@ -37,6 +38,22 @@ def test_record_calls_counts_only_new_call_ids(store):
     assert store.record_calls(records[:1] + [make_record()]) == 1
     assert store.record_calls([]) == 0
     assert store.status()["counts"]["request_logs"] == 4
+
+
+def test_a_batch_mixing_stored_and_new_calls_adds_only_the_new_to_every_rollup(store):
+    old = random_records(40, seed=3)
+    new = random_records(60, seed=4)
+    assert store.record_calls(old) == 40
+    assert store.record_calls(old[::2] + new + old[1::2]) == 60
+    everything = old + new
+    assert_usage_matches(store.usage("model"), expected_usage(everything, "model"))
+    for by in (("user",), ("provider", "model", "service"), ("month", "user")):
+        rows = store.usage_rollup(RollupQuery(by=by))
+        assert sum(row["calls"] for row in rows) == 100, by
+    timed = [r for r in everything if r.response_time_ms is not None]
+    for by in (("model",), ("user", "model")):
+        rows = store.performance_rollup(RollupQuery(by=by))
+        assert sum(sum(row["rt"]) for row in rows) == len(timed), by
 
 
 def test_a_call_id_repeated_within_a_batch_is_stored_once(store):
