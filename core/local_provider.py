@@ -9,7 +9,6 @@ Token counts are exact (counted by the model's own tokenizer), streaming include
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import threading
 import time
 from typing import Any
@@ -90,34 +89,23 @@ def _handler_class(litellm):
 
 
 def _produce(loop, queue, stop, model, messages, sampling) -> None:
-    """Run generation in a thread, handing pieces to the event loop's queue: the first at once
-    (time to first token stays exact), then at most one batch per ``FLUSH_SECONDS``. Each
-    chunk costs LiteLLM's stream wrapper far more Python than a token costs llama.cpp, and
-    that work competes with generation for the interpreter; batching keeps it off the rate."""
+    """Hand the model's chunks to the event loop's queue, from a thread so the loop never
+    blocks. The model joins them into at most one per ``FLUSH_SECONDS`` (the first at once,
+    so time to first token stays exact): each chunk costs LiteLLM's stream wrapper far more
+    Python than a token costs llama.cpp, and that work competes with generation for the
+    interpreter and the cores."""
     try:
-        pieces = _model(model).stream(messages, **sampling)
+        pieces = _model(model).stream(messages, **sampling, batch_seconds=FLUSH_SECONDS)
         try:
-            pending, last_sent = [], None
             for piece in pieces:
                 if stop.is_set():
                     break
-                pending.append(piece)
-                now = time.monotonic()
-                if piece.finish_reason is not None or last_sent is None or now - last_sent >= FLUSH_SECONDS:
-                    loop.call_soon_threadsafe(queue.put_nowait, _joined(pending))
-                    pending, last_sent = [], now
-            if pending:
-                loop.call_soon_threadsafe(queue.put_nowait, _joined(pending))
+                loop.call_soon_threadsafe(queue.put_nowait, piece)
         finally:
             pieces.close()
     except BaseException as exc:  # handed to the consumer, which raises it
         loop.call_soon_threadsafe(queue.put_nowait, exc)
     loop.call_soon_threadsafe(queue.put_nowait, _END)
-
-
-def _joined(pieces: list):
-    """Consecutive pieces as one: their text, and the last one's counts and finish reason."""
-    return dataclasses.replace(pieces[-1], text="".join(p.text for p in pieces))
 
 
 def _chunk(kind, piece) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -103,6 +104,16 @@ def test_stop_string_cuts_the_text_before_it(model):
     assert cut.text == free.text[:free.text.index(marker)]
 
 
+def test_batched_stream_sends_the_first_delta_at_once_then_joins_the_rest(model):
+    sky = [{"role": "user", "content": "Explain in a few sentences why the sky is blue."}]
+    batched = list(model.stream(sky, temperature=0, max_tokens=24, batch_seconds=60))
+    first_alone = next(iter(model.stream(sky, temperature=0, max_tokens=1)))
+    assert len(batched) == 2 and batched[0].text == first_alone.text != ""
+    assert batched[0].output_tokens is None  # only the last chunk carries the counts
+    assert batched[-1].output_tokens == 24 and batched[-1].finish_reason == "length"
+    assert len(batched[-1].text) > len(batched[0].text)
+
+
 def test_abandoned_stream_frees_the_model(model):
     stream = model.stream(HELLO, temperature=None, max_tokens=16)
     next(stream)
@@ -116,6 +127,33 @@ def test_concurrent_callers_are_served_one_at_a_time(model):
         together = list(pool.map(
             lambda _: model.complete(HELLO, temperature=0, max_tokens=8), range(3)))
     assert together == [alone] * 3
+
+
+def test_generation_runs_on_the_engines_one_thread_whoever_calls(model, monkeypatch):
+    """One OpenMP team: every generation runs on the engine's thread (see ``_Engine``)."""
+    engine = model._engine()
+    threads, generate = set(), engine.llama.generate
+
+    def watched(*args, **kwargs):
+        threads.add(threading.current_thread().name)
+        return generate(*args, **kwargs)
+    monkeypatch.setattr(engine.llama, "generate", watched)
+    model.complete(HELLO, max_tokens=2)
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda _: list(model.stream(HELLO, max_tokens=2)), range(3)))
+    assert threads == {"parley-llama"}
+
+
+def test_an_error_during_generation_reaches_the_caller(model):
+    def failing():
+        yield "first"
+        raise RuntimeError("the context broke")
+    got = []
+    with pytest.raises(RuntimeError, match="the context broke"):
+        for item in model._engine().run(failing()):
+            got.append(item)
+    assert got == ["first"]
+    assert model.complete(HELLO, max_tokens=2).output_tokens == 2
 
 
 def test_prompt_longer_than_the_context_window_is_refused():
