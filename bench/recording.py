@@ -7,7 +7,7 @@ Run: ``.venv/bin/python bench/recording.py [--records N] [--pg-url URL]``
    with ``fsync=True`` (one fdatasync per record, power-loss safe) for comparison.
 2. Sustained records/s the recorder ships from a spooled backlog into SQLite and into a
    temporary Postgres database (created and dropped here), next to a raw batched insert of the
-   same rows in the same run: SQLite ``executemany`` (WAL, ``synchronous=NORMAL``, as the store
+   same rows in the same run: SQLite ``executemany`` (WAL, ``synchronous=FULL``, as the store
    runs), Postgres ``COPY``, in transactions of the recorder's batch size. "store alone" calls
    ``Store.record_calls`` with the same batches directly (the records as the recorder ships
    them: privacy ``none``). The raw baseline only appends rows; the store also checks
@@ -147,7 +147,7 @@ def store_rate(records: list[CallRecord], url: str) -> float:
 def sqlite_raw_rate(records: list[CallRecord], url: str) -> float:
     upgraded(url).close()
     conn = sqlite3.connect(url[len("sqlite:///"):], isolation_level=None)
-    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA synchronous=FULL")
     sql = f"INSERT INTO request_logs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
     t0 = time.perf_counter()
     for i in range(0, len(records), BATCH):

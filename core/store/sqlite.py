@@ -6,10 +6,10 @@ share it safely; other processes (the CLI while the app runs) coordinate through
 reader never has to upgrade its lock half way. The schema is migrated on first use
 (``core/store/sqlite_migrations.py``).
 
-Durability matches the recorder's spool (``core/spool.py``): with WAL, ``synchronous=NORMAL``
-(the default here) makes a committed transaction survive the death of the process, though not
-a power loss, without an fsync per commit. ``synchronous="FULL"`` adds that fsync, for a
-deployment that also runs the recorder with ``fsync=True``.
+A commit is on disk before it returns (WAL with ``synchronous=FULL``: one fsync per
+transaction, which the recorder's large batches make cheap), so a record whose spool line was
+acknowledged survives a power loss too. ``synchronous="NORMAL"`` skips that fsync, keeping
+commits safe from the death of the process only.
 
 SQLite has no row-level security: ``as_user`` is enforced here the way the Postgres
 policies do it: a user reads only their own rows unless listed in ``parley_admins``, and
@@ -52,7 +52,7 @@ class SqliteStore:
     backend = "sqlite"
 
     def __init__(self, path: str | Path, *, busy_timeout_s: float = 30.0,
-                 synchronous: str = "NORMAL"):
+                 synchronous: str = "FULL"):
         if synchronous.upper() not in ("NORMAL", "FULL"):
             raise BadRequestError(f"synchronous must be NORMAL or FULL, not {synchronous!r}.")
         self.path = str(path)
