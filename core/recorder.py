@@ -46,7 +46,7 @@ from core.config import PRIVACY_MODES
 from core.errors import BadRequestError, ConfigError, redact
 from core.results import CallRecord
 from core.spool import Batch, Spool
-from core.store.base import Store
+from core.store.base import Store, utc_iso
 
 __all__ = ["Recorder", "PRIVACY_MODES", "BATCH_SIZE", "spool_dir_for", "encode_record",
            "decode_records"]
@@ -78,7 +78,7 @@ _to_canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ens
 def encode_record(rec: CallRecord, privacy: str, secrets: tuple[str, ...] = ()) -> bytes:
     """One spool line: the record as compact JSON with privacy applied and secrets masked."""
     row = {name: getattr(rec, name) for name in _FIELDS}
-    row["created_at"] = rec.created_at.isoformat()
+    row["created_at"] = utc_iso(rec.created_at)  # as every store keeps it, naive = UTC
     if rec.error:
         row["error"] = redact(rec.error, secrets)
     if rec.metadata:

@@ -420,22 +420,30 @@ def test_postgres_takes_the_spool_lines_and_sets_aside_only_what_it_refuses(new_
                                                                             pg_url):
     """The lines go to Postgres as they are; a batch it refuses is decoded and bisected, so
     a garbled line and a record the table's checks refuse are set aside and the rest stored."""
+    import psycopg
     from core.store.postgres import PostgresStore
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # where a naive time would shift
+        conn.execute(f"alter database {pg_url.rsplit('/', 1)[1]} set timezone = 'America/Los_Angeles'")
     store = PostgresStore(pg_url)
     store.upgrade()
     lines = [encode_record(make_record(n), "none") for n in range(30)]
+    lines[5] = encode_record(make_record(5, call_id=""), "none")
     lines[10] = b'{"call_id": "call-10", "us\n'
     lines[20] = encode_record(make_record(20, status="maybe"), "none")
     spool.mkdir(parents=True)
     (spool / "999-dead.000001.jsonl").write_bytes(b"".join(lines))
     (spool / "999-dead.lock").touch()
     recorder = new_recorder(opener=lambda: PostgresStore(pg_url))
-    assert recorder.flush(timeout=30) == 28
-    assert store.status()["counts"]["request_logs"] == 28
-    assert sum(r["calls"] for r in store.usage("model")) == 28
-    assert recorder.stats()["rejected"] == 2 and recorder.backlog() == 0
-    for n in range(40, 45):  # and the next batch goes straight through again
+    assert recorder.flush(timeout=30) == 27
+    assert store.status()["counts"]["request_logs"] == 27
+    assert sum(r["calls"] for r in store.usage("model")) == 27
+    assert recorder.stats()["rejected"] == 3 and recorder.backlog() == 0
+    for n in range(40, 44):  # the next batch goes through as it is
         recorder.record(make_record(n))
+    recorder.record(make_record(44, created_at=dt.datetime(2025, 5, 1, 23, 30)))
     assert recorder.flush(timeout=30) == 5
-    assert store.status()["counts"]["request_logs"] == 33
+    assert store.status()["counts"]["request_logs"] == 32
+    # a naive time is taken as UTC, as record_calls takes it: 1 May, not 2 May in Los Angeles
+    may = store.usage("day", since=dt.date(2025, 5, 1), until=dt.date(2025, 5, 2))
+    assert [(row["key"], row["calls"]) for row in may] == [("2025-05-01", 1)]
     store.close()
