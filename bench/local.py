@@ -11,10 +11,10 @@ alternate the two so drift hits both alike. Prints median tokens/s per path, the
 
 Each raw round runs on Parley's engine thread (``core.local_model._Engine``), where Parley's
 own generation runs. This llama.cpp is built with OpenMP, which keeps one thread team per
-calling thread; with two teams in a process, OpenMP has more threads than cores and every
-barrier sleeps instead of spinning. Raw on the main thread next to Parley's thread made
-whichever ran second 12-18% slower on 2 cores, a cost of sharing this benchmark's process
-that no Parley process pays; on the one thread, both paths run as they would alone.
+calling thread. With raw on the main thread and Parley on its own thread, Parley generated
+12-18% slower on 2 cores, yet as fast as raw when both ran on one thread or each on a fresh
+one (most likely OpenMP stops spinning at its barriers once it has more threads than cores):
+a cost of sharing this benchmark's process that no Parley process pays.
 """
 from __future__ import annotations
 

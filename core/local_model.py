@@ -87,8 +87,8 @@ class _Engine:
 
     The thread matters for speed: this llama.cpp uses OpenMP, which keeps a team of threads
     per calling thread. Once two teams exist (say, a stream on a new thread after an answer
-    on a thread-pool thread) OpenMP holds more threads than there are cores and makes every
-    team's barriers sleep instead of spin: generation ran 12-18% slower on 2 cores. With all
+    on a thread-pool thread), generation ran 12-18% slower on 2 cores, most likely because
+    OpenMP then holds more threads than cores and stops spinning at its barriers. With all
     generation on one thread there is one team."""
 
     def __init__(self, path: Path, n_ctx: int, n_threads: int):
