@@ -384,12 +384,16 @@ PG_ADMIN = os.environ.get("PARLEY_TEST_PG", "postgresql://postgres@127.0.0.1:543
 
 @pytest.fixture
 def pg_url():
-    psycopg = pytest.importorskip("psycopg")
+    """A fresh database, dropped afterwards. No Postgres: a failure under CI, else a skip."""
+    import psycopg
     name = f"parley_rec_{os.getpid()}_{int(time.time() * 1000) % 10**8}"
     try:
         admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError:
-        pytest.skip("no Postgres at " + PG_ADMIN.split("@")[-1])
+        reason = "no Postgres at " + PG_ADMIN.split("@")[-1]
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI requires it)")
+        pytest.skip(reason)
     with admin:
         admin.execute(f"CREATE DATABASE {name}")
         try:
