@@ -66,10 +66,17 @@ def test_an_old_database_is_upgraded_and_keeps_its_rows(create_database, monkeyp
 
 
 def test_the_files_can_be_applied_again_as_the_supabase_cli_would(pg_url):
+    store = PostgresStore(pg_url)
+    store.record_calls([make_record(), make_record(model="gpt", total_cost=None)])
+    before = store.usage("model")
     with psycopg.connect(pg_url, autocommit=True) as conn:
         for path in migration_files():
             with conn.transaction():
                 conn.execute(path.read_text())
+    assert store.usage("model") == before  # the rollups are rebuilt from the same rows
+    assert store.record_calls([make_record()]) == 1
+    assert sum(row["calls"] for row in store.usage("model")) == 3
+    store.close()
 
 
 def test_an_unmigrated_database_says_to_run_the_upgrade(create_database):
