@@ -14,13 +14,26 @@ import yaml
 from core.config import ModelConfig, build_settings
 from core.service import AIService
 
-__all__ = ["KEYS", "PROVIDER_MODELS", "three_models", "make_service", "write_config"]
+__all__ = ["KEYS", "PROVIDER_MODELS", "Collected", "three_models", "make_service", "write_config"]
 
 # Recognisable fake keys: a test that finds one in output, a row or a page has found a leak.
 KEYS = {"claude": "sk-ant-test-SECRET-aaaa1111", "gemini": "AIzaSyTEST-SECRET-bbbb2222",
         "gpt": "sk-test-SECRET-cccc3333"}
 PROVIDER_MODELS = {"claude": "claude-sonnet-4-5-20250929", "gemini": "gemini-2.5-flash",
                    "gpt": "gpt-4.1-mini"}
+
+
+class Collected:
+    """A recorder that keeps the records it is handed, for a test to read (``records``)."""
+
+    def __init__(self):
+        self.records = []
+
+    def record(self, record) -> None:
+        self.records.append(record)
+
+    def close(self) -> None:
+        pass
 
 
 def _base_for(emu, litellm_model: str) -> str:

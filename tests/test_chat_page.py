@@ -8,22 +8,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui.deps
-from tests.emulated import PROVIDER_MODELS, make_service
+from tests.emulated import PROVIDER_MODELS, Collected, make_service
 from tests.fakes import Fault
 
 PAGE = str(Path(__file__).resolve().parents[1] / "views" / "chat.py")
 ROUTES = {"simple": "gemini", "moderate": "gpt", "complex": "claude", "search": "gpt"}
-
-
-class Collected:
-    def __init__(self):
-        self.records = []
-
-    def record(self, record) -> None:
-        self.records.append(record)
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture

@@ -11,26 +11,13 @@ from core.compare import ColumnConfig, FanOut
 from core.comparison import Comparison, word_diff
 from core.errors import BadRequestError, UnknownModelError
 from core.pricing import cost_label, estimate_call, estimate_cost
-from tests.emulated import KEYS, PROVIDER_MODELS, make_service
+from tests.emulated import KEYS, PROVIDER_MODELS, Collected, make_service
 from tests.fakes.script import Fault, Reply
-
-
-class Recorded:
-    """A recorder that keeps what it is given."""
-
-    def __init__(self):
-        self.records = []
-
-    def record(self, record) -> None:
-        self.records.append(record)
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture
 def recorded():
-    return Recorded()
+    return Collected()
 
 
 @pytest.fixture

@@ -5,25 +5,12 @@ import pytest
 
 from core.config import ConfigError
 from core.errors import AuthError, BadRequestError
-from tests.emulated import PROVIDER_MODELS, make_service
+from tests.emulated import PROVIDER_MODELS, Collected, make_service
 from tests.fakes import Fault
 
 ROUTES = {"simple": "gemini", "moderate": "gpt", "complex": "claude", "search": "web"}
 WEB_MODEL = "gpt-4o"
 CODE_PROMPT = "Fix the bug in this code:\n```python\nprint(undefined_name)\n```"
-
-
-class Collected:
-    """A recorder that keeps what it is handed (the recorder's interface is one method)."""
-
-    def __init__(self):
-        self.records = []
-
-    def record(self, record) -> None:
-        self.records.append(record)
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture
