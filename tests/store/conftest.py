@@ -111,14 +111,23 @@ def create_database() -> Callable[[], str]:
     server.close()
 
 
-@pytest.fixture(scope="session")
-def pg_url(create_database) -> str:
-    """The session's migrated database."""
-    url = create_database()
+def _migrated(url: str) -> str:
     store = PostgresStore(url)
     store.upgrade()
     store.close()
     return url
+
+
+@pytest.fixture(scope="session")
+def pg_url(create_database) -> str:
+    """The session's migrated database."""
+    return _migrated(create_database())
+
+
+@pytest.fixture
+def fresh_pg_url(create_database) -> str:
+    """A migrated database of the test's own, for a test that counts every row in it."""
+    return _migrated(create_database())
 
 
 @pytest.fixture

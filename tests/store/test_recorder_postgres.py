@@ -30,23 +30,14 @@ def new_recorder(spool):
 
 
 @pytest.fixture
-def url(create_database) -> str:
-    """A fresh, migrated database of the test's own (the session's shared one has rows)."""
-    url = create_database()
-    migrating = PostgresStore(url)
-    migrating.upgrade()
-    migrating.close()
-    return url
-
-
-@pytest.fixture
-def store(url) -> PostgresStore:
-    store = PostgresStore(url)
+def store(fresh_pg_url) -> PostgresStore:
+    store = PostgresStore(fresh_pg_url)
     yield store
     store.close()
 
 
-def test_postgres_unreachable_then_back_records_each_call_once(new_recorder, url, store):
+def test_postgres_unreachable_then_back_records_each_call_once(new_recorder, fresh_pg_url,
+                                                               store):
     target = {"url": "postgresql://postgres@127.0.0.1:1/nowhere"}
     recorder = new_recorder(lambda: PostgresStore(target["url"]))
     for n in range(2000):
@@ -54,18 +45,19 @@ def test_postgres_unreachable_then_back_records_each_call_once(new_recorder, url
     assert recorder.recorded == 2000 and recorder.lost == 0
     recorder.flush(timeout=0.5)
     assert recorder.backlog() == 2000 and recorder.last_error
-    target["url"] = url
+    target["url"] = fresh_pg_url
     assert recorder.flush(timeout=30) == 2000
     assert store.status()["counts"]["request_logs"] == 2000
     assert sum(r["calls"] for r in store.usage("model")) == 2000
 
 
 def test_postgres_takes_the_spool_lines_and_sets_aside_only_what_it_refuses(new_recorder, spool,
-                                                                            url, store):
+                                                                            fresh_pg_url, store):
     """The lines go to Postgres as they are; a batch it refuses is decoded and bisected, so
     a garbled line and the records the table's checks refuse are set aside, the rest stored."""
-    with psycopg.connect(url, autocommit=True) as conn:  # where a naive time would shift
-        conn.execute(f"alter database \"{url.rsplit('/', 1)[1]}\" set timezone = 'America/Los_Angeles'")
+    database = fresh_pg_url.rsplit("/", 1)[1]
+    with psycopg.connect(fresh_pg_url, autocommit=True) as conn:  # where a naive time would shift
+        conn.execute(f'alter database "{database}" set timezone = \'America/Los_Angeles\'')
     lines = [encode_record(make_record(call_id=f"call-{n}"), "none") for n in range(30)]
     lines[5] = encode_record(make_record(call_id=""), "none")
     lines[10] = b'{"call_id": "call-10", "us\n'
@@ -73,7 +65,7 @@ def test_postgres_takes_the_spool_lines_and_sets_aside_only_what_it_refuses(new_
     spool.mkdir(parents=True)
     (spool / "999-dead.000001.jsonl").write_bytes(b"".join(lines))
     (spool / "999-dead.lock").touch()
-    recorder = new_recorder(lambda: PostgresStore(url))
+    recorder = new_recorder(lambda: PostgresStore(fresh_pg_url))
     assert recorder.flush(timeout=30) == 27
     assert store.status()["counts"]["request_logs"] == 27
     assert sum(r["calls"] for r in store.usage("model")) == 27
