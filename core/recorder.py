@@ -312,6 +312,8 @@ class Recorder:
         return True
 
     def _ship(self, batch: Batch) -> None:
+        if self._store is None:
+            self._store = self._open_store()
         if self._ship_as_json(batch):
             return
         pairs, unreadable = decode_records(batch.lines)
@@ -319,8 +321,6 @@ class Recorder:
             self._set_aside(line, f"unreadable spool line ({reason})")
         if not pairs:
             return
-        if self._store is None:
-            self._store = self._open_store()
         refused: list[tuple[bytes, Exception]] = []
         try:
             inserted = self._send(pairs, refused)
@@ -340,8 +340,6 @@ class Recorder:
         """Hand the lines to a store that takes them as they are (``record_call_json``:
         the spool line is already its wire format). False when the store cannot, or refuses
         the batch as malformed: then ``_ship`` decodes it and finds the bad lines."""
-        if self._store is None:
-            self._store = self._open_store()
         take_json = getattr(self._store, "record_call_json", None)
         if take_json is None:
             return False

@@ -181,15 +181,17 @@ class PostgresStore:
         transaction. Returns how many were new."""
         if not records:
             return 0
-        payload = json.dumps([call_row(record) for record in records], default=str)
-        return int(self._call("select public.parley_record_calls(%s::jsonb)", (payload,)))
+        return self._record_rows(json.dumps([call_row(record) for record in records], default=str))
 
     def record_call_json(self, payload: bytes) -> int:
         """``record_calls`` for records already encoded as a JSON array of call rows (the
         recorder's spool lines: ``CallRecord`` fields, privacy and redaction applied), passed
         through without decoding. Postgres checks every row, and a malformed one fails the
         whole call as a data error, so the caller can fall back to ``record_calls``."""
-        return int(self._call("select public.parley_record_calls(%s::jsonb)", (payload.decode(),)))
+        return self._record_rows(payload.decode())
+
+    def _record_rows(self, rows_json: str) -> int:
+        return int(self._call("select public.parley_record_calls(%s::jsonb)", (rows_json,)))
 
     def usage(self, by: str, *, user_id: str | None = None, since: dt.date | None = None,
               until: dt.date | None = None, as_user: str | None = None) -> list[dict[str, Any]]:
