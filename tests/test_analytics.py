@@ -8,12 +8,12 @@ import math
 
 import pytest
 
-from core import analytics
+from core.console import analytics
 from core.catalog import Catalog
 from core.config import ModelConfig, build_settings
 from core.errors import BadRequestError
 from core.results import CallRecord
-from core.store.console import RollupQuery
+from core.store.rollups import RollupQuery
 from core.store.sqlite import SqliteStore
 from tests.store.conftest import (create_database, fake_postgrest, pg_conn, pg_store,  # noqa: F401
                                   pg_url, supabase_store)

@@ -1,4 +1,4 @@
-"""The console's rollup tables (``core/store/console.py``): the same columns on SQLite and
+"""The console's rollup tables (``core/store/rollups.py``): the same columns on SQLite and
 Postgres, built on a blank database, backfilled when an old database is upgraded, kept current
 on write (SQLite: in ``record_calls``; Postgres: a statement trigger on request_logs), and
 every coarser grain agreeing with the full one."""
@@ -8,9 +8,9 @@ import datetime as dt
 import json
 import sqlite3
 
-from core.store import sqlite_console, sqlite_migrations
+from core.store.sqlite import migrations as sqlite_migrations, rollups as sqlite_console
 from core.store.base import utc_iso
-from core.store.console import (BUCKETS, PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery,
+from core.store.rollups import (BUCKETS, PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery,
                                 performance_row, pick_grain, usage_rollup_row)
 from core.store.sqlite import SqliteStore, _log_values
 from tests.store.conftest import create_database, pg_conn, pg_store, pg_url  # noqa: F401

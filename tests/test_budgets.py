@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from core.budgets import BudgetGuard, Budgets, budget_report, forecast, guard_for
+from core.console.budgets import budget_report, forecast
+from core.guards import BudgetGuard, Budgets, guard_for
 from core.config import build_settings
 from core.errors import BudgetExceededError, ConfigError
 from core.store.sqlite import SqliteStore

@@ -11,7 +11,7 @@ import ui.deps
 from tests.emulated import PROVIDER_MODELS, Collected, make_service
 from tests.fakes import Fault
 
-PAGE = str(Path(__file__).resolve().parents[1] / "views" / "chat.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "chat.py")
 ROUTES = {"simple": "gemini", "moderate": "gpt", "complex": "claude", "search": "gpt"}
 
 

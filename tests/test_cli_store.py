@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from core.cli_store import StoreContext, register, safe_location, spool_dir
+from core.cli.store import StoreContext, register, safe_location, spool_dir
 from core.errors import BadRequestError, StoreUnavailableError
-from core.recorder import Recorder
+from core.recording.recorder import Recorder
 from core.store.base import USAGE_FIELDS
 from tests.test_recorder import MemoryStore as RecordingStore, make_record
 

@@ -6,9 +6,11 @@ import random
 
 import pytest
 
-from core.calls import messages_for
-from core.compare import ColumnConfig, FanOut
-from core.comparison import Comparison, word_diff
+from core.service import AIService
+from core.validation import messages_for
+from core.playground.fanout import FanOut
+from core.validation import ColumnConfig
+from core.playground.sessions import Comparison, word_diff
 from core.errors import BadRequestError, UnknownModelError
 from core.pricing import cost_label, estimate_call, estimate_cost
 from tests.emulated import KEYS, PROVIDER_MODELS, Collected, make_service
@@ -112,8 +114,8 @@ def test_service_compare_takes_names_or_column_settings(service, emulator):
 
 def test_estimate_counts_input_and_bounds_output_by_max_tokens(service):
     claude = service.catalog.get("claude")
-    short = estimate_call(claude, messages_for("hi"), 100)
-    longer = estimate_call(claude, messages_for("hi " * 200), 100)
+    short = estimate_call(claude, messages_for("hi"), 100, AIService.count_tokens)
+    longer = estimate_call(claude, messages_for("hi " * 200), 100, AIService.count_tokens)
     assert 0 < short.input_tokens < longer.input_tokens
     assert short.cost == pytest.approx(short.input_tokens * claude.input_cost_per_token
                                        + 100 * claude.output_cost_per_token)
@@ -167,7 +169,7 @@ def test_columns_are_estimated_with_their_own_history_and_max_tokens(service):
     columns = [ColumnConfig("gpt", max_tokens=10), ColumnConfig("gpt", max_tokens=1000)]
     history = [[{"role": "user", "content": "a long earlier question " * 20},
                 {"role": "assistant", "content": "a long earlier answer " * 20}], []]
-    with_history, without = estimate_columns(service.catalog, "now?", columns, history)
+    with_history, without = estimate_columns(service.catalog, "now?", columns, service.count_tokens, history)
     assert with_history.input_tokens > without.input_tokens
     assert (with_history.max_output_tokens, without.max_output_tokens) == (10, 1000)
 

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from tests.emulated import KEYS, PROVIDER_MODELS, write_config
 from tests.fakes.script import Fault, Reply
 
-PAGE = str(Path(__file__).resolve().parents[1] / "views" / "compare.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "compare.py")
 RUN_TIMEOUT = 60  # the first send imports litellm
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core.complexity import LEVELS, LONG_WORDS, classify
+from core.routing.classifier import LEVELS, LONG_WORDS, classify
 
 LABELLED = yaml.safe_load((Path(__file__).parent / "data" / "complexity_prompts.yaml")
                           .read_text(encoding="utf-8"))

@@ -43,7 +43,7 @@ def app(emulator, tmp_path, monkeypatch):
         store.record_calls(list(calls))
         store.close()
         service.clear()
-        at = AppTest.from_file(f"../views/{page}.py", default_timeout=30)
+        at = AppTest.from_file(f"../app_pages/{page}.py", default_timeout=30)
         if user is not None:
             at.secrets["auth"] = dict(AUTH)
             at.user = {"is_logged_in": True, "email": user, "name": user.split("@")[0]}

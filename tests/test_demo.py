@@ -7,11 +7,11 @@ from collections import Counter
 
 import pytest
 
-from core import analytics
+from core.console import analytics
 from core.catalog import Catalog
 from core.cli import main
 from core.config import ModelConfig, build_settings
-from core.demo import demo_models, demo_records, fill_demo
+from core.console.demo import demo_models, demo_records, fill_demo
 from core.errors import BadRequestError
 from core.store import open_store
 

@@ -8,7 +8,7 @@ import getpass
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import access
+from core import identity as access
 from core.errors import UserRateLimitError
 from tests.emulated import KEYS, make_service, write_config
 
@@ -61,7 +61,7 @@ def test_local_mode_is_one_admin_named_by_parley_user(app, monkeypatch):
     assert not at.exception
     assert titles(at) == ["Compare"]
     assert "alice" in sidebar_text(at) and "admin" in sidebar_text(at)
-    at.switch_page("views/costs.py").run()
+    at.switch_page("app_pages/costs.py").run()
     assert "Admins only" not in titles(at) and not at.exception
 
 
@@ -116,7 +116,7 @@ def test_team_mode_user_is_named_by_email_and_is_not_an_admin(app):
 
 def test_team_mode_user_opening_the_cost_console_gets_admins_only(app):
     at = app(team=True, user=signed_in("bob@example.com")).run()
-    at.switch_page("views/costs.py").run()
+    at.switch_page("app_pages/costs.py").run()
     assert titles(at) == ["Admins only"]
     assert "bob@example.com" in sidebar_text(at), "app.py, not the page alone, ran"
     assert "bob@example.com is not one" in at.error[0].value
@@ -125,7 +125,7 @@ def test_team_mode_user_opening_the_cost_console_gets_admins_only(app):
 def test_team_mode_admin_opens_the_cost_console(app):
     at = app(team=True, user=signed_in("admin@example.com")).run()
     assert "(admin)" in sidebar_text(at)
-    at.switch_page("views/costs.py").run()
+    at.switch_page("app_pages/costs.py").run()
     assert "Admins only" not in titles(at) and not at.exception
 
 
@@ -149,7 +149,7 @@ def test_rate_limit_message_on_the_chat_page(app, monkeypatch, emulator, tmp_pat
                           parley={"rate_limit_per_minute": 1})
     monkeypatch.setenv("PARLEY_CONFIG", str(config))
     monkeypatch.setenv("PARLEY_USER", "alice")
-    at = AppTest.from_file("../views/chat.py", default_timeout=30).run()
+    at = AppTest.from_file("../app_pages/chat.py", default_timeout=30).run()
     at.chat_input[0].set_value("first").run()
     assert not at.error
     at.chat_input[0].set_value("second").run()
@@ -186,7 +186,7 @@ async def test_compare_counts_each_column_as_a_call(emulator):
 
 
 def test_rate_limit_window_slides():
-    from core.ratelimit import CallLimiter
+    from core.guards import CallLimiter
 
     now = [0.0]
     limiter = CallLimiter(1, clock=lambda: now[0])

@@ -1,6 +1,6 @@
 """The bundled local model, run for real: short prompts and small answers so the file stays
 fast on two cores. Counts are checked against llama.cpp's own tokenizer and its own
-``create_chat_completion`` usage, computed independently of core.local_model."""
+``create_chat_completion`` usage, computed independently of core.llm.local.engine."""
 from __future__ import annotations
 
 import os
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import ConfigError, ContextTooLongError
-from core.local_model import REPEAT_PENALTY, LocalModel, find_bundled_model
+from core.llm.local.engine import REPEAT_PENALTY, LocalModel, find_bundled_model
 
 GGUF = find_bundled_model()
 if os.environ.get("CI") and GGUF is None:  # CI installs it: missing there is a failure
@@ -189,7 +189,7 @@ def test_missing_llama_cpp_says_how_to_install_it(monkeypatch):
 
 
 def test_importing_the_module_does_not_load_llama_cpp():
-    code = "import sys, core.local_model; print('llama_cpp' in sys.modules)"
+    code = "import sys, core.llm.local.engine; print('llama_cpp' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from core import AIService
-from core.local_model import LocalModel, find_bundled_model
+from core.llm.local.engine import LocalModel, find_bundled_model
 
 GGUF = find_bundled_model()
 if os.environ.get("CI") and GGUF is None:

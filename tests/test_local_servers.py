@@ -9,7 +9,7 @@ import yaml
 from core import AIService
 from core.catalog import Catalog
 from core.config import load_settings
-from core.discovery import discover
+from core.config.discovery import discover
 from tests.fakes import Reply
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import preferences
+from core.routing import preferences
 from core.cli import main
 from core.errors import BadRequestError, UnknownModelError
 from core.store import open_store
@@ -178,7 +178,7 @@ def test_clear_validates_before_touching_the_store(emulator):
 # -- the page ----------------------------------------------------------------------------
 
 def page() -> AppTest:
-    return AppTest.from_file("../views/preferences.py", default_timeout=30)
+    return AppTest.from_file("../app_pages/preferences.py", default_timeout=30)
 
 
 def test_page_lists_each_model_with_badge_price_and_a_typical_request(configured):

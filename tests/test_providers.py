@@ -38,7 +38,7 @@ def table(emulator, tmp_path, monkeypatch):
     monkeypatch.setenv("PARLEY_CONFIG", str(config))
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEYS["claude"])
     service.clear()
-    at = AppTest.from_file("../views/providers.py", default_timeout=30).run()
+    at = AppTest.from_file("../app_pages/providers.py", default_timeout=30).run()
     service.clear()
     assert not at.exception
     page_text = repr(at._tree) + " ".join(str(e.value) for e in [*at.markdown, *at.caption])

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from core.errors import BadRequestError, StoreUnavailableError
-from core.recorder import Recorder, decode_records, encode_record, spool_dir_for
+from core.recording.recorder import Recorder, decode_records, encode_record, spool_dir_for
 from core.results import CallRecord
-from core.spool import Spool, backlog
+from core.recording.spool import Spool, backlog
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -169,7 +169,7 @@ def record_then_get_killed(count: int, opener_source: str, spool: Path) -> None:
     """A child process records ``count`` records, says "acked", and is SIGKILLed."""
     script = textwrap.dedent(f"""
         import time
-        from core.recorder import Recorder
+        from core.recording.recorder import Recorder
         from core.store.sqlite import SqliteStore
         from tests.test_recorder import make_record
         def unreachable():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.config import ConfigError
+from core.errors import ConfigError
 from core.errors import AuthError, BadRequestError
 from tests.emulated import PROVIDER_MODELS, Collected, make_service
 from tests.fakes import Fault

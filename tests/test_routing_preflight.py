@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.config import ModelConfig, build_settings
-from core.defaults import bundled_local_model
+from core.config.environment import bundled_local_model
 from core.errors import ContextTooLongError
 from core.service import AIService
 from tests.emulated import PROVIDER_MODELS, make_service, three_models

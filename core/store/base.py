@@ -14,7 +14,7 @@ from core.errors import BadRequestError
 from core.results import CallRecord
 
 if TYPE_CHECKING:
-    from core.store.console import RollupQuery
+    from core.store.rollups import RollupQuery
 
 __all__ = ["Store", "USAGE_DIMENSIONS", "USAGE_FIELDS", "VOTE_KEYS", "call_row", "check_call",
            "check_usage_query", "usage_row", "utc_iso", "vote_row", "COMPARISON_KEYS",
@@ -53,7 +53,7 @@ class Store(Protocol):
         they are an admin (``parley_admins``)."""
 
     def usage_rollup(self, query: "RollupQuery", *, as_user: str | None = None) -> list[dict[str, Any]]:
-        """The cost console's read of ``usage_daily`` only (``core/store/console.py``): one
+        """The cost console's read of ``usage_daily`` only (``core/store/rollups.py``): one
         row per group of ``query.by`` (keys named as the dimensions: ``day``/``month`` as
         ``YYYY-MM-DD``, ``user``, ``provider``, ``model``, ``service``), in key order, with
         ``calls``, ``failures``, ``input_tokens``, ``output_tokens``, ``total_tokens``,

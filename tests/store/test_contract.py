@@ -9,7 +9,7 @@ import pytest
 
 from core.errors import BadRequestError
 from core.store.base import USAGE_DIMENSIONS, USAGE_FIELDS, Store
-from core.store.console import RollupQuery
+from core.store.rollups import RollupQuery
 from tests.store.records import BASE_TIME, expected_usage, make_record, random_records
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import psycopg
 import pytest
 
-from core.recorder import Recorder, encode_record
+from core.recording.recorder import Recorder, encode_record
 from core.store.postgres import PostgresStore
 from tests.store.records import make_record
 

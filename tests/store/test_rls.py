@@ -166,7 +166,7 @@ def test_rollups_equal_the_sums_of_the_logs(pg_store, pg_conn):
     assert pg_conn.execute("select sum(calls) from tokens_usage").fetchone()[0] == 3000
 
 
-# -- preferences through core.preferences (what the page and the CLI use), on every backend --
+# -- preferences through core.routing.preferences (what the page and the CLI use), on every backend --
 
 @pytest.fixture
 def prefs_catalog():
@@ -180,7 +180,7 @@ def prefs_catalog():
 
 
 def test_users_save_and_read_only_their_own_preferences(backend, prefs_catalog):
-    from core import preferences
+    from core.routing import preferences
     from core.errors import BadRequestError
 
     store = backend.store

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from core.errors import StoreUnavailableError
-from core.store import sqlite_migrations
+from core.store.sqlite import migrations as sqlite_migrations
 from core.store.base import utc_iso
 from core.store.sqlite import SqliteStore, _log_values
 from tests.store.records import expected_usage, make_record, random_records
