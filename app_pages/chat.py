@@ -10,7 +10,7 @@ with ``service_type="chat"``.
 import streamlit as st
 
 from core import ParleyError
-from core.pricing import cost_label
+from core.playground.sessions import answer_stats
 from ui.deps import service
 from ui.state import current_user
 
@@ -45,15 +45,10 @@ def option_label(option: str) -> str:
 
 
 def answer_caption(result) -> str:
-    """``claude · routed: complex · 12 in / 40 out tokens · $0.000636 · 812 ms``, then why."""
+    """``claude · routed: complex · total 812 ms · 12 in / 40 out tokens · $0.000636``, then why."""
     entry = svc.catalog.get(result.served_by or result.model)
     how = f"routed: {result.route}" if result.route else (result.source or "chosen")
-    estimated = " (estimated)" if result.tokens_estimated else ""
-    line = (f"{result.served_by or result.model} · {how} · {result.input_tokens} in / "
-            f"{result.output_tokens} out tokens{estimated} · {cost_label(result.cost, entry.is_local)}"
-            f" · {result.response_time_ms:.0f} ms")
-    if result.fallback_used:
-        line += f" · fallback for {result.model}"
+    line = answer_stats(result, entry.is_local, who=f"{result.served_by or result.model} · {how}")
     return f"{line}  \n{result.route_reason}" if result.route_reason else line
 
 

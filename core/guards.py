@@ -30,7 +30,7 @@ from typing import Any, Callable, Mapping
 
 from core.errors import BudgetExceededError, ConfigError, UserRateLimitError
 from core.store import open_store
-from core.store.base import Store
+from core.store.base import UsageReader
 from core.store.rollups import RollupQuery
 
 __all__ = ["CallLimiter", "WINDOW_SECONDS", "Budgets", "BudgetGuard", "guard_for", "month_query"]
@@ -118,10 +118,10 @@ class BudgetGuard:
     the rollups through ``store_opener`` (opened on first use) and cached per user for
     ``ttl_s`` seconds, so the check costs one small read per user per interval."""
 
-    def __init__(self, budgets: Budgets, store_opener: Callable[[], Store], *, ttl_s: float = 10.0,
+    def __init__(self, budgets: Budgets, store_opener: Callable[[], UsageReader], *, ttl_s: float = 10.0,
                  today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.timezone.utc).date()):
         self.budgets, self._opener, self._ttl, self._today = budgets, store_opener, ttl_s, today
-        self._store: Store | None = None
+        self._store: UsageReader | None = None
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, float]] = {}
 

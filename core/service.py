@@ -94,13 +94,15 @@ class AIService:
 
     async def stream(self, prompt: str, user_id: str = "anonymous", service_type: str = "default",
                      model: str | None = None, system_prompt: str | None = None,
-                     metadata: dict | None = None, **options: Any) -> AsyncIterator[str | GenerationResult]:
-        """Yield text deltas as they arrive, then the ``GenerationResult``. Closing the iterator
-        early records the call as abandoned, with its partial answer."""
-        request, choice = self._prepare(prompt, user_id, service_type, model, options.pop("provider", None),
-                                        system_prompt, options.pop("temperature", None),
-                                        options.pop("max_tokens", None), options.pop("complexity", None),
-                                        options.pop("history", None), options.pop("fallbacks", True))
+                     metadata: dict | None = None, *, provider: str | None = None,
+                     temperature: float | None = None, max_tokens: int | None = None,
+                     complexity: str | None = None, history: list[dict] | None = None,
+                     fallbacks: bool = True) -> AsyncIterator[str | GenerationResult]:
+        """Yield text deltas as they arrive, then the ``GenerationResult``; takes exactly
+        ``generate``'s arguments. Closing the iterator early records the call as abandoned,
+        with its partial answer."""
+        request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
+                                        temperature, max_tokens, complexity, history, fallbacks)
         metadata = _with_route(metadata, choice)
         parts: list[str] = []
         finished = False

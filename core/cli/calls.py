@@ -6,6 +6,7 @@ import sys
 from core.catalog import Catalog
 from core.cli.context import Context, emit
 from core.errors import BadRequestError
+from core.playground.sessions import answer_stats
 
 __all__ = ["register", "describe"]
 
@@ -90,14 +91,6 @@ def run_compare(args, ctx: Context) -> int:
 
 
 def describe(result) -> str:
-    """One line: who answered, tokens, cost, time."""
-    cost = "price unknown" if result.cost is None else f"${result.cost:.6f}"
-    if result.provider == "local" and not result.cost:
-        cost = "local"
-    estimated = " (estimated)" if result.tokens_estimated else ""
-    ttft = f", first token {result.ttft_ms:.0f} ms" if result.ttft_ms is not None else ""
-    served = (f" · fallback: answered by {result.served_by} instead of {result.model}"
-              if result.fallback_used else "")
-    return (f"-- {result.served_by or result.model} ({result.provider}) · {result.input_tokens} in / "
-            f"{result.output_tokens} out tokens{estimated} · {cost} · "
-            f"{result.response_time_ms:.0f} ms{ttft}{served}")
+    """One line: who answered, then the answer's stats (``answer_stats``)."""
+    who = f"{result.served_by or result.model} ({result.provider})"
+    return f"-- {answer_stats(result, who=who)}"

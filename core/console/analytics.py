@@ -1,6 +1,6 @@
 """Spend and usage for the cost console, as pandas DataFrames, read from the rollups only.
 
-Every function takes a ``Store`` and ``Filters`` (date range, users, providers, models,
+Every function takes a ``UsageReader`` (``core.store.base``) and ``Filters`` (date range, users, providers, models,
 service types, demo rows or not) and makes one or two rollup reads
 (``Store.usage_rollup`` over ``usage_daily``, ``Store.performance_rollup`` over
 ``performance_daily``), so its cost depends on the number of rollup rows, never on the
@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from core.store.base import Store
+from core.store.base import UsageReader
 from core.store.rollups import LATENCY_BOUNDS_MS, RollupQuery
 
 __all__ = ["Filters", "USAGE_COLUMNS", "totals", "filter_options", "spend_by_day",
@@ -54,7 +54,7 @@ class Filters:
                            demo=None if self.include_demo else False)
 
 
-def _usage(store: Store, filters: Filters, by: Sequence[str], as_user: str | None) -> pd.DataFrame:
+def _usage(store: UsageReader, filters: Filters, by: Sequence[str], as_user: str | None) -> pd.DataFrame:
     rows = store.usage_rollup(filters.query(*by), as_user=as_user)
     columns = [*by, *USAGE_COLUMNS]  # built column by column: much faster than from dicts
     frame = pd.DataFrame({c: [row[c] for row in rows] for c in columns}, columns=columns)
@@ -64,7 +64,7 @@ def _usage(store: Store, filters: Filters, by: Sequence[str], as_user: str | Non
     return frame
 
 
-def totals(store: Store, filters: Filters, *, as_user: str | None = None) -> dict[str, Any]:
+def totals(store: UsageReader, filters: Filters, *, as_user: str | None = None) -> dict[str, Any]:
     """Sums over the whole slice: ``USAGE_COLUMNS`` (all zero when nothing matches)."""
     frame = _usage(store, filters, (), as_user)
     if frame.empty:
@@ -72,7 +72,7 @@ def totals(store: Store, filters: Filters, *, as_user: str | None = None) -> dic
     return {name: frame[name].iloc[0].item() for name in USAGE_COLUMNS}
 
 
-def filter_options(store: Store, filters: Filters, *, as_user: str | None = None) -> dict[str, list[str]]:
+def filter_options(store: UsageReader, filters: Filters, *, as_user: str | None = None) -> dict[str, list[str]]:
     """The users, providers, models and service types with calls in ``filters``' date range
     (other filters ignored, so a choice never hides the others): the filter widgets' options."""
     span = Filters(since=filters.since, until=filters.until, include_demo=filters.include_demo)
@@ -84,7 +84,7 @@ def filter_options(store: Store, filters: Filters, *, as_user: str | None = None
     return options
 
 
-def spend_by_day(store: Store, filters: Filters, *, by: str = "model",
+def spend_by_day(store: UsageReader, filters: Filters, *, by: str = "model",
                  as_user: str | None = None) -> pd.DataFrame:
     """One row per day and ``by`` (model | provider | service | user): ``day`` (a date),
     ``by``, then ``USAGE_COLUMNS``; ordered by day."""
@@ -99,17 +99,17 @@ def _ranked(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     return frame.sort_values(["cost", key], ascending=[False, True], ignore_index=True)
 
 
-def spend_by_user(store: Store, filters: Filters, *, as_user: str | None = None) -> pd.DataFrame:
+def spend_by_user(store: UsageReader, filters: Filters, *, as_user: str | None = None) -> pd.DataFrame:
     """One row per user, ``USAGE_COLUMNS``, most expensive first (the top N is ``.head(n)``)."""
     return _ranked(_usage(store, filters, ("user",), as_user), "user")
 
 
-def spend_by_service(store: Store, filters: Filters, *, as_user: str | None = None) -> pd.DataFrame:
+def spend_by_service(store: UsageReader, filters: Filters, *, as_user: str | None = None) -> pd.DataFrame:
     """One row per service type (feature), ``USAGE_COLUMNS``, most expensive first."""
     return _ranked(_usage(store, filters, ("service",), as_user), "service")
 
 
-def model_summary(store: Store, filters: Filters, *, as_user: str | None = None) -> pd.DataFrame:
+def model_summary(store: UsageReader, filters: Filters, *, as_user: str | None = None) -> pd.DataFrame:
     """One row per model: ``provider``, ``USAGE_COLUMNS``, ``fallbacks`` (calls that stood in
     for a failed attempt), ``failure_rate`` and ``fallback_rate`` (of its calls), most
     expensive first."""
@@ -141,7 +141,7 @@ def percentile_from_histogram(counts: Sequence[int], q: float) -> float | None:
     return float(LATENCY_BOUNDS_MS[-1])
 
 
-def latency_by_model(store: Store, filters: Filters, *, as_user: str | None = None) -> pd.DataFrame:
+def latency_by_model(store: UsageReader, filters: Filters, *, as_user: str | None = None) -> pd.DataFrame:
     """One row per model: ``timed_calls``, ``p50_ms``, ``p95_ms`` (response time) and
     ``ttft_p50_ms``, ``ttft_p95_ms`` (time to first token; NaN when none was measured)."""
     rows = []
@@ -164,7 +164,7 @@ def month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
     return first, following - dt.timedelta(days=1)
 
 
-def month_tokens_by_user(store: Store, filters: Filters, month: dt.date, *,
+def month_tokens_by_user(store: UsageReader, filters: Filters, month: dt.date, *,
                          as_user: str | None = None) -> pd.DataFrame:
     """The tokens of ``month`` (any day in it) per user, model and provider, with
     ``USAGE_COLUMNS``; the filters' date range is replaced by the month."""
@@ -173,7 +173,7 @@ def month_tokens_by_user(store: Store, filters: Filters, month: dt.date, *,
                   as_user).sort_values(["user", "model"], ignore_index=True)
 
 
-def usage_breakdown(store: Store, filters: Filters, by: Sequence[str], *,
+def usage_breakdown(store: UsageReader, filters: Filters, by: Sequence[str], *,
                     as_user: str | None = None) -> pd.DataFrame:
     """``USAGE_COLUMNS`` grouped by any of day, month, user, provider, model, service
     (in that order), most expensive first: the user's own page and ad-hoc tables."""
@@ -181,13 +181,13 @@ def usage_breakdown(store: Store, filters: Filters, by: Sequence[str], *,
     return frame.sort_values("cost", ascending=False, kind="stable", ignore_index=True)
 
 
-def export_frame(store: Store, filters: Filters, *, as_user: str | None = None) -> pd.DataFrame:
+def export_frame(store: UsageReader, filters: Filters, *, as_user: str | None = None) -> pd.DataFrame:
     """The filtered ``usage_daily`` rollup at its finest grain (day, user, provider, model,
     service) with ``USAGE_COLUMNS``: what the console's CSV export contains."""
     return _usage(store, filters, ("day", "user", "provider", "model", "service"), as_user)
 
 
-def reprice(store: Store, filters: Filters, catalog, *, as_user: str | None = None) -> pd.DataFrame:
+def reprice(store: UsageReader, filters: Filters, catalog, *, as_user: str | None = None) -> pd.DataFrame:
     """What the slice's calls would have cost on each configured model, from their recorded
     input and output tokens and that model's per-token prices (the over-200k tier is not
     applied). One row per configured model: ``model``, ``display_name``, ``provider``,

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from core.guards import Budgets, month_query
-from core.store.base import Store
+from core.store.base import UsageReader
 
 if TYPE_CHECKING:
     import pandas as pd  # noqa: F401
@@ -26,7 +26,7 @@ def forecast(spent: float, today: dt.date) -> float:
     return spent / today.day * days
 
 
-def budget_report(store: Store, budgets: Budgets, today: dt.date, *,
+def budget_report(store: UsageReader, budgets: Budgets, today: dt.date, *,
                   include_demo: bool = False, users: tuple[str, ...] = ()) -> "pd.DataFrame":
     """This month's spend per user against their budget: ``user``, ``budget`` (NaN: none),
     ``spent``, ``forecast``, ``spent_pct`` and ``forecast_pct`` (of the budget), ``status``

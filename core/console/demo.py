@@ -24,7 +24,7 @@ import numpy as np
 from core.catalog import Catalog, cost_map_entry
 from core.errors import BadRequestError
 from core.results import CallRecord
-from core.store.base import Store
+from core.store.base import CallLog
 
 __all__ = ["DemoModel", "DemoSummary", "demo_models", "demo_records", "fill_demo", "MAX_CALLS"]
 
@@ -95,7 +95,7 @@ def demo_records(n: int, models: list[DemoModel], services: tuple[str, ...] = SE
         yield plan.chunk(rng, day_of_call[start:start + chunk], f"demo-{run}-", start)
 
 
-def fill_demo(store: Store, n: int, catalog: Catalog, services: tuple[str, ...] = (), *,
+def fill_demo(store: CallLog, n: int, catalog: Catalog, services: tuple[str, ...] = (), *,
               days: int = 120, seed: int | None = None, end: dt.datetime | None = None) -> DemoSummary:
     """Write ``n`` demo calls to ``store``; returns what was written and how long it took."""
     started = time.perf_counter()

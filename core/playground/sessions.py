@@ -161,18 +161,23 @@ class Comparison:
         return "\n".join(lines).rstrip() + "\n"
 
 
-def answer_stats(answer: dict[str, Any], is_local: bool = False) -> str:
-    """One line for an answer: time to first token, total time, tokens, cost, fallback."""
-    if answer.get("error"):
-        return f"failed: {answer['error']}"
-    parts = []
-    if answer.get("ttft_ms") is not None:
-        parts.append(f"first token {answer['ttft_ms']:.0f} ms")
-    parts.append(f"total {answer.get('response_time_ms') or 0:.0f} ms")
-    parts.append(f"{answer.get('input_tokens', 0)} in / {answer.get('output_tokens', 0)} out tokens")
-    parts.append(cost_label(answer.get("cost"), is_local or answer.get("provider") == "local"))
-    if answer.get("fallback_used"):
-        parts.append(f"fallback: answered by {answer.get('served_by')}")
+def answer_stats(answer: Any, is_local: bool = False, *, who: str | None = None) -> str:
+    """The one line every screen and the CLI show for an answer (a ``GenerationResult`` or
+    its JSON): ``who`` first when given, then time to first token, total time, tokens
+    ("estimated" when they are), cost (``local``/``price unknown`` where that applies) and
+    the fallback that answered; or why it failed."""
+    get = answer.get if isinstance(answer, dict) else (lambda key, default=None: getattr(answer, key, default))
+    if get("error"):
+        return f"failed: {get('error')}"
+    parts = [who] if who else []
+    if get("ttft_ms") is not None:
+        parts.append(f"first token {get('ttft_ms'):.0f} ms")
+    parts.append(f"total {get('response_time_ms') or 0:.0f} ms")
+    estimated = " (estimated)" if get("tokens_estimated") else ""
+    parts.append(f"{get('input_tokens', 0)} in / {get('output_tokens', 0)} out tokens{estimated}")
+    parts.append(cost_label(get("cost"), is_local or get("provider") == "local"))
+    if get("fallback_used"):
+        parts.append(f"fallback: answered by {get('served_by')} instead of {get('model')}")
     return " · ".join(parts)
 
 

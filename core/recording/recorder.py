@@ -46,7 +46,7 @@ from core.config import PRIVACY_MODES
 from core.errors import BadRequestError, ConfigError, redact
 from core.results import CallRecord
 from core.recording.spool import Batch, Spool
-from core.store.base import Store, utc_iso
+from core.store.base import CallLog, utc_iso
 
 __all__ = ["Recorder", "PRIVACY_MODES", "BATCH_SIZE", "spool_dir_for", "encode_record",
            "decode_records"]
@@ -171,7 +171,7 @@ class Recorder:
     adds the backlog and what was set aside.
     """
 
-    def __init__(self, store_opener: Callable[[], Store], spool_dir: Path, privacy: str = "none",
+    def __init__(self, store_opener: Callable[[], CallLog], spool_dir: Path, privacy: str = "none",
                  *, batch_size: int = BATCH_SIZE, flush_interval: float = 0.2,
                  secrets: tuple[str, ...] = (), fsync: bool = False, max_backoff: float = 30.0):
         if privacy not in PRIVACY_MODES:

@@ -22,7 +22,7 @@ from core.config import Settings
 from core.errors import BadRequestError
 from core.routing import choose_model
 from core.store import open_store
-from core.store.base import Store
+from core.store.base import PreferenceStore
 
 __all__ = ["check", "check_user", "check_service", "save", "clear", "stored", "resolved",
            "PreferenceBook"]
@@ -58,14 +58,14 @@ def check_service(settings: Settings, service_type: str | None) -> None:
                               "digits, '_', '-' or '.'.")
 
 
-def save(store: Store, catalog: Catalog, user: str, model: str,
+def save(store: PreferenceStore, catalog: Catalog, user: str, model: str,
          service_type: str | None = None) -> None:
     """Validate, then store ``user``'s choice as that user (``service_type`` None = default)."""
     check(catalog, user, model, service_type)
     store.set_preference(user, model, service_type, as_user=user)
 
 
-def clear(store: Store, settings: Settings, user: str, service_type: str | None = None) -> bool:
+def clear(store: PreferenceStore, settings: Settings, user: str, service_type: str | None = None) -> bool:
     """Validate, then remove ``user``'s override for ``service_type`` (None = their default)
     as that user. True if a stored choice was removed, False if there was none."""
     check_user(user)
@@ -73,12 +73,12 @@ def clear(store: Store, settings: Settings, user: str, service_type: str | None 
     return store.clear_preference(user, service_type, as_user=user)
 
 
-def stored(store: Store, user: str) -> dict[str | None, str]:
+def stored(store: PreferenceStore, user: str) -> dict[str | None, str]:
     """What ``user`` has stored: service type (None = default) -> model, read as that user."""
     return store.get_preferences(user, as_user=user)
 
 
-def resolved(store: Store, settings: Settings, catalog: Catalog, user: str,
+def resolved(store: PreferenceStore, settings: Settings, catalog: Catalog, user: str,
              service_type: str | None = None) -> dict[str, Any]:
     """The model a call by ``user`` for ``service_type`` naming no model gets, and why:
     ``{"user", "service", "model", "source"}`` with source = service | user | default."""
