@@ -88,7 +88,11 @@ def _final_record(request, result, catalog, user_id, service_type, metadata, pre
         input_tokens=result.input_tokens, output_tokens=result.output_tokens,
         total_tokens=result.total_tokens, total_cost=result.cost if result.ok else 0.0,
         response_time_ms=result.response_time_ms, ttft_ms=result.ttft_ms, fallback_of=previous,
-        messages=request.messages, response=result.content or None, metadata=meta)
+        messages=request.messages, response=result.content or None, metadata=meta,
+        kind=result.kind, reasoning_tokens=result.reasoning_tokens or 0,
+        cache_read_tokens=result.cache_read_tokens or 0,
+        cache_write_tokens=result.cache_write_tokens or 0, tool_calls=len(result.tool_calls),
+        saved_cost=result.saved_cost if result.ok else None)
 
 
 def _error_text(attempt, catalog) -> str:

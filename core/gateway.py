@@ -30,6 +30,7 @@ from litellm.types.router import RetryPolicy  # noqa: E402
 from core import local_provider  # noqa: E402
 from core.catalog import Catalog, ModelEntry  # noqa: E402
 from core.config import ConfigError, Settings  # noqa: E402
+from core.llm.usage import answer_extras, saved_by_cache, token_classes  # noqa: E402
 from core.errors import (AllModelsFailedError, AuthError, ParleyError, ProviderBadResponse,  # noqa: E402
                          ProviderDownError, ProviderTimeoutError)
 from core.provider_errors import to_parley_error  # noqa: E402
@@ -53,6 +54,7 @@ class CallRequest:
     temperature: float | None = None
     max_tokens: int | None = None
     fallbacks: bool = True
+    options: dict[str, Any] = field(default_factory=dict)  # tools, tool_choice, response_format, ...
 
 
 @dataclass
@@ -242,6 +244,7 @@ class Gateway:
             kwargs["temperature"] = request.temperature
         if request.max_tokens is not None:
             kwargs["max_tokens"] = request.max_tokens
+        kwargs.update(request.options)
         if stream:
             kwargs.update(stream=True, stream_options={"include_usage": True})
         if not request.fallbacks:
@@ -268,13 +271,15 @@ class Gateway:
         estimated = streamed and usage is None
         if not input_tokens and not output_tokens:
             input_tokens, output_tokens, estimated = self._estimate(entry, request, content)
+        classes = token_classes(None if estimated else usage)
+        tool_calls, reasoning = answer_extras(response)
         result = GenerationResult(
             content=content, model=request.model, provider=entry.provider,
             provider_model=entry.provider_model, input_tokens=input_tokens,
             output_tokens=output_tokens, total_tokens=input_tokens + output_tokens,
-            reasoning_tokens=_detail(usage, "completion_tokens_details", "reasoning_tokens"),
-            cached_tokens=_detail(usage, "prompt_tokens_details", "cached_tokens"),
-            tokens_estimated=estimated, response_time_ms=round(elapsed_ms, 2),
+            reasoning_tokens=classes.reasoning_tokens, cache_read_tokens=classes.cache_read_tokens,
+            cache_write_tokens=classes.cache_write_tokens, image_tokens=classes.image_tokens,
+            tool_calls=tool_calls, reasoning=reasoning, tokens_estimated=estimated, response_time_ms=round(elapsed_ms, 2),
             ttft_ms=None if ttft_ms is None else round(ttft_ms, 2), call_id=request.call_id,
             fallback_used=served != request.model, served_by=served,
             finish_reason=response.choices[0].finish_reason if response.choices else None)
@@ -282,6 +287,8 @@ class Gateway:
         result.cost = call_cost(entry, None if estimated else usage, input_tokens, output_tokens,
                                 priced=None if estimated else _litellm_cost(response))
         result.price_known = result.cost is not None
+        if not (estimated or entry.is_local or _has_price_override(entry)):
+            result.saved_cost = saved_by_cache(entry.provider_model, usage, result.cost)
         _settle_stream_attempts(attempts)
         return Outcome(result, attempts, self._failures(attempts))
 
@@ -357,11 +364,6 @@ def _litellm_cost(response) -> float | None:
 
 def _is_usage(usage) -> bool:
     return isinstance(usage, litellm.Usage)
-
-
-def _detail(usage, group: str, name: str) -> int | None:
-    value = getattr(getattr(usage, group, None), name, None)
-    return int(value) if value else None
 
 
 def _retry_policy(settings: dict) -> dict[str, int]:
