@@ -39,16 +39,31 @@ def check_call(prompt: Any, temperature: Any, max_tokens: Any, user_id: Any) -> 
         raise BadRequestError("user_id must be a non-empty string of at most 256 characters.")
 
 
-def messages_for(prompt: str, system_prompt: str | None = None,
-                 history: list[dict] | None = None) -> list[dict[str, str]]:
-    """Chat messages: the system prompt, earlier turns, then the prompt."""
+def messages_for(prompt: str | None, system_prompt: str | None = None,
+                 history: list[dict] | None = None) -> list[dict[str, Any]]:
+    """Chat messages: the system prompt, earlier turns, then the prompt (None: no new user
+    turn, for a conversation continuing after tool results). A history turn is a user or
+    assistant turn with text, an assistant turn with OpenAI ``tool_calls``, or a ``tool``
+    result (``tool_call_id`` and text content)."""
     messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    for turn in history or []:
-        if turn.get("role") not in ("user", "assistant") or not isinstance(turn.get("content"), str):
-            raise BadRequestError("Each history turn needs role 'user' or 'assistant' and text content.")
-        messages.append({"role": turn["role"], "content": turn["content"]})
-    messages.append({"role": "user", "content": prompt})
+    messages.extend(_history_turn(turn) for turn in history or [])
+    if prompt is not None:
+        messages.append({"role": "user", "content": prompt})
     return messages
+
+
+def _history_turn(turn: Any) -> dict[str, Any]:
+    role = turn.get("role") if isinstance(turn, dict) else None
+    content = turn.get("content") if isinstance(turn, dict) else None
+    if role == "assistant" and isinstance(turn.get("tool_calls"), list) and turn["tool_calls"]:
+        return {"role": role, "content": content if isinstance(content, str) else None,
+                "tool_calls": turn["tool_calls"]}
+    if role == "tool" and isinstance(turn.get("tool_call_id"), str) and isinstance(content, str):
+        return {"role": role, "tool_call_id": turn["tool_call_id"], "content": content}
+    if role not in ("user", "assistant") or not isinstance(content, str):
+        raise BadRequestError("Each history turn needs role 'user' or 'assistant' and text content "
+                              "(or assistant tool_calls, or a tool result with its tool_call_id).")
+    return {"role": role, "content": content}
 
 
 def build_records(request, result: GenerationResult, attempts: list, catalog,

@@ -24,9 +24,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
+from core.attachments import check_attachments
 from core.calls import check_call
 from core.errors import BadRequestError, ParleyError
 from core.results import GenerationResult
+from core.structured import check_structured
 
 __all__ = ["ColumnConfig", "ColumnEvent", "FanOut", "compare_columns", "check_columns",
            "MAX_COLUMNS"]
@@ -34,6 +36,7 @@ __all__ = ["ColumnConfig", "ColumnEvent", "FanOut", "compare_columns", "check_co
 log = logging.getLogger("parley")
 
 MAX_COLUMNS = 4
+_STRUCTURED = ("tools", "tool_choice", "response_format", "reasoning_effort")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,10 @@ class ColumnConfig:
     temperature: float | None = None
     max_tokens: int | None = None
     system_prompt: str | None = None
+    tools: list | None = None  # core/structured.py: what this column's model may call
+    tool_choice: Any = None
+    response_format: dict | None = None
+    reasoning_effort: str | None = None
 
     @classmethod
     def of(cls, value: "str | dict | ColumnConfig", **defaults: Any) -> "ColumnConfig":
@@ -54,10 +61,11 @@ class ColumnConfig:
         elif isinstance(value, str):
             fields = {"model": value}
         elif isinstance(value, dict):
-            unknown = set(value) - {"model", "temperature", "max_tokens", "system_prompt"}
+            unknown = set(value) - {"model", "temperature", "max_tokens", "system_prompt", *_STRUCTURED}
             if unknown:
                 raise BadRequestError(f"A column has no setting {', '.join(sorted(unknown))}; "
-                                      "use model, temperature, max_tokens, system_prompt.")
+                                      "use model, temperature, max_tokens, system_prompt, "
+                                      f"{', '.join(_STRUCTURED)}.")
             fields = dict(value)
         else:
             raise BadRequestError(f"A column is a model name or its settings, not {value!r}.")
@@ -67,7 +75,7 @@ class ColumnConfig:
         if not isinstance(fields.get("model"), str) or not fields["model"]:
             raise BadRequestError("Each column needs a model name.")
         return cls(fields["model"], fields.get("temperature"), fields.get("max_tokens"),
-                   fields.get("system_prompt") or None)
+                   fields.get("system_prompt") or None, *(fields.get(key) for key in _STRUCTURED))
 
     def label(self) -> str:
         """``gemini · t=0.7 · max 512 · system prompt``: the settings that differ from defaults."""
@@ -78,11 +86,23 @@ class ColumnConfig:
             parts.append(f"max {self.max_tokens}")
         if self.system_prompt:
             parts.append("system prompt")
+        if self.tools:
+            parts.append(f"{len(self.tools)} tool{'s' if len(self.tools) > 1 else ''}")
+        if self.response_format:
+            parts.append("schema")
+        if self.reasoning_effort:
+            parts.append(f"reasoning {self.reasoning_effort}")
         return " · ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
-        return {"model": self.model, "temperature": self.temperature,
-                "max_tokens": self.max_tokens, "system_prompt": self.system_prompt}
+        fields = {"model": self.model, "temperature": self.temperature,
+                  "max_tokens": self.max_tokens, "system_prompt": self.system_prompt}
+        fields.update({key: getattr(self, key) for key in _STRUCTURED if getattr(self, key) is not None})
+        return fields
+
+    def structured(self) -> dict[str, Any]:
+        """This column's tools, tool_choice, response_format and reasoning_effort, as keywords."""
+        return {key: getattr(self, key) for key in _STRUCTURED}
 
 
 def check_columns(columns: Iterable, catalog, **defaults: Any) -> list[ColumnConfig]:
@@ -100,6 +120,7 @@ def check_columns(columns: Iterable, catalog, **defaults: Any) -> list[ColumnCon
         check_call("-", column.temperature, column.max_tokens, "-")  # the settings' checks only
         if column.system_prompt is not None and not isinstance(column.system_prompt, str):
             raise BadRequestError("A column's system prompt must be text.")
+        check_structured(**column.structured())
     return checked
 
 
@@ -110,11 +131,14 @@ def _failed(column: ColumnConfig, err: ParleyError) -> GenerationResult:
 
 async def compare_columns(service, prompt: str, columns: list, user_id: str = "anonymous",
                           service_type: str = "playground", *, fallbacks: bool = False,
-                          metadata: dict | None = None, **defaults: Any) -> list[GenerationResult]:
-    """One result per column, all requested at once; a column that fails carries ``.error``.
-    Bad input (no columns, an unknown model, an empty prompt) raises before anything is sent."""
+                          metadata: dict | None = None, attachments: list | None = None,
+                          **defaults: Any) -> list[GenerationResult]:
+    """One result per column, all requested at once; a column that fails carries ``.error``
+    (a column whose model cannot read the ``attachments`` says so). Bad input (no columns, an
+    unknown model, an empty prompt, a bad attachment) raises before anything is sent."""
     checked = check_columns(columns, service.catalog, **defaults)
     check_call(prompt, None, None, user_id)
+    attachments = check_attachments(attachments)
 
     async def one(index: int, column: ColumnConfig) -> GenerationResult:
         try:
@@ -122,7 +146,8 @@ async def compare_columns(service, prompt: str, columns: list, user_id: str = "a
                 prompt, user_id, service_type, model=column.model,
                 system_prompt=column.system_prompt, temperature=column.temperature,
                 max_tokens=column.max_tokens, fallbacks=fallbacks,
-                metadata={**(metadata or {}), "column": index})
+                metadata={**(metadata or {}), "column": index}, attachments=attachments,
+                **column.structured())
         except ParleyError as err:
             return _failed(column, err)
     return list(await asyncio.gather(*(one(i, c) for i, c in enumerate(checked))))
@@ -152,11 +177,14 @@ class FanOut:
     ``histories[i]`` is column i's earlier turns (``[{"role", "content"}, ...]``), so each
     column keeps its own conversation. ``results[i]`` is set when column i has finished."""
 
-    def __init__(self, service, prompt: str, columns: list, *, user_id: str,
+    def __init__(self, service, prompt: str | None, columns: list, *, user_id: str,
                  histories: list[list[dict]] | None = None, service_type: str = "playground",
-                 metadata: dict | None = None, fallbacks: bool = True):
+                 metadata: dict | None = None, fallbacks: bool = True,
+                 attachments: list | None = None):
         self.columns = check_columns(columns, service.catalog)
-        check_call(prompt, None, None, user_id)
+        if prompt is not None or not histories:  # None: every column continues after tool results
+            check_call(prompt, None, None, user_id)
+        self.attachments = check_attachments(attachments)
         if histories is not None and len(histories) != len(self.columns):
             raise BadRequestError("Give one history per column (an empty list for none).")
         self.service, self.prompt, self.user_id = service, prompt, user_id
@@ -225,7 +253,8 @@ class FanOut:
             self.prompt, self.user_id, self.service_type, model=column.model,
             system_prompt=column.system_prompt, metadata={**self.metadata, "column": index},
             temperature=column.temperature, max_tokens=column.max_tokens,
-            history=self.histories[index], fallbacks=self.fallbacks)
+            history=self.histories[index], fallbacks=self.fallbacks,
+            attachments=self.attachments, **column.structured())
         try:
             async for item in stream:
                 if isinstance(item, str):

@@ -15,6 +15,7 @@ import logging
 import uuid
 from typing import Any, AsyncIterator, Iterator, Mapping
 
+from core.attachments import check_attachments, content_parts, missing_capability, redacted
 from core.calls import LoopThread, build_records, check_call, messages_for
 from core.catalog import Catalog
 from core.config import Settings, load_settings
@@ -22,6 +23,7 @@ from core.errors import BadRequestError, ParleyError, StreamAbandonedError
 from core.ratelimit import CallLimiter
 from core.results import GenerationResult
 from core.routing import Choice, choose_model, fit_context
+from core.structured import Structured, check_structured, judge
 
 __all__ = ["AIService"]
 
@@ -71,15 +73,25 @@ class AIService:
                             model=model, provider=provider, complexity=complexity, prompt=prompt,
                             preferences=self.preferences)
 
-    async def generate(self, prompt: str, user_id: str = "anonymous", service_type: str = "default",
+    async def generate(self, prompt: str | None, user_id: str = "anonymous", service_type: str = "default",
                        model: str | None = None, system_prompt: str | None = None,
                        metadata: dict | None = None, *, provider: str | None = None,
                        temperature: float | None = None, max_tokens: int | None = None,
                        complexity: str | None = None, history: list[dict] | None = None,
-                       fallbacks: bool = True) -> GenerationResult:
-        """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had."""
+                       fallbacks: bool = True, attachments: list | None = None,
+                       tools: list[dict] | None = None, tool_choice: Any = None,
+                       response_format: dict | None = None,
+                       reasoning_effort: str | None = None) -> GenerationResult:
+        """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had.
+
+        ``attachments``: images and PDFs (core/attachments.py); ``tools``, ``tool_choice``,
+        ``response_format``, ``reasoning_effort``: core/structured.py. The result carries the
+        tool calls (arguments checked against their schemas), whether the answer matches the
+        schema, the reasoning text and the token classes. ``prompt=None`` continues a
+        ``history`` that ends with tool results."""
+        extras = _extras(attachments, tools, tool_choice, response_format, reasoning_effort)
         request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
-                                        temperature, max_tokens, complexity, history, fallbacks)
+                                        temperature, max_tokens, complexity, history, fallbacks, extras)
         metadata = _with_route(metadata, choice)
         try:
             outcome = await self.gateway.complete(request)
@@ -87,6 +99,7 @@ class AIService:
             self._record_failure(request, err, user_id, service_type, metadata)
             raise
         _stamp(outcome.result, choice)
+        judge(outcome.result, extras[1])
         self._record(request, outcome, user_id, service_type, metadata)
         return outcome.result
 
@@ -95,10 +108,13 @@ class AIService:
                      metadata: dict | None = None, **options: Any) -> AsyncIterator[str | GenerationResult]:
         """Yield text deltas as they arrive, then the ``GenerationResult``. Closing the iterator
         early records the call as abandoned, with its partial answer."""
+        extras = _extras(*(options.pop(name, None) for name in _EXTRAS))
         request, choice = self._prepare(prompt, user_id, service_type, model, options.pop("provider", None),
                                         system_prompt, options.pop("temperature", None),
                                         options.pop("max_tokens", None), options.pop("complexity", None),
-                                        options.pop("history", None), options.pop("fallbacks", True))
+                                        options.pop("history", None), options.pop("fallbacks", True), extras)
+        if options:
+            raise TypeError(f"stream() got unexpected keyword argument(s): {', '.join(sorted(options))}")
         metadata = _with_route(metadata, choice)
         parts: list[str] = []
         finished = False
@@ -110,6 +126,7 @@ class AIService:
                 else:
                     finished = True
                     _stamp(item.result, choice)
+                    judge(item.result, extras[1])
                     self._record(request, item, user_id, service_type, metadata)
                     yield item.result
         except ParleyError as err:
@@ -174,11 +191,22 @@ class AIService:
         return self._loop
 
     def _prepare(self, prompt, user_id, service_type, model, provider, system_prompt,
-                 temperature, max_tokens, complexity, history, fallbacks):
-        check_call(prompt, temperature, max_tokens, user_id)
+                 temperature, max_tokens, complexity, history, fallbacks, extras):
+        attachments, structured = extras
+        continuing = (prompt is None and bool(history) and isinstance(history[-1], dict)
+                      and history[-1].get("role") == "tool")
+        check_call("(tool results)" if continuing else prompt, temperature, max_tokens, user_id)
         choice = self.choose(user_id=user_id, service_type=service_type, model=model,
-                             provider=provider, complexity=complexity, prompt=prompt)
+                             provider=provider, complexity=complexity, prompt=prompt or "")
+        if attachments and prompt is None:
+            raise BadRequestError("Attach files to a prompt, not to tool results.")
+        missing = missing_capability(self.settings, choice.model, attachments)
+        if missing:
+            raise BadRequestError(f"{choice.model} cannot read {missing}; pick a model that can, "
+                                  f"or send the prompt without them.")
         messages = messages_for(prompt, system_prompt, history)
+        if attachments:
+            messages[-1] = {"role": "user", "content": content_parts(prompt, attachments)}
         # Pre-flight: a prompt too long for every candidate is refused before anything is sent.
         choice = fit_context(choice, messages, self.catalog, self.settings, _count_tokens,
                              fallbacks=fallbacks)
@@ -188,13 +216,14 @@ class AIService:
         self.limiter.acquire(user_id)
         from core.gateway import CallRequest
         request = CallRequest(model=choice.model, call_id=str(uuid.uuid4()), messages=messages,
-                              temperature=temperature, max_tokens=max_tokens, fallbacks=fallbacks)
+                              temperature=temperature, max_tokens=max_tokens, fallbacks=fallbacks,
+                              options=structured.litellm_kwargs())
         return request, choice
 
     def _record(self, request, outcome, user_id, service_type, metadata) -> None:
         if self.recorder is not None:
-            for record in build_records(request, outcome.result, outcome.attempts, self.catalog,
-                                        user_id, service_type, metadata):
+            for record in build_records(redacted(request), outcome.result, outcome.attempts,
+                                        self.catalog, user_id, service_type, metadata):
                 self.recorder.record(record)
 
     def _record_failure(self, request, error, user_id, service_type, metadata, partial="") -> None:
@@ -203,13 +232,22 @@ class AIService:
         failed = GenerationResult(model=request.model, error=str(error), error_kind=error.kind,
                                   content=partial, call_id=request.call_id)
         attempts = getattr(error, "attempts", None) or []
-        for record in build_records(request, failed, attempts, self.catalog, user_id,
+        for record in build_records(redacted(request), failed, attempts, self.catalog, user_id,
                                     service_type, metadata):
             self.recorder.record(record)
 
     def _record_abandoned(self, request, user_id, service_type, metadata, partial) -> None:
         error = StreamAbandonedError("The reader stopped the stream before it finished.")
         self._record_failure(request, error, user_id, service_type, metadata, partial)
+
+
+_EXTRAS = ("attachments", "tools", "tool_choice", "response_format", "reasoning_effort")
+
+
+def _extras(attachments, tools, tool_choice, response_format, reasoning_effort):
+    """The checked attachments and ``Structured`` options of one call (BadRequestError if bad)."""
+    structured: Structured = check_structured(tools, tool_choice, response_format, reasoning_effort)
+    return check_attachments(attachments), structured
 
 
 def _stamp(result: GenerationResult, choice: Choice) -> None:
