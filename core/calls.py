@@ -79,7 +79,7 @@ def build_records(request, result: GenerationResult, attempts: list, catalog,
             provider=entry.provider, provider_model=entry.provider_model, status="failure",
             error_class=type(attempt.error).__name__, error=_error_text(attempt, catalog),
             total_cost=0.0, response_time_ms=round(attempt.elapsed_ms, 2), fallback_of=previous,
-            messages=request.messages, metadata=dict(metadata or {})))
+            messages=request.messages, metadata=dict(metadata or {}), kind=result.kind))
         previous = record_id
     if result.ok or not failed:
         records.append(_final_record(request, result, catalog, user_id, service_type, metadata, previous))

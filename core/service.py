@@ -19,7 +19,7 @@ from core.attachments import check_attachments, content_parts, missing_capabilit
 from core.calls import LoopThread, build_records, check_call, messages_for
 from core.catalog import Catalog
 from core.config import Settings, load_settings
-from core.errors import BadRequestError, ParleyError, StreamAbandonedError
+from core.errors import AuthError, BadRequestError, ParleyError, StreamAbandonedError
 from core.ratelimit import CallLimiter
 from core.results import GenerationResult
 from core.routing import Choice, choose_model, fit_context
@@ -151,6 +151,36 @@ class AIService:
             raise BadRequestError("Name at least one model to compare.")
         return await compare_columns(self, prompt, models, user_id, service_type, **options)
 
+    async def generate_image(self, prompt: str, model: str | None = None, *, size: str | None = None,
+                             n: int = 1, quality: str | None = None, user_id: str = "anonymous",
+                             service_type: str = "images", metadata: dict | None = None) -> GenerationResult:
+        """``n`` images from ``prompt`` by an image model (None: the first configured one; see
+        core/images.py), priced per image by LiteLLM and recorded with ``kind="image"``.
+        The result's ``images`` hold the pictures; ``cost`` is None when the price is unknown."""
+        from core.images import check_image_request
+        from core.llm.images import generate_images
+
+        request = check_image_request(self.settings, model, prompt, n, size, quality, str(uuid.uuid4()))
+        check_call(prompt, None, None, user_id)
+        entry = self.catalog.get(request.model)
+        if not entry.available:
+            raise AuthError(f"{request.model} cannot be used: {'; '.join(entry.missing)}.", model=request.model)
+        if self.budget is not None:
+            self.budget.check(user_id)
+        self.limiter.acquire(user_id)
+        metadata = {**(metadata or {}), "images": request.n, "size": request.size, "quality": request.quality}
+        try:
+            outcome = await generate_images(self.gateway, request)
+        except ParleyError as err:
+            self._record_failure(request, err, user_id, service_type, metadata)
+            raise
+        self._record(request, outcome, user_id, service_type, metadata)
+        return outcome.result
+
+    def generate_image_sync(self, prompt: str, **kwargs: Any) -> GenerationResult:
+        """``generate_image`` for scripts and Streamlit."""
+        return self._loop_thread().run(self.generate_image(prompt, **kwargs))
+
     def generate_sync(self, prompt: str, **kwargs: Any) -> GenerationResult:
         """``generate`` for scripts and Streamlit: runs on the service's own event loop thread."""
         return self._loop_thread().run(self.generate(prompt, **kwargs))
@@ -230,7 +260,8 @@ class AIService:
         if self.recorder is None:
             return
         failed = GenerationResult(model=request.model, error=str(error), error_kind=error.kind,
-                                  content=partial, call_id=request.call_id)
+                                  content=partial, call_id=request.call_id,
+                                  kind=getattr(request, "kind", "chat"))
         attempts = getattr(error, "attempts", None) or []
         for record in build_records(redacted(request), failed, attempts, self.catalog, user_id,
                                     service_type, metadata):
