@@ -15,6 +15,8 @@ from core.errors import BadRequestError, ConfigError, ParleyError
 
 __all__ = ["main", "build_parser"]
 
+_ATTACH_HELP = "an image (PNG, JPEG, WebP, GIF; up to 4) or a PDF to send with the prompt; repeatable"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="Parley: one prompt, many models.")
@@ -35,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--complexity", help="simple, moderate, complex or search: use parley.routes")
     ask.add_argument("--temperature", type=float)
     ask.add_argument("--max-tokens", type=int)
+    ask.add_argument("--attach", action="append", metavar="FILE", help=_ATTACH_HELP)
     ask.add_argument("--json", action="store_true")
     ask.set_defaults(run=run_ask)
 
@@ -45,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--system")
     compare.add_argument("--temperature", type=float)
     compare.add_argument("--max-tokens", type=int)
+    compare.add_argument("--attach", action="append", metavar="FILE", help=_ATTACH_HELP)
     compare.add_argument("--json", action="store_true")
     compare.set_defaults(run=run_compare)
     _register_optional(commands)
@@ -155,7 +159,8 @@ def _models_table(entries, settings) -> str:
 def run_ask(args, ctx: Context) -> int:
     options = dict(user_id=args.user, service_type=args.service, model=args.model,
                    system_prompt=args.system, complexity=args.complexity,
-                   temperature=args.temperature, max_tokens=args.max_tokens)
+                   temperature=args.temperature, max_tokens=args.max_tokens,
+                   attachments=_attachments(args))
     if args.json:
         emit(ctx.service.generate_sync(args.prompt, **options).to_json(), True, str)
         return 0
@@ -178,11 +183,20 @@ def run_compare(args, ctx: Context) -> int:
         raise BadRequestError("--models takes one to four comma-separated model names.")
     results = ctx.service.compare_sync(args.prompt, names, user_id=args.user,
                                        system_prompt=args.system, temperature=args.temperature,
-                                       max_tokens=args.max_tokens)
+                                       max_tokens=args.max_tokens, attachments=_attachments(args))
     emit([r.to_json() for r in results], args.json, lambda _: "\n\n".join(
         f"== {r.model} ==\n" + (r.content + "\n" + describe(r) if r.ok else f"error: {r.error}")
         for r in results))
     return 0 if any(r.ok for r in results) else 1
+
+
+def _attachments(args) -> list | None:
+    """The ``--attach`` files, read and checked (``BadRequestError`` names a bad one)."""
+    if not args.attach:
+        return None
+    from core.attachments import load_attachment
+
+    return [load_attachment(path) for path in args.attach]
 
 
 def describe(result) -> str:
