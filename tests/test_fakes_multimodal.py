@@ -13,7 +13,7 @@ import litellm  # noqa: E402
 import pytest  # noqa: E402
 
 from tests.fakes import ProviderEmulator, Reply, ToolCall  # noqa: E402
-from tests.fakes.images_wire import png  # noqa: E402
+from tests.fakes.parts import png  # noqa: E402
 from tests.fakes.script import IMAGE_TOKENS  # noqa: E402
 
 PROTOCOLS = {
@@ -226,3 +226,13 @@ def test_imagen_predict_answers_one_png_per_sample(emu):
     assert received.body["parameters"]["sampleCount"] == 3
     assert len(response.data) == 3
     assert base64.b64decode(response.data[2].b64_json).startswith(b"\x89PNG")
+
+
+def test_gemini_image_model_answers_inline_pictures_billed_as_image_tokens(emu):
+    response = litellm.image_generation(prompt="a red fox", model="gemini/gemini-2.5-flash-image",
+                                        api_base=emu.gemini_base, api_key="k")
+    received = emu.requests[-1]
+    assert received.path.endswith("/models/gemini-2.5-flash-image:generateContent")
+    assert received.body["generationConfig"]["response_modalities"] == ["IMAGE", "TEXT"]
+    assert len(response.data) == 1 and base64.b64decode(response.data[0].b64_json).startswith(b"\x89PNG")
+    assert response.usage.output_tokens == 1290 and response.usage.output_tokens_details["image_tokens"] == 1290

@@ -11,7 +11,7 @@ from core.attachments import MAX_IMAGE_BYTES
 from core.errors import BadRequestError
 from tests.emulated import Collected, make_service
 from tests.fakes import Reply, ToolCall
-from tests.fakes.images_wire import png
+from tests.fakes.parts import png
 
 EXTRA = {"o3": ("openai/o3-mini", {}), "o3-seeing": ("openai/o3-mini", {"supports_vision": True})}
 PNG = png("fox")

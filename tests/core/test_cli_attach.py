@@ -8,7 +8,7 @@ import pytest
 
 from core.cli import main
 from tests.emulated import KEYS, write_config
-from tests.fakes.images_wire import png
+from tests.fakes.parts import png
 
 
 @pytest.fixture

@@ -99,3 +99,17 @@ async def test_a_provider_failure_is_raised_and_recorded_as_an_image_call(svc, e
         await svc.generate_image("a kite", model="imagen")
     assert svc.recorded and all(r.kind == "image" and r.status == "failure" for r in svc.recorded)
     assert svc.recorded[-1].call_id and svc.recorded[-1].total_cost in (0.0, None)
+
+
+async def test_gemini_flash_image_is_priced_by_its_image_tokens(emulator):
+    svc = make_service(emulator, recorder=Collected(), nano=("gemini/gemini-2.5-flash-image", {}))
+    try:
+        result = await svc.generate_image("a red fox", model="nano")
+    finally:
+        svc.close()
+    p = bundled_map()["gemini/gemini-2.5-flash-image"]
+    assert (p["input_cost_per_token"], p["output_cost_per_image_token"]) == (3e-07, 3e-05)
+    # Google bills 1,290 output tokens per 1024x1024 image (≈ the map's $0.039 per image).
+    expected = 7 * p["input_cost_per_token"] + 1_290 * p["output_cost_per_image_token"]  # $0.0387021
+    assert result.cost == pytest.approx(expected, rel=1e-9)
+    assert len(result.images) == 1 and (result.input_tokens, result.output_tokens) == (7, 1_290)

@@ -14,16 +14,21 @@ choice; `generationConfig.response_mime_type` application/json (with `response_j
 `response_schema`) is JSON mode; `thinkingConfig.includeThoughts` asks for thought parts. An answer
 is a thought part (`"thought": true`), a text part and `functionCall` parts; usage splits the prompt
 into TEXT and IMAGE modalities (`promptTokensDetails`).
+
+Image output (LiteLLM's image_generation for `gemini/gemini-2.5-flash-image`): a request whose
+`generationConfig.response_modalities` holds IMAGE gets `candidateCount` PNGs as `inlineData`
+parts, each billed IMAGE_OUTPUT_TOKENS candidate tokens (modality IMAGE), as Google bills them.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator
 
-from .parts import Attachments
-from .script import Fault, Turn, split_pieces
+from .parts import Attachments, png
+from .script import Fault, Reply, Turn, Usage, plan_turn, split_pieces
 from .wire import ErrorResponse, Incoming, content_text, new_id, seconds_header, sse
 
 name = "gemini"
@@ -31,6 +36,7 @@ request_id_header = "x-goog-request-id"
 
 PATH = re.compile(r"/models/(?P<model>[^/:]+):(?P<endpoint>generateContent|streamGenerateContent)$")
 FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP"}
+IMAGE_OUTPUT_TOKENS = 1290  # one 1024x1024 image
 MODES = {"AUTO": "auto", "ANY": "required", "NONE": "none"}
 ROLES = {"model": "assistant", "user": "user"}
 
@@ -66,6 +72,8 @@ def parse(path: str, query: dict[str, str], body: dict) -> Incoming:
     thinking = _either(config, "thinkingConfig", "thinking_config") or {}
     schema = next((config[k] for k in ("response_json_schema", "responseJsonSchema", "response_schema",
                                         "responseSchema") if k in config), None)
+    modalities = _either(config, "response_modalities", "responseModalities") or []
+    options = {"images": int(config.get("candidateCount") or 1)} if "IMAGE" in modalities else {}
     return Incoming(
         model=match["model"], stream=match["endpoint"] == "streamGenerateContent", messages=messages,
         attachments=tuple(attachments.media_types), image_units=attachments.units,
@@ -74,7 +82,19 @@ def parse(path: str, query: dict[str, str], body: dict) -> Incoming:
         json_mode=_either(config, "response_mime_type", "responseMimeType") == "application/json",
         thinking=bool(thinking.get("includeThoughts")),
         reasoning_effort=str(thinking.get("thinkingBudget", thinking.get("thinkingLevel", ""))) or None,
+        options=options,
     )
+
+
+def plan(reply: Reply, incoming: Incoming) -> Turn:
+    """`plan_turn`, except that images asked for are billed as image output tokens."""
+    turn = plan_turn(reply, incoming)
+    images = incoming.options.get("images", 0)
+    if not images or reply.output_tokens is not None:
+        return turn
+    text = turn.pieces if reply.text is not None else ()
+    usage = Usage(turn.usage.input_tokens, len(text) + IMAGE_OUTPUT_TOKENS * images, image_tokens=turn.usage.image_tokens)
+    return Turn(text, usage, turn.finish_reason, turn.ttft, turn.piece_interval)
 
 
 def _either(mapping: dict, snake: str, camel: str):
@@ -125,13 +145,23 @@ def _calls(turn: Turn) -> list[dict]:
     return [{"functionCall": {"name": call.name, "args": call.arguments}} for call in turn.tool_calls]
 
 
+def _pictures(incoming: Incoming) -> list[dict]:
+    prompt = incoming.messages[-1][1] if incoming.messages else ""
+    return [{"inlineData": {"mimeType": "image/png", "data": base64.b64encode(png(f"{prompt}#{n}")).decode()}}
+            for n in range(incoming.options.get("images", 0))]
+
+
 def reply_body(incoming: Incoming, turn: Turn) -> dict:
     candidates = turn.usage.output_tokens - turn.usage.reasoning_tokens
     finish = FINISH.get(turn.finish_reason, "STOP")
     parts = [{"text": turn.reasoning, "thought": True}] if turn.reasoning else []
-    if turn.text or not turn.tool_calls:
+    pictures = _pictures(incoming)
+    if turn.text or not (turn.tool_calls or pictures):
         parts.append({"text": turn.text})
-    return _response(incoming, parts + _calls(turn), finish, _usage(turn, candidates), new_id(""))
+    usage = _usage(turn, candidates)
+    if pictures:
+        usage["candidatesTokensDetails"] = [{"modality": "IMAGE", "tokenCount": IMAGE_OUTPUT_TOKENS * len(pictures)}]
+    return _response(incoming, parts + pictures + _calls(turn), finish, usage, new_id(""))
 
 
 def stream_events(incoming: Incoming, turn: Turn) -> Iterator[tuple[bytes, bool]]:

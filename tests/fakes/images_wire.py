@@ -11,30 +11,17 @@ A scripted `Reply.text` becomes OpenAI's `revised_prompt`; `Reply.output_tokens`
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
-import struct
 import time
-import zlib
 from collections.abc import Iterator
 
 from . import gemini_wire, openai_wire
+from .parts import png
 from .script import Fault, Reply, Turn, Usage, count_input_tokens
 from .wire import ErrorResponse, Incoming
 
 IMAGE_OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160}  # 1024x1024, gpt-image-1
 PREDICT = re.compile(r"/models/(?P<model>[^/:]+):predict$")
-
-
-def png(seed: str, side: int = 8) -> bytes:
-    """A valid side x side RGB PNG of one colour chosen by `seed`."""
-    red, green, blue = hashlib.sha256(seed.encode()).digest()[:3]
-    row = b"\x00" + bytes((red, green, blue)) * side
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(row * side))
-            + chunk(b"IEND", b""))
 
 
 def _images(incoming: Incoming) -> list[str]:

@@ -3,7 +3,7 @@
 `Attachments` collects the media types of image and document parts as each protocol finds them
 (a data URL, an Anthropic base64 source, a Gemini inline_data blob) and counts PDF pages, so the
 emulator can answer with what it saw and bill image tokens per image and per page.
-`instance_of(schema, text)` builds a small valid instance of a JSON schema: the default tool
+`png(seed)` is a small valid picture for image outputs. `instance_of(schema, text)` builds a small valid instance of a JSON schema: the default tool
 arguments and the default structured answer.
 """
 
@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
+import struct
+import zlib
 
 _PAGE = re.compile(rb"/Type\s*/Page(?!s)")
 
@@ -73,3 +76,14 @@ def instance_of(schema: dict, text: str) -> object:
     if kind == "null":
         return None
     return text
+
+
+def png(seed: str, side: int = 8) -> bytes:
+    """A valid side x side RGB PNG of one colour chosen by `seed`."""
+    red, green, blue = hashlib.sha256(seed.encode()).digest()[:3]
+    row = b"\x00" + bytes((red, green, blue)) * side
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(row * side))
+            + chunk(b"IEND", b""))
