@@ -5,7 +5,6 @@ them without paying for litellm's import.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +66,11 @@ class GenerationResult:
                    "image_tokens", "saved_cost", "reasoning", "tool_calls", "json_valid",
                    "json_errors")
 
+    @classmethod
+    def failed(cls, model: str, error) -> "GenerationResult":
+        """A compare column that could not be answered: ``error`` (a ``ParleyError``) says why."""
+        return cls(model=model, served_by=model, error=str(error), error_kind=error.kind)
+
     def to_json(self) -> dict[str, Any]:
         """The public JSON shape of ``ask`` and each ``compare`` entry (DESIGN.md), plus
         ``route`` and ``route_reason`` (core/routing.py), the token classes, tool calls,
@@ -123,8 +127,3 @@ class CallRecord:
     cache_write_tokens: int = 0  # part of input_tokens
     tool_calls: int = 0  # how many tool calls the answer made
     saved_cost: float | None = None  # what prompt caching saved on this call (None: no caching)
-
-    def to_row(self) -> dict[str, Any]:
-        row = dataclasses.asdict(self)
-        row["created_at"] = self.created_at.isoformat()
-        return row

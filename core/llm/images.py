@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import time
 
-import litellm
-
 from core.errors import ParleyError
-from core.provider_errors import to_parley_error
+from core.llm import runtime
+from core.llm.errors import to_parley_error
+from core.llm.gateway import Outcome
+from core.llm.runtime import Attempt, ms_since
 from core.results import GenerationResult
 
 __all__ = ["generate_images"]
 
 
-async def generate_images(gateway, request) -> "Outcome":
-    from core.gateway import Attempt, Outcome
-
+async def generate_images(gateway, request) -> Outcome:
     entry = gateway.catalog.get(request.model)
     options = {k: v for k, v in (("n", request.n), ("size", request.size), ("quality", request.quality)) if v}
     started = time.perf_counter()
@@ -32,9 +31,9 @@ async def generate_images(gateway, request) -> "Outcome":
             drop_params=True, **options)
     except Exception as exc:
         error: ParleyError = to_parley_error(exc, request.model, gateway.settings.secrets())
-        error.attempts = [Attempt(request.model, _ms_since(started), exc)]
+        error.attempts = [Attempt(request.model, ms_since(started), exc)]
         raise error from None
-    elapsed = _ms_since(started)
+    elapsed = ms_since(started)
     images = [{k: v for k, v in (("b64_json", item.b64_json), ("url", item.url),
                                  ("revised_prompt", item.revised_prompt)) if v}
               for item in response.data or []]
@@ -50,7 +49,7 @@ async def generate_images(gateway, request) -> "Outcome":
         finish_reason="stop")
     result.cost = _image_cost(response, entry.provider_model, request)
     result.price_known = result.cost is not None
-    return Outcome(result, [Attempt(request.model, elapsed)], [])
+    return Outcome(result, [Attempt(request.model, elapsed)])
 
 
 def _image_cost(response, provider_model: str, request) -> float | None:
@@ -58,13 +57,9 @@ def _image_cost(response, provider_model: str, request) -> float | None:
     cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
     if not isinstance(cost, (int, float)) or cost <= 0:
         try:
-            cost = litellm.completion_cost(completion_response=response, model=provider_model,
+            cost = runtime.load().completion_cost(completion_response=response, model=provider_model,
                                            call_type="image_generation", size=request.size,
                                            quality=request.quality, n=request.n)
         except Exception:  # LiteLLM raises for a model it has no price for: the cost is unknown
             return None
     return float(cost) if cost and cost > 0 else None
-
-
-def _ms_since(started: float) -> float:
-    return (time.perf_counter() - started) * 1000

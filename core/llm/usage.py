@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import litellm
+from core.llm import runtime
 
 __all__ = ["TokenClasses", "token_classes", "saved_by_cache", "answer_extras"]
 
@@ -49,6 +49,7 @@ def saved_by_cache(provider_model: str, usage, cost: float | None) -> float | No
     classes = token_classes(usage)
     if cost is None or not (classes.cache_read_tokens or classes.cache_write_tokens):
         return None
+    litellm = runtime.load()
     completion = getattr(usage, "completion_tokens_details", None)
     uncached = litellm.Usage(
         prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
