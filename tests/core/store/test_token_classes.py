@@ -7,7 +7,7 @@ import pytest
 
 from core.store.postgres import PostgresStore
 from core.store.sqlite import SqliteStore
-from tests.store.records import make_record
+from tests.core.store.records import make_record
 
 COLUMNS = ("kind", "input_tokens", "output_tokens", "reasoning_tokens", "cache_read_tokens",
            "cache_write_tokens", "tool_calls", "saved_cost", "total_cost")
