@@ -23,7 +23,7 @@ from pathlib import Path
 from core.catalog import cost_map_entry
 from core.errors import BadRequestError
 
-__all__ = ["Attachment", "load_attachment", "check_attachments", "content_parts",
+__all__ = ["Attachment", "identify", "load_attachment", "check_attachments", "content_parts",
            "missing_capability", "redacted", "MAX_IMAGES", "MAX_IMAGE_BYTES", "MAX_PDF_BYTES"]
 
 MAX_IMAGES = 4
@@ -76,7 +76,7 @@ def load_attachment(path: str | Path) -> Attachment:
         data = path.read_bytes()
     except OSError as exc:
         raise BadRequestError(f"Cannot read {path.name}: {exc.strerror or exc}.") from None
-    return _identified(data, path.name)
+    return identify(data, path.name)
 
 
 def check_attachments(items: list | None) -> list[Attachment]:
@@ -87,7 +87,7 @@ def check_attachments(items: list | None) -> list[Attachment]:
         raise BadRequestError("attachments must be a list of content parts or files.")
     checked = [item if isinstance(item, Attachment) else _from_part(item, n)
                for n, item in enumerate(items, start=1)]
-    checked = [_identified(a.data, a.name) for a in checked]
+    checked = [identify(a.data, a.name) for a in checked]
     images = sum(a.is_image for a in checked)
     if images > MAX_IMAGES:
         raise BadRequestError(f"Attach at most {MAX_IMAGES} images, not {images}.")
@@ -157,7 +157,9 @@ def _from_part(part: object, n: int) -> Attachment:
     return Attachment("", data, name)
 
 
-def _identified(data: bytes, name: str) -> Attachment:
+def identify(data: bytes, name: str) -> Attachment:
+    """``data`` as an ``Attachment`` of the type its bytes are (``name`` only labels it), or
+    ``BadRequestError`` if it is not an accepted type or is over its size limit."""
     media_type = sniff(data)
     if media_type is None:
         raise BadRequestError(f"{name} is not a PNG, JPEG, WebP, GIF or PDF file.")

@@ -26,7 +26,7 @@ from core.validation import ColumnConfig, check_call, check_columns
 from core.errors import BadRequestError, ParleyError
 from core.results import GenerationResult
 
-__all__ = ["ColumnEvent", "FanOut"]
+__all__ = ["ColumnEvent", "FanOut", "continue_with_tool_results"]
 
 log = logging.getLogger("parley")
 
@@ -59,13 +59,12 @@ class FanOut:
     ``histories[i]`` is column i's earlier turns (``[{"role", "content"}, ...]``), so each
     column keeps its own conversation. ``results[i]`` is set when column i has finished."""
 
-    def __init__(self, service, prompt: str | None, columns: list, *, user_id: str,
+    def __init__(self, service, prompt: str, columns: list, *, user_id: str,
                  histories: list[list[dict]] | None = None, service_type: str = "playground",
                  metadata: dict | None = None, fallbacks: bool = True,
                  attachments: list | None = None):
         self.columns = check_columns(columns, service.catalog)
-        if prompt is not None or not histories:  # None: every column continues after tool results
-            check_call(prompt, None, None, user_id)
+        check_call(prompt, None, None, user_id)
         self.attachments = check_attachments(attachments)
         if histories is not None and len(histories) != len(self.columns):
             raise BadRequestError("Give one history per column (an empty list for none).")
@@ -149,3 +148,23 @@ class FanOut:
             log.exception("compare column %s (%s) failed unexpectedly", index, column.model)
             self._emit(index, "error", result=_failed(column, ParleyError(
                 f"{column.model} failed unexpectedly ({type(exc).__name__}); try again.")))
+
+
+def continue_with_tool_results(service, comparison, column: int, results: dict[str, str], *,
+                               user_id: str, metadata: dict | None = None) -> GenerationResult:
+    """Send ``column``'s tool results (call id -> text) to its model with the column's settings,
+    keep them and the answer that follows on the comparison, and return that answer (a failed
+    one carries ``.error``). ``BadRequestError`` if a call has no result."""
+    config = comparison.columns[column]
+    history = comparison.tool_history(column, results)
+    try:
+        result = service.generate_sync(
+            None, user_id=user_id, service_type="playground", model=config.model,
+            system_prompt=config.system_prompt, temperature=config.temperature,
+            max_tokens=config.max_tokens, history=history, fallbacks=False,
+            metadata={**(metadata or {}), "column": column, "tool_results": len(results)},
+            **config.structured())
+    except ParleyError as err:
+        result = GenerationResult.failed(config.model, err)
+    comparison.add_tool_results(column, results, result)
+    return result
