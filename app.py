@@ -12,6 +12,7 @@ from ui.state import is_admin, login_page, require_admin, show_identity, signed_
 # (script, title, icon, url path); the root URL opens the first
 PAGES = [("app_pages/compare.py", "Compare", "⚖️", "compare"),
          ("app_pages/chat.py", "Chat", "💬", "chat"),
+         ("app_pages/images.py", "Images", "🖼️", "images"),
          ("app_pages/preferences.py", "Preferences", "⭐", "preferences"),
          ("app_pages/usage.py", "Your usage", "📈", "usage"),
          ("app_pages/providers.py", "Providers", "🔌", "providers"),

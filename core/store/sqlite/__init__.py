@@ -41,8 +41,9 @@ _KEY_COLUMN = {"user": "user_id", "model": "model", "provider": "provider",
 _INSERT_LOG = """
     INSERT INTO request_logs (litellm_call_id, created_at, user_id, service_type, model, provider,
       provider_model, status, error_class, error, input_tokens, output_tokens, total_tokens,
-      total_cost, response_time_ms, ttft_ms, fallback_of, is_demo, messages, response, metadata)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      total_cost, response_time_ms, ttft_ms, fallback_of, is_demo, messages, response, metadata,
+      kind, reasoning_tokens, cache_read_tokens, cache_write_tokens, tool_calls, saved_cost)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (litellm_call_id) DO NOTHING"""
 
 
@@ -301,4 +302,6 @@ def _log_values(record: CallRecord, created_at: str) -> tuple:
             record.error_class, record.error, record.input_tokens or 0, record.output_tokens or 0,
             record.total_tokens or 0, record.total_cost, record.response_time_ms, record.ttft_ms,
             record.fallback_of, int(record.is_demo), messages, record.response,
-            _to_json(record.metadata) if record.metadata else "{}")
+            _to_json(record.metadata) if record.metadata else "{}", record.kind or "chat",
+            record.reasoning_tokens or 0, record.cache_read_tokens or 0,
+            record.cache_write_tokens or 0, record.tool_calls or 0, record.saved_cost)

@@ -199,6 +199,24 @@ def m005_console_rollups(conn: sqlite3.Connection) -> None:
     _run_frozen(conn, "m005_console_rollups.sql")
 
 
+@migration
+def m006_token_classes(conn: sqlite3.Connection) -> None:
+    """``request_logs`` learns the call's kind (chat | image), its token classes (parts of
+    input/output, never added to them), how many tool calls it made and what prompt caching
+    saved. A column another migration already added is left as it is."""
+    existing = {row[1] for row in conn.execute("PRAGMA table_info(request_logs)")}
+    for name, ddl in (
+        ("kind", "kind TEXT NOT NULL DEFAULT 'chat' CHECK (kind IN ('chat', 'image'))"),
+        ("reasoning_tokens", "reasoning_tokens INTEGER NOT NULL DEFAULT 0"),
+        ("cache_read_tokens", "cache_read_tokens INTEGER NOT NULL DEFAULT 0"),
+        ("cache_write_tokens", "cache_write_tokens INTEGER NOT NULL DEFAULT 0"),
+        ("tool_calls", "tool_calls INTEGER NOT NULL DEFAULT 0"),
+        ("saved_cost", "saved_cost REAL"),
+    ):
+        if name not in existing:
+            conn.execute(f"ALTER TABLE request_logs ADD COLUMN {ddl}")
+
+
 def _run_frozen(conn: sqlite3.Connection, name: str) -> None:
     """Run a shipped migration's SQL file statement by statement, inside the caller's
     transaction (``executescript`` would commit it)."""

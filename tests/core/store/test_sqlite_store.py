@@ -28,7 +28,8 @@ def test_a_blank_database_migrates_to_the_exact_schema(tmp_path):
     conn = blank(tmp_path / "blank.db")
     assert sqlite_migrations.migrate(conn) == ["m001_request_logs", "m002_usage_rollups",
                                                "m003_preferences_votes_admins",
-                                               "m004_compare_comparisons", "m005_console_rollups"]
+                                               "m004_compare_comparisons", "m005_console_rollups",
+                                               "m006_token_classes"]
     assert sqlite_migrations.migrate(conn) == []
     assert columns(conn, "request_logs") == REQUEST_LOGS  # the same columns as Postgres
     assert columns(conn, "usage_daily") == USAGE_DAILY
@@ -56,12 +57,12 @@ def test_an_old_database_is_upgraded_and_its_logs_rolled_up(tmp_path):
         "provider_model, status, error_class, error, input_tokens, output_tokens, total_tokens, total_cost, "
         "response_time_ms, ttft_ms, fallback_of, is_demo, messages, response, metadata) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [_log_values(record, utc_iso(record.created_at)) for record in records])
+        [_log_values(record, utc_iso(record.created_at))[:21] for record in records])
     conn.execute("COMMIT")
     conn.close()
     store = SqliteStore(path)
     assert store.upgrade() == ["m002_usage_rollups", "m003_preferences_votes_admins",
-                               "m004_compare_comparisons", "m005_console_rollups"]
+                               "m004_compare_comparisons", "m005_console_rollups", "m006_token_classes"]
     for by in ("user", "day", "model"):
         assert_usage_matches(store.usage(by), expected_usage(records, by))
     assert store.record_calls(records) == 0
