@@ -71,13 +71,22 @@ class AIService:
                             model=model, provider=provider, complexity=complexity, prompt=prompt,
                             preferences=self.preferences)
 
-    async def generate(self, prompt: str, user_id: str = "anonymous", service_type: str = "default",
-                       model: str | None = None, system_prompt: str | None = None,
-                       metadata: dict | None = None, *, provider: str | None = None,
-                       temperature: float | None = None, max_tokens: int | None = None,
-                       complexity: str | None = None, history: list[dict] | None = None,
-                       fallbacks: bool = True) -> GenerationResult:
-        """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had."""
+    async def generate(self, prompt: str | None = None, user_id: str = "anonymous",
+                       service_type: str = "default", model: str | None = None,
+                       system_prompt: str | None = None, metadata: dict | None = None, *,
+                       provider: str | None = None, temperature: float | None = None,
+                       max_tokens: int | None = None, complexity: str | None = None,
+                       history: list[dict] | None = None, fallbacks: bool = True,
+                       template: str | None = None, variables: dict | None = None) -> GenerationResult:
+        """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had.
+
+        ``template="name"`` (or ``"name@3"``) renders a stored prompt template
+        (``core.evals.templates``) with ``variables`` instead of taking ``prompt``: its system
+        prompt applies unless ``system_prompt`` is given, its service type unless
+        ``service_type`` is, and the call's metadata names the version (``template``)."""
+        if template is not None:
+            prompt, system_prompt, service_type, metadata = self._from_template(
+                prompt, template, variables, system_prompt, service_type, metadata)
         request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
                                         temperature, max_tokens, complexity, history, fallbacks)
         metadata = _with_route(metadata, choice)
@@ -134,7 +143,7 @@ class AIService:
             raise BadRequestError("Name at least one model to compare.")
         return await compare_columns(self, prompt, models, user_id, service_type, **options)
 
-    def generate_sync(self, prompt: str, **kwargs: Any) -> GenerationResult:
+    def generate_sync(self, prompt: str | None = None, **kwargs: Any) -> GenerationResult:
         """``generate`` for scripts and Streamlit: runs on the service's own event loop thread."""
         return self._loop_thread().run(self.generate(prompt, **kwargs))
 
@@ -167,6 +176,24 @@ class AIService:
             self._loop.stop()
 
     # -- internals ----------------------------------------------------------------------
+
+    def _from_template(self, prompt, ref, variables, system_prompt, service_type, metadata):
+        """(prompt, system prompt, service type, metadata) of a call made from a template."""
+        from core.evals.templates import parse_ref
+        from core.evals.workbench import evals_store
+
+        if prompt:
+            raise BadRequestError("Give a prompt or a template, not both.")
+        name, version = parse_ref(ref)
+        found = evals_store(self.store).template(name, version)
+        if found is None:
+            raise BadRequestError(f"There is no template {ref!r}; save it first.")
+        system, rendered = found.render(variables or {})
+        if service_type == "default" and found.service_type:
+            service_type = found.service_type
+        return (rendered, system_prompt if system_prompt is not None else system, service_type,
+                {**(metadata or {}), "template": found.ref})
+
 
     def _loop_thread(self) -> LoopThread:
         if self._loop is None:

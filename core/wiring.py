@@ -15,7 +15,9 @@ from core.config import Settings
 from core.recorder import Recorder, spool_dir_for
 from core.store import open_store
 
-__all__ = ["open_recorder", "PreferenceBook"]
+__all__ = ["open_recorder", "PreferenceBook", "EVERYONE"]
+
+EVERYONE = "*"  # the user id holding service-type overrides set for every user
 
 
 def open_recorder(settings: Settings, env: Mapping[str, str] | None = None) -> Recorder:
@@ -51,6 +53,11 @@ class PreferenceBook:
         if cached and time.monotonic() - cached[0] < self.TTL_SECONDS:
             return cached[1]
         stored = self.store.get_preferences(user_id)
+        if user_id != EVERYONE:
+            # An admin's override "for everyone" (an eval decision) applies to a service type
+            # the user has no override for; it beats their general default, not their choice.
+            everyone = self.store.get_preferences(EVERYONE)
+            stored = {**{k: v for k, v in everyone.items() if k is not None}, **stored}
         self._cache[user_id] = (time.monotonic(), stored)
         return stored
 
@@ -59,7 +66,10 @@ class PreferenceBook:
         self._cache.pop(user_id, None)
 
     def forget(self, user_id: str) -> None:
-        """Drop ``user_id``'s cached choices (after they were written some other way)."""
+        """Drop ``user_id``'s cached choices (after they were written some other way);
+        ``EVERYONE``'s choices are in every user's, so forgetting them drops all."""
+        if user_id == EVERYONE:
+            self._cache.clear()
         self._cache.pop(user_id, None)
 
     def close(self) -> None:

@@ -269,6 +269,12 @@ class SqliteStore:
         return {"backend": self.backend, "location": self.path, "applied_migrations": applied,
                 "pending_migrations": pending, "counts": counts}
 
+    def evals(self):
+        """The evaluation tables in this file (``core/store/sqlite_evals.py``)."""
+        from core.store.sqlite_evals import SqliteEvalStore
+
+        return SqliteEvalStore(self._reading, self._writing)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

@@ -12,7 +12,7 @@ from tests.store.records import make_record
 REQUEST_LOGS = ["id", "litellm_call_id", "created_at", "user_id", "service_type", "model", "provider",
                 "provider_model", "status", "error_class", "error", "input_tokens", "output_tokens",
                 "total_tokens", "total_cost", "response_time_ms", "ttft_ms", "fallback_of", "is_demo",
-                "messages", "response", "metadata"]
+                "messages", "response", "metadata", "eval_run_id"]
 USAGE_DAILY = ["day", "user_id", "provider", "model", "service_type", "is_demo", "calls", "failures",
                "input_tokens", "output_tokens", "total_tokens", "cost", "unpriced_calls"]
 

@@ -1,0 +1,279 @@
+"""The evaluation tables of the SQLite store (migration ``m006_evals``): templates, datasets,
+runs, results, row votes and decisions. Reached through ``SqliteStore.evals()``, sharing its
+connection and lock.
+
+Versions are assigned inside the write transaction (``BEGIN IMMEDIATE``), so two saves of the
+same name at once get two versions, never the same one. A result is written once per
+(run, row, model): ``save_result`` ignores a second write and says so, which is what keeps a
+resumed run from storing a row twice.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, Callable, ContextManager, Iterable
+
+from core.evals.datasets import Dataset, digest_of
+from core.evals.templates import PromptTemplate
+
+__all__ = ["SqliteEvalStore", "RESULT_FIELDS"]
+
+RESULT_FIELDS = ("run_id", "row_index", "model", "created_at", "status", "answer", "call_id",
+                 "served_by", "cost", "input_tokens", "output_tokens", "response_time_ms",
+                 "error", "checks", "passed", "judge_score", "judge_reason", "judge_call_id",
+                 "judge_cost")
+_RUN_FIELDS = ("id", "created_at", "updated_at", "created_by", "template_id", "dataset_id",
+               "service_type", "models", "judge", "checks", "concurrency", "estimate", "status",
+               "note")
+_JSON_RUN = ("models", "judge", "checks")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat()
+
+
+class SqliteEvalStore:
+    """Evaluation data in the SQLite file; ``reading``/``writing`` are the store's own
+    context managers (a connection under the store's lock; a write transaction)."""
+
+    backend = "sqlite"
+
+    def __init__(self, reading: Callable[[], ContextManager], writing: Callable[[], ContextManager]):
+        self._reading, self._writing = reading, writing
+
+    # -- templates ------------------------------------------------------------------
+
+    def save_template(self, template: PromptTemplate) -> PromptTemplate:
+        """Store ``template`` as the next version of its name; return it with its version."""
+        with self._writing() as conn:
+            version = conn.execute("SELECT coalesce(max(version), 0) + 1 FROM prompt_templates "
+                                   "WHERE name = ?", (template.name,)).fetchone()[0]
+            created = _now()
+            cursor = conn.execute(
+                "INSERT INTO prompt_templates (name, version, service_type, system, template, "
+                "variables, settings, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (template.name, version, template.service_type, template.system, template.template,
+                 json.dumps(list(template.variables)), json.dumps(template.settings),
+                 template.created_by, created))
+        return PromptTemplate(template.name, version, template.template, template.system,
+                              template.service_type, template.variables, dict(template.settings),
+                              cursor.lastrowid, template.created_by, created)
+
+    def template(self, name: str, version: int | None = None) -> PromptTemplate | None:
+        """That version of ``name`` (None: the latest), or None if there is none."""
+        sql = (f"SELECT {_TEMPLATE_COLUMNS} FROM prompt_templates WHERE name = ? "
+               + ("AND version = ?" if version else "ORDER BY version DESC LIMIT 1"))
+        with self._reading() as conn:
+            row = conn.execute(sql, (name, version) if version else (name,)).fetchone()
+        return _template(row) if row else None
+
+    def template_by_id(self, template_id: int) -> PromptTemplate | None:
+        with self._reading() as conn:
+            row = conn.execute(f"SELECT {_TEMPLATE_COLUMNS} FROM prompt_templates WHERE id = ?",
+                               (template_id,)).fetchone()
+        return _template(row) if row else None
+
+    def templates(self) -> list[dict[str, Any]]:
+        """The latest version of each template, with how many versions it has, by name."""
+        with self._reading() as conn:
+            rows = conn.execute(f"""
+                SELECT {_TEMPLATE_COLUMNS}, (SELECT count(*) FROM prompt_templates o
+                                             WHERE o.name = t.name)
+                FROM prompt_templates t
+                WHERE version = (SELECT max(version) FROM prompt_templates o WHERE o.name = t.name)
+                ORDER BY name""").fetchall()
+        return [{**_template(row[:-1]).to_json(), "versions": row[-1]} for row in rows]
+
+    # -- datasets -------------------------------------------------------------------
+
+    def save_dataset(self, name: str, columns: Iterable[str], rows: list[dict[str, Any]], *,
+                     created_by: str, source: str = "upload") -> Dataset:
+        """Store the rows as the next version of ``name``, unless the latest version holds the
+        same columns and rows: then that version is returned and nothing is written."""
+        columns = tuple(columns)
+        digest = digest_of(columns, rows)
+        with self._writing() as conn:
+            latest = conn.execute("SELECT id, version, digest FROM datasets WHERE name = ? "
+                                  "ORDER BY version DESC LIMIT 1", (name,)).fetchone()
+            if latest and latest[2] == digest:
+                dataset_id = latest[0]
+            else:
+                version = (latest[1] if latest else 0) + 1
+                dataset_id = conn.execute(
+                    "INSERT INTO datasets (name, version, columns, rows, row_count, digest, "
+                    "source, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (name, version, json.dumps(list(columns)),
+                     json.dumps(rows, ensure_ascii=False, default=str), len(rows), digest,
+                     source, created_by, _now())).lastrowid
+        return self.dataset_by_id(dataset_id)
+
+    def dataset(self, name: str, version: int | None = None) -> Dataset | None:
+        sql = (f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ? "
+               + ("AND version = ?" if version else "ORDER BY version DESC LIMIT 1"))
+        with self._reading() as conn:
+            row = conn.execute(sql, (name, version) if version else (name,)).fetchone()
+        return _dataset(row) if row else None
+
+    def dataset_by_id(self, dataset_id: int) -> Dataset | None:
+        with self._reading() as conn:
+            row = conn.execute(f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE id = ?",
+                               (dataset_id,)).fetchone()
+        return _dataset(row) if row else None
+
+    def datasets(self) -> list[dict[str, Any]]:
+        """Every dataset version's summary (no rows), newest first."""
+        with self._reading() as conn:
+            rows = conn.execute("SELECT id, name, version, columns, row_count, source, created_by, "
+                                "created_at FROM datasets ORDER BY created_at DESC, id DESC").fetchall()
+        return [{"id": r[0], "name": r[1], "version": r[2], "ref": f"{r[1]}@{r[2]}",
+                 "columns": json.loads(r[3]), "rows": r[4], "source": r[5], "created_by": r[6],
+                 "created_at": r[7]} for r in rows]
+
+    # -- runs -----------------------------------------------------------------------
+
+    def create_run(self, run: dict[str, Any]) -> None:
+        """Insert a run (``_RUN_FIELDS``; JSON fields as Python values)."""
+        row = {key: run.get(key) for key in _RUN_FIELDS}
+        row["created_at"] = row["updated_at"] = row["created_at"] or _now()
+        for key in _JSON_RUN:
+            row[key] = None if row[key] is None else json.dumps(row[key])
+        with self._writing() as conn:
+            conn.execute(f"INSERT INTO eval_runs ({', '.join(row)}) "
+                         f"VALUES ({', '.join('?' * len(row))})", list(row.values()))
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        with self._reading() as conn:
+            row = conn.execute(f"SELECT {', '.join(_RUN_FIELDS)} FROM eval_runs WHERE id = ?",
+                               (run_id,)).fetchone()
+        return _run(row) if row else None
+
+    def runs(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Recent runs, newest first, each with ``answered`` (results stored so far)."""
+        with self._reading() as conn:
+            rows = conn.execute(f"""
+                SELECT {', '.join(_RUN_FIELDS)},
+                       (SELECT count(*) FROM eval_results r WHERE r.run_id = eval_runs.id)
+                FROM eval_runs ORDER BY created_at DESC LIMIT ?""", (limit,)).fetchall()
+        return [{**_run(row[:-1]), "answered": row[-1]} for row in rows]
+
+    def unfinished_run(self, template_id: int, dataset_id: int, models: list,
+                       created_by: str) -> dict[str, Any] | None:
+        """The newest run of this user on the same template version, dataset version and
+        models that has not finished (interrupted, cancelled or stopped), if any."""
+        with self._reading() as conn:
+            row = conn.execute(f"""
+                SELECT {', '.join(_RUN_FIELDS)} FROM eval_runs
+                WHERE template_id = ? AND dataset_id = ? AND models = ? AND created_by = ?
+                  AND status != 'done' ORDER BY created_at DESC LIMIT 1""",
+                               (template_id, dataset_id, json.dumps(models), created_by)).fetchone()
+        return _run(row) if row else None
+
+    def set_run_status(self, run_id: str, status: str, note: str | None = None) -> None:
+        with self._writing() as conn:
+            conn.execute("UPDATE eval_runs SET status = ?, note = ?, updated_at = ? WHERE id = ?",
+                         (status, note, _now(), run_id))
+
+    # -- results --------------------------------------------------------------------
+
+    def save_result(self, result: dict[str, Any]) -> bool:
+        """Store one row x model result; False (nothing written) if it was stored before."""
+        row = {key: result.get(key) for key in RESULT_FIELDS}
+        row["created_at"] = row["created_at"] or _now()
+        row["checks"] = json.dumps(row["checks"] or {})
+        row["passed"] = None if row["passed"] is None else int(bool(row["passed"]))
+        row["input_tokens"], row["output_tokens"] = row["input_tokens"] or 0, row["output_tokens"] or 0
+        with self._writing() as conn:
+            cursor = conn.execute(
+                f"INSERT INTO eval_results ({', '.join(row)}) VALUES ({', '.join('?' * len(row))}) "
+                "ON CONFLICT (run_id, row_index, model) DO NOTHING", list(row.values()))
+        return cursor.rowcount == 1
+
+    def set_judgement(self, run_id: str, row_index: int, model: str, judgement: dict) -> None:
+        """Fill a stored result's judge fields (score, reason, call id, cost)."""
+        with self._writing() as conn:
+            conn.execute("UPDATE eval_results SET judge_score = ?, judge_reason = ?, "
+                         "judge_call_id = ?, judge_cost = ? WHERE run_id = ? AND row_index = ? "
+                         "AND model = ?", (judgement.get("judge_score"), judgement.get("judge_reason"),
+                                           judgement.get("judge_call_id"), judgement.get("judge_cost"),
+                                           run_id, row_index, model))
+
+    def results(self, run_id: str) -> list[dict[str, Any]]:
+        """Every stored result of the run, by row then model."""
+        with self._reading() as conn:
+            rows = conn.execute(f"SELECT {', '.join(RESULT_FIELDS)} FROM eval_results "
+                                "WHERE run_id = ? ORDER BY row_index, model", (run_id,)).fetchall()
+        out = []
+        for row in rows:
+            item = dict(zip(RESULT_FIELDS, row))
+            item["checks"] = json.loads(item["checks"])
+            item["passed"] = None if item["passed"] is None else bool(item["passed"])
+            out.append(item)
+        return out
+
+    def progress(self, run_id: str) -> dict[str, Any]:
+        """``answered`` results so far and what they cost (answers and judge, known prices)."""
+        with self._reading() as conn:
+            answered, cost, judge = conn.execute(
+                "SELECT count(*), coalesce(sum(cost), 0), coalesce(sum(judge_cost), 0) "
+                "FROM eval_results WHERE run_id = ?", (run_id,)).fetchone()
+        return {"answered": answered, "cost": cost, "judge_cost": judge}
+
+    # -- votes and decisions --------------------------------------------------------
+
+    def record_row_vote(self, run_id: str, row_index: int, user_id: str, models: list[str],
+                        winner: str | None) -> None:
+        """One user's blind vote on a row between ``models`` (replaces their earlier vote on
+        the same row and pair); ``winner`` is one of them, ``"tie"`` or None (both bad)."""
+        with self._writing() as conn:
+            conn.execute("INSERT INTO eval_votes (run_id, row_index, user_id, models, winner, "
+                         "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, row_index, "
+                         "user_id, models) DO UPDATE SET winner = excluded.winner, "
+                         "created_at = excluded.created_at",
+                         (run_id, row_index, user_id, json.dumps(sorted(models)), winner, _now()))
+
+    def row_votes(self, run_id: str) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            rows = conn.execute("SELECT row_index, user_id, models, winner FROM eval_votes "
+                                "WHERE run_id = ? ORDER BY row_index", (run_id,)).fetchall()
+        return [{"row_index": r[0], "user_id": r[1], "models": json.loads(r[2]), "winner": r[3]}
+                for r in rows]
+
+    def record_decision(self, run_id: str, user_id: str, service_type: str, model: str,
+                        decided_by: str) -> None:
+        with self._writing() as conn:
+            conn.execute("INSERT INTO eval_decisions (run_id, user_id, service_type, model, "
+                         "decided_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                         (run_id, user_id, service_type, model, decided_by, _now()))
+
+    def decisions(self, user_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The latest decision per (user, service type) among ``user_ids``, newest first."""
+        users = list(user_ids)
+        with self._reading() as conn:
+            rows = conn.execute(f"""
+                SELECT run_id, user_id, service_type, model, decided_by, max(created_at)
+                FROM eval_decisions WHERE user_id IN ({', '.join('?' * len(users))})
+                GROUP BY user_id, service_type ORDER BY 6 DESC""", users).fetchall()
+        names = ("run_id", "user_id", "service_type", "model", "decided_by", "created_at")
+        return [dict(zip(names, row)) for row in rows]
+
+
+_TEMPLATE_COLUMNS = ("name, version, template, system, service_type, variables, settings, id, "
+                     "created_by, created_at")
+_DATASET_COLUMNS = "name, columns, rows, version, source, id, created_by, created_at, digest"
+
+
+def _template(row) -> PromptTemplate:
+    return PromptTemplate(row[0], row[1], row[2], row[3], row[4], tuple(json.loads(row[5])),
+                          json.loads(row[6]), row[7], row[8], row[9])
+
+
+def _dataset(row) -> Dataset:
+    return Dataset(row[0], tuple(json.loads(row[1])), tuple(json.loads(row[2])), row[3], row[4],
+                   row[5], row[6], row[7], row[8])
+
+
+def _run(row) -> dict[str, Any]:
+    run = dict(zip(_RUN_FIELDS, row))
+    for key in _JSON_RUN:
+        run[key] = None if run[key] is None else json.loads(run[key])
+    return run
