@@ -202,6 +202,7 @@ class _Job:
                 "cost": self.cost}
 
     async def run(self) -> None:
+        await asyncio.to_thread(self._adopt_logged_answers)
         results = await asyncio.to_thread(self.runner.evals.results, self.run_row["id"])
         done = {(r["row_index"], r["model"]) for r in results}
         unjudged = [r for r in results if self.judge and r["status"] == "success"
@@ -213,6 +214,24 @@ class _Job:
         workers = [asyncio.create_task(self._worker(work))
                    for _ in range(int(self.run_row["concurrency"]))]
         await asyncio.gather(*workers)
+
+    def _adopt_logged_answers(self) -> None:
+        """Store the answers a killed run paid for and recorded but had not stored yet (the
+        call log keeps them when ``privacy: store``); they are not asked again."""
+        recorder = self.runner.service.recorder
+        if recorder is not None:
+            recorder.flush(timeout=30)  # ship what a killed process left in the spool
+        labels = {c.label for c in self.contenders}
+        for logged in self.runner.evals.logged_answers(self.run_row["id"]):
+            if logged["answer"] is None or logged["model"] not in labels:
+                continue  # without the answer text, the pair is asked again
+            verdicts = run_checks(self.checks, logged["answer"],
+                                  self.dataset.rows[logged["row_index"]].get(EXPECTED))
+            if self.runner.evals.save_result({**logged, "run_id": self.run_row["id"],
+                                              "status": "success", "checks": verdicts,
+                                              "passed": passed(verdicts)}):
+                self.answered += 1
+                self.cost += logged["cost"] or 0.0
 
     async def _worker(self, work) -> None:
         for kind, row_index, label, answer in work:

@@ -210,6 +210,20 @@ class SqliteEvalStore:
             out.append(item)
         return out
 
+    def logged_answers(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's successful answer calls in the call log (not the judge's): what a run
+        killed between recording a call and storing its result can adopt on resume."""
+        with self._reading() as conn:
+            rows = conn.execute("""
+                SELECT json_extract(metadata, '$.eval_row'), json_extract(metadata, '$.eval_model'),
+                       litellm_call_id, response, total_cost, input_tokens, output_tokens,
+                       response_time_ms, model
+                FROM request_logs WHERE eval_run_id = ? AND status = 'success'
+                  AND json_extract(metadata, '$.eval_role') IS NULL""", (run_id,)).fetchall()
+        names = ("row_index", "model", "call_id", "answer", "cost", "input_tokens",
+                 "output_tokens", "response_time_ms", "served_by")
+        return [dict(zip(names, row)) for row in rows]
+
     def progress(self, run_id: str) -> dict[str, Any]:
         """``answered`` results so far and what they cost (answers and judge, known prices)."""
         with self._reading() as conn:

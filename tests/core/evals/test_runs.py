@@ -138,3 +138,19 @@ def test_generate_from_a_template_renders_it_and_names_the_version(svc, bench, e
     with pytest.raises(BadRequestError, match=r"uses \{\{ mood \}\} but no value for 'mood'"):
         svc.generate_sync(template="greet@1", variables={"name": "Ada"}, user_id="ana")
     assert len(emulator.requests) == 1
+
+
+def test_an_answer_recorded_before_a_kill_is_adopted_not_asked_again(svc, bench, emulator):
+    bench.save_template("names", "{{ question }}", user="ana", service_type="answer_builder")
+    data = bench.upload_dataset(ROWS, "items.csv", user="ana")
+    run_id = bench.runner.start(bench.runner.plan("names", data, ["claude", "gemini"],
+                                                  user_id="ana", checks=["equals"]))
+    # What a process killed after the provider answered, before the result was stored, leaves:
+    svc.generate_sync("Name item 2", user_id="ana", service_type="answer_builder", model="claude",
+                      fallbacks=False, metadata={"eval_run_id": run_id, "eval_row": 2,
+                                                 "eval_model": "claude"})
+    outcome = bench.runner.execute_sync(run_id)
+    assert outcome["answered"] == 12 and len(emulator.requests) == 12
+    adopted = next(r for r in bench.report(run_id)["results"]
+                   if (r["row_index"], r["model"]) == (2, "claude"))
+    assert adopted["answer"] == "Echo: Name item 2" and adopted["passed"] is True
