@@ -80,6 +80,25 @@ class Workbench:
         name = check_name(name or "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in stem))
         return self.evals.save_dataset(name, columns, rows, created_by=user)
 
+    def dataset_from_calls(self, call_ids: list[str], *, name: str, user: str,
+                           as_user: str | None = None) -> Dataset:
+        """A dataset version (columns prompt, system, expected) from recorded calls;
+        a template over it uses ``{{ prompt }}`` (and ``{{ system }}``)."""
+        from core.evals import from_calls
+
+        check_name(name)
+        rows = from_calls.rows_from_calls(self.service.store, call_ids, as_user=as_user)
+        return self.evals.save_dataset(name, from_calls.COLUMNS, rows, created_by=user, source="calls")
+
+    def dataset_from_service(self, service_type: str, *, name: str, user: str, limit: int = 100,
+                             as_user: str | None = None) -> Dataset:
+        """A dataset from the latest ``limit`` successful calls of ``service_type``."""
+        from core.evals import from_calls
+
+        ids = from_calls.call_ids_for_service(self.service.store, service_type, limit=limit,
+                                              as_user=as_user)
+        return self.dataset_from_calls(ids, name=name, user=user, as_user=as_user)
+
     def dataset(self, ref: str) -> Dataset:
         name, version = parse_ref(ref)
         found = self.evals.dataset(name, version)

@@ -301,3 +301,18 @@ def m006_evals(conn: sqlite3.Connection) -> None:
                  "(json_extract(metadata, '$.eval_run_id')) VIRTUAL")
     conn.execute("CREATE INDEX request_logs_eval_run_idx ON request_logs (eval_run_id) "
                  "WHERE eval_run_id IS NOT NULL")
+
+
+@migration
+def m007_calls_explorer(conn: sqlite3.Connection) -> None:
+    """Indexes for the calls explorer (``core/store/calls.py``): a page sorted by time or cost,
+    filtered by model, service type, provider, failures or fallbacks, walks one index from
+    its cursor. Each index ends in the rowid (``id``), the keyset's tie-breaker."""
+    for name, columns in (("model_created", "model, created_at"),
+                          ("service_created", "service_type, created_at"),
+                          ("provider_created", "provider, created_at"),
+                          ("cost", "coalesce(total_cost, -1.0)"),
+                          ("user_cost", "user_id, coalesce(total_cost, -1.0)")):
+        conn.execute(f"CREATE INDEX request_logs_{name}_idx ON request_logs ({columns})")
+    conn.execute("CREATE INDEX request_logs_fallbacks_idx ON request_logs (created_at) "
+                 "WHERE fallback_of IS NOT NULL")
