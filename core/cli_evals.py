@@ -55,7 +55,8 @@ def _register_eval(commands) -> None:
     run.add_argument("--dataset", required=True, metavar="FILE", help="a .csv or .jsonl file")
     run.add_argument("--models", required=True, help="2 to 4 comma-separated model names")
     run.add_argument("--judge", help="a configured model that scores each answer")
-    run.add_argument("--rubric", help="what the judge scores (default: a general rubric)")
+    run.add_argument("--rubric", help="what the judge scores (default: a general rubric); "
+                     "without --judge, the bundled local model judges")
     run.add_argument("--checks", default="", help="comma-separated: equals, contains, regex, "
                      "numeric (against the 'expected' column), or a JSON list of checks")
     run.add_argument("--concurrency", type=int, default=4)
@@ -130,7 +131,8 @@ def run_eval_run(args, ctx) -> int:
         raise BadRequestError(f"There is no file {args.dataset}.")
     bench = _bench(ctx)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    judge = JudgeSpec(args.judge, args.rubric or DEFAULT_RUBRIC) if args.judge else None
+    judge_model = args.judge or (bench.default_judge() if args.rubric else None)
+    judge = JudgeSpec(judge_model, args.rubric or DEFAULT_RUBRIC) if judge_model else None
     from core.evals.datasets import parse_dataset
 
     parse_dataset(path.read_bytes(), path.name)  # a bad file stores nothing

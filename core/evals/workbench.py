@@ -46,6 +46,16 @@ class Workbench:
         self.evals = evals if evals is not None else evals_store(service.store)
         self.runner = EvalRunner(service, self.evals)
 
+    def default_judge(self) -> str:
+        """The bundled local model, the judge when none is named; ``BadRequestError`` if it
+        is not configured."""
+        from core.defaults import LOCAL_MODEL_NAME
+
+        if LOCAL_MODEL_NAME not in self.service.settings.model_names:
+            raise BadRequestError(f"No judge was named and the bundled model "
+                                  f"({LOCAL_MODEL_NAME!r}) is not configured; name a judge model.")
+        return LOCAL_MODEL_NAME
+
     # -- templates and datasets -----------------------------------------------------
 
     def save_template(self, name: str, template: str, *, user: str, system: str | None = None,

@@ -125,8 +125,12 @@ def page_sql(query: CallQuery, dialect: str) -> tuple[str, list[Any]]:
     key = "created_at" if query.sort == "time" else f"coalesce(total_cost, {_UNKNOWN_COST})"
     after = _cursor_values(query)
     if after is not None:
-        where.append(f"({key}, id) < ({mark}, {mark})")
-        params.extend(after)
+        if dialect == "postgres":
+            where.append(f"({key}, id) < ({mark}, {mark})")
+            params.extend(after)
+        else:  # SQLite ranges an index on a row value of plain columns only: spell it out
+            where.append(f"{key} <= {mark} AND ({key} < {mark} OR id < {mark})")
+            params.extend([after[0], after[0], after[1]])
     columns = ", ".join(CALL_COLUMNS)
     sql = (f"SELECT {columns}, {key} AS sort_key FROM request_logs "
            f"WHERE {' AND '.join(where) or 'true'} ORDER BY {key} DESC, id DESC LIMIT {mark}")
