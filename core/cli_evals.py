@@ -8,7 +8,7 @@ templates and dataset runs across models (``core/evals``).
   reuses the latest), prints the estimate, runs, and prints per-model totals. Run again with the
   same arguments after an interruption (even SIGKILL), it resumes the unfinished run: rows
   already answered are not asked again.
-- ``eval show [RUN]``: a run's totals (no RUN: recent runs). ``eval use RUN MODEL
+- ``eval show [RUN] [--csv]``: a run's totals, or every result as CSV (no RUN: recent runs). ``eval use RUN MODEL
   [--everyone] [--service S]``: make the run's model the service type's choice.
 
 ``--json`` prints ``{"run", "progress", "totals"}`` (``totals``: one object per model with
@@ -66,6 +66,7 @@ def _register_eval(commands) -> None:
     show = actions.add_parser("show", help="a run's per-model totals (no RUN: recent runs)")
     show.add_argument("run_id", nargs="?", metavar="RUN")
     show.add_argument("--json", action="store_true")
+    show.add_argument("--csv", action="store_true", help="every row x model result as CSV")
     show.set_defaults(run=run_eval_show)
     use = actions.add_parser("use", help="use a run's model for its service type")
     use.add_argument("run_id", metavar="RUN")
@@ -165,6 +166,12 @@ def run_eval_show(args, ctx) -> int:
     from core.cli import emit
 
     bench = _bench(ctx)
+    if args.run_id and args.csv:
+        from core.evals.results import to_csv
+
+        report = bench.report(args.run_id)
+        sys.stdout.write(to_csv(report["results"], report["dataset"].columns, report["dataset"].rows))
+        return 0
     if args.run_id:
         _show(bench, args.run_id, args.json)
         return 0

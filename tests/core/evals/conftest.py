@@ -17,8 +17,10 @@ def evals_service(emulator, tmp_path, **parley) -> AIService:
                               {"default_model": "gemini", "privacy": "store",
                                "service_types": ["xray", "answer_builder"], **parley},
                               "test", common)
+    from core.budgets import guard_for
+
     return AIService(settings, recorder=open_recorder(settings, {}),
-                     preferences=PreferenceBook(settings, {}))
+                     preferences=PreferenceBook(settings, {}), budget=guard_for(settings, {}))
 
 
 @pytest.fixture

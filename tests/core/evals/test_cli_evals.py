@@ -66,6 +66,9 @@ def test_eval_run_prints_totals_per_model_and_show_repeats_them(config, capsys, 
     code, out, _ = _cli(capsys, "eval", "show", report["run"]["id"])
     assert out.splitlines()[1].split()[:3] == ["model", "pass", "judge"]
     assert out.splitlines()[2].startswith("claude  50%")
+    code, out, _ = _cli(capsys, "eval", "show", report["run"]["id"], "--csv")
+    assert out.splitlines()[0].startswith("question,expected,row,model,status,answer,passed")
+    assert len(out.splitlines()) == 5
 
 
 def test_a_malformed_csv_is_one_line_and_stores_nothing(config, capsys, tmp_path):

@@ -154,3 +154,35 @@ def test_an_answer_recorded_before_a_kill_is_adopted_not_asked_again(svc, bench,
     adopted = next(r for r in bench.report(run_id)["results"]
                    if (r["row_index"], r["model"]) == (2, "claude"))
     assert adopted["answer"] == "Echo: Name item 2" and adopted["passed"] is True
+
+
+def test_a_spent_budget_stops_the_run_with_its_reason_and_nothing_is_sent(emulator, tmp_path):
+    from core.evals.workbench import Workbench
+    from tests.core.evals.conftest import evals_service
+
+    svc = evals_service(emulator, tmp_path, budgets={"users": {"ana": 0}, "hard": True})
+    try:
+        _, run_id, outcome = _run(Workbench(svc))
+    finally:
+        svc.close()
+    assert outcome["status"] == "stopped" and outcome["answered"] == 0
+    assert "budget" in outcome["note"].lower()
+    assert emulator.requests == []
+
+
+def test_results_export_as_csv_with_inputs_and_answers(bench):
+    import csv
+    import io
+
+    from core.evals.results import to_csv
+
+    _, run_id, _ = _run(bench)
+    report = bench.report(run_id)
+    rows = list(csv.DictReader(io.StringIO(to_csv(report["results"], report["dataset"].columns,
+                                                  report["dataset"].rows))))
+    assert len(rows) == 12
+    first = rows[0]
+    assert (first["question"], first["expected"], first["row"], first["model"]) == \
+        ("Name item 0", "Echo: Name item 0", "1", "claude")
+    assert first["answer"] == "Echo: Name item 0" and first["passed"] == "True"
+    assert float(first["cost"]) > 0
