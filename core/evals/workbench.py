@@ -33,8 +33,9 @@ def evals_store(store):
         raise ConfigError("has no store; evaluations need one (PARLEY_DATABASE_URL)",
                           key="PARLEY_DATABASE_URL")
     if not hasattr(store, "evals"):
-        raise ConfigError(f"is a {store.backend} store; evaluations are kept in the SQLite store "
-                          "for now", key="PARLEY_DATABASE_URL")
+        raise ConfigError(f"is a {store.backend} store; evaluations are kept in SQLite or "
+                          "Postgres (use the project's postgresql:// connection string)",
+                          key="PARLEY_DATABASE_URL")
     return store.evals()
 
 

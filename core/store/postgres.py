@@ -272,6 +272,12 @@ class PostgresStore:
         main = next((c for c in found if c["litellm_call_id"] == call_id), None)
         return None if main is None else {**main, "attempts": [c for c in found if c is not main]}
 
+    def evals(self):
+        """The evaluation tables (``core/store/evals.py``), as the connecting role."""
+        from core.store.evals import EvalStore
+
+        return EvalStore(self._transaction, self._transaction, "postgres")
+
     def status(self) -> dict[str, Any]:
         """Backend, host/database, migrations applied and pending, and row counts."""
         with self._transaction() as cur:

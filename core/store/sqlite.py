@@ -295,10 +295,10 @@ class SqliteStore:
         return {**main, "attempts": [c for c in found if c is not main]}
 
     def evals(self):
-        """The evaluation tables in this file (``core/store/sqlite_evals.py``)."""
-        from core.store.sqlite_evals import SqliteEvalStore
+        """The evaluation tables in this file (``core/store/evals.py``)."""
+        from core.store.evals import EvalStore
 
-        return SqliteEvalStore(self._reading, self._writing)
+        return EvalStore(self._reading, self._writing, "sqlite")
 
     def close(self) -> None:
         with self._lock:

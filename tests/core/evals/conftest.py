@@ -9,10 +9,11 @@ from core.wiring import PreferenceBook, open_recorder
 from tests.emulated import three_models
 
 
-def evals_service(emulator, tmp_path, **parley) -> AIService:
-    """An AIService on the emulator's claude/gemini/gpt, recording to ``tmp_path``'s SQLite."""
+def evals_service(emulator, tmp_path, database_url: str | None = None, **parley) -> AIService:
+    """An AIService on the emulator's claude/gemini/gpt, recording to ``database_url``
+    (default: ``tmp_path``'s SQLite)."""
     common = {"data_dir": tmp_path / ".parley",
-              "database_url": f"sqlite:///{tmp_path / '.parley' / 'parley.db'}"}
+              "database_url": database_url or f"sqlite:///{tmp_path / '.parley' / 'parley.db'}"}
     settings = build_settings(tuple(three_models(emulator)), {"num_retries": 0, "timeout": 5},
                               {"default_model": "gemini", "privacy": "store",
                                "service_types": ["xray", "answer_builder"], **parley},

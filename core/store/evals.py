@@ -1,22 +1,26 @@
-"""The evaluation tables of the SQLite store (migration ``m006_evals``): templates, datasets,
-runs, results, row votes and decisions. Reached through ``SqliteStore.evals()``, sharing its
-connection and lock.
+"""The evaluation tables (SQLite migration ``m006_evals``; Postgres
+``20251130000100_parley_evals.sql``): templates, datasets, runs, results, row votes and
+decisions. Reached through ``SqliteStore.evals()`` or ``PostgresStore.evals()``, sharing the
+store's connections; the SQL is the same for both but for placeholders and JSON access.
 
-Versions are assigned inside the write transaction (``BEGIN IMMEDIATE``), so two saves of the
-same name at once get two versions, never the same one. A result is written once per
+Versions are assigned inside the write transaction (SQLite: ``BEGIN IMMEDIATE``; Postgres:
+the ``(name, version)`` key refuses a duplicate), so two saves of the same name at once never
+share a version. A result is written once per
 (run, row, model): ``save_result`` ignores a second write and says so, which is what keeps a
 resumed run from storing a row twice.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import decimal
 import json
-from typing import Any, Callable, ContextManager, Iterable
+from typing import Any, Callable, ContextManager, Iterable, Iterator
 
 from core.evals.datasets import Dataset, digest_of
 from core.evals.templates import PromptTemplate
 
-__all__ = ["SqliteEvalStore", "RESULT_FIELDS"]
+__all__ = ["EvalStore", "RESULT_FIELDS"]
 
 RESULT_FIELDS = ("run_id", "row_index", "model", "created_at", "status", "answer", "call_id",
                  "served_by", "cost", "input_tokens", "output_tokens", "response_time_ms",
@@ -32,14 +36,25 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat()
 
 
-class SqliteEvalStore:
-    """Evaluation data in the SQLite file; ``reading``/``writing`` are the store's own
-    context managers (a connection under the store's lock; a write transaction)."""
+class EvalStore:
+    """Evaluation data in a store; ``reading``/``writing`` are the store's own context
+    managers yielding something with ``execute(sql, params) -> cursor`` (a SQLite connection
+    under the store's lock; a psycopg cursor in a transaction). ``dialect``: sqlite | postgres."""
 
-    backend = "sqlite"
+    def __init__(self, reading: Callable[[], ContextManager], writing: Callable[[], ContextManager],
+                 dialect: str = "sqlite"):
+        self.backend = dialect
+        self._read, self._write = reading, writing
 
-    def __init__(self, reading: Callable[[], ContextManager], writing: Callable[[], ContextManager]):
-        self._reading, self._writing = reading, writing
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator["_Conn"]:
+        with self._read() as conn:
+            yield _Conn(conn, self.backend)
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator["_Conn"]:
+        with self._write() as conn:
+            yield _Conn(conn, self.backend)
 
     # -- templates ------------------------------------------------------------------
 
@@ -49,15 +64,16 @@ class SqliteEvalStore:
             version = conn.execute("SELECT coalesce(max(version), 0) + 1 FROM prompt_templates "
                                    "WHERE name = ?", (template.name,)).fetchone()[0]
             created = _now()
-            cursor = conn.execute(
+            template_id = conn.execute(
                 "INSERT INTO prompt_templates (name, version, service_type, system, template, "
-                "variables, settings, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "variables, settings, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING id",
                 (template.name, version, template.service_type, template.system, template.template,
                  json.dumps(list(template.variables)), json.dumps(template.settings),
-                 template.created_by, created))
+                 template.created_by, created)).fetchone()[0]
         return PromptTemplate(template.name, version, template.template, template.system,
                               template.service_type, template.variables, dict(template.settings),
-                              cursor.lastrowid, template.created_by, created)
+                              template_id, template.created_by, created)
 
     def template(self, name: str, version: int | None = None) -> PromptTemplate | None:
         """That version of ``name`` (None: the latest), or None if there is none."""
@@ -101,10 +117,10 @@ class SqliteEvalStore:
                 version = (latest[1] if latest else 0) + 1
                 dataset_id = conn.execute(
                     "INSERT INTO datasets (name, version, columns, rows, row_count, digest, "
-                    "source, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "source, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (name, version, json.dumps(list(columns)),
                      json.dumps(rows, ensure_ascii=False, default=str), len(rows), digest,
-                     source, created_by, _now())).lastrowid
+                     source, created_by, _now())).fetchone()[0]
         return self.dataset_by_id(dataset_id)
 
     def dataset(self, name: str, version: int | None = None) -> Dataset | None:
@@ -126,8 +142,8 @@ class SqliteEvalStore:
             rows = conn.execute("SELECT id, name, version, columns, row_count, source, created_by, "
                                 "created_at FROM datasets ORDER BY created_at DESC, id DESC").fetchall()
         return [{"id": r[0], "name": r[1], "version": r[2], "ref": f"{r[1]}@{r[2]}",
-                 "columns": json.loads(r[3]), "rows": r[4], "source": r[5], "created_by": r[6],
-                 "created_at": r[7]} for r in rows]
+                 "columns": _json(r[3]), "rows": r[4], "source": r[5], "created_by": r[6],
+                 "created_at": _iso(r[7])} for r in rows]
 
     # -- runs -----------------------------------------------------------------------
 
@@ -180,13 +196,13 @@ class SqliteEvalStore:
         row = {key: result.get(key) for key in RESULT_FIELDS}
         row["created_at"] = row["created_at"] or _now()
         row["checks"] = json.dumps(row["checks"] or {})
-        row["passed"] = None if row["passed"] is None else int(bool(row["passed"]))
+        row["passed"] = None if row["passed"] is None else bool(row["passed"])
         row["input_tokens"], row["output_tokens"] = row["input_tokens"] or 0, row["output_tokens"] or 0
         with self._writing() as conn:
             cursor = conn.execute(
                 f"INSERT INTO eval_results ({', '.join(row)}) VALUES ({', '.join('?' * len(row))}) "
                 "ON CONFLICT (run_id, row_index, model) DO NOTHING", list(row.values()))
-        return cursor.rowcount == 1
+            return cursor.rowcount == 1  # read before the cursor closes (psycopg resets it)
 
     def set_judgement(self, run_id: str, row_index: int, model: str, judgement: dict) -> None:
         """Fill a stored result's judge fields (score, reason, call id, cost)."""
@@ -205,8 +221,11 @@ class SqliteEvalStore:
         out = []
         for row in rows:
             item = dict(zip(RESULT_FIELDS, row))
-            item["checks"] = json.loads(item["checks"])
+            item["checks"] = _json(item["checks"])
             item["passed"] = None if item["passed"] is None else bool(item["passed"])
+            item["created_at"] = _iso(item["created_at"])
+            for key in ("cost", "judge_cost"):
+                item[key] = _num(item[key])
             out.append(item)
         return out
 
@@ -214,15 +233,16 @@ class SqliteEvalStore:
         """The run's successful answer calls in the call log (not the judge's): what a run
         killed between recording a call and storing its result can adopt on resume."""
         with self._reading() as conn:
-            rows = conn.execute("""
-                SELECT json_extract(metadata, '$.eval_row'), json_extract(metadata, '$.eval_model'),
-                       litellm_call_id, response, total_cost, input_tokens, output_tokens,
-                       response_time_ms, model
+            field = conn.json_field
+            rows = conn.execute(f"""
+                SELECT {field('eval_row')}, {field('eval_model')}, litellm_call_id, response,
+                       total_cost, input_tokens, output_tokens, response_time_ms, model
                 FROM request_logs WHERE eval_run_id = ? AND status = 'success'
-                  AND json_extract(metadata, '$.eval_role') IS NULL""", (run_id,)).fetchall()
+                  AND {field('eval_role')} IS NULL""", (run_id,)).fetchall()
         names = ("row_index", "model", "call_id", "answer", "cost", "input_tokens",
                  "output_tokens", "response_time_ms", "served_by")
-        return [dict(zip(names, row)) for row in rows]
+        return [{**dict(zip(names, row)), "row_index": int(row[0]), "cost": _num(row[4])}
+                for row in rows]
 
     def progress(self, run_id: str) -> dict[str, Any]:
         """``answered`` results so far and what they cost (answers and judge, known prices)."""
@@ -230,7 +250,7 @@ class SqliteEvalStore:
             answered, cost, judge = conn.execute(
                 "SELECT count(*), coalesce(sum(cost), 0), coalesce(sum(judge_cost), 0) "
                 "FROM eval_results WHERE run_id = ?", (run_id,)).fetchone()
-        return {"answered": answered, "cost": cost, "judge_cost": judge}
+        return {"answered": answered, "cost": _num(cost), "judge_cost": _num(judge)}
 
     # -- votes and decisions --------------------------------------------------------
 
@@ -249,7 +269,7 @@ class SqliteEvalStore:
         with self._reading() as conn:
             rows = conn.execute("SELECT row_index, user_id, models, winner FROM eval_votes "
                                 "WHERE run_id = ? ORDER BY row_index", (run_id,)).fetchall()
-        return [{"row_index": r[0], "user_id": r[1], "models": json.loads(r[2]), "winner": r[3]}
+        return [{"row_index": r[0], "user_id": r[1], "models": _json(r[2]), "winner": r[3]}
                 for r in rows]
 
     def record_decision(self, run_id: str, user_id: str, service_type: str, model: str,
@@ -264,11 +284,12 @@ class SqliteEvalStore:
         users = list(user_ids)
         with self._reading() as conn:
             rows = conn.execute(f"""
-                SELECT run_id, user_id, service_type, model, decided_by, max(created_at)
-                FROM eval_decisions WHERE user_id IN ({', '.join('?' * len(users))})
-                GROUP BY user_id, service_type ORDER BY 6 DESC""", users).fetchall()
+                SELECT run_id, user_id, service_type, model, decided_by, created_at
+                FROM eval_decisions WHERE id IN (
+                  SELECT max(id) FROM eval_decisions WHERE user_id IN ({', '.join('?' * len(users))})
+                  GROUP BY user_id, service_type) ORDER BY id DESC""", users).fetchall()
         names = ("run_id", "user_id", "service_type", "model", "decided_by", "created_at")
-        return [dict(zip(names, row)) for row in rows]
+        return [{**dict(zip(names, row)), "created_at": _iso(row[5])} for row in rows]
 
 
 _TEMPLATE_COLUMNS = ("name, version, template, system, service_type, variables, settings, id, "
@@ -276,18 +297,48 @@ _TEMPLATE_COLUMNS = ("name, version, template, system, service_type, variables, 
 _DATASET_COLUMNS = "name, columns, rows, version, source, id, created_by, created_at, digest"
 
 
+class _Conn:
+    """A connection (or cursor) taking SQLite's ``?`` placeholders on either backend."""
+
+    def __init__(self, conn, dialect: str):
+        self._conn, self._postgres = conn, dialect == "postgres"
+
+    def execute(self, sql: str, params=()):
+        return self._conn.execute(sql.replace("?", "%s") if self._postgres else sql, params)
+
+    def json_field(self, key: str) -> str:
+        """SQL for ``request_logs.metadata``'s ``key`` as text."""
+        return f"metadata ->> '{key}'" if self._postgres else f"json_extract(metadata, '$.{key}')"
+
+
+def _json(value: Any) -> Any:
+    """A JSON column's value: SQLite gives text, Postgres the decoded value."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, decimal.Decimal) else value
+
+
 def _template(row) -> PromptTemplate:
-    return PromptTemplate(row[0], row[1], row[2], row[3], row[4], tuple(json.loads(row[5])),
-                          json.loads(row[6]), row[7], row[8], row[9])
+    return PromptTemplate(row[0], row[1], row[2], row[3], row[4], tuple(_json(row[5])),
+                          _json(row[6]), row[7], row[8], _iso(row[9]))
 
 
 def _dataset(row) -> Dataset:
-    return Dataset(row[0], tuple(json.loads(row[1])), tuple(json.loads(row[2])), row[3], row[4],
-                   row[5], row[6], row[7], row[8])
+    return Dataset(row[0], tuple(_json(row[1])), tuple(_json(row[2])), row[3], row[4],
+                   row[5], row[6], _iso(row[7]), row[8])
 
 
 def _run(row) -> dict[str, Any]:
     run = dict(zip(_RUN_FIELDS, row))
     for key in _JSON_RUN:
-        run[key] = None if run[key] is None else json.loads(run[key])
+        run[key] = None if run[key] is None else _json(run[key])
+    for key in ("created_at", "updated_at"):
+        run[key] = _iso(run[key])
+    run["estimate"] = _num(run["estimate"])
     return run
