@@ -19,7 +19,10 @@ from core.errors import BadRequestError
 from core.routing import choose_model
 from core.store.base import Store
 
-__all__ = ["check", "check_user", "check_service", "save", "clear", "stored", "resolved"]
+__all__ = ["check", "check_user", "check_service", "save", "clear", "stored", "resolved",
+           "EVERYONE", "with_everyone"]
+
+EVERYONE = "*"  # the user id holding service-type overrides an admin set for every user
 
 _SERVICE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
@@ -68,8 +71,15 @@ def clear(store: Store, settings: Settings, user: str, service_type: str | None 
 
 
 def stored(store: Store, user: str) -> dict[str | None, str]:
-    """What ``user`` has stored: service type (None = default) -> model, read as that user."""
-    return store.get_preferences(user, as_user=user)
+    """What applies to ``user``: their stored choices (read as that user) over the service
+    overrides set for everyone (``with_everyone``)."""
+    return with_everyone(store.get_preferences(user, as_user=user), store.get_preferences(EVERYONE))
+
+
+def with_everyone(own: dict[str | None, str], everyone: dict[str | None, str]) -> dict[str | None, str]:
+    """A user's choices merged with the overrides set for everyone: an override for everyone
+    applies to a service type the user chose nothing for, above their general default."""
+    return {**{k: v for k, v in everyone.items() if k is not None}, **own}
 
 
 def resolved(store: Store, settings: Settings, catalog: Catalog, user: str,

@@ -12,12 +12,11 @@ import time
 from typing import Mapping
 
 from core.config import Settings
+from core.preferences import EVERYONE, with_everyone
 from core.recorder import Recorder, spool_dir_for
 from core.store import open_store
 
-__all__ = ["open_recorder", "PreferenceBook", "EVERYONE"]
-
-EVERYONE = "*"  # the user id holding service-type overrides set for every user
+__all__ = ["open_recorder", "PreferenceBook"]
 
 
 def open_recorder(settings: Settings, env: Mapping[str, str] | None = None) -> Recorder:
@@ -53,11 +52,8 @@ class PreferenceBook:
         if cached and time.monotonic() - cached[0] < self.TTL_SECONDS:
             return cached[1]
         stored = self.store.get_preferences(user_id)
-        if user_id != EVERYONE:
-            # An admin's override "for everyone" (an eval decision) applies to a service type
-            # the user has no override for; it beats their general default, not their choice.
-            everyone = self.store.get_preferences(EVERYONE)
-            stored = {**{k: v for k, v in everyone.items() if k is not None}, **stored}
+        if user_id != EVERYONE:  # an admin's override for everyone (an eval decision)
+            stored = with_everyone(stored, self.store.get_preferences(EVERYONE))
         self._cache[user_id] = (time.monotonic(), stored)
         return stored
 

@@ -22,9 +22,7 @@ from core.evals.results import matrix, summarize
 from core.evals.runs import EvalRunner
 from core.evals.templates import PromptTemplate, check_name, check_source, parse_ref, variables_of
 
-__all__ = ["Workbench", "EVERYONE", "evals_store"]
-
-EVERYONE = "*"  # the user id whose service-type overrides apply to every user without their own
+__all__ = ["Workbench", "evals_store"]
 
 
 def evals_store(store):
@@ -160,7 +158,7 @@ class Workbench:
         service = service_type or run["service_type"]
         if everyone and not is_admin:
             raise BadRequestError("Only an admin can set a model for everyone; set it for yourself.")
-        owner = EVERYONE if everyone else user
+        owner = preferences.EVERYONE if everyone else user
         preferences.check(self.service.catalog, user, chosen["model"], service)
         self.service.store.set_preference(owner, chosen["model"], service)
         self.evals.record_decision(run_id, owner, service, chosen["model"], user)

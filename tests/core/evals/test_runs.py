@@ -123,6 +123,13 @@ def test_votes_rank_models_and_the_winner_serves_the_service_type(svc, bench):
     served = svc.generate_sync("hello", user_id="someone-else", service_type="answer_builder")
     assert served.model == "claude"
     assert bench.evals.decisions(["*"])[0]["run_id"] == run_id
+    from core import preferences
+
+    said = preferences.resolved(svc.store, svc.settings, svc.catalog, "someone-else", "answer_builder")
+    assert (said["model"], said["source"]) == ("claude", "service")  # prefs get agrees
+    svc.store.set_preference("ana", "gpt", "answer_builder")  # a user's own choice still wins
+    svc.preferences.forget("ana")
+    assert svc.generate_sync("hello", user_id="ana", service_type="answer_builder").model == "gpt"
 
 
 def test_generate_from_a_template_renders_it_and_names_the_version(svc, bench, emulator):
