@@ -20,7 +20,7 @@ from core.routing import choose_model
 from core.store.base import Store
 
 __all__ = ["check", "check_user", "check_service", "save", "clear", "stored", "resolved",
-           "EVERYONE", "with_everyone"]
+           "EVERYONE", "with_everyone", "for_everyone"]
 
 EVERYONE = "*"  # the user id holding service-type overrides an admin set for every user
 
@@ -71,9 +71,13 @@ def clear(store: Store, settings: Settings, user: str, service_type: str | None 
 
 
 def stored(store: Store, user: str) -> dict[str | None, str]:
-    """What applies to ``user``: their stored choices (read as that user) over the service
-    overrides set for everyone (``with_everyone``)."""
-    return with_everyone(store.get_preferences(user, as_user=user), store.get_preferences(EVERYONE))
+    """What ``user`` has stored: service type (None = default) -> model, read as that user."""
+    return store.get_preferences(user, as_user=user)
+
+
+def for_everyone(store: Store) -> dict[str, str]:
+    """The service-type overrides an admin set for every user (an eval's decision)."""
+    return {k: v for k, v in store.get_preferences(EVERYONE).items() if k is not None}
 
 
 def with_everyone(own: dict[str | None, str], everyone: dict[str | None, str]) -> dict[str | None, str]:
@@ -85,9 +89,14 @@ def with_everyone(own: dict[str | None, str], everyone: dict[str | None, str]) -
 def resolved(store: Store, settings: Settings, catalog: Catalog, user: str,
              service_type: str | None = None) -> dict[str, Any]:
     """The model a call by ``user`` for ``service_type`` naming no model gets, and why:
-    ``{"user", "service", "model", "source"}`` with source = service | user | default."""
+    ``{"user", "service", "model", "source"}`` with source = service | everyone | user |
+    default (``everyone``: the override an admin set for every user)."""
     check_user(user)
     check_service(settings, service_type)
+    own, team = stored(store, user), for_everyone(store)
     choice = choose_model(settings, catalog, user_id=user, service_type=service_type,
-                          preferences=lambda who: stored(store, who))
-    return {"user": user, "service": service_type, "model": choice.model, "source": choice.source}
+                          preferences=lambda who: with_everyone(own, team))
+    source = choice.source
+    if source == "service" and service_type not in own:
+        source = "everyone"
+    return {"user": user, "service": service_type, "model": choice.model, "source": source}

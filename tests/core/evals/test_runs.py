@@ -126,7 +126,7 @@ def test_votes_rank_models_and_the_winner_serves_the_service_type(svc, bench):
     from core import preferences
 
     said = preferences.resolved(svc.store, svc.settings, svc.catalog, "someone-else", "answer_builder")
-    assert (said["model"], said["source"]) == ("claude", "service")  # prefs get agrees
+    assert (said["model"], said["source"]) == ("claude", "everyone")  # prefs get agrees
     svc.store.set_preference("ana", "gpt", "answer_builder")  # a user's own choice still wins
     svc.preferences.forget("ana")
     assert svc.generate_sync("hello", user_id="ana", service_type="answer_builder").model == "gpt"
