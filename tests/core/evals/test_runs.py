@@ -4,6 +4,7 @@ cancel, and the decision that sends later calls to the winner."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -193,3 +194,24 @@ def test_results_export_as_csv_with_inputs_and_answers(bench):
         ("Name item 0", "Echo: Name item 0", "1", "claude")
     assert first["answer"] == "Echo: Name item 0" and first["passed"] == "True"
     assert float(first["cost"]) > 0
+
+
+def test_a_background_run_reports_progress_and_can_be_cancelled(bench, emulator):
+    from core.evals.background import BackgroundRuns
+
+    emulator.set_default("*", Reply(ttft=0.1))
+    bench.save_template("names", "{{ question }}", user="ana")
+    data = bench.upload_dataset(ROWS, "items.csv", user="ana")
+    plan = bench.runner.plan("names", data, ["claude", "gemini"], user_id="ana", concurrency=1)
+    run_id = bench.runner.start(plan)
+    runs = BackgroundRuns(bench.runner)
+    assert runs.start(run_id) and not runs.start(run_id)  # one execution at a time
+    assert runs.active(run_id)
+    while bench.evals.progress(run_id)["answered"] < 2:
+        time.sleep(0.02)
+    assert runs.cancel(run_id)
+    outcome = runs.wait(run_id, timeout=10)
+    assert outcome["status"] == "cancelled" and not runs.active(run_id)
+    assert runs.start(run_id)
+    assert runs.wait(run_id, timeout=30)["status"] == "done"
+    assert bench.evals.run(run_id)["status"] == "done"
