@@ -116,17 +116,19 @@ def page_sql(query: CallQuery, dialect: str) -> tuple[str, list[Any]]:
     if query.until:
         where.append(f"created_at < {mark}")
         params.append(_stamp(query.until) if dialect == "sqlite" else query.until)
+    money = mark if dialect == "sqlite" else f"{mark}::numeric"  # a float8 would cast the column
     if query.min_cost is not None:
-        where.append(f"total_cost >= {mark}")
+        where.append(f"total_cost >= {money}")
         params.append(query.min_cost)
     if query.max_cost is not None:
-        where.append(f"total_cost <= {mark}")
+        where.append(f"total_cost <= {money}")
         params.append(query.max_cost)
     key = "created_at" if query.sort == "time" else f"coalesce(total_cost, {_UNKNOWN_COST})"
     after = _cursor_values(query)
     if after is not None:
         if dialect == "postgres":
-            where.append(f"({key}, id) < ({mark}, {mark})")
+            first = money if query.sort == "cost" else mark
+            where.append(f"({key}, id) < ({first}, {mark})")
             params.extend(after)
         else:  # SQLite ranges an index on a row value of plain columns only: spell it out
             where.append(f"{key} <= {mark} AND ({key} < {mark} OR id < {mark})")

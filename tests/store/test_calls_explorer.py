@@ -126,3 +126,20 @@ def test_sqlite_pages_walk_an_index_instead_of_sorting(tmp_path, query):
     with store._reading() as conn:
         plan = " / ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
     assert "USE TEMP B-TREE" not in plan and "INDEX" in plan, plan
+
+
+@pytest.mark.parametrize("query", [
+    {}, {"sort": "cost"}, {"models": ("claude",)}, {"services": ("xray",)}, {"status": "failure"},
+    {"fallback": True}, {"users": ("ana",)}, {"users": ("ana",), "sort": "cost"},
+    {"providers": ("openai",)},
+])
+def test_postgres_has_an_index_for_every_page_order(pg_store, pg_conn, query):
+    pg_store.record_calls(random_records(50))
+    first = pg_store.calls(CallQuery(limit=5, **query))
+    sql, params = page_sql(CallQuery(limit=5, cursor=first["next"], **query), "postgres")
+    with pg_store._transaction() as cur:
+        cur.execute("set local enable_sort = off")
+        cur.execute("set local enable_seqscan = off")
+        cur.execute("explain " + sql, params)
+        plan = "\n".join(row[0] for row in cur.fetchall())
+    assert "Sort" not in plan and "Index" in plan, plan
