@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 from core.config import ModelConfig, build_settings  # noqa: E402
 from core.evals.runs import EvalRunner  # noqa: E402
 from core.service import AIService  # noqa: E402
-from core.wiring import PreferenceBook, open_recorder  # noqa: E402
+from core.recording import open_recorder  # noqa: E402
+from core.routing.preferences import PreferenceBook  # noqa: E402
 
 MODELS = ("m1", "m2", "m3")
 PRICE = {"input_cost_per_token": 1e-6, "output_cost_per_token": 4e-6}

@@ -9,7 +9,6 @@ and the first data row is row 2; in JSONL the first line is row 1.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import Any, Sequence
 
 from core.errors import BadRequestError
 
-__all__ = ["Dataset", "parse_dataset", "check_columns", "EXPECTED", "MAX_ROWS", "digest_of"]
+__all__ = ["Dataset", "parse_dataset", "check_columns", "EXPECTED", "MAX_ROWS"]
 
 EXPECTED = "expected"
 MAX_ROWS = 100_000
@@ -46,16 +45,16 @@ class Dataset:
     def variables(self) -> tuple[str, ...]:
         return tuple(c for c in self.columns if c != EXPECTED)
 
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Dataset":
+        """From a stored row (``EvalStore.dataset``)."""
+        return cls(row["name"], tuple(row["columns"]), tuple(row["rows"]), row["version"],
+                   row["source"], row["id"], row["created_by"], row["created_at"], row["digest"])
+
     def summary(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "ref": self.ref, "id": self.id,
                 "columns": list(self.columns), "rows": len(self.rows), "source": self.source,
                 "created_by": self.created_by, "created_at": self.created_at}
-
-
-def digest_of(columns: Sequence[str], rows: Sequence[dict]) -> str:
-    """A content hash: the same columns and rows give the same digest (no new version)."""
-    text = json.dumps([list(columns), list(rows)], sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def parse_dataset(data: bytes | str, filename: str) -> tuple[tuple[str, ...], list[dict[str, Any]]]:

@@ -28,7 +28,7 @@ from typing import Any, Callable
 from core.errors import (BadRequestError, BudgetExceededError, ParleyError, UserRateLimitError)
 from core.evals.datasets import EXPECTED, Dataset, check_columns
 from core.evals.scoring import Check, JudgeSpec, judge_prompt, parse_checks, parse_verdict, passed, run_checks
-from core.evals.templates import PromptTemplate, parse_ref
+from core.prompts import PromptTemplate, parse_ref
 
 __all__ = ["Contender", "parse_contenders", "RunPlan", "EvalRunner", "JUDGE_SERVICE", "Progress"]
 
@@ -100,7 +100,8 @@ class EvalRunner:
              concurrency: int = 4) -> RunPlan:
         """Check everything and estimate the cost; nothing is stored or sent."""
         name, version = parse_ref(template_ref)
-        template = self.evals.template(name, version)
+        row = self.evals.template(name, version)
+        template = PromptTemplate.from_row(row) if row else None
         if template is None:
             raise BadRequestError(f"There is no template {template_ref!r}; save it first "
                                   "(python -m core templates save).")
@@ -151,7 +152,7 @@ class EvalRunner:
         return {**job.snapshot(), "status": status, "note": job.stop_note}
 
     def _estimate(self, plan: RunPlan, prompts: list[tuple[str | None, str]]) -> float | None:
-        from core.calls import messages_for
+        from core.validation import messages_for
         from core.pricing import DEFAULT_MAX_TOKENS, estimate_call
 
         total = 0.0
@@ -159,13 +160,15 @@ class EvalRunner:
         for contender in plan.contenders:
             entry = self.service.catalog.get(contender.model)
             for system, prompt in prompts:
-                estimate = estimate_call(entry, messages_for(prompt, system), contender.max_tokens)
+                estimate = estimate_call(entry, messages_for(prompt, system), contender.max_tokens,
+                                         self.service.count_tokens)
                 if estimate.cost is None:
                     return None
                 total += estimate.cost
                 if judge_entry is not None:
                     judged = estimate_call(judge_entry, messages_for(prompt, system),
-                                           (contender.max_tokens or DEFAULT_MAX_TOKENS) + 200)
+                                           (contender.max_tokens or DEFAULT_MAX_TOKENS) + 200,
+                                           self.service.count_tokens)
                     if judged.cost is None:
                         return None
                     total += judged.cost
@@ -194,8 +197,8 @@ class _Job:
         run = runner.evals.run(run_id)
         if run is None:
             raise BadRequestError(f"There is no run {run_id!r}; list runs with python -m core eval show.")
-        return cls(runner, run, runner.evals.template_by_id(run["template_id"]),
-                   runner.evals.dataset_by_id(run["dataset_id"]))
+        return cls(runner, run, PromptTemplate.from_row(runner.evals.template_by_id(run["template_id"])),
+                   Dataset.from_row(runner.evals.dataset_by_id(run["dataset_id"])))
 
     def snapshot(self) -> dict[str, Any]:
         return {"run_id": self.run_row["id"], "answered": self.answered, "total": self.total,

@@ -20,7 +20,7 @@ from core.errors import BadRequestError, ConfigError
 from core.evals.datasets import Dataset, parse_dataset
 from core.evals.results import matrix, summarize
 from core.evals.runs import EvalRunner
-from core.evals.templates import PromptTemplate, check_name, check_source, parse_ref, variables_of
+from core.prompts import PromptTemplate, check_name, check_source, parse_ref, variables_of
 
 __all__ = ["Workbench", "evals_store"]
 
@@ -48,7 +48,7 @@ class Workbench:
     def default_judge(self) -> str:
         """The bundled local model, the judge when none is named; ``BadRequestError`` if it
         is not configured."""
-        from core.defaults import LOCAL_MODEL_NAME
+        from core.config.model import LOCAL_MODEL_NAME
 
         if LOCAL_MODEL_NAME not in self.service.settings.model_names:
             raise BadRequestError(f"No judge was named and the bundled model "
@@ -60,7 +60,7 @@ class Workbench:
     def save_template(self, name: str, template: str, *, user: str, system: str | None = None,
                       service_type: str | None = None, settings: dict | None = None) -> PromptTemplate:
         """Check and store a new version of ``name``; return it (``.ref`` = ``name@N``)."""
-        from core.preferences import check_service
+        from core.routing.preferences import check_service
 
         check_name(name)
         check_source(template, "template")
@@ -69,16 +69,17 @@ class Workbench:
         else:
             system = None
         check_service(self.service.settings, service_type)
-        return self.evals.save_template(PromptTemplate(
-            name, 0, template, system, service_type, variables_of(system, template),
-            dict(settings or {}), created_by=user))
+        return PromptTemplate.from_row(self.evals.save_template({
+            "name": name, "template": template, "system": system, "service_type": service_type,
+            "variables": variables_of(system, template), "settings": dict(settings or {}),
+            "created_by": user}))
 
     def template(self, ref: str) -> PromptTemplate:
         name, version = parse_ref(ref)
         found = self.evals.template(name, version)
         if found is None:
             raise BadRequestError(f"There is no template {ref!r}.")
-        return found
+        return PromptTemplate.from_row(found)
 
     def upload_dataset(self, data: bytes | str, filename: str, *, user: str,
                        name: str | None = None) -> Dataset:
@@ -87,7 +88,7 @@ class Workbench:
         columns, rows = parse_dataset(data, filename)
         stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         name = check_name(name or "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in stem))
-        return self.evals.save_dataset(name, columns, rows, created_by=user)
+        return Dataset.from_row(self.evals.save_dataset(name, columns, rows, created_by=user))
 
     def dataset_from_calls(self, call_ids: list[str], *, name: str, user: str,
                            as_user: str | None = None) -> Dataset:
@@ -97,7 +98,8 @@ class Workbench:
 
         check_name(name)
         rows = from_calls.rows_from_calls(self.service.store, call_ids, as_user=as_user)
-        return self.evals.save_dataset(name, from_calls.COLUMNS, rows, created_by=user, source="calls")
+        return Dataset.from_row(self.evals.save_dataset(name, from_calls.COLUMNS, rows,
+                                                        created_by=user, source="calls"))
 
     def dataset_from_service(self, service_type: str, *, name: str, user: str, limit: int = 100,
                              as_user: str | None = None) -> Dataset:
@@ -113,7 +115,7 @@ class Workbench:
         found = self.evals.dataset(name, version)
         if found is None:
             raise BadRequestError(f"There is no dataset {ref!r}.")
-        return found
+        return Dataset.from_row(found)
 
     # -- results, votes, decisions --------------------------------------------------
 
@@ -122,8 +124,8 @@ class Workbench:
         run = self.evals.run(run_id)
         if run is None:
             raise BadRequestError(f"There is no run {run_id!r}.")
-        template = self.evals.template_by_id(run["template_id"])
-        dataset = self.evals.dataset_by_id(run["dataset_id"])
+        template = PromptTemplate.from_row(self.evals.template_by_id(run["template_id"]))
+        dataset = Dataset.from_row(self.evals.dataset_by_id(run["dataset_id"]))
         labels = [m["label"] for m in run["models"]]
         results = self.evals.results(run_id)
         totals = summarize(results, labels, self.evals.row_votes(run_id), len(dataset.rows))
@@ -147,7 +149,7 @@ class Workbench:
                service_type: str | None = None) -> dict[str, Any]:
         """Use the run's model ``label`` for the service type (the run's, unless given): for
         everyone (admins only) or for ``user``. Recorded with the run id."""
-        from core import preferences
+        from core.routing import preferences
 
         run = self.evals.run(run_id)
         if run is None:

@@ -14,13 +14,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
+import hashlib
 import json
 from typing import Any, Callable, ContextManager, Iterable, Iterator
 
-from core.evals.datasets import Dataset, digest_of
-from core.evals.templates import PromptTemplate
 
-__all__ = ["EvalStore", "RESULT_FIELDS"]
+__all__ = ["EvalStore", "RESULT_FIELDS", "TEMPLATE_FIELDS", "digest_of"]
 
 RESULT_FIELDS = ("run_id", "row_index", "model", "created_at", "status", "answer", "call_id",
                  "served_by", "cost", "input_tokens", "output_tokens", "response_time_ms",
@@ -30,6 +29,12 @@ _RUN_FIELDS = ("id", "created_at", "updated_at", "created_by", "template_id", "d
                "service_type", "models", "judge", "checks", "concurrency", "estimate", "status",
                "note")
 _JSON_RUN = ("models", "judge", "checks")
+
+
+def digest_of(columns, rows) -> str:
+    """A content hash: the same columns and rows give the same digest (no new version)."""
+    text = json.dumps([list(columns), list(rows)], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _now() -> str:
@@ -58,24 +63,24 @@ class EvalStore:
 
     # -- templates ------------------------------------------------------------------
 
-    def save_template(self, template: PromptTemplate) -> PromptTemplate:
-        """Store ``template`` as the next version of its name; return it with its version."""
+    def save_template(self, template: dict[str, Any]) -> dict[str, Any]:
+        """Store ``template`` (``TEMPLATE_FIELDS`` but id, version, created_at) as the next
+        version of its name; return the stored row."""
         with self._writing() as conn:
             version = conn.execute("SELECT coalesce(max(version), 0) + 1 FROM prompt_templates "
-                                   "WHERE name = ?", (template.name,)).fetchone()[0]
+                                   "WHERE name = ?", (template["name"],)).fetchone()[0]
             created = _now()
             template_id = conn.execute(
                 "INSERT INTO prompt_templates (name, version, service_type, system, template, "
                 "variables, settings, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "RETURNING id",
-                (template.name, version, template.service_type, template.system, template.template,
-                 json.dumps(list(template.variables)), json.dumps(template.settings),
-                 template.created_by, created)).fetchone()[0]
-        return PromptTemplate(template.name, version, template.template, template.system,
-                              template.service_type, template.variables, dict(template.settings),
-                              template_id, template.created_by, created)
+                (template["name"], version, template.get("service_type"), template.get("system"),
+                 template["template"], json.dumps(list(template.get("variables") or ())),
+                 json.dumps(template.get("settings") or {}), template["created_by"],
+                 created)).fetchone()[0]
+        return {**template, "id": template_id, "version": version, "created_at": created}
 
-    def template(self, name: str, version: int | None = None) -> PromptTemplate | None:
+    def template(self, name: str, version: int | None = None) -> dict[str, Any] | None:
         """That version of ``name`` (None: the latest), or None if there is none."""
         sql = (f"SELECT {_TEMPLATE_COLUMNS} FROM prompt_templates WHERE name = ? "
                + ("AND version = ?" if version else "ORDER BY version DESC LIMIT 1"))
@@ -83,7 +88,7 @@ class EvalStore:
             row = conn.execute(sql, (name, version) if version else (name,)).fetchone()
         return _template(row) if row else None
 
-    def template_by_id(self, template_id: int) -> PromptTemplate | None:
+    def template_by_id(self, template_id: int) -> dict[str, Any] | None:
         with self._reading() as conn:
             row = conn.execute(f"SELECT {_TEMPLATE_COLUMNS} FROM prompt_templates WHERE id = ?",
                                (template_id,)).fetchone()
@@ -98,12 +103,13 @@ class EvalStore:
                 FROM prompt_templates t
                 WHERE version = (SELECT max(version) FROM prompt_templates o WHERE o.name = t.name)
                 ORDER BY name""").fetchall()
-        return [{**_template(row[:-1]).to_json(), "versions": row[-1]} for row in rows]
+        return [{**_template(row[:-1]), "ref": f"{row[0]}@{row[1]}", "versions": row[-1]}
+                for row in rows]
 
     # -- datasets -------------------------------------------------------------------
 
     def save_dataset(self, name: str, columns: Iterable[str], rows: list[dict[str, Any]], *,
-                     created_by: str, source: str = "upload") -> Dataset:
+                     created_by: str, source: str = "upload") -> dict[str, Any]:
         """Store the rows as the next version of ``name``, unless the latest version holds the
         same columns and rows: then that version is returned and nothing is written."""
         columns = tuple(columns)
@@ -123,14 +129,14 @@ class EvalStore:
                      source, created_by, _now())).fetchone()[0]
         return self.dataset_by_id(dataset_id)
 
-    def dataset(self, name: str, version: int | None = None) -> Dataset | None:
+    def dataset(self, name: str, version: int | None = None) -> dict[str, Any] | None:
         sql = (f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ? "
                + ("AND version = ?" if version else "ORDER BY version DESC LIMIT 1"))
         with self._reading() as conn:
             row = conn.execute(sql, (name, version) if version else (name,)).fetchone()
         return _dataset(row) if row else None
 
-    def dataset_by_id(self, dataset_id: int) -> Dataset | None:
+    def dataset_by_id(self, dataset_id: int) -> dict[str, Any] | None:
         with self._reading() as conn:
             row = conn.execute(f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE id = ?",
                                (dataset_id,)).fetchone()
@@ -324,14 +330,24 @@ def _num(value: Any) -> float | None:
     return float(value) if isinstance(value, decimal.Decimal) else value
 
 
-def _template(row) -> PromptTemplate:
-    return PromptTemplate(row[0], row[1], row[2], row[3], row[4], tuple(_json(row[5])),
-                          _json(row[6]), row[7], row[8], _iso(row[9]))
+TEMPLATE_FIELDS = ("name", "version", "template", "system", "service_type", "variables",
+                   "settings", "id", "created_by", "created_at")
+_DATASET_FIELDS = ("name", "columns", "rows", "version", "source", "id", "created_by",
+                   "created_at", "digest")
 
 
-def _dataset(row) -> Dataset:
-    return Dataset(row[0], tuple(_json(row[1])), tuple(_json(row[2])), row[3], row[4],
-                   row[5], row[6], _iso(row[7]), row[8])
+def _template(row) -> dict[str, Any]:
+    out = dict(zip(TEMPLATE_FIELDS, row))
+    out["variables"], out["settings"] = list(_json(out["variables"])), _json(out["settings"])
+    out["created_at"] = _iso(out["created_at"])
+    return out
+
+
+def _dataset(row) -> dict[str, Any]:
+    out = dict(zip(_DATASET_FIELDS, row))
+    out["columns"], out["rows"] = list(_json(out["columns"])), list(_json(out["rows"]))
+    out["created_at"] = _iso(out["created_at"])
+    return out
 
 
 def _run(row) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from core.errors import BadRequestError, StoreUnavailableError, redact
 from core.results import CallRecord
-from core.store.console import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
+from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
                                  pick_grain, usage_rollup_row)
 from core.store.calls import DETAIL_COLUMNS, CallQuery, call_detail, page_from_rows, page_sql
 from core.store.base import (call_row, check_limit, check_usage_query, comparison_row,

@@ -5,7 +5,8 @@ import pytest
 
 from core.config import build_settings
 from core.service import AIService
-from core.wiring import PreferenceBook, open_recorder
+from core.recording import open_recorder
+from core.routing.preferences import PreferenceBook
 from tests.emulated import three_models
 
 
@@ -18,7 +19,7 @@ def evals_service(emulator, tmp_path, database_url: str | None = None, **parley)
                               {"default_model": "gemini", "privacy": "store",
                                "service_types": ["xray", "answer_builder"], **parley},
                               "test", common)
-    from core.budgets import guard_for
+    from core.guards import guard_for
 
     return AIService(settings, recorder=open_recorder(settings, {}),
                      preferences=PreferenceBook(settings, {}), budget=guard_for(settings, {}))

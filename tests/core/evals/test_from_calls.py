@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import BadRequestError
-from tests.store.records import make_record
+from tests.core.store.records import make_record
 
 
 def test_calls_of_a_service_type_become_a_dataset_a_template_can_run_on(svc, bench):

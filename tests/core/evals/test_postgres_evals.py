@@ -8,7 +8,7 @@ from core.evals.scoring import JudgeSpec
 from core.evals.workbench import Workbench
 from tests.core.evals.conftest import evals_service
 from tests.fakes import Reply
-from tests.store.conftest import create_database, fresh_pg_url  # noqa: F401 (fixtures)
+from tests.core.store.conftest import create_database, fresh_pg_url  # noqa: F401 (fixtures)
 
 ROWS = b"question,expected\n" + b"".join(f"Name item {i},Echo: Name item {i}\n".encode() for i in range(4))
 

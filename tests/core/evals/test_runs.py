@@ -124,7 +124,7 @@ def test_votes_rank_models_and_the_winner_serves_the_service_type(svc, bench):
     served = svc.generate_sync("hello", user_id="someone-else", service_type="answer_builder")
     assert served.model == "claude"
     assert bench.evals.decisions(["*"])[0]["run_id"] == run_id
-    from core import preferences
+    from core.routing import preferences
 
     said = preferences.resolved(svc.store, svc.settings, svc.catalog, "someone-else", "answer_builder")
     assert (said["model"], said["source"]) == ("claude", "everyone")  # prefs get agrees

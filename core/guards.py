@@ -1,0 +1,163 @@
+"""What may stop a call before it is sent: the per-user rate limit and hard monthly budgets.
+
+**Rate limit.** At most N calls started by one user in any 60-second window; N is
+``parley.rate_limit_per_minute`` (unset: no limit). ``AIService`` takes a slot for every call
+once its arguments are valid and its model is chosen, before anything is sent; a refused call
+raises ``UserRateLimitError`` (how long to wait, in one sentence), costs nothing and is not
+recorded. A comparison counts each column as a call, since each one is a provider call that
+costs money. Fallback attempts within a call are not counted again. ``CallLimiter`` counts in
+this process only.
+
+**Budgets.** ``parley.budgets`` (USD per user per calendar month, UTC)::
+
+    parley:
+      budgets:
+        default: 50            # omit for no default
+        users: {alice@example.com: 100, bob@example.com: 0}
+        hard: false            # true: refuse a user's calls once their budget is spent
+
+Spend is read from the ``usage_daily`` rollup (known prices only; demo rows never count
+against a budget). The console's spend-vs-budget report is ``core.console.budgets``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from core.errors import BudgetExceededError, ConfigError, UserRateLimitError
+from core.store import open_store
+from core.store.base import UsageReader
+from core.store.rollups import RollupQuery
+
+__all__ = ["CallLimiter", "WINDOW_SECONDS", "Budgets", "BudgetGuard", "guard_for", "month_query"]
+
+WINDOW_SECONDS = 60.0
+_SOURCE = "parley.budgets"
+
+
+class CallLimiter:
+    """A sliding window per user; ``per_minute=None`` means no limit. Thread-safe."""
+
+    def __init__(self, per_minute: int | None, clock: Callable[[], float] = time.monotonic):
+        self.per_minute = per_minute
+        self._clock = clock
+        self._starts: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def acquire(self, user: str) -> None:
+        """Count one call for ``user``, or raise ``UserRateLimitError`` (nothing counted)."""
+        if self.per_minute is None:
+            return
+        now = self._clock()
+        with self._lock:
+            starts = self._starts[user]
+            while starts and now - starts[0] >= WINDOW_SECONDS:
+                starts.popleft()
+            if len(starts) >= self.per_minute:
+                raise UserRateLimitError(user, self.per_minute, WINDOW_SECONDS - (now - starts[0]))
+            starts.append(now)
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """USD per user per month: ``users`` by user id, else ``default`` (None = no budget)."""
+
+    default: float | None = None
+    users: Mapping[str, float] = field(default_factory=dict)
+    hard: bool = False
+
+    @classmethod
+    def from_config(cls, raw: Mapping[str, Any] | None, source: str = "configuration") -> "Budgets":
+        """Parse ``parley.budgets``; a wrong shape raises ``ConfigError`` naming the key."""
+        raw = dict(raw or {})
+        unknown = sorted(set(raw) - {"default", "users", "hard"})
+        if unknown:
+            raise ConfigError(f"has unknown key(s) {unknown}; use default, users and hard",
+                              source=source, key=_SOURCE)
+        users = raw.get("users") or {}
+        if not isinstance(users, Mapping):
+            raise ConfigError("must map user ids to monthly USD amounts", source=source,
+                              key=f"{_SOURCE}.users")
+        hard = raw.get("hard", False)
+        if not isinstance(hard, bool):
+            raise ConfigError("must be true or false", source=source, key=f"{_SOURCE}.hard")
+        default = raw.get("default")
+        return cls(default=None if default is None else _amount(default, source, "default"),
+                   users={str(u): _amount(v, source, f"users.{u}") for u, v in users.items()},
+                   hard=hard)
+
+    @classmethod
+    def from_settings(cls, settings) -> "Budgets":
+        return cls.from_config(settings.budgets, settings.source)
+
+    def for_user(self, user_id: str) -> float | None:
+        return self.users.get(user_id, self.default)
+
+    @property
+    def any(self) -> bool:
+        return self.default is not None or bool(self.users)
+
+
+def _amount(value: Any, source: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"must be a number of US dollars, 0 or more, not {value!r}",
+                          source=source, key=f"{_SOURCE}.{key}")
+    return float(value)
+
+
+def month_query(today: dt.date, users: tuple[str, ...] | None, demo: bool | None) -> RollupQuery:
+    return RollupQuery(by=("user",), since=today.replace(day=1), until=today, users=users, demo=demo)
+
+
+class BudgetGuard:
+    """Refuses a user's calls once their hard monthly budget is spent. Spend is read from
+    the rollups through ``store_opener`` (opened on first use) and cached per user for
+    ``ttl_s`` seconds, so the check costs one small read per user per interval."""
+
+    def __init__(self, budgets: Budgets, store_opener: Callable[[], UsageReader], *, ttl_s: float = 10.0,
+                 today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.timezone.utc).date()):
+        self.budgets, self._opener, self._ttl, self._today = budgets, store_opener, ttl_s, today
+        self._store: UsageReader | None = None
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, float]] = {}
+
+    def _spent(self, user_id: str) -> float:
+        cached = self._cache.get(user_id)
+        if cached and time.monotonic() - cached[0] < self._ttl:
+            return cached[1]
+        with self._lock:
+            if self._store is None:
+                self._store = self._opener()
+        rows = self._store.usage_rollup(month_query(self._today(), (user_id,), False))
+        spent = sum(row["cost"] for row in rows)
+        self._cache[user_id] = (time.monotonic(), spent)
+        return spent
+
+    def check(self, user_id: str) -> None:
+        """Raise ``BudgetExceededError`` when budgets are hard and ``user_id``'s is spent."""
+        budget = self.budgets.for_user(user_id)
+        if not self.budgets.hard or budget is None:
+            return
+        spent = self._spent(user_id)
+        if spent >= budget:
+            raise BudgetExceededError(
+                f"{user_id} has spent ${spent:,.2f} of a ${budget:,.2f} monthly budget; calls "
+                "are refused until next month unless an admin raises it in parley.budgets.")
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def guard_for(settings, env: Mapping[str, str] | None = None) -> BudgetGuard | None:
+    """The guard for ``settings`` when ``parley.budgets.hard`` is on, else None. A wrong
+    ``parley.budgets`` raises ``ConfigError`` here, when the service is built."""
+    budgets = Budgets.from_settings(settings)
+    if not budgets.hard or not budgets.any:
+        return None
+    return BudgetGuard(budgets, lambda: open_store(settings.database_url,
+                                                   data_dir=settings.data_dir, env=env))

@@ -1,0 +1,327 @@
+"""The SQLite schema, grown by small ordered migrations, each recorded by name in ``_migrations``.
+
+Append new migrations at the end; never edit one that has shipped. ``migrate(conn)`` applies
+the pending ones in order, each in its own ``BEGIN IMMEDIATE`` transaction, so two processes
+opening the same file at once apply each migration exactly once. The tables mirror the
+Postgres schema in ``supabase/migrations``: timestamps are ISO 8601 text in UTC, booleans
+0/1, JSON as text.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+from typing import Callable
+
+__all__ = ["MIGRATIONS", "migrate", "applied_migrations"]
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+def applied_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Names recorded in ``_migrations``, in the order they were applied."""
+    conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    return [row[0] for row in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply pending migrations in order; return the names applied. ``conn`` must be in
+    autocommit mode (``isolation_level=None``)."""
+    done = []
+    for name, apply in MIGRATIONS:
+        if name in applied_migrations(conn):
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
+                conn.execute("ROLLBACK")
+                continue
+            apply(conn)
+            conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                         (name, dt.datetime.now(dt.timezone.utc).isoformat()))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        done.append(name)
+    return done
+
+
+# Monthly per-user totals with model and provider breakdowns, derived from usage_daily.
+# Part of m002 as it shipped: a different view is a new migration, not an edit here.
+_TOKENS_USAGE_VIEW = """
+        CREATE VIEW tokens_usage AS
+        WITH monthly AS (
+          SELECT strftime('%Y-%m-01', day) AS month, user_id, provider, model, sum(calls) AS calls,
+                 sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+                 sum(cost) AS cost, sum(unpriced_calls) AS unpriced_calls
+          FROM usage_daily GROUP BY 1, 2, 3, 4
+        ), by_model AS (
+          SELECT month, user_id, model AS name, sum(calls) AS calls, sum(input_tokens) AS i,
+                 sum(output_tokens) AS o, sum(cost) AS cost FROM monthly GROUP BY 1, 2, 3
+        ), by_provider AS (
+          SELECT month, user_id, provider AS name, sum(calls) AS calls, sum(input_tokens) AS i,
+                 sum(output_tokens) AS o, sum(cost) AS cost FROM monthly GROUP BY 1, 2, 3
+        )
+        SELECT month, user_id, sum(calls) AS calls, sum(input_tokens) AS input_tokens,
+               sum(output_tokens) AS output_tokens, sum(cost) AS cost,
+               sum(unpriced_calls) AS unpriced_calls,
+               (SELECT json_group_object(name, json_object('calls', calls, 'input_tokens', i,
+                       'output_tokens', o, 'cost', cost)) FROM by_model b
+                WHERE b.month = t.month AND b.user_id = t.user_id) AS models,
+               (SELECT json_group_object(name, json_object('calls', calls, 'input_tokens', i,
+                       'output_tokens', o, 'cost', cost)) FROM by_provider b
+                WHERE b.month = t.month AND b.user_id = t.user_id) AS providers
+        FROM monthly t GROUP BY month, user_id"""
+
+
+@migration
+def m001_request_logs(conn: sqlite3.Connection) -> None:
+    conn.execute("""
+        CREATE TABLE request_logs (
+          id INTEGER PRIMARY KEY,
+          litellm_call_id TEXT NOT NULL UNIQUE,
+          created_at TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          service_type TEXT NOT NULL,
+          model TEXT NOT NULL,
+          provider TEXT NOT NULL,
+          provider_model TEXT NOT NULL DEFAULT '',
+          status TEXT NOT NULL CHECK (status IN ('success', 'failure')),
+          error_class TEXT,
+          error TEXT,
+          input_tokens INTEGER NOT NULL DEFAULT 0,
+          output_tokens INTEGER NOT NULL DEFAULT 0,
+          total_tokens INTEGER NOT NULL DEFAULT 0,
+          total_cost REAL,
+          response_time_ms REAL,
+          ttft_ms REAL,
+          fallback_of TEXT,
+          is_demo INTEGER NOT NULL DEFAULT 0,
+          messages TEXT,
+          response TEXT,
+          metadata TEXT NOT NULL DEFAULT '{}'
+        )""")
+    conn.execute("CREATE INDEX request_logs_user_created_idx ON request_logs (user_id, created_at)")
+    conn.execute("CREATE INDEX request_logs_created_idx ON request_logs (created_at)")
+    conn.execute("CREATE INDEX request_logs_failures_idx ON request_logs (created_at) "
+                 "WHERE status = 'failure'")
+
+
+@migration
+def m002_usage_rollups(conn: sqlite3.Connection) -> None:
+    """``usage_daily`` (kept current on write), backfilled from the logs already there,
+    and the monthly ``tokens_usage`` view over it."""
+    conn.execute("""
+        CREATE TABLE usage_daily (
+          day TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          provider TEXT NOT NULL,
+          model TEXT NOT NULL,
+          service_type TEXT NOT NULL,
+          is_demo INTEGER NOT NULL DEFAULT 0,
+          calls INTEGER NOT NULL DEFAULT 0,
+          failures INTEGER NOT NULL DEFAULT 0,
+          input_tokens INTEGER NOT NULL DEFAULT 0,
+          output_tokens INTEGER NOT NULL DEFAULT 0,
+          total_tokens INTEGER NOT NULL DEFAULT 0,
+          cost REAL NOT NULL DEFAULT 0,
+          unpriced_calls INTEGER NOT NULL DEFAULT 0,
+          PRIMARY KEY (day, user_id, provider, model, service_type, is_demo)
+        ) WITHOUT ROWID""")
+    conn.execute("CREATE INDEX usage_daily_user_day_idx ON usage_daily (user_id, day)")
+    conn.execute("""
+        INSERT INTO usage_daily
+        SELECT date(created_at), user_id, provider, model, service_type, is_demo, count(*),
+               sum(status = 'failure'), sum(input_tokens), sum(output_tokens), sum(total_tokens),
+               coalesce(sum(total_cost), 0), sum(total_cost IS NULL)
+        FROM request_logs GROUP BY 1, 2, 3, 4, 5, 6""")
+    conn.execute(_TOKENS_USAGE_VIEW)
+
+
+@migration
+def m003_preferences_votes_admins(conn: sqlite3.Connection) -> None:
+    conn.execute("""
+        CREATE TABLE user_preferences (
+          user_id TEXT NOT NULL,
+          service_type TEXT,
+          model TEXT NOT NULL,
+          updated_at TEXT NOT NULL
+        )""")
+    # SQLite treats NULLs as distinct in UNIQUE; the default (NULL service type) is one row.
+    conn.execute("CREATE UNIQUE INDEX user_preferences_user_service_key "
+                 "ON user_preferences (user_id, coalesce(service_type, ''))")
+    conn.execute("""
+        CREATE TABLE votes (
+          id INTEGER PRIMARY KEY,
+          created_at TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          prompt_hash TEXT,
+          prompt TEXT,
+          models TEXT NOT NULL,
+          settings TEXT NOT NULL DEFAULT '{}',
+          costs TEXT NOT NULL DEFAULT '{}',
+          latencies TEXT NOT NULL DEFAULT '{}',
+          winner TEXT,
+          is_demo INTEGER NOT NULL DEFAULT 0,
+          metadata TEXT NOT NULL DEFAULT '{}'
+        )""")
+    conn.execute("CREATE INDEX votes_user_created_idx ON votes (user_id, created_at)")
+    conn.execute("CREATE TABLE parley_admins (user_id TEXT PRIMARY KEY, created_at TEXT NOT NULL)")
+
+
+@migration
+def m004_compare_comparisons(conn: sqlite3.Connection) -> None:
+    """Saved comparisons of the playground, per user (``data``: JSON of columns and turns)."""
+    conn.execute("""
+        CREATE TABLE comparisons (
+          id TEXT PRIMARY KEY,
+          user_id TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL,
+          title TEXT NOT NULL DEFAULT '',
+          data TEXT NOT NULL
+        )""")
+    conn.execute("CREATE INDEX comparisons_user_updated_idx ON comparisons (user_id, updated_at)")
+
+
+@migration
+def m005_console_rollups(conn: sqlite3.Connection) -> None:
+    """The cost console's rollups (``core/store/rollups.py``): ``performance_daily``
+    (fallbacks, latency histograms) and the coarser grains of both rollups, filled from
+    what is already stored. The SQL is frozen as it shipped, in m005_console_rollups.sql."""
+    _run_frozen(conn, "m005_console_rollups.sql")
+
+
+def _run_frozen(conn: sqlite3.Connection, name: str) -> None:
+    """Run a shipped migration's SQL file statement by statement, inside the caller's
+    transaction (``executescript`` would commit it)."""
+    text = (Path(__file__).parent / name).read_text(encoding="utf-8")
+    for statement in text.split(";\n"):
+        lines = [line for line in statement.splitlines() if not line.startswith("--")]
+        if "".join(lines).strip():
+            conn.execute("\n".join(lines))
+
+
+@migration
+def m006_evals(conn: sqlite3.Connection) -> None:
+    """Evaluations (``core/evals``): versioned prompt templates and datasets, runs, one result
+    per row x model, row votes, and the decisions taken from runs. ``request_logs.eval_run_id``
+    is generated from the call's metadata, so the recorder's insert is unchanged."""
+    conn.execute("""
+        CREATE TABLE prompt_templates (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          service_type TEXT,
+          system TEXT,
+          template TEXT NOT NULL,
+          variables TEXT NOT NULL DEFAULT '[]',
+          settings TEXT NOT NULL DEFAULT '{}',
+          created_by TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          UNIQUE (name, version)
+        )""")
+    conn.execute("""
+        CREATE TABLE datasets (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          columns TEXT NOT NULL,
+          rows TEXT NOT NULL,
+          row_count INTEGER NOT NULL,
+          digest TEXT NOT NULL,
+          source TEXT NOT NULL DEFAULT 'upload',
+          created_by TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          UNIQUE (name, version)
+        )""")
+    conn.execute("""
+        CREATE TABLE eval_runs (
+          id TEXT PRIMARY KEY,
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL,
+          created_by TEXT NOT NULL,
+          template_id INTEGER NOT NULL REFERENCES prompt_templates (id),
+          dataset_id INTEGER NOT NULL REFERENCES datasets (id),
+          service_type TEXT NOT NULL,
+          models TEXT NOT NULL,
+          judge TEXT,
+          checks TEXT NOT NULL DEFAULT '[]',
+          concurrency INTEGER NOT NULL,
+          estimate REAL,
+          status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'cancelled', 'stopped',
+                                                 'done')),
+          note TEXT
+        )""")
+    conn.execute("CREATE INDEX eval_runs_user_created_idx ON eval_runs (created_by, created_at)")
+    conn.execute("""
+        CREATE TABLE eval_results (
+          run_id TEXT NOT NULL REFERENCES eval_runs (id),
+          row_index INTEGER NOT NULL,
+          model TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          status TEXT NOT NULL CHECK (status IN ('success', 'failure')),
+          answer TEXT,
+          call_id TEXT,
+          served_by TEXT,
+          cost REAL,
+          input_tokens INTEGER NOT NULL DEFAULT 0,
+          output_tokens INTEGER NOT NULL DEFAULT 0,
+          response_time_ms REAL,
+          error TEXT,
+          checks TEXT NOT NULL DEFAULT '{}',
+          passed INTEGER,
+          judge_score REAL,
+          judge_reason TEXT,
+          judge_call_id TEXT,
+          judge_cost REAL,
+          PRIMARY KEY (run_id, row_index, model)
+        ) WITHOUT ROWID""")
+    conn.execute("""
+        CREATE TABLE eval_votes (
+          run_id TEXT NOT NULL REFERENCES eval_runs (id),
+          row_index INTEGER NOT NULL,
+          user_id TEXT NOT NULL,
+          models TEXT NOT NULL,
+          winner TEXT,
+          created_at TEXT NOT NULL,
+          PRIMARY KEY (run_id, row_index, user_id, models)
+        ) WITHOUT ROWID""")
+    conn.execute("""
+        CREATE TABLE eval_decisions (
+          id INTEGER PRIMARY KEY,
+          run_id TEXT NOT NULL REFERENCES eval_runs (id),
+          user_id TEXT NOT NULL,
+          service_type TEXT NOT NULL,
+          model TEXT NOT NULL,
+          decided_by TEXT NOT NULL,
+          created_at TEXT NOT NULL
+        )""")
+    conn.execute("CREATE INDEX eval_decisions_user_service_idx "
+                 "ON eval_decisions (user_id, service_type, created_at)")
+    conn.execute("ALTER TABLE request_logs ADD COLUMN eval_run_id TEXT GENERATED ALWAYS AS "
+                 "(json_extract(metadata, '$.eval_run_id')) VIRTUAL")
+    conn.execute("CREATE INDEX request_logs_eval_run_idx ON request_logs (eval_run_id) "
+                 "WHERE eval_run_id IS NOT NULL")
+
+
+@migration
+def m007_calls_explorer(conn: sqlite3.Connection) -> None:
+    """Indexes for the calls explorer (``core/store/calls.py``): a page sorted by time or cost,
+    filtered by model, service type, provider, failures or fallbacks, walks one index from
+    its cursor. Each index ends in the rowid (``id``), the keyset's tie-breaker."""
+    for name, columns in (("model_created", "model, created_at"),
+                          ("service_created", "service_type, created_at"),
+                          ("provider_created", "provider, created_at"),
+                          ("cost", "coalesce(total_cost, -1.0)"),
+                          ("user_cost", "user_id, coalesce(total_cost, -1.0)")):
+        conn.execute(f"CREATE INDEX request_logs_{name}_idx ON request_logs ({columns})")
+    conn.execute("CREATE INDEX request_logs_fallbacks_idx ON request_logs (created_at) "
+                 "WHERE fallback_of IS NOT NULL")
