@@ -134,6 +134,18 @@ class Workbench:
                 "progress": self.evals.progress(run_id), "totals": totals, "results": results,
                 "matrix": matrix(results, dataset.rows, labels), "dataset": dataset}
 
+    def progress(self, run_id: str) -> dict[str, Any]:
+        """What a progress bar shows: ``answered`` of ``total`` pairs, ``cost`` so far (answers
+        and judge), the run's ``status`` and ``note``. Cheap: no answer or row is read."""
+        run = self.evals.run(run_id)
+        if run is None:
+            raise BadRequestError(f"There is no run {run_id!r}.")
+        done = self.evals.progress(run_id)
+        total = self.evals.dataset_size(run["dataset_id"]) * len(run["models"])
+        return {"answered": done["answered"], "total": total,
+                "cost": done["cost"] + done["judge_cost"], "status": run["status"],
+                "note": run["note"]}
+
     def vote(self, run_id: str, row_index: int, user: str, models: list[str],
              winner: str | None) -> None:
         """A blind vote on one row between two of the run's models."""

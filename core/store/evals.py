@@ -136,6 +136,12 @@ class EvalStore:
             row = conn.execute(sql, (name, version) if version else (name,)).fetchone()
         return _dataset(row) if row else None
 
+    def dataset_size(self, dataset_id: int) -> int:
+        """How many rows the dataset version holds (without reading them)."""
+        with self._reading() as conn:
+            row = conn.execute("SELECT row_count FROM datasets WHERE id = ?", (dataset_id,)).fetchone()
+        return row[0] if row else 0
+
     def dataset_by_id(self, dataset_id: int) -> dict[str, Any] | None:
         with self._reading() as conn:
             row = conn.execute(f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE id = ?",
