@@ -55,7 +55,7 @@ def _register_optional(commands) -> None:
     """Commands that live in their own modules (store, preferences, demo data)."""
     import importlib
 
-    for module in ("core.cli_store", "core.cli_prefs", "core.cli_demo"):
+    for module in ("core.cli_store", "core.cli_prefs", "core.cli_demo", "core.cli_api"):
         try:
             importlib.import_module(module).register(commands)
         except ModuleNotFoundError as exc:

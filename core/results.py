@@ -47,6 +47,8 @@ class GenerationResult:
     error: str | None = None
     error_kind: str | None = None
     finish_reason: str | None = None
+    cache_hit: bool = False  # answered from the response cache (parley.cache): cost 0
+    saved_cost: float | None = None  # on a cache hit: what the call would have cost
     source: str | None = None  # what chose the model: explicit | auto | route | service | user | default
     route: str | None = None  # the complexity class whose parley.routes entry chose the model
     route_reason: str | None = None  # one sentence: why this model (core/routing.py)
@@ -95,6 +97,9 @@ class CallRecord:
     messages: Any = None
     response: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    key_id: str | None = None  # the API key the call came through (core/api), if any
+    cache_hit: bool = False  # answered from the response cache; total_cost is then 0
+    saved_cost: float | None = None  # on a cache hit: what the call would have cost
 
     def to_row(self) -> dict[str, Any]:
         row = dataclasses.asdict(self)

@@ -76,29 +76,36 @@ class AIService:
                        metadata: dict | None = None, *, provider: str | None = None,
                        temperature: float | None = None, max_tokens: int | None = None,
                        complexity: str | None = None, history: list[dict] | None = None,
-                       fallbacks: bool = True) -> GenerationResult:
-        """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had."""
+                       fallbacks: bool = True, key_id: str | None = None,
+                       call_id: str | None = None) -> GenerationResult:
+        """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had.
+        ``key_id`` names the API key the call came through (recorded); ``call_id`` is the
+        id to record it under (default: a new UUID)."""
         request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
-                                        temperature, max_tokens, complexity, history, fallbacks)
+                                        temperature, max_tokens, complexity, history, fallbacks,
+                                        call_id)
         metadata = _with_route(metadata, choice)
         try:
             outcome = await self.gateway.complete(request)
         except ParleyError as err:
-            self._record_failure(request, err, user_id, service_type, metadata)
+            self._record_failure(request, err, user_id, service_type, metadata, key_id=key_id)
             raise
         _stamp(outcome.result, choice)
-        self._record(request, outcome, user_id, service_type, metadata)
+        self._record(request, outcome, user_id, service_type, metadata, key_id)
         return outcome.result
 
     async def stream(self, prompt: str, user_id: str = "anonymous", service_type: str = "default",
                      model: str | None = None, system_prompt: str | None = None,
                      metadata: dict | None = None, **options: Any) -> AsyncIterator[str | GenerationResult]:
         """Yield text deltas as they arrive, then the ``GenerationResult``. Closing the iterator
-        early records the call as abandoned, with its partial answer."""
+        early records the call as abandoned, with its partial answer. ``options`` are
+        ``generate``'s keyword arguments."""
+        key_id = options.pop("key_id", None)
         request, choice = self._prepare(prompt, user_id, service_type, model, options.pop("provider", None),
                                         system_prompt, options.pop("temperature", None),
                                         options.pop("max_tokens", None), options.pop("complexity", None),
-                                        options.pop("history", None), options.pop("fallbacks", True))
+                                        options.pop("history", None), options.pop("fallbacks", True),
+                                        options.pop("call_id", None))
         metadata = _with_route(metadata, choice)
         parts: list[str] = []
         finished = False
@@ -110,15 +117,17 @@ class AIService:
                 else:
                     finished = True
                     _stamp(item.result, choice)
-                    self._record(request, item, user_id, service_type, metadata)
+                    self._record(request, item, user_id, service_type, metadata, key_id)
                     yield item.result
         except ParleyError as err:
             finished = True
-            self._record_failure(request, err, user_id, service_type, metadata, "".join(parts))
+            self._record_failure(request, err, user_id, service_type, metadata, "".join(parts),
+                                 key_id=key_id)
             raise
         finally:
             if not finished:
-                self._record_abandoned(request, user_id, service_type, metadata, "".join(parts))
+                self._record_abandoned(request, user_id, service_type, metadata, "".join(parts),
+                                       key_id)
 
     async def compare(self, prompt: str, models: list, user_id: str = "anonymous",
                       service_type: str = "playground", **options: Any) -> list[GenerationResult]:
@@ -174,7 +183,7 @@ class AIService:
         return self._loop
 
     def _prepare(self, prompt, user_id, service_type, model, provider, system_prompt,
-                 temperature, max_tokens, complexity, history, fallbacks):
+                 temperature, max_tokens, complexity, history, fallbacks, call_id=None):
         check_call(prompt, temperature, max_tokens, user_id)
         choice = self.choose(user_id=user_id, service_type=service_type, model=model,
                              provider=provider, complexity=complexity, prompt=prompt)
@@ -187,17 +196,19 @@ class AIService:
         # Counted once the call is valid; each compare column is a call of its own.
         self.limiter.acquire(user_id)
         from core.gateway import CallRequest
-        request = CallRequest(model=choice.model, call_id=str(uuid.uuid4()), messages=messages,
+        request = CallRequest(model=choice.model, call_id=call_id or str(uuid.uuid4()), messages=messages,
                               temperature=temperature, max_tokens=max_tokens, fallbacks=fallbacks)
         return request, choice
 
-    def _record(self, request, outcome, user_id, service_type, metadata) -> None:
+    def _record(self, request, outcome, user_id, service_type, metadata, key_id=None) -> None:
         if self.recorder is not None:
             for record in build_records(request, outcome.result, outcome.attempts, self.catalog,
                                         user_id, service_type, metadata):
+                record.key_id = key_id
                 self.recorder.record(record)
 
-    def _record_failure(self, request, error, user_id, service_type, metadata, partial="") -> None:
+    def _record_failure(self, request, error, user_id, service_type, metadata, partial="",
+                        key_id=None) -> None:
         if self.recorder is None:
             return
         failed = GenerationResult(model=request.model, error=str(error), error_kind=error.kind,
@@ -205,11 +216,12 @@ class AIService:
         attempts = getattr(error, "attempts", None) or []
         for record in build_records(request, failed, attempts, self.catalog, user_id,
                                     service_type, metadata):
+            record.key_id = key_id
             self.recorder.record(record)
 
-    def _record_abandoned(self, request, user_id, service_type, metadata, partial) -> None:
+    def _record_abandoned(self, request, user_id, service_type, metadata, partial, key_id) -> None:
         error = StreamAbandonedError("The reader stopped the stream before it finished.")
-        self._record_failure(request, error, user_id, service_type, metadata, partial)
+        self._record_failure(request, error, user_id, service_type, metadata, partial, key_id)
 
 
 def _stamp(result: GenerationResult, choice: Choice) -> None:

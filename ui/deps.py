@@ -12,7 +12,7 @@ import streamlit as st
 
 from core import AIService
 
-__all__ = ["service", "environment"]
+__all__ = ["service", "environment", "api_routes"]
 
 
 def environment() -> dict[str, str]:
@@ -29,3 +29,11 @@ def environment() -> dict[str, str]:
 def service() -> AIService:
     """The process-wide service (settings read once; restart the app after editing them)."""
     return AIService.from_env(environment())
+
+
+def api_routes() -> list:
+    """The HTTP API's routes on the process-wide service, for ``st.App`` (server.py). Calls
+    run on the service's own loop thread, like the pages' calls."""
+    from core.api import api_routes as routes
+
+    return routes(service(), own_loop=True)

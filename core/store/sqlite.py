@@ -28,6 +28,7 @@ from typing import Any, Iterator, Sequence
 from core.errors import BadRequestError, StoreUnavailableError
 from core.results import CallRecord
 from core.store import sqlite_console, sqlite_migrations
+from core.store.keys import SqliteKeys
 from core.store.console import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, pick_grain,
                                 rollup_increments)
 from core.store.base import (check_call, check_limit, check_usage_query, comparison_row,
@@ -41,12 +42,13 @@ _KEY_COLUMN = {"user": "user_id", "model": "model", "provider": "provider",
 _INSERT_LOG = """
     INSERT INTO request_logs (litellm_call_id, created_at, user_id, service_type, model, provider,
       provider_model, status, error_class, error, input_tokens, output_tokens, total_tokens,
-      total_cost, response_time_ms, ttft_ms, fallback_of, is_demo, messages, response, metadata)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      total_cost, response_time_ms, ttft_ms, fallback_of, is_demo, messages, response, metadata,
+      key_id, cache_hit, saved_cost)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (litellm_call_id) DO NOTHING"""
 
 
-class SqliteStore:
+class SqliteStore(SqliteKeys):
     """A ``Store`` in one SQLite file (``":memory:"`` for a private in-memory database)."""
 
     backend = "sqlite"
@@ -301,4 +303,5 @@ def _log_values(record: CallRecord, created_at: str) -> tuple:
             record.error_class, record.error, record.input_tokens or 0, record.output_tokens or 0,
             record.total_tokens or 0, record.total_cost, record.response_time_ms, record.ttft_ms,
             record.fallback_of, int(record.is_demo), messages, record.response,
-            _to_json(record.metadata) if record.metadata else "{}")
+            _to_json(record.metadata) if record.metadata else "{}",
+            record.key_id, int(record.cache_hit), record.saved_cost)

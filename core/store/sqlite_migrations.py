@@ -198,3 +198,31 @@ def m005_console_rollups(conn: sqlite3.Connection) -> None:
     from core.store.sqlite_console import create_tables
 
     create_tables(conn)
+
+
+@migration
+def m006_api_keys(conn: sqlite3.Connection) -> None:
+    """The HTTP API's keys (only a SHA-256 of each secret is kept, with its prefix for
+    display), and on each call the key it came through and what the response cache did."""
+    conn.execute("""
+        CREATE TABLE api_keys (
+          id TEXT PRIMARY KEY,
+          user_id TEXT NOT NULL,
+          prefix TEXT NOT NULL UNIQUE,
+          sha256 TEXT NOT NULL UNIQUE,
+          name TEXT NOT NULL DEFAULT '',
+          service_type TEXT,
+          models TEXT,
+          monthly_budget REAL,
+          rate_limit_per_minute INTEGER,
+          expires_at TEXT,
+          revoked_at TEXT,
+          created_at TEXT NOT NULL,
+          created_by TEXT NOT NULL
+        )""")
+    conn.execute("CREATE INDEX api_keys_user_idx ON api_keys (user_id)")
+    conn.execute("ALTER TABLE request_logs ADD COLUMN key_id TEXT")
+    conn.execute("ALTER TABLE request_logs ADD COLUMN cache_hit INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE request_logs ADD COLUMN saved_cost REAL")
+    conn.execute("CREATE INDEX request_logs_key_created_idx ON request_logs (key_id, created_at) "
+                 "WHERE key_id IS NOT NULL")
