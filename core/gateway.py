@@ -285,6 +285,13 @@ class Gateway:
         _settle_stream_attempts(attempts)
         return Outcome(result, attempts, self._failures(attempts))
 
+    def price_partial(self, request: CallRequest, content: str) -> tuple[int, int, float | None]:
+        """Estimated input and output tokens, and their cost, of a stream stopped after
+        ``content``: the provider bills what it generated even when the reader went away."""
+        entry = self.catalog.get(request.model)
+        input_tokens, output_tokens, _ = self._estimate(entry, request, content)
+        return input_tokens, output_tokens, call_cost(entry, None, input_tokens, output_tokens)
+
     def _estimate(self, entry: ModelEntry, request: CallRequest, content: str) -> tuple[int, int, bool]:
         model = entry.provider_model
         return (count_tokens(model, request.messages),

@@ -208,20 +208,34 @@ class AIService:
                 self.recorder.record(record)
 
     def _record_failure(self, request, error, user_id, service_type, metadata, partial="",
-                        key_id=None) -> None:
+                        key_id=None, priced=None) -> None:
         if self.recorder is None:
             return
         failed = GenerationResult(model=request.model, error=str(error), error_kind=error.kind,
                                   content=partial, call_id=request.call_id)
         attempts = getattr(error, "attempts", None) or []
-        for record in build_records(request, failed, attempts, self.catalog, user_id,
-                                    service_type, metadata):
+        records = build_records(request, failed, attempts, self.catalog, user_id, service_type,
+                                metadata)
+        if priced is not None:  # what the abandoned stream was billed, estimated
+            last = records[-1]
+            last.input_tokens, last.output_tokens, last.total_cost = priced
+            last.total_tokens = last.input_tokens + last.output_tokens
+            last.metadata["tokens_estimated"] = True
+        for record in records:
             record.key_id = key_id
             self.recorder.record(record)
 
     def _record_abandoned(self, request, user_id, service_type, metadata, partial, key_id) -> None:
+        """The reader went away: recorded as abandoned, with the text sent so far and an
+        estimate of the tokens (and cost) the provider billed for it."""
         error = StreamAbandonedError("The reader stopped the stream before it finished.")
-        self._record_failure(request, error, user_id, service_type, metadata, partial, key_id)
+        try:
+            priced = self.gateway.price_partial(request, partial)
+        except Exception as exc:  # noqa: BLE001 - an estimate must never lose the record
+            log.warning("could not estimate an abandoned stream's tokens: %s", type(exc).__name__)
+            priced = None
+        self._record_failure(request, error, user_id, service_type, metadata, partial, key_id,
+                             priced)
 
 
 def _stamp(result: GenerationResult, choice: Choice) -> None:

@@ -49,9 +49,8 @@ def create_app(service, keyring: KeyRing | None = None, *, own_loop: bool = Fals
                   docs_url="/api/docs", redoc_url=None,
                   description="OpenAI-compatible chat completions and Parley's own routes. "
                               "Every route needs `Authorization: Bearer pk-...`.")
-    app.router.route_class = route_class
-    app.include_router(openai_routes.router(caller), )
-    app.include_router(seed_routes.router(caller))
+    app.include_router(openai_routes.router(caller, route_class))
+    app.include_router(seed_routes.router(caller, route_class))
     app.state.caller = caller
     return app
 

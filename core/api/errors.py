@@ -12,8 +12,9 @@ model or service not allowed for the key 403     permission_error             mo
 unknown model                            404     not_found_error              model_not_found
 body over the size limit                 413     invalid_request_error        request_too_large
 rate limit, key or user budget spent     429     rate_limit_error             rate_limit_exceeded / budget_exceeded (Retry-After)
-provider failed, all fallbacks failed    502     api_error                    provider_error
-provider unavailable or out of quota     503     api_error                    provider_unavailable
+provider 500, bad answer, all failed     502     api_error                    provider_error
+provider unavailable, overloaded, out of 503     api_error                    provider_unavailable
+quota, rate-limited, or its key refused
 provider timed out                       504     api_error                    provider_timeout
 =======================================  ======  ===========================  ====================
 
@@ -96,6 +97,8 @@ def _status_of(err: ParleyError) -> tuple[int, str]:
 def _provider_status(err: ProviderError) -> tuple[int, str]:
     if isinstance(err, ProviderTimeoutError):
         return 504, "provider_timeout"
+    if isinstance(err, ProviderDownError) and err.status in (500, 502):
+        return 502, "provider_error"  # the provider answered with a server error
     if isinstance(err, (ProviderDownError, QuotaError, RateLimitError, AuthError)):
         return 503, "provider_unavailable"
     return 502, "provider_error"

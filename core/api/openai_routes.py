@@ -15,6 +15,7 @@ from typing import Any, AsyncIterator
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from core.api.calls import Caller
 from core.api.errors import ApiError
@@ -26,10 +27,10 @@ from core.results import GenerationResult
 __all__ = ["router", "completion_body", "result_headers"]
 
 
-def router(caller: Caller) -> APIRouter:
+def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
     from core.api.auth import authenticated
 
-    routes = APIRouter(tags=["OpenAI-compatible"])
+    routes = APIRouter(tags=["OpenAI-compatible"], route_class=route_class)
     key_of = authenticated(caller)
 
     @routes.post("/v1/chat/completions")

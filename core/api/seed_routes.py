@@ -17,6 +17,7 @@ from typing import Any, AsyncIterator
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from core.api.calls import Caller
@@ -33,10 +34,10 @@ __all__ = ["router", "TYPICAL_INPUT", "TYPICAL_OUTPUT"]
 TYPICAL_INPUT, TYPICAL_OUTPUT = 1_000, 500
 
 
-def router(caller: Caller) -> APIRouter:
+def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
     from core.api.auth import authenticated
 
-    routes = APIRouter(tags=["Parley"])
+    routes = APIRouter(tags=["Parley"], route_class=route_class)
     key_of = authenticated(caller)
     service = caller.service
 

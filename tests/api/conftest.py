@@ -72,7 +72,9 @@ def api_env(emulator, tmp_path, monkeypatch):
     """parley.yaml on the emulator, the provider keys in the environment, SQLite under tmp."""
     config = write_config(emulator, tmp_path / "parley.yaml",
                           router={"fallbacks": [{"claude": ["gemini"]}]},
-                          parley={"default_model": "gemini"})
+                          parley={"default_model": "gemini", "privacy": "store",
+                                  "routes": {"simple": "gemini", "moderate": "gemini",
+                                             "complex": "claude", "search": "gemini"}})
     env = {**ENV_KEYS, "PARLEY_CONFIG": str(config), "PARLEY_DATA_DIR": str(tmp_path / ".parley")}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
