@@ -233,6 +233,11 @@ class Gateway:
         settings["retry_policy"] = RetryPolicy(**_retry_policy(settings))
         settings.setdefault("allowed_fails", 1)
         settings.setdefault("cooldown_time", 10)
+        if self.settings.redis_url and not any(k.startswith("redis_") for k in settings):
+            settings["redis_url"] = self.settings.redis_url  # cooldowns shared by every worker
+        if self.settings.cache:
+            settings["cache_responses"] = True
+            litellm.cache = _response_cache(self.settings)
         return settings
 
     def _call_kwargs(self, request: CallRequest, *, stream: bool) -> dict[str, Any]:
@@ -369,6 +374,17 @@ def _is_usage(usage) -> bool:
 def _detail(usage, group: str, name: str) -> int | None:
     value = getattr(getattr(usage, group, None), name, None)
     return int(value) if value else None
+
+
+def _response_cache(settings: Settings):
+    """LiteLLM's response cache for ``parley.cache`` (LiteLLM keeps it in ``litellm.cache``,
+    one per process: the last gateway built with a cache sets it)."""
+    from litellm.caching.caching import Cache
+
+    kind, ttl = settings.cache["type"], settings.cache["ttl"]
+    if kind == "redis":
+        return Cache(type="redis", url=settings.redis_url, ttl=ttl, namespace="parley")
+    return Cache(type="local", ttl=ttl)
 
 
 def _retry_policy(settings: dict) -> dict[str, int]:

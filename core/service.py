@@ -52,8 +52,13 @@ class AIService:
             recorder = open_recorder(settings, env)
             preferences = PreferenceBook(settings, env)
         from core.budgets import guard_for
-        return cls(settings, recorder=recorder, preferences=preferences,
-                   budget=guard_for(settings, env) if record else None)
+        service = cls(settings, recorder=recorder, preferences=preferences,
+                      budget=guard_for(settings, env) if record else None)
+        if settings.redis_url:  # one per-user limit for every worker and replica
+            from core.limits import RedisLimiter, UserLimiter
+            service.limiter = UserLimiter(settings.rate_limit_per_minute,
+                                          RedisLimiter(settings.redis_url))
+        return service
 
     @property
     def gateway(self):

@@ -133,8 +133,10 @@ class KeyRing:
     """Keys in the store ``store_opener()`` opens (on first use). Thread-safe."""
 
     def __init__(self, store_opener: Callable[[], Any], *, ttl_s: float = 5.0,
-                 now: Callable[[], dt.datetime] = lambda: _now()):
-        self._opener, self._ttl, self._now = store_opener, ttl_s, now
+                 now: Callable[[], dt.datetime] = lambda: _now(), spend=None):
+        """``spend``: a ``core.limits.SpendCounter`` sharing each key's month-to-date spend
+        across workers (None: this process adds its own calls to the store's figure)."""
+        self._opener, self._ttl, self._now, self._spend = store_opener, ttl_s, now, spend
         self._store = None
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, ApiKey | None]] = {}
@@ -209,6 +211,9 @@ class KeyRing:
         if key is None:
             raise KeyRefused("This API key is not valid; check it, or make a new one with "
                              "`python -m core keys create`.")
+        if self._spend is not None and key.monthly_budget is not None:
+            shared = self._spend.current(f"key:{key.id}", self._month(), key.month_spend)
+            key = _replace_spend(key, shared)
         state = key.status(self._now())
         if state != "active":
             raise KeyRefused(f"API key {key.prefix} has been {state}; make a new one.",
@@ -224,10 +229,15 @@ class KeyRing:
         """Add a call's cost to the cached key, so its budget holds between store reads."""
         if not cost:
             return
+        if self._spend is not None:
+            self._spend.add(f"key:{key.id}", self._month(), cost)
         digest_entries = [(d, v) for d, v in self._cache.items() if v[1] is not None and v[1].id == key.id]
         for digest, (stamp, cached) in digest_entries:
             spent = cached.month_spend + cost
             self._cache[digest] = (stamp, _replace_spend(cached, spent))
+
+    def _month(self) -> str:
+        return self._now().strftime("%Y-%m")
 
     def close(self) -> None:
         if self._store is not None:

@@ -1,5 +1,5 @@
-"""Calls started per minute, per name (an API key, a user): in this process, or shared by
-every worker and replica through Redis (``PARLEY_REDIS_URL``).
+"""Calls started per minute, per name (an API key, a user), and spend per month: in this
+process, or shared by every worker and replica through Redis (``PARLEY_REDIS_URL``).
 
 ``limiter.acquire(name, per_minute)`` counts one call or raises ``UserRateLimitError`` with
 the seconds to wait (nothing counted). The local limiter is a sliding window per name; the
@@ -16,7 +16,8 @@ from typing import Callable
 
 from core.errors import UserRateLimitError
 
-__all__ = ["LocalLimiter", "RedisLimiter", "CallRateLimitError", "limiter_for"]
+__all__ = ["LocalLimiter", "RedisLimiter", "CallRateLimitError", "limiter_for", "UserLimiter",
+           "SpendCounter"]
 
 WINDOW_SECONDS = 60.0
 
@@ -96,3 +97,38 @@ class RedisLimiter:
 def limiter_for(redis_url: str | None):
     """The Redis limiter when ``redis_url`` is set, else a local one."""
     return RedisLimiter(redis_url) if redis_url else LocalLimiter()
+
+
+class UserLimiter:
+    """``AIService``'s per-user limit (``parley.rate_limit_per_minute``) on a limiter above:
+    ``acquire(user)``; ``per_minute=None`` admits everything."""
+
+    def __init__(self, per_minute: int | None, limiter):
+        self.per_minute, self._limiter = per_minute, limiter
+
+    def acquire(self, user: str) -> None:
+        if self.per_minute is not None:
+            self._limiter.acquire(f"user:{user}", self.per_minute)
+
+
+class SpendCounter:
+    """Month-to-date spend per name shared through Redis (``parley:spend:<name>:<YYYY-MM>``),
+    so every worker sees every worker's calls at once, not when the store catches up.
+
+    ``current(name, month, stored)`` seeds the counter from the store's figure the first time
+    and returns the larger of the two; ``add`` counts a call's cost."""
+
+    def __init__(self, url: str):
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+    def current(self, name: str, month: str, stored: float) -> float:
+        key = f"parley:spend:{name}:{month}"
+        if self._redis.set(key, repr(float(stored)), nx=True, ex=40 * 86400):
+            return float(stored)
+        return max(float(self._redis.get(key) or 0), float(stored))
+
+    def add(self, name: str, month: str, cost: float) -> None:
+        if cost:
+            self._redis.incrbyfloat(f"parley:spend:{name}:{month}", cost)
