@@ -88,7 +88,8 @@ def _final_record(request, result, catalog, user_id, service_type, metadata, pre
         input_tokens=result.input_tokens, output_tokens=result.output_tokens,
         total_tokens=result.total_tokens, total_cost=result.cost if result.ok else 0.0,
         response_time_ms=result.response_time_ms, ttft_ms=result.ttft_ms, fallback_of=previous,
-        messages=request.messages, response=result.content or None, metadata=meta)
+        messages=request.messages, response=result.content or None, metadata=meta,
+        cache_hit=result.cache_hit, saved_cost=result.saved_cost)
 
 
 def _error_text(attempt, catalog) -> str:

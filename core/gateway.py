@@ -129,7 +129,8 @@ class Gateway:
             raise self._failure(request, exc, attempts) from None
         finally:
             _ATTEMPTS.reset(token)
-        return self._outcome(request, response, attempts, _ms_since(started), None)
+        return self._outcome(request, response, attempts, _ms_since(started), None,
+                             cache_hit=_is_cache_hit(response))
 
     async def stream(self, request: CallRequest) -> AsyncIterator[str | Outcome]:
         """Yield text deltas as they arrive, then the ``Outcome`` (usage always requested).
@@ -165,12 +166,14 @@ class Gateway:
         finally:
             _ATTEMPTS.set(previous.old_value if previous.old_value is not contextvars.Token.MISSING else None)
         built = litellm.stream_chunk_builder(chunks=state.chunks, messages=request.messages)
-        yield self._outcome(request, built, attempts, _ms_since(started), state.ttft, streamed=True)
+        yield self._outcome(request, built, attempts, _ms_since(started), state.ttft, streamed=True,
+                            cache_hit=state.cache_hit)
 
     async def _stream_once(self, request: CallRequest, state: "_StreamState"):
         """One Router stream; a wait longer than the timeout for any chunk raises
         ``ProviderTimeoutError`` (LiteLLM's own timeout does not cover Gemini streams)."""
         response = await self.router.acompletion(**self._call_kwargs(request, stream=True))
+        state.cache_hit = _is_cache_hit(response)
         chunks = response.__aiter__()
         idle = float(self.settings.router_settings.get("timeout") or 600)
         try:
@@ -263,7 +266,7 @@ class Gateway:
     # -- results ----------------------------------------------------------------------------
 
     def _outcome(self, request: CallRequest, response, attempts: list[Attempt], elapsed_ms: float,
-                 ttft_ms: float | None, streamed: bool = False) -> Outcome:
+                 ttft_ms: float | None, streamed: bool = False, cache_hit: bool = False) -> Outcome:
         served = next((a.model for a in reversed(attempts) if a.ok), request.model)
         entry = self.catalog.get(served)
         usage = getattr(response, "usage", None)
@@ -285,8 +288,11 @@ class Gateway:
             finish_reason=response.choices[0].finish_reason if response.choices else None)
         # Estimated counts are priced as counts: the provider's (empty) usage would price zero.
         result.cost = call_cost(entry, None if estimated else usage, input_tokens, output_tokens,
-                                priced=None if estimated else _litellm_cost(response))
+                                priced=None if estimated or cache_hit else _litellm_cost(response))
         result.price_known = result.cost is not None
+        if cache_hit:  # answered from parley.cache: nothing was billed; say what it saved
+            result.cache_hit, result.saved_cost, result.cost = True, result.cost, 0.0
+            result.price_known = True
         _settle_stream_attempts(attempts)
         return Outcome(result, attempts, self._failures(attempts))
 
@@ -367,6 +373,14 @@ def _litellm_cost(response) -> float | None:
     return float(cost) if isinstance(cost, (int, float)) and cost > 0 else None
 
 
+def _is_cache_hit(response) -> bool:
+    """Did LiteLLM answer from its response cache? Read from ``_hidden_params["cache_hit"]``
+    (a stream's wrapper carries it; its chunks do not). On a hit LiteLLM 1.106.2 leaves the
+    original call's ``response_cost`` there on a non-stream answer and 0 on a stream, so
+    neither is used: the hit costs 0 and its saving is priced from the usage."""
+    return bool((getattr(response, "_hidden_params", None) or {}).get("cache_hit"))
+
+
 def _is_usage(usage) -> bool:
     return isinstance(usage, litellm.Usage)
 
@@ -434,6 +448,7 @@ class _StreamState:
     started: float
     chunks: list = field(default_factory=list)
     ttft: float | None = None
+    cache_hit: bool = False
 
     def add(self, chunk) -> str | None:
         """Keep ``chunk``; return its text, noting the time of the first."""
