@@ -63,6 +63,7 @@ class Settings:
     rate_limit_per_minute: int | None = None
     redis_url: str = ""  # PARLEY_REDIS_URL: limits, budgets, cooldowns and the cache shared
     cache: dict[str, Any] = field(default_factory=dict)  # parley.cache: {type, ttl}; {} = off
+    alerts: dict[str, Any] = field(default_factory=dict)  # parley.alerts (core/alerts.py)
 
     @property
     def model_names(self) -> list[str]:
@@ -174,7 +175,19 @@ def build_settings(models: tuple[ModelConfig, ...], router: dict, parley: dict, 
         admins=tuple(_str_list(parley, "admins", source)),
         privacy=privacy, source=source, budgets=dict(parley.get("budgets") or {}),
         rate_limit_per_minute=_rate_limit(parley, source), cache=_cache(parley, source, common),
-        **common)
+        alerts=_alerts(parley, source), **common)
+
+
+def _alerts(parley: dict, source: str) -> dict[str, Any]:
+    """``parley.alerts``, checked here so a wrong one fails when the settings load."""
+    from core.alerts import AlertSettings
+
+    raw = parley.get("alerts") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a mapping (webhook, smtp, spike_factor, interval_s)",
+                          source=source, key="parley.alerts")
+    AlertSettings.from_config(raw, source)
+    return dict(raw)
 
 
 def _cache(parley: dict, source: str, common: dict) -> dict[str, Any]:

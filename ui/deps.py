@@ -27,8 +27,14 @@ def environment() -> dict[str, str]:
 
 @st.cache_resource(show_spinner=False)
 def service() -> AIService:
-    """The process-wide service (settings read once; restart the app after editing them)."""
-    return AIService.from_env(environment())
+    """The process-wide service (settings read once; restart the app after editing them).
+    With ``parley.alerts`` set, the spend-alert watcher starts with it (its own thread)."""
+    from core.alerts import start_watcher
+
+    env = environment()
+    svc = AIService.from_env(env)
+    svc.alert_watcher = start_watcher(svc.settings, env)
+    return svc
 
 
 def api_routes() -> list:

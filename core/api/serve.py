@@ -3,7 +3,8 @@
 Each worker process imports this module and builds its own ``AIService`` from the
 environment (``app`` is a factory target: ``uvicorn core.api.serve:build --factory``).
 Calls are recorded by each worker's recorder to the configured store; rate limits are shared
-through Redis when ``PARLEY_REDIS_URL`` is set, and per worker otherwise.
+through Redis when ``PARLEY_REDIS_URL`` is set, and per worker otherwise. With
+``parley.alerts`` set, each worker also runs an alert watcher (core/alerts.py).
 """
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ __all__ = ["build", "run"]
 def build():
     """A FastAPI app on ``AIService.from_env()``; the service is closed (its recorder
     flushed) when the server shuts down."""
+    from core.alerts import start_watcher
     from core.api.app import create_app
     from core.service import AIService
 
     service = AIService.from_env()
+    watcher = start_watcher(service.settings)  # every worker checks; each alert is sent once
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
@@ -27,6 +30,8 @@ def build():
         finally:
             service.close()
             app.state.caller.keyring.close()
+            if watcher is not None:
+                watcher.close()
 
     app = create_app(service)
     app.router.lifespan_context = lifespan

@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from core.errors import BadRequestError, StoreUnavailableError, redact
 from core.results import CallRecord
+from core.store.alerts import SqlFunctionAlerts
 from core.store.keys import SqlFunctionKeys
 from core.store.console import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
                                  pick_grain, usage_rollup_row)
@@ -62,7 +63,7 @@ def preferences_from_rows(rows: list[dict[str, Any]]) -> dict[str | None, str]:
     return {row["service_type"]: row["model"] for row in rows}
 
 
-class PostgresStore(SqlFunctionKeys):
+class PostgresStore(SqlFunctionKeys, SqlFunctionAlerts):
     """A ``Store`` in Postgres. Thread-safe: each call borrows a connection from a small pool."""
 
     backend = "postgres"

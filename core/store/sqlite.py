@@ -28,6 +28,7 @@ from typing import Any, Iterator, Sequence
 from core.errors import BadRequestError, StoreUnavailableError
 from core.results import CallRecord
 from core.store import sqlite_console, sqlite_migrations
+from core.store.alerts import SqliteAlerts
 from core.store.keys import SqliteKeys
 from core.store.console import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, pick_grain,
                                 rollup_increments)
@@ -48,7 +49,7 @@ _INSERT_LOG = """
     ON CONFLICT (litellm_call_id) DO NOTHING"""
 
 
-class SqliteStore(SqliteKeys):
+class SqliteStore(SqliteKeys, SqliteAlerts):
     """A ``Store`` in one SQLite file (``":memory:"`` for a private in-memory database)."""
 
     backend = "sqlite"

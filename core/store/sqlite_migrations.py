@@ -226,3 +226,24 @@ def m006_api_keys(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE request_logs ADD COLUMN saved_cost REAL")
     conn.execute("CREATE INDEX request_logs_key_created_idx ON request_logs (key_id, created_at) "
                  "WHERE key_id IS NOT NULL")
+
+
+@migration
+def m007_alerts(conn: sqlite3.Connection) -> None:
+    """Spend alerts: each (kind, subject, period) once; delivery retried until done."""
+    conn.execute("""
+        CREATE TABLE alerts (
+          id TEXT PRIMARY KEY,
+          kind TEXT NOT NULL,
+          subject TEXT NOT NULL,
+          period TEXT NOT NULL,
+          message TEXT NOT NULL,
+          details TEXT NOT NULL DEFAULT '{}',
+          created_at TEXT NOT NULL,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          next_attempt_at TEXT NOT NULL,
+          delivered_at TEXT,
+          last_error TEXT,
+          UNIQUE (kind, subject, period)
+        )""")
+    conn.execute("CREATE INDEX alerts_pending_idx ON alerts (next_attempt_at) WHERE delivered_at IS NULL")

@@ -25,6 +25,7 @@ import httpx
 
 from core.errors import BadRequestError, StoreUnavailableError, redact
 from core.results import CallRecord
+from core.store.alerts import SqlFunctionAlerts
 from core.store.keys import SqlFunctionKeys
 from core.store.console import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
                                  pick_grain, usage_rollup_row)
@@ -38,7 +39,7 @@ _MISSING_SCHEMA = {"PGRST202", "PGRST205", "42883", "42P01"}
 _REFUSED_KEY = {"PGRST301", "PGRST302"}
 
 
-class SupabaseStore(SqlFunctionKeys):
+class SupabaseStore(SqlFunctionKeys, SqlFunctionAlerts):
     """A ``Store`` behind a Supabase project's REST API. ``create_client`` does no I/O."""
 
     backend = "supabase"

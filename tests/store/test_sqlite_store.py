@@ -29,7 +29,7 @@ def test_a_blank_database_migrates_to_the_exact_schema(tmp_path):
     assert sqlite_migrations.migrate(conn) == ["m001_request_logs", "m002_usage_rollups",
                                                "m003_preferences_votes_admins",
                                                "m004_compare_comparisons", "m005_console_rollups",
-                                               "m006_api_keys"]
+                                               "m006_api_keys", "m007_alerts"]
     assert sqlite_migrations.migrate(conn) == []
     assert columns(conn, "api_keys") == API_KEYS
     assert columns(conn, "request_logs") == REQUEST_LOGS  # the same columns as Postgres
@@ -63,7 +63,7 @@ def test_an_old_database_is_upgraded_and_its_logs_rolled_up(tmp_path):
     conn.close()
     store = SqliteStore(path)
     assert store.upgrade() == ["m002_usage_rollups", "m003_preferences_votes_admins",
-                               "m004_compare_comparisons", "m005_console_rollups", "m006_api_keys"]
+                               "m004_compare_comparisons", "m005_console_rollups", "m006_api_keys", "m007_alerts"]
     for by in ("user", "day", "model"):
         assert_usage_matches(store.usage(by), expected_usage(records, by))
     assert store.record_calls(records) == 0
