@@ -40,6 +40,7 @@ import yaml  # noqa: E402
 BENCH_VENV = ROOT / ".bench-venv"
 PROXY_SPEC = "litellm[proxy]==1.106.2"
 MODEL = "gpt-4.1-mini"
+PROXY_KEY = "sk-bench-master-0123456789abcdef0123456789abcdef"  # the proxy checks it on each request
 BODY = {"model": "gpt", "stream": True, "stream_options": {"include_usage": True},
         "messages": [{"role": "user", "content": "Say hello in a dozen words or so please"}]}
 
@@ -89,7 +90,8 @@ def start_servers(work: Path, emulator: str) -> tuple[list[subprocess.Popen], st
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONPATH": str(ROOT)}
     proxy_cfg = work / "proxy.yaml"
     proxy_cfg.write_text(yaml.safe_dump({"model_list": model_list(emulator),
-                                         "litellm_settings": {"drop_params": True}}))
+                                         "litellm_settings": {"drop_params": True},
+                                         "general_settings": {"master_key": PROXY_KEY}}))
     proxy_port, parley_port = free_port(), free_port()
     proxy = start([str(ensure_proxy_venv()), "--config", str(proxy_cfg), "--port", str(proxy_port),
                    "--num_workers", "1"], env, f"http://127.0.0.1:{proxy_port}/health/liveliness",
@@ -116,11 +118,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http_path(client: httpx.AsyncClient, url: str, secret: str | None):
-    headers = {"Authorization": f"Bearer {secret or 'sk-none'}"}
+def http_path(client: httpx.AsyncClient, url: str, secret: str):
+    headers = {"Authorization": f"Bearer {secret}"}
 
     async def one() -> float:
         started = time.perf_counter()
+        try:
+            return await read(started)
+        except httpx.HTTPError as exc:
+            raise SystemExit(f"{url}: {type(exc).__name__} after "
+                             f"{(time.perf_counter() - started) * 1000:.0f} ms") from None
+
+    async def read(started: float) -> float:
         async with client.stream("POST", f"{url}/v1/chat/completions", json=BODY,
                                  headers=headers) as response:
             if response.status_code != 200:
@@ -180,7 +189,7 @@ async def measure(args, emulator: str, proxy: str, parley: str, secret: str) -> 
     limits = httpx.Limits(max_connections=args.concurrency * 2, max_keepalive_connections=args.concurrency * 2)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         paths = {"direct litellm.acompletion": direct_path(emulator),
-                 "LiteLLM proxy": http_path(client, proxy, None),
+                 "LiteLLM proxy": http_path(client, proxy, PROXY_KEY),
                  "Parley API": http_path(client, parley, secret)}
         await sequential(paths, 20)  # warm up every path
         seq = await sequential(paths, args.requests)
@@ -199,7 +208,8 @@ async def measure(args, emulator: str, proxy: str, parley: str, secret: str) -> 
 def report(seq: dict, conc: dict, rates: dict, args) -> None:
     base = "direct litellm.acompletion"
     print(f"\n{args.requests} streamed requests each; concurrent: {args.concurrency} in flight, "
-          f"{args.rounds} rounds (throughput: median round)\n")
+          f"{args.rounds} rounds (throughput: median round); load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
     print(f"{'path':<28}{'seq median':>11}{'seq p99':>9}{'conc median':>13}{'conc p99':>10}"
           f"{'req/s':>8}")
     for name in seq:
