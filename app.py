@@ -10,12 +10,12 @@ import streamlit as st
 from ui.state import is_admin, login_page, require_admin, show_identity, signed_in
 
 # (script, title, icon, url path); the root URL opens the first
-PAGES = [("views/compare.py", "Compare", "⚖️", "compare"),
-         ("views/chat.py", "Chat", "💬", "chat"),
-         ("views/preferences.py", "Preferences", "⭐", "preferences"),
-         ("views/usage.py", "Your usage", "📈", "usage"),
-         ("views/providers.py", "Providers", "🔌", "providers"),
-         ("views/costs.py", "Cost console", "💰", "costs")]
+PAGES = [("app_pages/compare.py", "Compare", "⚖️", "compare"),
+         ("app_pages/chat.py", "Chat", "💬", "chat"),
+         ("app_pages/preferences.py", "Preferences", "⭐", "preferences"),
+         ("app_pages/usage.py", "Your usage", "📈", "usage"),
+         ("app_pages/providers.py", "Providers", "🔌", "providers"),
+         ("app_pages/costs.py", "Cost console", "💰", "costs")]
 ADMIN_PAGES = {"costs"}  # url paths only admins may open
 
 st.set_page_config(page_title="Parley", page_icon="🗣️", layout="wide")

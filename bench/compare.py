@@ -25,10 +25,10 @@ from pathlib import Path
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.compare import FanOut  # noqa: E402
+from core.playground.fanout import FanOut  # noqa: E402
 from core.config import ModelConfig, build_settings  # noqa: E402
 from core.service import AIService  # noqa: E402
-from core.wiring import open_recorder  # noqa: E402
+from core.recording import open_recorder  # noqa: E402
 from tests.fakes import ProviderEmulator, Reply  # noqa: E402
 
 TEXT = " ".join(f"word{i}" for i in range(20))

@@ -4,7 +4,7 @@
 
 For each backend, two fresh stores (temp SQLite files; new Postgres databases on the server
 named by ``--postgres``/``PARLEY_BENCH_POSTGRES_URL``, dropped at the end), one filled with
-``--small`` and one with ``--large`` demo calls (``core.demo``, 120 days up to today), then
+``--small`` and one with ``--large`` demo calls (``core.console.demo``, 120 days up to today), then
 each console query timed on both, side by side (median of ``--repeat`` rounds after a
 warm-up, DataFrame included).
 It prints each figure and checks the two targets: every query at most 300 ms at the large
@@ -30,11 +30,12 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core import analytics  # noqa: E402
-from core.budgets import Budgets, budget_report  # noqa: E402
+from core.console import analytics  # noqa: E402
+from core.console.budgets import budget_report  # noqa: E402
+from core.guards import Budgets  # noqa: E402
 from core.catalog import Catalog  # noqa: E402
 from core.config import ModelConfig, build_settings  # noqa: E402
-from core.demo import fill_demo  # noqa: E402
+from core.console.demo import fill_demo  # noqa: E402
 from core.store import open_store  # noqa: E402
 
 LIMIT_MS, RATIO = 300.0, 1.5

@@ -9,7 +9,7 @@ Router, the LiteLLM custom provider, the worker thread and the stream chunk buil
 alternate the two so drift hits both alike. Prints median tokens/s per path, their ratio
 (parley / raw; aim >= 0.9) and the resident memory before loading, after, and at the end.
 
-Each raw round runs on Parley's engine thread (``core.local_model._Engine``), where Parley's
+Each raw round runs on Parley's engine thread (``core.llm.local.engine._Engine``), where Parley's
 own generation runs. This llama.cpp is built with OpenMP, which keeps one thread team per
 calling thread. With raw on the main thread and Parley on its own thread, Parley generated
 12-18% slower on 2 cores, yet as fast as raw when both ran on one thread or each on a fresh
@@ -30,7 +30,7 @@ from pathlib import Path
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.local_model import (DEFAULT_TEMPERATURE, REPEAT_PENALTY, LocalModel,  # noqa: E402
+from core.llm.local.engine import (DEFAULT_TEMPERATURE, REPEAT_PENALTY, LocalModel,  # noqa: E402
                               find_bundled_model)
 
 PROMPT = "Explain in a few sentences why the sky is blue."

@@ -54,7 +54,7 @@ def parley_service(base: str, data_dir: Path | None) -> AIService:
     settings = build_settings((model,), {"num_retries": 2, "timeout": 30}, {}, "bench", common)
     if data_dir is None:
         return AIService(settings)
-    from core.wiring import open_recorder
+    from core.recording import open_recorder
     return AIService(settings, recorder=open_recorder(settings))
 
 

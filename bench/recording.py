@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.recorder import BATCH_SIZE, Recorder  # noqa: E402
+from core.recording.recorder import BATCH_SIZE, Recorder  # noqa: E402
 from core.results import CallRecord  # noqa: E402
 from core.store import open_store  # noqa: E402
 

@@ -5,6 +5,11 @@ import costs seconds and the catalog is needed for a page's first paint), overri
 ``model_info`` (``input_cost_per_token``, ``output_cost_per_token``, ``max_input_tokens``).
 A model with no price anywhere has ``price_known = False``: it is shown as unknown, never $0.
 Local models are free unless ``model_info`` gives a compute price.
+
+``model_statuses`` says whether each can answer now, for the providers page: a cloud model when
+its key is set, a model on a local server when that server answers its model-list request
+(short timeout), the bundled model when it is installed. Its ``key`` says only "set", "not
+set", "not needed" or "not in config": a key's value never leaves ``Settings``.
 """
 from __future__ import annotations
 
@@ -13,13 +18,14 @@ import importlib.util
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from core.config import ModelConfig, Settings
-from core.defaults import LOCAL_PROVIDER
+from core.config import LOCAL_PROVIDER, ModelConfig, Settings
+from core.config.discovery import Endpoint, discover
 from core.errors import UnknownModelError
 
-__all__ = ["ModelEntry", "Catalog", "cost_map_entry", "provider_of"]
+__all__ = ["ModelEntry", "Catalog", "cost_map_entry", "provider_of", "ModelStatus",
+           "model_statuses"]
 
 _LOCAL_PROVIDERS = {"ollama", "lm_studio", "vllm", "local"}
 _PROVIDER_ALIASES = {"ollama_chat": "ollama", "hosted_vllm": "vllm", LOCAL_PROVIDER: "local",
@@ -157,3 +163,53 @@ def _entry(config: ModelConfig) -> ModelEntry:
         output_cost_per_token=None if output_price is None else float(output_price),
         tiers={k: float(merged[k]) for k in _TIER_KEYS if merged.get(k) is not None},
         available=config.key_present, missing=config.missing_env)
+
+
+# -- status: can each model answer now (the providers page) ------------------------------
+
+_SERVER_KINDS = {"ollama": "ollama", "lm_studio": "lm_studio", "vllm": "vllm"}
+
+Probe = Callable[[str, str], Endpoint]
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    entry: ModelEntry
+    key: str            # set | not set | not needed | not in config (LiteLLM reads its env var)
+    available: bool
+    problem: str | None  # why it cannot answer now, one phrase; None when it can
+
+
+def model_statuses(settings: Settings, catalog: Catalog, probe: Probe | None = discover
+                   ) -> list[ModelStatus]:
+    """Every configured model, in config order. ``probe(kind, base_url)`` checks a local
+    server (None: do not probe); each server is asked once."""
+    configs = {}
+    for config in settings.models:
+        configs.setdefault(config.name, config)
+    probed: dict[tuple[str, str], Endpoint] = {}
+    return [_status(entry, configs[entry.name], probe, probed) for entry in catalog]
+
+
+def _status(entry: ModelEntry, config: ModelConfig, probe: Probe | None,
+            probed: dict[tuple[str, str], Endpoint]) -> ModelStatus:
+    key = _key_state(entry, config)
+    if config.missing_env:
+        return ModelStatus(entry, key, False, "; ".join(config.missing_env))
+    kind = _SERVER_KINDS.get(entry.provider)
+    base = config.litellm_params.get("api_base")
+    if probe is not None and kind and isinstance(base, str):
+        endpoint = probed.get((kind, base))
+        if endpoint is None:
+            endpoint = probed[(kind, base)] = probe(kind, base)
+        if not endpoint.reachable:
+            return ModelStatus(entry, key, False, endpoint.problem)
+    return ModelStatus(entry, key, True, None)
+
+
+def _key_state(entry: ModelEntry, config: ModelConfig) -> str:
+    if any("_KEY is not set" in m or "_TOKEN is not set" in m for m in config.missing_env):
+        return "not set"
+    if config.litellm_params.get("api_key"):
+        return "set"
+    return "not needed" if entry.is_local else "not in config"

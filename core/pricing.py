@@ -2,20 +2,28 @@
 
 ``estimate_cost(entry, input_tokens, max_output_tokens)`` prices a call from the catalog's
 per-token prices (tiers above 200k input tokens included): an upper bound, since a model may
-stop before ``max_output_tokens``. ``estimate_call`` counts the input tokens with the model's
-tokenizer through ``core.gateway.count_tokens`` (which imports litellm: call it only once
-there is a prompt to price). ``cost_label`` renders a cost: ``$0.000123``, ``local`` or
+stop before ``max_output_tokens``. ``estimate_call`` counts the input tokens with the token
+counter it is given (``AIService.count_tokens``: the model's own tokenizer). ``call_cost``
+prices a call that was made; ``cost_label`` renders a cost: ``$0.000123``, ``local`` or
 ``price unknown`` (never $0 for a price nobody knows).
+
+Every money decision is here. What LiteLLM knows of prices reaches this module two ways: the
+catalog's per-token prices (read from LiteLLM's bundled cost map, ``core.catalog``), and, for a
+call that was made, a function that asks LiteLLM to price the provider's own usage (tiers and
+token classes included; supplied by ``core.llm``, the only home of litellm).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
-from core.catalog import ModelEntry
+from core.catalog import ModelEntry, cost_map_entry
+from core.validation import messages_for
+
+TokenCounter = Callable[[ModelEntry, list[dict]], int]
 
 __all__ = ["Estimate", "estimate_cost", "estimate_call", "estimate_columns", "cost_label",
-           "DEFAULT_MAX_TOKENS"]
+           "call_cost", "DEFAULT_MAX_TOKENS", "TokenCounter"]
 
 DEFAULT_MAX_TOKENS = 1024  # the output bound an estimate assumes when a call sets none
 _TIER_THRESHOLD = 200_000
@@ -53,26 +61,45 @@ def estimate_cost(entry: ModelEntry, input_tokens: int, max_output_tokens: int) 
     return Estimate(entry.name, input_tokens, max_output_tokens, cost, entry.is_local)
 
 
-def estimate_call(entry: ModelEntry, messages: list[dict[str, str]],
-                  max_tokens: int | None = None) -> Estimate:
-    """The estimate for sending ``messages`` to ``entry`` (input counted by its tokenizer
-    where LiteLLM has one, else tiktoken's), output bounded by ``max_tokens``."""
-    from core.gateway import count_tokens
-
-    tokens = count_tokens(entry.provider_model, messages)
+def estimate_call(entry: ModelEntry, messages: list[dict[str, str]], max_tokens: int | None,
+                  count_tokens: TokenCounter) -> Estimate:
+    """The estimate for sending ``messages`` to ``entry`` (input counted by ``count_tokens``),
+    output bounded by ``max_tokens``."""
+    tokens = count_tokens(entry, messages)
     return estimate_cost(entry, tokens, max_tokens or DEFAULT_MAX_TOKENS)
 
 
-def estimate_columns(catalog, prompt: str, columns: list,
+def estimate_columns(catalog, prompt: str, columns: list, count_tokens: TokenCounter,
                      histories: list[list[dict]] | None = None) -> list[Estimate]:
-    """One estimate per comparison column (``core.compare.ColumnConfig``): its system
+    """One estimate per comparison column (``core.validation.ColumnConfig``): its system
     prompt, its own earlier turns (``histories[i]``) and ``prompt`` in; its max tokens out."""
-    from core.calls import messages_for
-
     histories = histories or [[] for _ in columns]
     return [estimate_call(catalog.get(column.model),
-                          messages_for(prompt, column.system_prompt, history), column.max_tokens)
+                          messages_for(prompt, column.system_prompt, history), column.max_tokens,
+                          count_tokens)
             for column, history in zip(columns, histories)]
+
+
+def call_cost(entry: ModelEntry, input_tokens: int, output_tokens: int,
+              priced_by_provider: Callable[[], float | None] | None = None) -> float | None:
+    """USD cost of a call that was made; None when the price is unknown.
+
+    A local model, or one whose ``model_info`` overrides its price, is priced from the
+    catalog's per-token prices. Otherwise ``priced_by_provider()`` is LiteLLM's price of the
+    provider's own usage (tiers and token classes included; None when LiteLLM cannot price
+    it); without one (token counts that are estimates) the catalog's prices apply."""
+    if not entry.price_known:
+        return None
+    if entry.is_local or has_price_override(entry) or priced_by_provider is None:
+        return input_tokens * entry.input_cost_per_token + output_tokens * entry.output_cost_per_token
+    return priced_by_provider()
+
+
+def has_price_override(entry: ModelEntry) -> bool:
+    """Does ``model_info`` set a price other than LiteLLM's cost map?"""
+    base = cost_map_entry(entry.provider_model) or {}
+    return (base.get("input_cost_per_token") != entry.input_cost_per_token
+            or base.get("output_cost_per_token") != entry.output_cost_per_token)
 
 
 def cost_label(cost: float | None, is_local: bool = False) -> str:

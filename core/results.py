@@ -5,7 +5,6 @@ them without paying for litellm's import.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +56,11 @@ class GenerationResult:
                    "total_tokens", "cost", "price_known", "response_time_ms", "ttft_ms",
                    "call_id", "fallback_used", "served_by", "error", "route", "route_reason")
 
+    @classmethod
+    def failed(cls, model: str, error) -> "GenerationResult":
+        """A compare column that could not be answered: ``error`` (a ``ParleyError``) says why."""
+        return cls(model=model, served_by=model, error=str(error), error_kind=error.kind)
+
     def to_json(self) -> dict[str, Any]:
         """The public JSON shape of ``ask`` and each ``compare`` entry (DESIGN.md), plus
         ``route`` and ``route_reason`` (core/routing.py)."""
@@ -100,8 +104,3 @@ class CallRecord:
     key_id: str | None = None  # the API key the call came through (core/api), if any
     cache_hit: bool = False  # answered from the response cache; total_cost is then 0
     saved_cost: float | None = None  # on a cache hit: what the call would have cost
-
-    def to_row(self) -> dict[str, Any]:
-        row = dataclasses.asdict(self)
-        row["created_at"] = self.created_at.isoformat()
-        return row

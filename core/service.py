@@ -12,16 +12,21 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import threading
 import uuid
 from typing import Any, AsyncIterator, Iterator, Mapping
 
-from core.calls import LoopThread, build_records, check_call, messages_for
-from core.catalog import Catalog
+from core.catalog import Catalog, ModelEntry
 from core.config import Settings, load_settings
 from core.errors import BadRequestError, ParleyError, StreamAbandonedError
-from core.ratelimit import CallLimiter
+from core.guards import CallLimiter, guard_for
+from core.llm.gateway import CallRequest, Gateway, count_tokens
+from core.recording import open_recorder
+from core.recording.records import build_records
 from core.results import GenerationResult
 from core.routing import Choice, choose_model, fit_context
+from core.routing.preferences import PreferenceBook
+from core.validation import ColumnConfig, check_call, check_columns, messages_for
 
 __all__ = ["AIService"]
 
@@ -33,7 +38,7 @@ class AIService:
 
     def __init__(self, settings: Settings, *, recorder=None, preferences=None, budget=None):
         self.settings = settings
-        self.budget = budget  # a core.budgets.BudgetGuard, or None: no hard budgets
+        self.budget = budget  # a core.guards.BudgetGuard, or None: no hard budgets
         self.catalog = Catalog(settings)
         self.recorder = recorder
         self.preferences = preferences  # callable user_id -> {service_type|None: model}
@@ -48,14 +53,12 @@ class AIService:
         settings = load_settings(config, env)
         recorder = preferences = None
         if record:
-            from core.wiring import PreferenceBook, open_recorder
             recorder = open_recorder(settings, env)
             preferences = PreferenceBook(settings, env)
-        from core.budgets import guard_for
         service = cls(settings, recorder=recorder, preferences=preferences,
                       budget=guard_for(settings, env) if record else None)
         if settings.redis_url:  # one per-user limit for every worker and replica
-            from core.limits import RedisLimiter, UserLimiter
+            from core.guards import RedisLimiter, UserLimiter
             service.limiter = UserLimiter(settings.rate_limit_per_minute,
                                           RedisLimiter(settings.redis_url))
         return service
@@ -63,7 +66,6 @@ class AIService:
     @property
     def gateway(self):
         if self._gateway is None:
-            from core.gateway import Gateway
             self._gateway = Gateway(self.settings, self.catalog)
         return self._gateway
 
@@ -101,16 +103,17 @@ class AIService:
 
     async def stream(self, prompt: str, user_id: str = "anonymous", service_type: str = "default",
                      model: str | None = None, system_prompt: str | None = None,
-                     metadata: dict | None = None, **options: Any) -> AsyncIterator[str | GenerationResult]:
-        """Yield text deltas as they arrive, then the ``GenerationResult``. Closing the iterator
-        early records the call as abandoned, with its partial answer. ``options`` are
-        ``generate``'s keyword arguments."""
-        key_id = options.pop("key_id", None)
-        request, choice = self._prepare(prompt, user_id, service_type, model, options.pop("provider", None),
-                                        system_prompt, options.pop("temperature", None),
-                                        options.pop("max_tokens", None), options.pop("complexity", None),
-                                        options.pop("history", None), options.pop("fallbacks", True),
-                                        options.pop("call_id", None))
+                     metadata: dict | None = None, *, provider: str | None = None,
+                     temperature: float | None = None, max_tokens: int | None = None,
+                     complexity: str | None = None, history: list[dict] | None = None,
+                     fallbacks: bool = True, key_id: str | None = None,
+                     call_id: str | None = None) -> AsyncIterator[str | GenerationResult]:
+        """Yield text deltas as they arrive, then the ``GenerationResult``; takes exactly
+        ``generate``'s arguments. Closing the iterator early records the call as abandoned,
+        with its partial answer."""
+        request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
+                                        temperature, max_tokens, complexity, history, fallbacks,
+                                        call_id)
         metadata = _with_route(metadata, choice)
         parts: list[str] = []
         finished = False
@@ -138,15 +141,27 @@ class AIService:
                       service_type: str = "playground", **options: Any) -> list[GenerationResult]:
         """The same prompt to each model concurrently; a failed model's result carries ``.error``.
 
-        ``models`` holds model names or column configurations (``core.compare.ColumnConfig``
+        ``models`` holds model names or column configurations (``core.validation.ColumnConfig``
         or dicts of model, temperature, max_tokens, system_prompt); the same model may appear
         twice with different settings. ``options`` (temperature, max_tokens, system_prompt)
         fill what a column leaves unset; ``fallbacks`` (default False) and ``metadata`` apply
         to every column."""
-        from core.compare import compare_columns
         if not models:
             raise BadRequestError("Name at least one model to compare.")
-        return await compare_columns(self, prompt, models, user_id, service_type, **options)
+        fallbacks, metadata = options.pop("fallbacks", False), options.pop("metadata", None)
+        columns = check_columns(models, self.catalog, **options)
+        check_call(prompt, None, None, user_id)
+
+        async def one(index: int, column: ColumnConfig) -> GenerationResult:
+            try:
+                return await self.generate(
+                    prompt, user_id, service_type, model=column.model,
+                    system_prompt=column.system_prompt, temperature=column.temperature,
+                    max_tokens=column.max_tokens, fallbacks=fallbacks,
+                    metadata={**(metadata or {}), "column": index})
+            except ParleyError as err:
+                return GenerationResult.failed(column.model, err)
+        return list(await asyncio.gather(*(one(i, c) for i, c in enumerate(columns))))
 
     def generate_sync(self, prompt: str, **kwargs: Any) -> GenerationResult:
         """``generate`` for scripts and Streamlit: runs on the service's own event loop thread."""
@@ -161,8 +176,14 @@ class AIService:
 
     def submit(self, coro) -> "concurrent.futures.Future":
         """Run ``coro`` on the service's own event loop thread; returns at once with its Future
-        (``core.compare.FanOut`` streams every column this way)."""
+        (``core.playground.fanout.FanOut`` streams every column this way)."""
         return asyncio.run_coroutine_threadsafe(coro, self._loop_thread().loop)
+
+    @staticmethod
+    def count_tokens(entry: ModelEntry, messages: list[dict]) -> int:
+        """Tokens ``messages`` hold for ``entry``'s model, by its own tokenizer where LiteLLM
+        has one (loads litellm: call it once there is something to count)."""
+        return count_tokens(entry.provider_model, messages)
 
     @property
     def store(self):
@@ -194,13 +215,12 @@ class AIService:
                              provider=provider, complexity=complexity, prompt=prompt)
         messages = messages_for(prompt, system_prompt, history)
         # Pre-flight: a prompt too long for every candidate is refused before anything is sent.
-        choice = fit_context(choice, messages, self.catalog, self.settings, _count_tokens,
+        choice = fit_context(choice, messages, self.catalog, self.settings, self.count_tokens,
                              fallbacks=fallbacks)
         if self.budget is not None:
             self.budget.check(user_id)
         # Counted once the call is valid; each compare column is a call of its own.
         self.limiter.acquire(user_id)
-        from core.gateway import CallRequest
         request = CallRequest(model=choice.model, call_id=call_id or str(uuid.uuid4()), messages=messages,
                               temperature=temperature, max_tokens=max_tokens, fallbacks=fallbacks)
         return request, choice
@@ -256,7 +276,40 @@ def _with_route(metadata: dict | None, choice: Choice) -> dict:
     return {**(metadata or {}), **routed}
 
 
-def _count_tokens(entry, messages: list[dict]) -> int:
-    from core.gateway import count_tokens
+class LoopThread:
+    """An event loop on a daemon thread, so synchronous callers share one loop (and its
+    HTTP connection pools) instead of starting a new loop per call."""
 
-    return count_tokens(entry.provider_model, messages)
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="parley-loop", daemon=True)
+        self.thread.start()
+
+    def run(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def iterate(self, agen: AsyncIterator) -> Iterator:
+        """Drive an async iterator from synchronous code, one item at a time."""
+        try:
+            while True:
+                try:
+                    yield self.run(agen.__anext__())
+                except StopAsyncIteration:
+                    return
+        finally:
+            self.run(agen.aclose())
+
+    def stop(self) -> None:
+        """Cancel what still runs on the loop (LiteLLM leaves a logging worker there), then
+        stop it; a task left pending would be destroyed with a warning at exit."""
+        if self.thread.is_alive():
+            self.run(_cancel_other_tasks())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+
+
+async def _cancel_other_tasks() -> None:
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)

@@ -141,7 +141,7 @@ def test_no_failure_path_leaks_a_key(leaky, emulator, capsys, caplog):
 
 
 def console_export(root: Path) -> str:
-    from core.analytics import Filters, export_frame
+    from core.console.analytics import Filters, export_frame
     from core.config import load_settings
     from core.store import open_store
 
@@ -175,7 +175,7 @@ def test_a_failed_chat_shows_no_key_on_the_page(leaky, monkeypatch):
     from ui.deps import service
 
     service.clear()
-    at = AppTest.from_file("../views/chat.py", default_timeout=30)
+    at = AppTest.from_file("../app_pages/chat.py", default_timeout=30)
     at.session_state["chat_model"] = "echo-bad"
     at.run()
     at.chat_input[0].set_value("hi").run()

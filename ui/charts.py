@@ -1,5 +1,5 @@
 """DataFrame -> plotly Figure for the cost console and the usage page; the only module that
-imports plotly. Each function takes a frame from ``core.analytics`` (or ``core.budgets``)
+imports plotly. Each function takes a frame from ``core.console.analytics`` (or ``core.console.budgets``)
 with the columns its docstring names, and never queries anything itself.
 """
 from __future__ import annotations

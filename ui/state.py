@@ -1,4 +1,4 @@
-"""Who is using the app, read from what Streamlit provides; the rules are in ``core.access``.
+"""Who is using the app, read from what Streamlit provides; the rules are in ``core.identity``.
 
 Team mode is on when ``.streamlit/secrets.toml`` has an ``[auth]`` section (Streamlit's
 built-in OIDC login): the identity is ``st.user.email`` and nothing typed in the app can
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import access
+from core import identity as access
 from ui import deps
 
 __all__ = ["access_mode", "current_user", "is_admin", "login_page", "require_admin",

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from core.api.calls import Caller
 from core.api.errors import ApiError, error_body, from_parley_error
 from core.api.keys import KeyRing
-from core.limits import limiter_for
+from core.guards import limiter_for
 from core.errors import ParleyError
 
 __all__ = ["create_app", "api_routes", "MAX_BODY_BYTES"]
@@ -79,7 +79,7 @@ class _Unprefixed:
 
 
 def _keyring_for(service, redis_url: str | None) -> KeyRing:
-    from core.limits import SpendCounter
+    from core.guards import SpendCounter
     from core.store import open_store
 
     settings = service.settings

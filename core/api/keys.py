@@ -134,7 +134,7 @@ class KeyRing:
 
     def __init__(self, store_opener: Callable[[], Any], *, ttl_s: float = 5.0,
                  now: Callable[[], dt.datetime] = lambda: _now(), spend=None):
-        """``spend``: a ``core.limits.SpendCounter`` sharing each key's month-to-date spend
+        """``spend``: a ``core.guards.SpendCounter`` sharing each key's month-to-date spend
         across workers (None: this process adds its own calls to the store's figure)."""
         self._opener, self._ttl, self._now, self._spend = store_opener, ttl_s, now, spend
         self._store = None

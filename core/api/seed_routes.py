@@ -122,7 +122,7 @@ def _store(caller: Caller):
 
 
 def _resolved(caller: Caller, key: ApiKey, service_type: str | None) -> dict[str, Any]:
-    from core import preferences
+    from core.routing import preferences
 
     service = caller.service
     return preferences.resolved(_store(caller), service.settings, service.catalog, key.user_id,
@@ -130,7 +130,7 @@ def _resolved(caller: Caller, key: ApiKey, service_type: str | None) -> dict[str
 
 
 def _save(caller: Caller, key: ApiKey, model: str, service_type: str | None) -> dict[str, Any]:
-    from core import preferences
+    from core.routing import preferences
 
     if key.service_type and service_type not in (None, key.service_type):
         raise ApiError(403, f"API key {key.prefix} is for service type {key.service_type!r}.",

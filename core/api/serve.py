@@ -4,7 +4,7 @@ Each worker process imports this module and builds its own ``AIService`` from th
 environment (``app`` is a factory target: ``uvicorn core.api.serve:build --factory``).
 Calls are recorded by each worker's recorder to the configured store; rate limits are shared
 through Redis when ``PARLEY_REDIS_URL`` is set, and per worker otherwise. With
-``parley.alerts`` set, each worker also runs an alert watcher (core/alerts.py).
+``parley.alerts`` set, each worker also runs an alert watcher (core/console/alerts.py).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ __all__ = ["build", "run"]
 def build():
     """A FastAPI app on ``AIService.from_env()``; the service is closed (its recorder
     flushed) when the server shuts down."""
-    from core.alerts import start_watcher
+    from core.console.alerts import start_watcher
     from core.api.app import create_app
     from core.service import AIService
 

@@ -1,9 +1,16 @@
-"""The ``Store`` protocol: where call records, rollups, preferences and votes live.
+"""The store protocols: where call records, rollups, preferences and votes live.
 
 Three backends implement it: ``sqlite`` (default), ``postgres`` (psycopg) and ``supabase``
 (REST through supabase-py, logic in SQL functions). ``open_store(url)`` picks one from
 ``PARLEY_DATABASE_URL``. Every method is synchronous and safe to call from any thread;
-a backend opens its own connections.
+a backend opens its own connections. ``Store`` is the whole of a backend; each caller takes
+the small protocol it needs (``CallLog``, ``UsageReader``, ``PreferenceStore``, ``VoteStore``,
+``ComparisonStore``).
+
+Errors, for every method of every protocol here: a store that cannot be reached, or has no
+schema yet, raises ``StoreUnavailableError`` (naming the backend, never a password or key);
+input it refuses (a malformed record or vote, a write ``as_user`` may not make) raises
+``BadRequestError``. Days are UTC days of ``created_at``.
 """
 from __future__ import annotations
 
@@ -14,9 +21,10 @@ from core.errors import BadRequestError
 from core.results import CallRecord
 
 if TYPE_CHECKING:
-    from core.store.console import RollupQuery
+    from core.store.rollups import RollupQuery
 
-__all__ = ["Store", "USAGE_DIMENSIONS", "USAGE_FIELDS", "VOTE_KEYS", "call_row", "check_call",
+__all__ = ["Store", "CallLog", "UsageReader", "PreferenceStore", "VoteStore", "ComparisonStore",
+           "USAGE_DIMENSIONS", "USAGE_FIELDS", "VOTE_KEYS", "call_row", "check_call",
            "check_usage_query", "usage_row", "utc_iso", "vote_row", "COMPARISON_KEYS",
            "LEADERBOARD_FIELDS", "comparison_row", "leaderboard_rows", "check_limit"]
 
@@ -24,22 +32,17 @@ USAGE_DIMENSIONS = ("user", "model", "provider", "service", "day")
 USAGE_FIELDS = ("key", "calls", "failures", "input_tokens", "output_tokens", "cost")
 
 
-@runtime_checkable
-class Store(Protocol):
-    """Errors: a store that cannot be reached, or has no schema yet, raises
-    ``StoreUnavailableError`` (naming the backend, never a password or key); input it
-    refuses (a malformed record or vote, a write ``as_user`` may not make) raises
-    ``BadRequestError``. Days are UTC days of ``created_at``."""
-
-    backend: str  # "sqlite" | "postgres" | "supabase"
-
-    def upgrade(self) -> list[str]:
-        """Apply pending migrations in order; return the names applied (empty when current)."""
+class CallLog(Protocol):
+    """Where the recorder ships call records (``core.recording``)."""
 
     def record_calls(self, records: Sequence[CallRecord]) -> int:
         """Insert records idempotently by ``call_id`` and update the rollups in the same
         transaction; a call id already stored (or repeated in the batch) is skipped and not
         counted again. Returns how many were newly inserted. Safe to call concurrently."""
+
+
+class UsageReader(Protocol):
+    """Spend and performance, read from the rollups only (the console, budgets, ``usage``)."""
 
     def usage(self, by: str, *, user_id: str | None = None, since: dt.date | None = None,
               until: dt.date | None = None, as_user: str | None = None) -> list[dict[str, Any]]:
@@ -53,7 +56,7 @@ class Store(Protocol):
         they are an admin (``parley_admins``)."""
 
     def usage_rollup(self, query: "RollupQuery", *, as_user: str | None = None) -> list[dict[str, Any]]:
-        """The cost console's read of ``usage_daily`` only (``core/store/console.py``): one
+        """The cost console's read of ``usage_daily`` only (``core/store/rollups.py``): one
         row per group of ``query.by`` (keys named as the dimensions: ``day``/``month`` as
         ``YYYY-MM-DD``, ``user``, ``provider``, ``model``, ``service``), in key order, with
         ``calls``, ``failures``, ``input_tokens``, ``output_tokens``, ``total_tokens``,
@@ -65,6 +68,10 @@ class Store(Protocol):
         """The console's read of ``performance_daily`` only: per group of ``query.by``,
         ``fallbacks`` and the latency histograms ``rt`` and ``ttft`` (lists of
         ``console.BUCKETS`` call counts per bucket of ``console.LATENCY_BOUNDS_MS``)."""
+
+
+class PreferenceStore(Protocol):
+    """Users' model choices (``core.routing.preferences``)."""
 
     def get_preferences(self, user_id: str, *, as_user: str | None = None) -> dict[str | None, str]:
         """The user's stored choices: service type (None = the user's default) -> model name.
@@ -84,6 +91,10 @@ class Store(Protocol):
         as ``set_preference``: under ``as_user`` only that user's own may be removed; others
         raise ``BadRequestError`` (even when there is nothing to remove) and nothing changes."""
 
+
+class VoteStore(Protocol):
+    """Blind-comparison outcomes and the leaderboard they make."""
+
     def record_vote(self, vote: dict[str, Any]) -> None:
         """Store one blind-comparison outcome; ``vote_row`` below says which keys it takes."""
 
@@ -96,6 +107,10 @@ class Store(Protocol):
         that user's votes; ``as_user`` reads under that identity (their own votes unless an
         admin). Sorted by win rate, then votes, descending, then model."""
 
+
+class ComparisonStore(Protocol):
+    """The playground's saved comparisons (kept only with ``privacy: store``)."""
+
     def save_comparison(self, comparison: dict[str, Any]) -> None:
         """Insert or replace one saved comparison (``comparison_row`` says which keys it
         takes) by ``id``; a comparison stored under another user is left unchanged."""
@@ -105,6 +120,17 @@ class Store(Protocol):
         """The user's saved comparisons, most recently updated first, each with
         ``COMPARISON_KEYS`` (``data`` as a dict). Under another user's identity (not an
         admin): ``[]``."""
+
+
+@runtime_checkable
+class Store(CallLog, UsageReader, PreferenceStore, VoteStore, ComparisonStore, Protocol):
+    """A whole backend: every protocol above, plus its schema and lifetime. Callers take the
+    smallest protocol they need; ``open_store`` gives a ``Store``."""
+
+    backend: str  # "sqlite" | "postgres" | "supabase"
+
+    def upgrade(self) -> list[str]:
+        """Apply pending migrations in order; return the names applied (empty when current)."""
 
     def status(self) -> dict[str, Any]:
         """``backend``, ``location`` (no secrets), ``applied_migrations`` and

@@ -27,7 +27,7 @@ from core.errors import BadRequestError, StoreUnavailableError, redact
 from core.results import CallRecord
 from core.store.alerts import SqlFunctionAlerts
 from core.store.keys import SqlFunctionKeys
-from core.store.console import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
+from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
                                  pick_grain, usage_rollup_row)
 from core.store.base import (call_row, check_limit, check_usage_query, comparison_row,
                               leaderboard_rows, usage_row, vote_row)

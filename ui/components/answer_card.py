@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.comparison import answer_stats
+from core.playground.sessions import answer_stats
 
 __all__ = ["show"]
 

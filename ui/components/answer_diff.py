@@ -5,7 +5,7 @@ import html
 
 import streamlit as st
 
-from core.comparison import word_diff
+from core.playground.sessions import word_diff
 
 __all__ = ["show"]
 

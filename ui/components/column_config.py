@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.compare import ColumnConfig
-from core.local_model import DEFAULT_TEMPERATURE as LOCAL_TEMPERATURE
+from core.validation import ColumnConfig
+from core.llm.local.engine import DEFAULT_TEMPERATURE as LOCAL_TEMPERATURE
 from core.pricing import DEFAULT_MAX_TOKENS
 
 __all__ = ["show", "widget_values"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.comparison import Comparison
+from core.playground.sessions import Comparison
 from ui.components import answer_card
 
 __all__ = ["show", "header"]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.compare import FanOut
-from core.comparison import answer_stats
+from core.playground.fanout import FanOut
+from core.playground.sessions import answer_stats
 from core.results import GenerationResult
 
 __all__ = ["show"]

@@ -1,0 +1,143 @@
+"""Cost console (admins): spend per day, user, model, provider and feature; reliability and
+latency; this month's tokens; budgets with forecasts; re-pricing; CSV export. Every number
+comes from the rollups through ``core.console.analytics``; demo rows are labelled as such."""
+import datetime as dt
+
+import streamlit as st
+
+from core.console import analytics
+from core.console.budgets import WARN_AT, budget_report
+from core.guards import Budgets
+from core.errors import ParleyError
+from ui import charts
+from ui.deps import service
+from ui.state import require_admin
+
+require_admin()
+st.title("Cost console")
+svc = service()
+store = svc.store
+if store is None:
+    st.error("No call store is configured, so there is nothing to show; set PARLEY_DATABASE_URL.")
+    st.stop()
+
+today = dt.datetime.now(dt.timezone.utc).date()
+
+
+def read_filters() -> analytics.Filters:
+    """The filter bar: a date range, then users, providers, models and features among those
+    with calls in that range, and whether demo rows count."""
+    left, right = st.columns([2, 1])
+    picked = left.date_input("Days", value=(today - dt.timedelta(days=29), today),
+                             max_value=today, key="costs_days")
+    include_demo = right.toggle("Include demo data", value=True, key="costs_demo",
+                                help="Rows written by `python -m core demo`.")
+    if not isinstance(picked, tuple) or len(picked) != 2:
+        st.info("Pick the last day of the range.")
+        st.stop()
+    span = analytics.Filters(since=picked[0], until=picked[1], include_demo=include_demo)
+    options = analytics.filter_options(store, span)
+    chosen = {}
+    for col, name in zip(st.columns(4), ("users", "providers", "models", "services")):
+        kept = st.session_state.get(f"costs_{name}") or []  # a choice survives a date change
+        chosen[name] = tuple(col.multiselect(name.capitalize(), sorted({*options[name], *kept}),
+                                             key=f"costs_{name}", placeholder="all"))
+    return analytics.Filters(since=picked[0], until=picked[1], include_demo=include_demo, **chosen)
+
+
+def _count(n: int) -> str:
+    """12,345 / 1.2M / 3.4B: short enough for a metric tile."""
+    for size, suffix in ((1e9, "B"), (1e6, "M")):
+        if n >= size:
+            return f"{n / size:.1f}{suffix}"
+    return f"{n:,}"
+
+
+def show_totals(total: dict) -> None:
+    cols = st.columns(5)
+    cols[0].metric("Spend", f"${total['cost']:,.2f}")
+    cols[1].metric("Calls", f"{total['calls']:,}")
+    cols[2].metric("Tokens", _count(total["total_tokens"]))
+    cols[3].metric("Failed", f"{total['failures'] / total['calls']:.1%}")
+    cols[4].metric("Demo calls", f"{total['demo_calls']:,}")
+    if total["demo_calls"]:
+        st.info(f"{total['demo_calls']:,} of these {total['calls']:,} calls are **demo data** "
+                "(`python -m core demo`). Switch off *Include demo data* to see real calls only.")
+    if total["unpriced_calls"]:
+        st.caption(f"{total['unpriced_calls']:,} calls have an unknown price; their cost is "
+                   "not in these sums.")
+
+
+def show_spend(filters: analytics.Filters) -> None:
+    by = st.radio("Stack by", ["model", "provider"], horizontal=True, key="costs_stack")
+    st.plotly_chart(charts.spend_over_time(analytics.spend_by_day(store, filters, by=by), by))
+    left, right = st.columns(2)
+    users = analytics.spend_by_user(store, filters)
+    left.plotly_chart(charts.top_users(users, 10))
+    right.plotly_chart(charts.spend_by(analytics.spend_by_service(store, filters), "service",
+                                       "Spend per feature (service type)"))
+    st.dataframe(users, hide_index=True, column_config={"cost": st.column_config.NumberColumn(
+        "cost", format="$%.4f")})
+
+
+def show_models(filters: analytics.Filters) -> None:
+    st.subheader("Models")
+    models = analytics.model_summary(store, filters)
+    left, right = st.columns(2)
+    left.plotly_chart(charts.model_cost_tokens(models))
+    right.plotly_chart(charts.reliability(models))
+    st.plotly_chart(charts.latency(analytics.latency_by_model(store, filters)))
+    st.dataframe(models, hide_index=True)
+
+
+def show_month(filters: analytics.Filters) -> None:
+    label = today.strftime("%B %Y")
+    st.subheader(f"This month ({label})")
+    tokens = analytics.month_tokens_by_user(store, filters, today)
+    if tokens.empty:
+        st.caption("No calls this month match the filters.")
+    else:
+        by = st.radio("Break down by", ["model", "provider"], horizontal=True, key="costs_month_by")
+        st.plotly_chart(charts.month_tokens(tokens, by, label))
+    report = budget_report(store, Budgets.from_settings(svc.settings), today,
+                           include_demo=filters.include_demo, users=filters.users)
+    if report.empty:
+        return
+    st.plotly_chart(charts.budgets(report))
+    over = report[report["status"] == "over"]["user"].tolist()
+    warned = report[report["status"] == "warning"]["user"].tolist()
+    if over:
+        st.error(f"Over budget: {', '.join(over)}.")
+    if warned:
+        st.warning(f"Above {WARN_AT:.0%} of budget: {', '.join(warned)}.")
+    st.dataframe(report, hide_index=True)
+
+
+def show_reprice(filters: analytics.Filters, total: dict) -> None:
+    st.subheader("Re-pricing")
+    frame = analytics.reprice(store, filters, svc.catalog)
+    st.plotly_chart(charts.reprice(frame, total["cost"]))
+    for row in frame.itertuples():
+        cost = "unknown (no price configured)" if row.would_cost != row.would_cost \
+            else f"${row.would_cost:,.2f}"
+        st.markdown(f"- These calls would have cost **{cost}** on **{row.display_name}**")
+
+
+try:
+    filters = read_filters()
+    total = analytics.totals(store, filters)
+    if not total["calls"]:
+        st.info("No calls match these filters yet. Widen the dates or filters, make some calls, "
+                "or fill the store with demo data: `python -m core demo --calls 10000`.")
+        st.stop()
+    show_totals(total)
+    show_spend(filters)
+    show_models(filters)
+    show_month(filters)
+    show_reprice(filters, total)
+    st.download_button("Download the filtered data (CSV)",
+                       lambda: analytics.export_frame(store, filters).to_csv(index=False),
+                       file_name=f"parley-usage-{filters.since}-{filters.until}.csv",
+                       mime="text/csv", key="costs_export")
+except ParleyError as err:
+    st.error(str(err))

@@ -1,0 +1,37 @@
+"""Providers: every configured model, what it costs, and whether it can answer now."""
+import streamlit as st
+
+from core.catalog import model_statuses
+from ui.deps import service
+from ui.state import current_user
+
+current_user()  # in team mode: the login page unless someone is signed in
+svc = service()
+st.title("Providers")
+st.caption("Prices are US dollars per 1M tokens. Keys are never shown; only whether one is set.")
+
+
+def per_million(price: float | None, local: bool) -> str:
+    if price is None:
+        return "unknown"
+    return "free (local)" if local and not price else f"${price:,.2f}"
+
+
+statuses = model_statuses(svc.settings, svc.catalog)
+if not statuses:
+    st.info("No model is configured. Set ANTHROPIC_API_KEY, GEMINI_API_KEY or OPENAI_API_KEY, "
+            "or list models in parley.yaml.")
+    st.stop()
+
+ready = sum(s.available for s in statuses)
+st.write(f"{ready} of {len(statuses)} models can answer now.")
+st.dataframe([{
+    "model": s.entry.display_name, "name": s.entry.name, "provider": s.entry.provider,
+    "badge": s.entry.badge or "", "available": "yes" if s.available else f"no: {s.problem}",
+    "API key": s.key,
+    "input / 1M": per_million(s.entry.per_million("input"), s.entry.is_local),
+    "output / 1M": per_million(s.entry.per_million("output"), s.entry.is_local),
+    "context window": f"{s.entry.context_window:,} tokens" if s.entry.context_window else "unknown",
+    "default": "✓" if s.entry.name == svc.settings.default_model else "",
+    "description": s.entry.description or "",
+} for s in statuses], hide_index=True, width="stretch")

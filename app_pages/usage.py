@@ -1,0 +1,61 @@
+"""Your usage: your own spend, tokens and calls by model and feature, read under your
+identity (the row-level-security rule: a user sees only their own calls)."""
+import datetime as dt
+
+import streamlit as st
+
+from core.console import analytics
+from core.console.budgets import forecast
+from core.guards import Budgets
+from core.errors import ParleyError
+from ui import charts
+from ui.deps import service
+from ui.state import current_user
+
+user = current_user()
+st.title("Your usage")
+svc = service()
+store = svc.store
+if store is None:
+    st.error("No call store is configured, so there is no usage to show; set PARLEY_DATABASE_URL.")
+    st.stop()
+
+today = dt.datetime.now(dt.timezone.utc).date()
+periods = {"This month": today.replace(day=1), "Last 7 days": today - dt.timedelta(days=6),
+           "Last 30 days": today - dt.timedelta(days=29), "Last 90 days": today - dt.timedelta(days=89)}
+period = st.segmented_control("Period", list(periods), default="This month", key="usage_period") \
+    or "This month"
+filters = analytics.Filters(since=periods[period], until=today, users=(user,))
+
+try:
+    total = analytics.totals(store, filters, as_user=user)
+    if not total["calls"]:
+        st.info(f"No calls by {user} in this period yet. Calls you make in Compare or Chat, "
+                "or through the API with your user id, show up here.")
+        st.stop()
+    cols = st.columns(4)
+    cols[0].metric("Spend", f"${total['cost']:,.2f}")
+    cols[1].metric("Calls", f"{total['calls']:,}")
+    cols[2].metric("Tokens", f"{total['total_tokens']:,}")
+    cols[3].metric("Failed", f"{total['failures']:,}")
+    if total["demo_calls"]:
+        st.caption(f"{total['demo_calls']:,} of these calls are demo data.")
+    budget = Budgets.from_settings(svc.settings).for_user(user)
+    if budget is not None:
+        month = analytics.totals(store, analytics.Filters(since=today.replace(day=1), until=today,
+                                                          users=(user,), include_demo=False),
+                                 as_user=user)
+        st.progress(min(month["cost"] / budget, 1.0) if budget else 1.0,
+                    text=f"${month['cost']:,.2f} of your ${budget:,.2f} monthly budget; "
+                         f"at this rate ${forecast(month['cost'], today):,.2f} by month end")
+    by_model = analytics.usage_breakdown(store, filters, ("model",), as_user=user)
+    by_feature = analytics.usage_breakdown(store, filters, ("service",), as_user=user)
+    left, right = st.columns(2)
+    left.plotly_chart(charts.spend_by(by_model, "model", "Your spend per model"))
+    right.plotly_chart(charts.spend_by(by_feature, "service", "Your spend per feature"))
+    st.subheader("By model and feature")
+    st.dataframe(analytics.usage_breakdown(store, filters, ("model", "service"), as_user=user),
+                 hide_index=True, column_config={"cost": st.column_config.NumberColumn(
+                     "cost", format="$%.4f")})
+except ParleyError as err:
+    st.error(str(err))

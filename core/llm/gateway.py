@@ -1,0 +1,419 @@
+"""Calls to the configured models through one LiteLLM Router built from the settings.
+
+``Gateway.complete(request)`` returns an ``Outcome``: the ``GenerationResult`` plus every
+attempt the Router made (retries and fallbacks included), observed by overriding the Router's
+per-deployment call (not through LiteLLM's global callback lists). ``Gateway.stream(request)``
+yields text deltas, then the ``Outcome``. Retries, backoff, cooldowns and fallbacks are the
+Router's; Parley only chooses their settings. Failures raise ``ParleyError`` subclasses;
+when several models were tried, ``AllModelsFailedError`` names each and why.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import functools
+import inspect
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator
+
+from core.catalog import Catalog, ModelEntry
+from core.config import LOCAL_PROVIDER, Settings
+from core.errors import (AllModelsFailedError, AuthError, ConfigError, ParleyError,
+                         ProviderBadResponse, ProviderDownError, ProviderTimeoutError)
+from core.llm import runtime
+from core.llm.errors import to_parley_error
+from core.llm.local.engine import LocalModel, find_bundled_model
+from core.llm.runtime import ATTEMPTS, Attempt, ms_since
+from core import pricing
+from core.results import GenerationResult
+
+__all__ = ["Gateway", "CallRequest", "Attempt", "Outcome", "count_tokens"]
+
+_PARLEY_ROUTER_KEYS = frozenset({"retry_policy"})
+
+
+@dataclass
+class CallRequest:
+    model: str  # a configured model name
+    messages: list[dict[str, Any]]
+    call_id: str
+    temperature: float | None = None
+    max_tokens: int | None = None
+    fallbacks: bool = True
+
+
+@dataclass
+class Outcome:
+    result: GenerationResult
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+@functools.cache
+def _router_args() -> frozenset[str]:
+    """The keyword arguments ``litellm.Router`` takes (``router_settings`` may use any)."""
+    router = runtime.load().Router
+    return frozenset(inspect.signature(router.__init__).parameters) - {"self", "model_list"}
+
+
+class Gateway:
+    """Calls configured models through one LiteLLM Router (built on first use)."""
+
+    def __init__(self, settings: Settings, catalog: Catalog):
+        self.settings, self.catalog = settings, catalog
+        self._secrets = settings.secrets()
+
+    @functools.cached_property
+    def router(self):
+        """The LiteLLM Router for every available model (built, and litellm loaded, on first use)."""
+        return runtime.observed_router_class()(model_list=self._model_list(), **self._router_kwargs())
+
+    async def complete(self, request: CallRequest) -> Outcome:
+        """One non-streaming call; raises ``ParleyError`` when no model could answer."""
+        self._check_available(request.model)
+        attempts: list[Attempt] = []
+        token = ATTEMPTS.set(attempts)
+        started = time.perf_counter()
+        try:
+            response = await self.router.acompletion(**self._call_kwargs(request, stream=False))
+        except Exception as exc:
+            raise self._failure(request, exc, attempts) from None
+        finally:
+            ATTEMPTS.reset(token)
+        return self._outcome(request, response, attempts, ms_since(started), None,
+                             cache_hit=_is_cache_hit(response))
+
+    async def stream(self, request: CallRequest) -> AsyncIterator[str | Outcome]:
+        """Yield text deltas as they arrive, then the ``Outcome`` (usage always requested).
+
+        Two stream faults get past LiteLLM: a stream it cannot read (200, no event it
+        understands) ends as an empty answer, and a Gemini stream ignores the timeout. Parley
+        treats either, before any text has arrived, as a failed attempt, and hands the call to
+        the Router again at the model's next fallback, so the Router's retries and fallbacks
+        apply from there. After text has arrived, a failure ends the stream with an error."""
+        self._check_available(request.model)
+        attempts: list[Attempt] = []
+        previous = ATTEMPTS.set(attempts)
+        started, current = time.perf_counter(), request
+        try:
+            while True:
+                state = _StreamState(started)
+                try:
+                    async for delta in self._stream_once(current, state):
+                        yield delta
+                except ProviderTimeoutError as stalled:
+                    if state.ttft is not None:
+                        raise
+                    current = self._fall_over(request, current, attempts, stalled)
+                    continue
+                if state.readable():
+                    break
+                current = self._fall_over(request, current, attempts, ProviderBadResponse(
+                    f"{current.model} sent a stream Parley could not read.", model=current.model))
+        except ParleyError as err:
+            raise self._failure(request, err, attempts) from None
+        except Exception as exc:
+            raise self._failure(request, exc, attempts) from None
+        finally:
+            ATTEMPTS.set(previous.old_value if previous.old_value is not contextvars.Token.MISSING else None)
+        built = runtime.load().stream_chunk_builder(chunks=state.chunks, messages=request.messages)
+        yield self._outcome(request, built, attempts, ms_since(started), state.ttft, streamed=True,
+                            cache_hit=state.cache_hit)
+
+    async def _stream_once(self, request: CallRequest, state: "_StreamState"):
+        """One Router stream; a wait longer than the timeout for any chunk raises
+        ``ProviderTimeoutError`` (LiteLLM's own timeout does not cover Gemini streams)."""
+        response = await self.router.acompletion(**self._call_kwargs(request, stream=True))
+        state.cache_hit = _is_cache_hit(response)
+        chunks = response.__aiter__()
+        idle = float(self.settings.router_settings.get("timeout") or 600)
+        try:
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(chunks.__anext__(), idle)
+                except StopAsyncIteration:
+                    if state.ttft is not None and _cut_short(response):
+                        raise ProviderDownError(
+                            f"{request.model}'s answer was cut off before it finished; "
+                            f"try again.", model=request.model) from None
+                    return
+                except asyncio.TimeoutError:
+                    raise ProviderTimeoutError(
+                        f"{request.model} stopped sending within the timeout ({idle:g} s).",
+                        model=request.model) from None
+                delta = state.add(chunk)
+                if delta:
+                    yield delta
+        finally:
+            await _close_quietly(response)
+
+    def _fall_over(self, request: CallRequest, current: CallRequest, attempts: list[Attempt],
+                   error: ParleyError) -> CallRequest:
+        """The request to send after ``current``'s stream failed before its first text, or raise."""
+        opened = [a for a in attempts if a.model == current.model]
+        if opened:
+            opened[-1].error = error
+        else:
+            attempts.append(Attempt(current.model, 0.0, error))
+        tried = {a.model for a in attempts}
+        following = next((t for t in self.router_fallbacks(request.model) if t not in tried), None)
+        if following is None or not request.fallbacks:
+            raise error
+        return dataclasses.replace(current, model=following)
+
+    def router_fallbacks(self, model: str) -> list[str]:
+        """The configured fallback chain of ``model`` (available models only)."""
+        for entry in self.router.fallbacks or []:
+            if model in entry:
+                return list(entry[model])
+        return []
+
+    # -- building the Router -------------------------------------------------------------
+
+    def _model_list(self) -> list[dict[str, Any]]:
+        return [{"model_name": m.name, "litellm_params": dict(m.litellm_params),
+                 "model_info": {k: v for k, v in m.model_info.items() if k != "id"}}
+                for m in self.settings.models if m.key_present]
+
+    def _router_kwargs(self) -> dict[str, Any]:
+        settings = dict(self.settings.router_settings)
+        unknown = set(settings) - _router_args() - _PARLEY_ROUTER_KEYS
+        if unknown:
+            raise ConfigError(f"unknown setting(s) {sorted(unknown)}", source=self.settings.source,
+                              key="router_settings")
+        available = {m.name for m in self.settings.models if m.key_present}
+        for key in ("fallbacks", "context_window_fallbacks"):
+            settings[key] = _only_available(settings.get(key) or [], available)
+        from litellm.types.router import RetryPolicy  # litellm is loaded: the Router is built
+
+        settings["retry_policy"] = RetryPolicy(**_retry_policy(settings))
+        settings.setdefault("allowed_fails", 1)
+        settings.setdefault("cooldown_time", 10)
+        if self.settings.redis_url and not any(k.startswith("redis_") for k in settings):
+            settings["redis_url"] = self.settings.redis_url  # cooldowns shared by every worker
+        if self.settings.cache:
+            settings["cache_responses"] = True
+            runtime.load().cache = _response_cache(self.settings)
+        return settings
+
+    def _call_kwargs(self, request: CallRequest, *, stream: bool) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": request.model, "messages": request.messages,
+                                  "litellm_call_id": request.call_id, "drop_params": True}
+        if request.temperature is not None:
+            kwargs["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            kwargs["max_tokens"] = request.max_tokens
+        if stream:
+            kwargs.update(stream=True, stream_options={"include_usage": True})
+        if not request.fallbacks:
+            kwargs["disable_fallbacks"] = True
+        return kwargs
+
+    def _check_available(self, name: str) -> None:
+        entry = self.catalog.get(name)
+        if not entry.available:
+            what = "; ".join(entry.missing)
+            raise AuthError(f"{name} cannot be used: {what}. Set the key in the environment "
+                            f"or .streamlit/secrets.toml, or install what is missing.", model=name)
+
+    # -- results ----------------------------------------------------------------------------
+
+    def _outcome(self, request: CallRequest, response, attempts: list[Attempt], elapsed_ms: float,
+                 ttft_ms: float | None, streamed: bool = False, cache_hit: bool = False) -> Outcome:
+        served = next((a.model for a in reversed(attempts) if a.ok), request.model)
+        entry = self.catalog.get(served)
+        usage = getattr(response, "usage", None)
+        input_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        output_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        content = response.choices[0].message.content or "" if response.choices else ""
+        estimated = streamed and usage is None
+        if not input_tokens and not output_tokens:
+            input_tokens, output_tokens, estimated = self._estimate(entry, request, content)
+        result = GenerationResult(
+            content=content, model=request.model, provider=entry.provider,
+            provider_model=entry.provider_model, input_tokens=input_tokens,
+            output_tokens=output_tokens, total_tokens=input_tokens + output_tokens,
+            reasoning_tokens=_detail(usage, "completion_tokens_details", "reasoning_tokens"),
+            cached_tokens=_detail(usage, "prompt_tokens_details", "cached_tokens"),
+            tokens_estimated=estimated, response_time_ms=round(elapsed_ms, 2),
+            ttft_ms=None if ttft_ms is None else round(ttft_ms, 2), call_id=request.call_id,
+            fallback_used=served != request.model, served_by=served,
+            finish_reason=response.choices[0].finish_reason if response.choices else None)
+        # Estimated counts are priced as counts: the provider's (empty) usage would price zero.
+        # On a cache hit LiteLLM's response_cost is stale (see _is_cache_hit): price the usage.
+        provider_price = None if estimated else functools.partial(
+            _litellm_price, entry, response, input_tokens, output_tokens, not cache_hit)
+        result.cost = pricing.call_cost(entry, input_tokens, output_tokens, provider_price)
+        result.price_known = result.cost is not None
+        if cache_hit:  # answered from parley.cache: nothing was billed; say what it saved
+            result.cache_hit, result.saved_cost, result.cost = True, result.cost, 0.0
+            result.price_known = True
+        _settle_stream_attempts(attempts)
+        return Outcome(result, attempts)
+
+    def price_partial(self, request: CallRequest, content: str) -> tuple[int, int, float | None]:
+        """Estimated input and output tokens, and their cost, of a stream stopped after
+        ``content``: the provider bills what it generated even when the reader went away."""
+        entry = self.catalog.get(request.model)
+        input_tokens, output_tokens, _ = self._estimate(entry, request, content)
+        return input_tokens, output_tokens, pricing.call_cost(entry, input_tokens, output_tokens, None)
+
+    def _estimate(self, entry: ModelEntry, request: CallRequest, content: str) -> tuple[int, int, bool]:
+        model = entry.provider_model
+        return (count_tokens(model, request.messages),
+                count_tokens(model, [{"role": "assistant", "content": content}]), True)
+
+    def _failures(self, attempts: list[Attempt]) -> list[tuple[str, ParleyError]]:
+        return [(a.model, to_parley_error(a.error, a.model, self._secrets))
+                for a in attempts if not a.ok]
+
+    def _failure(self, request: CallRequest, exc: BaseException, attempts: list[Attempt]) -> ParleyError:
+        _settle_stream_attempts(attempts, exc)
+        if not attempts:
+            attempts.append(Attempt(request.model, 0.0, exc))
+        failures = self._failures(attempts)
+        by_model = dict(failures)  # the last error per model
+        error = (AllModelsFailedError(by_model) if len(by_model) > 1
+                 else next(iter(by_model.values())))
+        error.attempts = attempts
+        return error
+
+
+def count_tokens(model: str, messages: list[dict[str, Any]]) -> int:
+    """Tokens in ``messages`` by the model's tokenizer where LiteLLM has one (else tiktoken's);
+    exact for the bundled local model (its own tokenizer and chat template)."""
+    if model.startswith(f"{LOCAL_PROVIDER}/"):
+        return LocalModel(find_bundled_model()).count_tokens(messages)
+    return int(runtime.load().token_counter(model=model, messages=messages))
+
+
+def _litellm_price(entry: ModelEntry, response, input_tokens: int, output_tokens: int,
+                   use_reported: bool = True) -> float | None:
+    """LiteLLM's price of the provider's usage on ``response``, or None when it has none.
+
+    The cost LiteLLM put on the response while making the call (documented as
+    ``response._hidden_params["response_cost"]``) is used when positive: pricing the same usage
+    again was most of Parley's own time per call (bench/overhead.py). LiteLLM reports 0 for a
+    model it cannot price, so otherwise the usage is priced again, tiers included."""
+    cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
+    if use_reported and isinstance(cost, (int, float)) and cost > 0:
+        return float(cost)
+    litellm = runtime.load()
+    usage = getattr(response, "usage", None)
+    try:
+        prompt_cost, completion_cost = litellm.cost_per_token(
+            model=entry.provider_model, prompt_tokens=input_tokens, completion_tokens=output_tokens,
+            usage_object=usage if isinstance(usage, litellm.Usage) else None)
+    except Exception:  # LiteLLM raises when the model is not in its cost map: the price is unknown
+        return None
+    return prompt_cost + completion_cost
+
+
+def _is_cache_hit(response) -> bool:
+    """Did LiteLLM answer from its response cache? Read from ``_hidden_params["cache_hit"]``
+    (a stream's wrapper carries it; its chunks do not). On a hit LiteLLM 1.106.2 leaves the
+    original call's ``response_cost`` there on a non-stream answer and 0 on a stream, so
+    neither is used: the hit costs 0 and its saving is priced from the usage."""
+    return bool((getattr(response, "_hidden_params", None) or {}).get("cache_hit"))
+
+
+def _detail(usage, group: str, name: str) -> int | None:
+    value = getattr(getattr(usage, group, None), name, None)
+    return int(value) if value else None
+
+
+def _response_cache(settings: Settings):
+    """LiteLLM's response cache for ``parley.cache`` (LiteLLM keeps it in ``litellm.cache``,
+    one per process: the last gateway built with a cache sets it)."""
+    from litellm.caching.caching import Cache
+
+    kind, ttl = settings.cache["type"], settings.cache["ttl"]
+    if kind == "redis":
+        return Cache(type="redis", url=settings.redis_url, ttl=ttl, namespace="parley")
+    return Cache(type="local", ttl=ttl)
+
+
+def _retry_policy(settings: dict) -> dict[str, int]:
+    """Retry what may pass on a second try (5xx, 429 without fallbacks); never a rejected key,
+    a bad request, or a timeout (a hung provider would multiply the wait)."""
+    retries = int(settings.get("num_retries", 2))
+    policy = {"AuthenticationErrorRetries": 0, "BadRequestErrorRetries": 0,
+              "ContentPolicyViolationErrorRetries": 0, "TimeoutErrorRetries": 0,
+              "InternalServerErrorRetries": retries, "ServiceUnavailableErrorRetries": retries,
+              "RateLimitErrorRetries": retries, "NotFoundErrorRetries": 0, "DefaultRetries": retries}
+    policy.update(settings.pop("retry_policy", None) or {})
+    return policy
+
+
+def _only_available(entries: list[dict], available: set[str]) -> list[dict]:
+    kept = []
+    for entry in entries:
+        for primary, targets in entry.items():
+            usable = [t for t in targets if t in available]
+            if primary in available and usable:
+                kept.append({primary: usable})
+    return kept
+
+
+def _settle_stream_attempts(attempts: list[Attempt], exc: BaseException | None = None) -> None:
+    """A stream that opened but broke before its first token looks like a success to the
+    Router's per-deployment call; every opened attempt but the one that answered failed."""
+    opened = [a for a in attempts if a.ok]
+    broken = opened[:-1] if exc is None else opened
+    for attempt in broken:
+        attempt.error = exc or ConnectionError("the stream failed before its first token")
+
+
+async def _close_quietly(response) -> None:
+    """Close a stream being abandoned. Closing a stalled stream makes LiteLLM raise about the
+    dropped connection; the stall is the error that counts, so this one is only logged."""
+    try:
+        await response.aclose()
+    except Exception as exc:  # noqa: BLE001 - secondary to the error being raised
+        logging.getLogger("parley").debug("closing an abandoned stream: %s", type(exc).__name__)
+
+
+@dataclass
+class _StreamState:
+    """What one stream has delivered so far."""
+
+    started: float
+    chunks: list = field(default_factory=list)
+    ttft: float | None = None
+    cache_hit: bool = False
+
+    def add(self, chunk) -> str | None:
+        """Keep ``chunk``; return its text, noting the time of the first."""
+        self.chunks.append(chunk)
+        delta = chunk.choices[0].delta.content if chunk.choices else None
+        if delta and self.ttft is None:
+            self.ttft = ms_since(self.started)
+        return delta
+
+    def readable(self) -> bool:
+        """Did the stream carry text or token usage? (LiteLLM gives any stream a finish
+        reason of its own, so that proves nothing.)"""
+        return self.ttft is not None or any(
+            getattr(getattr(c, "usage", None), "total_tokens", 0) for c in self.chunks)
+
+
+def _cut_short(response) -> bool:
+    """Was the answer the provider started cut off? LiteLLM keeps, in the stream's ``chunks``,
+    a finish reason only when the provider sent one (the "stop" it yields at the end of any
+    stream is its own). A connection dropped mid-answer can end the stream quietly, or the
+    Router may continue it on a fallback model (whose chunks are not in this list): text with
+    no finish reason of the provider's means the answer was cut. A first model that failed
+    before any text and handed over to a fallback is not a cut."""
+    has_text = finished = False
+    for chunk in getattr(response, "chunks", None) or ():
+        choices = getattr(chunk, "choices", None)
+        if choices:
+            finished = finished or bool(getattr(choices[0], "finish_reason", None))
+            has_text = has_text or bool(getattr(getattr(choices[0], "delta", None), "content", None))
+    return has_text and not finished
+
+
+def ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

@@ -1,0 +1,104 @@
+"""LiteLLM, loaded on first use and set up for Parley: the one place that touches its globals.
+
+``load()`` imports litellm (seconds: never at the import of a Parley module, so a page paints
+before it) once, after pointing it at its bundled cost map, and returns the module.
+Setting up means three process-wide changes, made here and nowhere else:
+
+- ``LITELLM_LOCAL_MODEL_COST_MAP=True`` in the environment before the import (without it the
+  import fetches prices over the network);
+- ``litellm.suppress_debug_info``, and LiteLLM's own loggers quiet unless ``PARLEY_DEBUG`` is
+  set: Parley reports every failure itself, in one sentence, and LiteLLM's logs would repeat
+  them with provider bodies on stderr;
+- the bundled model's handler in ``litellm.custom_provider_map`` (public), made known to
+  LiteLLM's provider routing by ``litellm.utils.custom_llm_setup()`` (public).
+
+Private API, used because LiteLLM has none public for it; tests/core/llm/test_runtime.py fails
+when LiteLLM changes it:
+
+- ``Router._acompletion(model, messages, **kwargs)``: the Router's call to one deployment.
+  ``observed_router_class()`` overrides it to note every attempt (retries and fallbacks) of a
+  call in that call's own list. The public alternative, ``litellm.callbacks``, is a
+  process-global list shared by every Router and thread.
+"""
+from __future__ import annotations
+
+import contextvars
+import functools
+import logging
+import os
+import time
+from dataclasses import dataclass
+from types import ModuleType
+
+__all__ = ["load", "observed_router_class", "Attempt", "ATTEMPTS", "ms_since"]
+
+ATTEMPTS: contextvars.ContextVar[list | None] = contextvars.ContextVar("parley_attempts", default=None)
+
+
+@dataclass
+class Attempt:
+    """One call to one deployment, as the Router made it."""
+
+    model: str
+    elapsed_ms: float
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+@functools.cache
+def load() -> ModuleType:
+    """The litellm module, imported and set up for Parley (once per process)."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
+    import litellm
+    from litellm.utils import custom_llm_setup
+
+    from core.llm.local import handler
+
+    litellm.suppress_debug_info = True
+    if not os.environ.get("PARLEY_DEBUG"):
+        for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+    handler.register(litellm)
+    custom_llm_setup()
+    return litellm
+
+
+@functools.cache
+def observed_router_class() -> type:
+    """``litellm.Router`` whose per-deployment calls append an ``Attempt`` to ``ATTEMPTS``'
+    list, and whose stream openings are bounded by the timeout (LiteLLM's Gemini streams
+    ignore it)."""
+    import asyncio
+
+    litellm = load()
+
+    class ObservedRouter(litellm.Router):
+        async def _acompletion(self, model, messages, **kwargs):
+            log, started = ATTEMPTS.get(), time.perf_counter()
+            try:
+                call = super()._acompletion(model, messages, **kwargs)
+                if kwargs.get("stream"):
+                    limit = float(kwargs.get("timeout") or self.timeout or 600)
+                    try:
+                        response = await asyncio.wait_for(call, limit)
+                    except asyncio.TimeoutError:
+                        raise litellm.Timeout(message=f"no answer within {limit:g} s", model=model,
+                                              llm_provider="parley") from None
+                else:
+                    response = await call
+            except BaseException as exc:
+                if log is not None:
+                    log.append(Attempt(model, ms_since(started), exc))
+                raise
+            if log is not None:
+                log.append(Attempt(model, ms_since(started)))
+            return response
+
+    return ObservedRouter

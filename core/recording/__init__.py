@@ -1,0 +1,23 @@
+"""Every call's record: durable on local disk before the call returns, then shipped.
+
+``open_recorder(settings)`` gives the ``Recorder`` for the configured store (rooms: ``recorder``
+ships batches from the ``spool``; ``records`` turns a call's attempts into rows).
+"""
+from __future__ import annotations
+
+import os
+from typing import Mapping
+
+from core.config import Settings
+from core.recording.recorder import Recorder, spool_dir_for
+from core.store import open_store
+
+__all__ = ["open_recorder", "Recorder"]
+
+
+def open_recorder(settings: Settings, env: Mapping[str, str] | None = None) -> Recorder:
+    """A recorder shipping to the configured store, spooling under ``settings.data_dir``."""
+    env = os.environ if env is None else env
+    return Recorder(lambda: open_store(settings.database_url, data_dir=settings.data_dir, env=env),
+                    spool_dir_for(settings.data_dir, settings.database_url),
+                    privacy=settings.privacy, secrets=settings.secrets())

@@ -1,0 +1,258 @@
+"""The SQLite schema, grown by small ordered migrations, each recorded by name in ``_migrations``.
+
+Append new migrations at the end; never edit one that has shipped. ``migrate(conn)`` applies
+the pending ones in order, each in its own ``BEGIN IMMEDIATE`` transaction, so two processes
+opening the same file at once apply each migration exactly once. The tables mirror the
+Postgres schema in ``supabase/migrations``: timestamps are ISO 8601 text in UTC, booleans
+0/1, JSON as text.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+from typing import Callable
+
+__all__ = ["MIGRATIONS", "migrate", "applied_migrations"]
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+def applied_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Names recorded in ``_migrations``, in the order they were applied."""
+    conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    return [row[0] for row in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply pending migrations in order; return the names applied. ``conn`` must be in
+    autocommit mode (``isolation_level=None``)."""
+    done = []
+    for name, apply in MIGRATIONS:
+        if name in applied_migrations(conn):
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
+                conn.execute("ROLLBACK")
+                continue
+            apply(conn)
+            conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                         (name, dt.datetime.now(dt.timezone.utc).isoformat()))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        done.append(name)
+    return done
+
+
+# Monthly per-user totals with model and provider breakdowns, derived from usage_daily.
+# Part of m002 as it shipped: a different view is a new migration, not an edit here.
+_TOKENS_USAGE_VIEW = """
+        CREATE VIEW tokens_usage AS
+        WITH monthly AS (
+          SELECT strftime('%Y-%m-01', day) AS month, user_id, provider, model, sum(calls) AS calls,
+                 sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+                 sum(cost) AS cost, sum(unpriced_calls) AS unpriced_calls
+          FROM usage_daily GROUP BY 1, 2, 3, 4
+        ), by_model AS (
+          SELECT month, user_id, model AS name, sum(calls) AS calls, sum(input_tokens) AS i,
+                 sum(output_tokens) AS o, sum(cost) AS cost FROM monthly GROUP BY 1, 2, 3
+        ), by_provider AS (
+          SELECT month, user_id, provider AS name, sum(calls) AS calls, sum(input_tokens) AS i,
+                 sum(output_tokens) AS o, sum(cost) AS cost FROM monthly GROUP BY 1, 2, 3
+        )
+        SELECT month, user_id, sum(calls) AS calls, sum(input_tokens) AS input_tokens,
+               sum(output_tokens) AS output_tokens, sum(cost) AS cost,
+               sum(unpriced_calls) AS unpriced_calls,
+               (SELECT json_group_object(name, json_object('calls', calls, 'input_tokens', i,
+                       'output_tokens', o, 'cost', cost)) FROM by_model b
+                WHERE b.month = t.month AND b.user_id = t.user_id) AS models,
+               (SELECT json_group_object(name, json_object('calls', calls, 'input_tokens', i,
+                       'output_tokens', o, 'cost', cost)) FROM by_provider b
+                WHERE b.month = t.month AND b.user_id = t.user_id) AS providers
+        FROM monthly t GROUP BY month, user_id"""
+
+
+@migration
+def m001_request_logs(conn: sqlite3.Connection) -> None:
+    conn.execute("""
+        CREATE TABLE request_logs (
+          id INTEGER PRIMARY KEY,
+          litellm_call_id TEXT NOT NULL UNIQUE,
+          created_at TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          service_type TEXT NOT NULL,
+          model TEXT NOT NULL,
+          provider TEXT NOT NULL,
+          provider_model TEXT NOT NULL DEFAULT '',
+          status TEXT NOT NULL CHECK (status IN ('success', 'failure')),
+          error_class TEXT,
+          error TEXT,
+          input_tokens INTEGER NOT NULL DEFAULT 0,
+          output_tokens INTEGER NOT NULL DEFAULT 0,
+          total_tokens INTEGER NOT NULL DEFAULT 0,
+          total_cost REAL,
+          response_time_ms REAL,
+          ttft_ms REAL,
+          fallback_of TEXT,
+          is_demo INTEGER NOT NULL DEFAULT 0,
+          messages TEXT,
+          response TEXT,
+          metadata TEXT NOT NULL DEFAULT '{}'
+        )""")
+    conn.execute("CREATE INDEX request_logs_user_created_idx ON request_logs (user_id, created_at)")
+    conn.execute("CREATE INDEX request_logs_created_idx ON request_logs (created_at)")
+    conn.execute("CREATE INDEX request_logs_failures_idx ON request_logs (created_at) "
+                 "WHERE status = 'failure'")
+
+
+@migration
+def m002_usage_rollups(conn: sqlite3.Connection) -> None:
+    """``usage_daily`` (kept current on write), backfilled from the logs already there,
+    and the monthly ``tokens_usage`` view over it."""
+    conn.execute("""
+        CREATE TABLE usage_daily (
+          day TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          provider TEXT NOT NULL,
+          model TEXT NOT NULL,
+          service_type TEXT NOT NULL,
+          is_demo INTEGER NOT NULL DEFAULT 0,
+          calls INTEGER NOT NULL DEFAULT 0,
+          failures INTEGER NOT NULL DEFAULT 0,
+          input_tokens INTEGER NOT NULL DEFAULT 0,
+          output_tokens INTEGER NOT NULL DEFAULT 0,
+          total_tokens INTEGER NOT NULL DEFAULT 0,
+          cost REAL NOT NULL DEFAULT 0,
+          unpriced_calls INTEGER NOT NULL DEFAULT 0,
+          PRIMARY KEY (day, user_id, provider, model, service_type, is_demo)
+        ) WITHOUT ROWID""")
+    conn.execute("CREATE INDEX usage_daily_user_day_idx ON usage_daily (user_id, day)")
+    conn.execute("""
+        INSERT INTO usage_daily
+        SELECT date(created_at), user_id, provider, model, service_type, is_demo, count(*),
+               sum(status = 'failure'), sum(input_tokens), sum(output_tokens), sum(total_tokens),
+               coalesce(sum(total_cost), 0), sum(total_cost IS NULL)
+        FROM request_logs GROUP BY 1, 2, 3, 4, 5, 6""")
+    conn.execute(_TOKENS_USAGE_VIEW)
+
+
+@migration
+def m003_preferences_votes_admins(conn: sqlite3.Connection) -> None:
+    conn.execute("""
+        CREATE TABLE user_preferences (
+          user_id TEXT NOT NULL,
+          service_type TEXT,
+          model TEXT NOT NULL,
+          updated_at TEXT NOT NULL
+        )""")
+    # SQLite treats NULLs as distinct in UNIQUE; the default (NULL service type) is one row.
+    conn.execute("CREATE UNIQUE INDEX user_preferences_user_service_key "
+                 "ON user_preferences (user_id, coalesce(service_type, ''))")
+    conn.execute("""
+        CREATE TABLE votes (
+          id INTEGER PRIMARY KEY,
+          created_at TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          prompt_hash TEXT,
+          prompt TEXT,
+          models TEXT NOT NULL,
+          settings TEXT NOT NULL DEFAULT '{}',
+          costs TEXT NOT NULL DEFAULT '{}',
+          latencies TEXT NOT NULL DEFAULT '{}',
+          winner TEXT,
+          is_demo INTEGER NOT NULL DEFAULT 0,
+          metadata TEXT NOT NULL DEFAULT '{}'
+        )""")
+    conn.execute("CREATE INDEX votes_user_created_idx ON votes (user_id, created_at)")
+    conn.execute("CREATE TABLE parley_admins (user_id TEXT PRIMARY KEY, created_at TEXT NOT NULL)")
+
+
+@migration
+def m004_compare_comparisons(conn: sqlite3.Connection) -> None:
+    """Saved comparisons of the playground, per user (``data``: JSON of columns and turns)."""
+    conn.execute("""
+        CREATE TABLE comparisons (
+          id TEXT PRIMARY KEY,
+          user_id TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL,
+          title TEXT NOT NULL DEFAULT '',
+          data TEXT NOT NULL
+        )""")
+    conn.execute("CREATE INDEX comparisons_user_updated_idx ON comparisons (user_id, updated_at)")
+
+
+@migration
+def m005_console_rollups(conn: sqlite3.Connection) -> None:
+    """The cost console's rollups (``core/store/rollups.py``): ``performance_daily``
+    (fallbacks, latency histograms) and the coarser grains of both rollups, filled from
+    what is already stored. The SQL is frozen as it shipped, in m005_console_rollups.sql."""
+    _run_frozen(conn, "m005_console_rollups.sql")
+
+
+def _run_frozen(conn: sqlite3.Connection, name: str) -> None:
+    """Run a shipped migration's SQL file statement by statement, inside the caller's
+    transaction (``executescript`` would commit it)."""
+    text = (Path(__file__).parent / name).read_text(encoding="utf-8")
+    for statement in text.split(";\n"):
+        lines = [line for line in statement.splitlines() if not line.startswith("--")]
+        if "".join(lines).strip():
+            conn.execute("\n".join(lines))
+
+
+@migration
+def m006_api_keys(conn: sqlite3.Connection) -> None:
+    """The HTTP API's keys (only a SHA-256 of each secret is kept, with its prefix for
+    display), and on each call the key it came through and what the response cache did."""
+    conn.execute("""
+        CREATE TABLE api_keys (
+          id TEXT PRIMARY KEY,
+          user_id TEXT NOT NULL,
+          prefix TEXT NOT NULL UNIQUE,
+          sha256 TEXT NOT NULL UNIQUE,
+          name TEXT NOT NULL DEFAULT '',
+          service_type TEXT,
+          models TEXT,
+          monthly_budget REAL,
+          rate_limit_per_minute INTEGER,
+          expires_at TEXT,
+          revoked_at TEXT,
+          created_at TEXT NOT NULL,
+          created_by TEXT NOT NULL
+        )""")
+    conn.execute("CREATE INDEX api_keys_user_idx ON api_keys (user_id)")
+    conn.execute("ALTER TABLE request_logs ADD COLUMN key_id TEXT")
+    conn.execute("ALTER TABLE request_logs ADD COLUMN cache_hit INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE request_logs ADD COLUMN saved_cost REAL")
+    conn.execute("CREATE INDEX request_logs_key_created_idx ON request_logs (key_id, created_at) "
+                 "WHERE key_id IS NOT NULL")
+
+
+@migration
+def m007_alerts(conn: sqlite3.Connection) -> None:
+    """Spend alerts: each (kind, subject, period) once; delivery retried until done."""
+    conn.execute("""
+        CREATE TABLE alerts (
+          id TEXT PRIMARY KEY,
+          kind TEXT NOT NULL,
+          subject TEXT NOT NULL,
+          period TEXT NOT NULL,
+          message TEXT NOT NULL,
+          details TEXT NOT NULL DEFAULT '{}',
+          created_at TEXT NOT NULL,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          next_attempt_at TEXT NOT NULL,
+          delivered_at TEXT,
+          last_error TEXT,
+          UNIQUE (kind, subject, period)
+        )""")
+    conn.execute("CREATE INDEX alerts_pending_idx ON alerts (next_attempt_at) WHERE delivered_at IS NULL")

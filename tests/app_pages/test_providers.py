@@ -1,0 +1,87 @@
+"""The providers page: every configured model, its price or "unknown", its context window,
+badge and description, whether it can answer now, and never a key."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.emulated import KEYS, write_config
+from tests.paths import PAGES
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def table(emulator, tmp_path, monkeypatch):
+    """The providers page's table (one dict per model) for a config with claude (key set),
+    gpt (key not set), a model with no known price, an Ollama model on a server that does not
+    answer and a vLLM model on one that does (the emulator)."""
+    from ui.deps import service
+
+    emulator.list_models("served-model")
+    extra = [
+        {"model_name": "mystery", "litellm_params": {"model": "openai/mystery-model-x",
+                                                     "api_key": "os.environ/ANTHROPIC_API_KEY",
+                                                     "api_base": emulator.openai_base},
+         "model_info": {"badge": "Experimental", "description": "A model nobody has priced."}},
+        {"model_name": "llama", "litellm_params": {
+            "model": "ollama_chat/llama3.2", "api_base": f"http://127.0.0.1:{closed_port()}"}},
+        {"model_name": "served", "litellm_params": {
+            "model": "hosted_vllm/served-model", "api_base": emulator.openai_base}},
+    ]
+    config = write_config(emulator, tmp_path / "parley.yaml", models=("claude", "gpt"), extra=extra)
+    monkeypatch.setenv("PARLEY_CONFIG", str(config))
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEYS["claude"])
+    service.clear()
+    at = AppTest.from_file(str(PAGES / "providers.py"), default_timeout=30).run()
+    service.clear()
+    assert not at.exception
+    page_text = repr(at._tree) + " ".join(str(e.value) for e in [*at.markdown, *at.caption])
+    frame = at.dataframe[0].value
+    rows = {row["name"]: row for row in frame.to_dict("records")}
+    return rows, page_text + frame.to_csv()
+
+
+def test_every_configured_model_is_listed(table):
+    rows, _ = table
+    assert list(rows) == ["claude", "gpt", "mystery", "llama", "served"]
+
+
+def test_a_cloud_model_with_its_key_set(table):
+    claude = table[0]["claude"]
+    assert claude["model"] == "Claude (Anthropic)" and claude["provider"] == "anthropic"
+    assert claude["available"] == "yes" and claude["API key"] == "set"
+    assert claude["input / 1M"] == "$3.00" and claude["output / 1M"] == "$15.00"
+    assert claude["context window"] == "200,000 tokens" and claude["default"] == "✓"
+
+
+def test_a_model_without_its_key_says_which_is_missing(table):
+    gpt = table[0]["gpt"]
+    assert gpt["available"] == "no: OPENAI_API_KEY is not set" and gpt["API key"] == "not set"
+
+
+def test_an_unpriced_model_shows_unknown_never_zero(table):
+    mystery = table[0]["mystery"]
+    assert mystery["input / 1M"] == mystery["output / 1M"] == "unknown"
+    assert mystery["context window"] == "unknown"
+    assert (mystery["badge"], mystery["description"]) == ("Experimental",
+                                                           "A model nobody has priced.")
+
+
+def test_local_servers_are_checked(table):
+    rows, _ = table
+    assert rows["llama"]["available"].startswith("no: Ollama at http://127.0.0.1:")
+    assert "not reachable" in rows["llama"]["available"]
+    assert rows["llama"]["API key"] == "not needed"
+    assert rows["served"]["available"] == "yes" and rows["served"]["input / 1M"] == "free (local)"
+
+
+def test_no_key_appears_on_the_page(table):
+    _, text = table
+    assert all(key not in text for key in KEYS.values())

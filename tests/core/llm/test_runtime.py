@@ -1,0 +1,46 @@
+"""The LiteLLM API core/llm/runtime.py relies on: these fail when LiteLLM changes it."""
+from __future__ import annotations
+
+import asyncio
+import inspect
+
+from core.config import LOCAL_PROVIDER
+from core.llm import runtime
+
+
+def test_router_per_deployment_call_is_still_what_parley_overrides():
+    """Private: ``Router._acompletion(model, messages, **kwargs)``, awaited once per deployment
+    attempt (retries and fallbacks included)."""
+    litellm = runtime.load()
+    method = litellm.Router._acompletion
+    assert inspect.iscoroutinefunction(method)
+    params = list(inspect.signature(method).parameters.values())
+    assert [p.name for p in params[:3]] == ["self", "model", "messages"]
+    assert params[-1].kind is inspect.Parameter.VAR_KEYWORD
+    assert issubclass(runtime.observed_router_class(), litellm.Router)
+
+
+def test_the_bundled_provider_is_known_through_the_public_registration():
+    litellm = runtime.load()
+    assert any(item["provider"] == LOCAL_PROVIDER for item in litellm.custom_provider_map)
+    model, provider, _, _ = litellm.get_llm_provider(f"{LOCAL_PROVIDER}/smollm2-135m-instruct")
+    assert (model, provider) == ("smollm2-135m-instruct", LOCAL_PROVIDER)
+
+
+def test_attempts_are_observed_per_call(emulator):
+    """Each deployment attempt lands in the current call's own list, not a global one."""
+    litellm = runtime.load()
+    router = runtime.observed_router_class()(model_list=[{
+        "model_name": "m", "litellm_params": {"model": "openai/gpt-4.1-mini", "api_key": "sk-test",
+                                               "api_base": emulator.openai_base}}])
+    seen: list = []
+
+    async def call():
+        token = runtime.ATTEMPTS.set(seen)
+        try:
+            return await router.acompletion(model="m", messages=[{"role": "user", "content": "hi"}])
+        finally:
+            runtime.ATTEMPTS.reset(token)
+    response = asyncio.run(call())
+    assert isinstance(response, litellm.ModelResponse)
+    assert [(a.model, a.ok) for a in seen] == [("m", True)]
