@@ -1,4 +1,5 @@
-"""Where spend alerts live: the ``AlertStore`` protocol and its two implementations.
+"""Where spend alerts live (and what the response cache saved, for the same console): the
+``AlertStore`` protocol and its two implementations.
 
 ``SqliteAlerts`` is mixed into ``SqliteStore``; ``SqlFunctionAlerts`` into the Postgres and
 Supabase stores (the functions of ``supabase/migrations/20251124000200_parley_alerts.sql``).
@@ -34,6 +35,10 @@ class AlertStore(Protocol):
 
     def key_spend(self, since: dt.datetime) -> dict[str, float]:
         """Known spend per API key id of calls since ``since``."""
+
+    def cache_savings(self, since: dt.date, until: dt.date) -> list[dict[str, Any]]:
+        """Calls answered from the response cache on days ``since``..``until`` (UTC), per
+        user and model: ``{"user", "model", "hits", "saved"}``, most saved first."""
 
 
 def _now() -> str:
@@ -100,6 +105,15 @@ class SqliteAlerts:
                 (since.astimezone(dt.timezone.utc).isoformat(),)).fetchall()
         return {key_id: float(cost) for key_id, cost in rows}
 
+    def cache_savings(self, since: dt.date, until: dt.date) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT user_id, model, count(*), coalesce(sum(saved_cost), 0) FROM request_logs "
+                "WHERE cache_hit = 1 AND created_at >= ? AND created_at < ? GROUP BY 1, 2 "
+                "ORDER BY 4 DESC, 1, 2",
+                (since.isoformat(), (until + dt.timedelta(days=1)).isoformat())).fetchall()
+        return [{"user": u, "model": m, "hits": h, "saved": float(c)} for u, m, h, c in rows]
+
 
 class SqlFunctionAlerts:
     """``AlertStore`` through the SQL functions (the store supplies ``_key_fn``)."""
@@ -121,3 +135,8 @@ class SqlFunctionAlerts:
     def key_spend(self, since: dt.datetime) -> dict[str, float]:
         spent = self._key_fn("parley_key_spend", {"p_since": since.isoformat()}, None) or {}
         return {key_id: float(cost) for key_id, cost in spent.items()}
+
+    def cache_savings(self, since: dt.date, until: dt.date) -> list[dict[str, Any]]:
+        rows = self._key_fn("parley_cache_savings", {"p_since": since.isoformat(),
+                                                     "p_until": until.isoformat()}, None) or []
+        return [{**row, "saved": float(row["saved"]), "hits": int(row["hits"])} for row in rows]

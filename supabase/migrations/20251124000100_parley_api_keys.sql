@@ -51,6 +51,23 @@ alter table public.request_logs add column if not exists cache_hit boolean not n
 alter table public.request_logs add column if not exists saved_cost numeric;
 create index if not exists request_logs_key_created_idx on public.request_logs (key_id, created_at)
   where key_id is not null;
+create index if not exists request_logs_cache_hits_idx on public.request_logs (created_at)
+  where cache_hit;
+
+-- What the response cache saved, per user and model, between two days (admins: everyone;
+-- a user: their own rows, under row-level security): [{user, model, hits, saved}].
+create or replace function public.parley_cache_savings(p_since date, p_until date) returns jsonb
+language sql stable
+set search_path = public, pg_temp
+as $$
+  select coalesce(jsonb_agg(jsonb_build_object('user', user_id, 'model', model, 'hits', hits,
+                                               'saved', saved) order by saved desc, user_id, model),
+                  '[]'::jsonb)
+  from (select user_id, model, count(*) as hits, coalesce(sum(saved_cost), 0) as saved
+        from public.request_logs
+        where cache_hit and created_at >= p_since and created_at < p_until + 1
+        group by user_id, model) s
+$$;
 
 -- Store one key (p_row: the api_keys columns) under the caller's row-level security.
 create or replace function public.parley_create_key(p_row jsonb) returns void
@@ -175,5 +192,7 @@ revoke execute on function public.parley_revoke_key(text) from public, anon;
 grant execute on function public.parley_revoke_key(text) to authenticated, service_role;
 revoke execute on function public.parley_authenticate_key(text, timestamptz) from public, anon, authenticated;
 grant execute on function public.parley_authenticate_key(text, timestamptz) to service_role;
+revoke execute on function public.parley_cache_savings(date, date) from public, anon;
+grant execute on function public.parley_cache_savings(date, date) to authenticated, service_role;
 revoke execute on function public.parley_record_calls(jsonb) from public, anon, authenticated;
 grant execute on function public.parley_record_calls(jsonb) to service_role;

@@ -235,6 +235,8 @@ def m006_api_keys(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE request_logs ADD COLUMN saved_cost REAL")
     conn.execute("CREATE INDEX request_logs_key_created_idx ON request_logs (key_id, created_at) "
                  "WHERE key_id IS NOT NULL")
+    conn.execute("CREATE INDEX request_logs_cache_hits_idx ON request_logs (created_at) "
+                 "WHERE cache_hit = 1")
 
 
 @migration

@@ -44,3 +44,17 @@ def test_key_spend_sums_each_keys_calls_since_a_time(store):
                         make_record(key_id="k2", total_cost=1.0, created_at=NOW - dt.timedelta(days=40)),
                         make_record(total_cost=3.0, created_at=NOW)])
     assert store.key_spend(NOW - dt.timedelta(days=1)) == {"k1": 0.75}
+
+
+def test_cache_savings_per_user_and_model(store):
+    day = NOW.date()
+    store.record_calls([
+        make_record(user_id="ann", model="claude", cache_hit=True, total_cost=0.0, saved_cost=0.25, created_at=NOW),
+        make_record(user_id="ann", model="claude", cache_hit=True, total_cost=0.0, saved_cost=0.5, created_at=NOW),
+        make_record(user_id="bo", model="gpt", cache_hit=True, total_cost=0.0, saved_cost=0.1, created_at=NOW),
+        make_record(user_id="bo", model="gpt", total_cost=0.3, created_at=NOW),  # not a hit
+        make_record(user_id="cy", model="gpt", cache_hit=True, total_cost=0.0, saved_cost=9.0,
+                    created_at=NOW - dt.timedelta(days=3))])
+    assert store.cache_savings(day, day) == [
+        {"user": "ann", "model": "claude", "hits": 2, "saved": 0.75},
+        {"user": "bo", "model": "gpt", "hits": 1, "saved": 0.1}]
