@@ -83,7 +83,7 @@ class Gateway:
         finally:
             ATTEMPTS.reset(token)
         return self._outcome(request, response, attempts, ms_since(started), None,
-                             cache_hit=_is_cache_hit(response))
+                             cache_hit=runtime.is_cache_hit(response))
 
     async def stream(self, request: CallRequest) -> AsyncIterator[str | Outcome]:
         """Yield text deltas as they arrive, then the ``Outcome`` (usage always requested).
@@ -126,13 +126,14 @@ class Gateway:
         """One Router stream; a wait longer than the timeout for any chunk raises
         ``ProviderTimeoutError`` (LiteLLM's own timeout does not cover Gemini streams)."""
         response = await self.router.acompletion(**self._call_kwargs(request, stream=True))
-        state.cache_hit = _is_cache_hit(response)
+        state.cache_hit = runtime.is_cache_hit(response)
         chunks = response.__aiter__()
         idle = float(self.settings.router_settings.get("timeout") or 600)
         try:
             while True:
-                try:
-                    chunk = await asyncio.wait_for(chunks.__anext__(), idle)
+                try:  # asyncio.timeout, not wait_for: no task (and loop turn) per chunk
+                    async with asyncio.timeout(idle):
+                        chunk = await chunks.__anext__()
                 except StopAsyncIteration:
                     if state.ttft is not None and _cut_short(response):
                         raise ProviderDownError(
@@ -195,7 +196,7 @@ class Gateway:
             settings["redis_url"] = self.settings.redis_url  # cooldowns shared by every worker
         if self.settings.cache:
             settings["cache_responses"] = True
-            runtime.load().cache = _response_cache(self.settings)
+            runtime.load().cache = runtime.response_cache(self.settings.cache, self.settings.redis_url)
         return settings
 
     def _call_kwargs(self, request: CallRequest, *, stream: bool) -> dict[str, Any]:
@@ -242,7 +243,7 @@ class Gateway:
             fallback_used=served != request.model, served_by=served,
             finish_reason=response.choices[0].finish_reason if response.choices else None)
         # Estimated counts are priced as counts: the provider's (empty) usage would price zero.
-        # On a cache hit LiteLLM's response_cost is stale (see _is_cache_hit): price the usage.
+        # On a cache hit LiteLLM's response_cost is stale (see runtime.is_cache_hit): price the usage.
         provider_price = None if estimated else functools.partial(
             _litellm_price, entry, response, input_tokens, output_tokens, not cache_hit)
         result.cost = pricing.call_cost(entry, input_tokens, output_tokens, provider_price)
@@ -311,28 +312,9 @@ def _litellm_price(entry: ModelEntry, response, input_tokens: int, output_tokens
     return prompt_cost + completion_cost
 
 
-def _is_cache_hit(response) -> bool:
-    """Did LiteLLM answer from its response cache? Read from ``_hidden_params["cache_hit"]``
-    (a stream's wrapper carries it; its chunks do not). On a hit LiteLLM 1.106.2 leaves the
-    original call's ``response_cost`` there on a non-stream answer and 0 on a stream, so
-    neither is used: the hit costs 0 and its saving is priced from the usage."""
-    return bool((getattr(response, "_hidden_params", None) or {}).get("cache_hit"))
-
-
 def _detail(usage, group: str, name: str) -> int | None:
     value = getattr(getattr(usage, group, None), name, None)
     return int(value) if value else None
-
-
-def _response_cache(settings: Settings):
-    """LiteLLM's response cache for ``parley.cache`` (LiteLLM keeps it in ``litellm.cache``,
-    one per process: the last gateway built with a cache sets it)."""
-    from litellm.caching.caching import Cache
-
-    kind, ttl = settings.cache["type"], settings.cache["ttl"]
-    if kind == "redis":
-        return Cache(type="redis", url=settings.redis_url, ttl=ttl, namespace="parley")
-    return Cache(type="local", ttl=ttl)
 
 
 def _retry_policy(settings: dict) -> dict[str, int]:
