@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import difflib
+import inspect
 import logging
 import threading
 import uuid
@@ -26,7 +28,8 @@ from core.recording.records import build_records
 from core.results import GenerationResult
 from core.routing import Choice, choose_model, fit_context
 from core.routing.preferences import PreferenceBook
-from core.validation import ColumnConfig, check_call, check_columns, messages_for
+from core.validation import (ColumnConfig, check_arguments, check_call, check_columns,
+                             check_metadata, check_request_size, messages_for)
 
 __all__ = ["AIService"]
 
@@ -81,7 +84,8 @@ class AIService:
                        fallbacks: bool = True) -> GenerationResult:
         """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had."""
         request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
-                                        temperature, max_tokens, complexity, history, fallbacks)
+                                        temperature, max_tokens, complexity, history, fallbacks,
+                                        metadata)
         metadata = _with_route(metadata, choice)
         try:
             outcome = await self.gateway.complete(request)
@@ -102,7 +106,8 @@ class AIService:
         ``generate``'s arguments. Closing the iterator early records the call as abandoned,
         with its partial answer."""
         request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
-                                        temperature, max_tokens, complexity, history, fallbacks)
+                                        temperature, max_tokens, complexity, history, fallbacks,
+                                        metadata)
         metadata = _with_route(metadata, choice)
         parts: list[str] = []
         finished = False
@@ -138,6 +143,7 @@ class AIService:
         fallbacks, metadata = options.pop("fallbacks", False), options.pop("metadata", None)
         columns = check_columns(models, self.catalog, **options)
         check_call(prompt, None, None, user_id)
+        check_metadata(metadata)
 
         async def one(index: int, column: ColumnConfig) -> GenerationResult:
             try:
@@ -151,11 +157,14 @@ class AIService:
         return list(await asyncio.gather(*(one(i, c) for i, c in enumerate(columns))))
 
     def generate_sync(self, prompt: str, **kwargs: Any) -> GenerationResult:
-        """``generate`` for scripts and Streamlit: runs on the service's own event loop thread."""
+        """``generate`` for scripts and Streamlit: runs on the service's own event loop thread.
+        A misspelt argument is a ``BadRequestError`` naming the nearest one."""
+        _check_names(self.generate, kwargs)
         return self._loop_thread().run(self.generate(prompt, **kwargs))
 
     def stream_sync(self, prompt: str, **kwargs: Any) -> Iterator[str | GenerationResult]:
         """``stream`` for synchronous callers; deltas arrive as the provider sends them."""
+        _check_names(self.stream, kwargs)
         return self._loop_thread().iterate(self.stream(prompt, **kwargs))
 
     def compare_sync(self, prompt: str, models: list[str], **kwargs: Any) -> list[GenerationResult]:
@@ -196,11 +205,15 @@ class AIService:
         return self._loop
 
     def _prepare(self, prompt, user_id, service_type, model, provider, system_prompt,
-                 temperature, max_tokens, complexity, history, fallbacks):
+                 temperature, max_tokens, complexity, history, fallbacks, metadata):
         check_call(prompt, temperature, max_tokens, user_id)
+        check_arguments(service_type=service_type, model=model, provider=provider,
+                        system_prompt=system_prompt, metadata=metadata, history=history,
+                        fallbacks=fallbacks, complexity=complexity)
         choice = self.choose(user_id=user_id, service_type=service_type, model=model,
                              provider=provider, complexity=complexity, prompt=prompt)
         messages = messages_for(prompt, system_prompt, history)
+        check_request_size(messages, self.settings.max_request_bytes)
         # Pre-flight: a prompt too long for every candidate is refused before anything is sent.
         choice = fit_context(choice, messages, self.catalog, self.settings, self.count_tokens,
                              fallbacks=fallbacks)
@@ -231,6 +244,16 @@ class AIService:
     def _record_abandoned(self, request, user_id, service_type, metadata, partial) -> None:
         error = StreamAbandonedError("The reader stopped the stream before it finished.")
         self._record_failure(request, error, user_id, service_type, metadata, partial)
+
+
+def _check_names(method, kwargs: dict) -> None:
+    """``BadRequestError`` for a keyword ``method`` does not take, with the nearest it does."""
+    taken = [name for name in inspect.signature(method).parameters if name != "prompt"]
+    for name in kwargs:
+        if name not in taken:
+            close = difflib.get_close_matches(name, taken, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; it takes {', '.join(taken)}."
+            raise BadRequestError(f"{method.__name__}() takes no argument {name!r}{hint}")
 
 
 def _stamp(result: GenerationResult, choice: Choice) -> None:

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from core.config.database import check_postgres_url
 from core.config.discovery import environment_only
 from core.config.environment import environment_models
 from core.config.model import ModelConfig
@@ -47,7 +48,10 @@ def load_settings(path: str | os.PathLike | None = None,
 
 
 def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
-    return env.get("PARLEY_DATABASE_URL") or f"sqlite:///{data_dir / 'parley.db'}"
+    url = (env.get("PARLEY_DATABASE_URL") or "").strip()
+    if url.startswith(("postgresql://", "postgres://")):
+        check_postgres_url(url)
+    return url or f"sqlite:///{data_dir / 'parley.db'}"
 
 
 def _read_yaml(path: Path) -> dict:

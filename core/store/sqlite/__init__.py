@@ -78,6 +78,12 @@ class SqliteStore:
             raise StoreUnavailableError(
                 f"The SQLite store at {self.path} cannot be used ({exc}); check that the file "
                 "is writable and not locked by another program.") from None
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is not sqlite3.DatabaseError:  # integrity and data errors: the record's fault
+                raise
+            raise StoreUnavailableError(
+                f"{self.path} is not a SQLite database Parley can use ({exc}); point "
+                "PARLEY_DATABASE_URL at another file, or move this one aside.") from None
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
