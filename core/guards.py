@@ -33,20 +33,29 @@ from core.store import open_store
 from core.store.base import UsageReader
 from core.store.rollups import RollupQuery
 
-__all__ = ["CallLimiter", "WINDOW_SECONDS", "Budgets", "BudgetGuard", "guard_for", "month_query"]
+__all__ = ["CallLimiter", "WINDOW_SECONDS", "TEAM_RATE_LIMIT_PER_MINUTE", "Budgets", "BudgetGuard", "guard_for", "month_query"]
 
 WINDOW_SECONDS = 60.0
+TEAM_RATE_LIMIT_PER_MINUTE = 30  # team mode's limit per user when parley.rate_limit_per_minute is unset
 _SOURCE = "parley.budgets"
 
 
 class CallLimiter:
-    """A sliding window per user; ``per_minute=None`` means no limit. Thread-safe."""
+    """A sliding window per user; ``per_minute=None`` means no limit. Thread-safe. A user with
+    no call in the last window is forgotten (swept once per window), so memory follows the
+    users active in the last minute, not every user ever seen."""
 
     def __init__(self, per_minute: int | None, clock: Callable[[], float] = time.monotonic):
         self.per_minute = per_minute
         self._clock = clock
         self._starts: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._next_sweep = clock() + WINDOW_SECONDS
+
+    @property
+    def tracked_users(self) -> int:
+        """How many users the limiter holds call times for."""
+        return len(self._starts)
 
     def acquire(self, user: str) -> None:
         """Count one call for ``user``, or raise ``UserRateLimitError`` (nothing counted)."""
@@ -54,12 +63,21 @@ class CallLimiter:
             return
         now = self._clock()
         with self._lock:
+            if now >= self._next_sweep:
+                self._forget_idle(now)
             starts = self._starts[user]
             while starts and now - starts[0] >= WINDOW_SECONDS:
                 starts.popleft()
             if len(starts) >= self.per_minute:
                 raise UserRateLimitError(user, self.per_minute, WINDOW_SECONDS - (now - starts[0]))
             starts.append(now)
+
+    def _forget_idle(self, now: float) -> None:
+        idle = [user for user, starts in self._starts.items()
+                if not starts or now - starts[-1] >= WINDOW_SECONDS]
+        for user in idle:
+            del self._starts[user]
+        self._next_sweep = now + WINDOW_SECONDS
 
 
 @dataclass(frozen=True)
@@ -87,7 +105,8 @@ class Budgets:
             raise ConfigError("must be true or false", source=source, key=f"{_SOURCE}.hard")
         default = raw.get("default")
         return cls(default=None if default is None else _amount(default, source, "default"),
-                   users={str(u): _amount(v, source, f"users.{u}") for u, v in users.items()},
+                   users={str(u).strip().lower(): _amount(v, source, f"users.{u}")
+                          for u, v in users.items()},
                    hard=hard)
 
     @classmethod
@@ -95,7 +114,8 @@ class Budgets:
         return cls.from_config(settings.budgets, settings.source)
 
     def for_user(self, user_id: str) -> float | None:
-        return self.users.get(user_id, self.default)
+        """The user's monthly budget; user ids compare lower-cased (Bob@x.com is bob@x.com)."""
+        return self.users.get(user_id.strip().lower(), self.default)
 
     @property
     def any(self) -> bool:

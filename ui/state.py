@@ -19,18 +19,15 @@ __all__ = ["access_mode", "client_is_local", "current_user", "is_admin", "login_
 
 def access_mode() -> str:
     """``access.TEAM`` when Streamlit auth is configured, else ``access.LOCAL``."""
-    try:
-        configured = "auth" in st.secrets
-    except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
-        configured = False
-    return access.TEAM if configured else access.LOCAL
+    return access.TEAM if deps.team_mode() else access.LOCAL
 
 
 def client_is_local() -> bool:
     """Whether this browser connects from this machine (a loopback address). Streamlit gives
-    the TCP peer of the session's websocket, or None for loopback and for no session at all."""
+    the TCP peer of the session's websocket as text, or None for loopback and for no session
+    at all (a script run outside a server, such as a test harness)."""
     address = st.context.ip_address
-    if address is None:
+    if not isinstance(address, str):
         return True
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
@@ -73,18 +70,19 @@ def current_user() -> str:
 
 
 def _signed_in_email() -> str | None:
-    """The signed-in user's email; None when nobody is signed in. A sign-in without an
-    email (the provider was not asked for the ``email`` scope) cannot be used: say so."""
+    """The signed-in user's id (their email, lower-cased); None when nobody is signed in. A
+    sign-in whose email the identity provider has not verified (``core.identity.sign_in_problem``)
+    cannot be used: say why in one sentence, offer to log out, and stop."""
     if not st.user.get("is_logged_in"):
         return None
-    email = st.user.get("email")
-    if not email:
-        st.error("Your sign-in did not include an email address, which Parley uses as your "
-                 "user id. Ask the admin to request the 'email' scope from the identity provider.")
-        if st.button("Log out", key="parley_logout_no_email"):
+    problem = access.sign_in_problem(st.user.to_dict(), deps.service().settings.allowed_domains)
+    if problem:
+        st.title("Parley")
+        st.error(problem)
+        if st.button("Log out", key="parley_logout_refused"):
             st.logout()
         st.stop()
-    return str(email).strip()
+    return access.normalise_user(str(st.user.get("email")))
 
 
 def is_admin() -> bool:
