@@ -84,7 +84,7 @@ if prompt:
             for item in svc.stream_sync(prompt, user_id=user, service_type="chat",
                                         model=None if choice == DEFAULT else choice,
                                         history=[{"role": t["role"], "content": t["content"]}
-                                                 for t in thread]):
+                                                 for t in thread], trim_history=True):
                 if isinstance(item, str):
                     text += item
                     box.markdown(text + "▌")

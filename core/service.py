@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
+import functools
 import difflib
 import inspect
 import logging
@@ -27,6 +29,7 @@ from core.recording import open_recorder
 from core.recording.records import build_records
 from core.results import GenerationResult
 from core.routing import Choice, choose_model, fit_context
+from core.routing.window import CountCache, check_request_tokens, fit_history
 from core.routing.preferences import PreferenceBook
 from core.validation import (ColumnConfig, check_arguments, check_call, check_columns,
                              check_metadata, check_request_size, messages_for)
@@ -34,6 +37,9 @@ from core.validation import (ColumnConfig, check_arguments, check_call, check_co
 __all__ = ["AIService"]
 
 log = logging.getLogger("parley")
+
+OFFLOAD_CHARS = 50_000  # requests larger than this are checked and tokenized off the event loop
+_COUNTS = CountCache(lambda entry, messages: count_tokens(entry.provider_model, messages))
 
 
 class AIService:
@@ -81,11 +87,13 @@ class AIService:
                        metadata: dict | None = None, *, provider: str | None = None,
                        temperature: float | None = None, max_tokens: int | None = None,
                        complexity: str | None = None, history: list[dict] | None = None,
-                       fallbacks: bool = True) -> GenerationResult:
-        """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had."""
-        request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
-                                        temperature, max_tokens, complexity, history, fallbacks,
-                                        metadata)
+                       fallbacks: bool = True, trim_history: bool = False) -> GenerationResult:
+        """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had.
+        ``trim_history`` leaves the oldest turns of ``history`` out until the request fits the
+        model's context window (a chat), instead of refusing it."""
+        request, choice = await self._prepare(prompt, user_id, service_type, model, provider,
+                                              system_prompt, temperature, max_tokens, complexity,
+                                              history, fallbacks, metadata, trim_history)
         metadata = _with_route(metadata, choice)
         try:
             outcome = await self.gateway.complete(request)
@@ -101,13 +109,14 @@ class AIService:
                      metadata: dict | None = None, *, provider: str | None = None,
                      temperature: float | None = None, max_tokens: int | None = None,
                      complexity: str | None = None, history: list[dict] | None = None,
-                     fallbacks: bool = True) -> AsyncIterator[str | GenerationResult]:
+                     fallbacks: bool = True, trim_history: bool = False
+                     ) -> AsyncIterator[str | GenerationResult]:
         """Yield text deltas as they arrive, then the ``GenerationResult``; takes exactly
         ``generate``'s arguments. Closing the iterator early records the call as abandoned,
         with its partial answer."""
-        request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
-                                        temperature, max_tokens, complexity, history, fallbacks,
-                                        metadata)
+        request, choice = await self._prepare(prompt, user_id, service_type, model, provider,
+                                              system_prompt, temperature, max_tokens, complexity,
+                                              history, fallbacks, metadata, trim_history)
         metadata = _with_route(metadata, choice)
         parts: list[str] = []
         finished = False
@@ -178,8 +187,9 @@ class AIService:
     @staticmethod
     def count_tokens(entry: ModelEntry, messages: list[dict]) -> int:
         """Tokens ``messages`` hold for ``entry``'s model, by its own tokenizer where LiteLLM
-        has one (loads litellm: call it once there is something to count)."""
-        return count_tokens(entry.provider_model, messages)
+        has one (loads litellm: call it once there is something to count). Recent counts are
+        remembered, so a page re-estimating the same prompt counts it once."""
+        return _COUNTS(entry, messages)
 
     @property
     def store(self):
@@ -204,19 +214,23 @@ class AIService:
             self._loop = LoopThread()
         return self._loop
 
-    def _prepare(self, prompt, user_id, service_type, model, provider, system_prompt,
-                 temperature, max_tokens, complexity, history, fallbacks, metadata):
+    async def _prepare(self, prompt, user_id, service_type, model, provider, system_prompt,
+                       temperature, max_tokens, complexity, history, fallbacks, metadata,
+                       trim_history=False):
         check_call(prompt, temperature, max_tokens, user_id)
         check_arguments(service_type=service_type, model=model, provider=provider,
                         system_prompt=system_prompt, metadata=metadata, history=history,
                         fallbacks=fallbacks, complexity=complexity)
-        choice = self.choose(user_id=user_id, service_type=service_type, model=model,
-                             provider=provider, complexity=complexity, prompt=prompt)
         messages = messages_for(prompt, system_prompt, history)
         check_request_size(messages, self.settings.max_request_bytes)
-        # Pre-flight: a prompt too long for every candidate is refused before anything is sent.
-        choice = fit_context(choice, messages, self.catalog, self.settings, self.count_tokens,
-                             fallbacks=fallbacks)
+        plan = functools.partial(self._plan, messages, user_id, service_type, model, provider,
+                                 complexity, fallbacks, trim_history)
+        # Tokenizing a large request takes long enough to stall every session's streams, so
+        # it runs on a worker thread; a small one is checked here (a thread hop costs more).
+        if sum(len(m["content"]) for m in messages) > OFFLOAD_CHARS:
+            choice, messages = await asyncio.to_thread(plan)
+        else:
+            choice, messages = plan()
         if self.budget is not None:
             self.budget.check(user_id)
         # Counted once the call is valid; each compare column is a call of its own.
@@ -224,6 +238,25 @@ class AIService:
         request = CallRequest(model=choice.model, call_id=str(uuid.uuid4()), messages=messages,
                               temperature=temperature, max_tokens=max_tokens, fallbacks=fallbacks)
         return request, choice
+
+    def _plan(self, messages, user_id, service_type, model, provider, complexity, fallbacks,
+              trim_history) -> tuple[Choice, list[dict]]:
+        """The model, and the messages it gets: history trimmed to its window when asked, the
+        context window checked (a prompt too long for every candidate is refused before
+        anything is sent), and the request's token bound (parley.max_request_tokens)."""
+        choice = self.choose(user_id=user_id, service_type=service_type, model=model,
+                             provider=provider, complexity=complexity, prompt=messages[-1]["content"])
+        if trim_history:
+            messages, dropped = fit_history(messages, self.catalog.get(choice.model), self.count_tokens)
+            if dropped:
+                choice = dataclasses.replace(choice, reason=(
+                    f"{choice.reason} The {dropped} oldest messages of the conversation were "
+                    f"left out to fit {choice.model}'s context window."))
+        choice = fit_context(choice, messages, self.catalog, self.settings, self.count_tokens,
+                             fallbacks=fallbacks)
+        check_request_tokens(self.catalog.get(choice.model), messages,
+                             self.settings.max_request_tokens, self.count_tokens)
+        return choice, messages
 
     def _record(self, request, outcome, user_id, service_type, metadata) -> None:
         if self.recorder is not None:
