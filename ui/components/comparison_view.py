@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.playground.sessions import Comparison
-from ui.components import answer_card
+from ui.components import answer_card, safe_answer
 
 __all__ = ["show", "header"]
 
@@ -22,7 +22,7 @@ def show(*, key: str, comparison: Comparison, local_models: set[str]) -> int | N
     chosen = None
     for n, turn in enumerate(comparison.turns):
         last = n == len(comparison.turns) - 1
-        st.markdown(f"**You:** {turn['prompt']}")
+        safe_answer.show(f"**You:** {turn['prompt']}")
         order = comparison.display_order()
         for place, column in zip(st.columns(len(order)), order):
             with place:
