@@ -25,6 +25,7 @@ from core.config import Settings, load_settings
 from core.errors import BadRequestError, ParleyError, StreamAbandonedError
 from core.guards import CallLimiter, guard_for
 from core.llm.gateway import CallRequest, Gateway, count_tokens
+from core.pricing import estimate_call
 from core.recording import open_recorder
 from core.recording.records import build_records
 from core.results import GenerationResult
@@ -91,15 +92,20 @@ class AIService:
         """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had.
         ``trim_history`` leaves the oldest turns of ``history`` out until the request fits the
         model's context window (a chat), instead of refusing it."""
-        request, choice = await self._prepare(prompt, user_id, service_type, model, provider,
-                                              system_prompt, temperature, max_tokens, complexity,
-                                              history, fallbacks, metadata, trim_history)
+        request, choice, hold = await self._prepare(
+            prompt, user_id, service_type, model, provider, system_prompt, temperature, max_tokens,
+            complexity, history, fallbacks, metadata, trim_history)
         metadata = _with_route(metadata, choice)
+        cost = None
         try:
             outcome = await self.gateway.complete(request)
+            cost = outcome.result.cost
         except ParleyError as err:
             self._record_failure(request, err, user_id, service_type, metadata)
             raise
+        finally:
+            if hold is not None:
+                self.budget.settle(hold, cost)
         _stamp(outcome.result, choice)
         self._record(request, outcome, user_id, service_type, metadata)
         return outcome.result
@@ -114,19 +120,19 @@ class AIService:
         """Yield text deltas as they arrive, then the ``GenerationResult``; takes exactly
         ``generate``'s arguments. Closing the iterator early records the call as abandoned,
         with its partial answer."""
-        request, choice = await self._prepare(prompt, user_id, service_type, model, provider,
-                                              system_prompt, temperature, max_tokens, complexity,
-                                              history, fallbacks, metadata, trim_history)
+        request, choice, hold = await self._prepare(
+            prompt, user_id, service_type, model, provider, system_prompt, temperature, max_tokens,
+            complexity, history, fallbacks, metadata, trim_history)
         metadata = _with_route(metadata, choice)
         parts: list[str] = []
-        finished = False
+        finished, cost = False, None
         try:
             async for item in self.gateway.stream(request):
                 if isinstance(item, str):
                     parts.append(item)
                     yield item
                 else:
-                    finished = True
+                    finished, cost = True, item.result.cost
                     _stamp(item.result, choice)
                     self._record(request, item, user_id, service_type, metadata)
                     yield item.result
@@ -135,6 +141,8 @@ class AIService:
             self._record_failure(request, err, user_id, service_type, metadata, "".join(parts))
             raise
         finally:
+            if hold is not None:  # an abandoned stream may have cost up to its estimate
+                self.budget.settle(hold, cost if finished else hold.estimate)
             if not finished:
                 self._record_abandoned(request, user_id, service_type, metadata, "".join(parts))
 
@@ -224,26 +232,30 @@ class AIService:
         messages = messages_for(prompt, system_prompt, history)
         check_request_size(messages, self.settings.max_request_bytes)
         plan = functools.partial(self._plan, messages, user_id, service_type, model, provider,
-                                 complexity, fallbacks, trim_history)
+                                 complexity, fallbacks, trim_history, max_tokens)
         # Tokenizing a large request takes long enough to stall every session's streams, so
         # it runs on a worker thread; a small one is checked here (a thread hop costs more).
         if sum(len(m["content"]) for m in messages) > OFFLOAD_CHARS:
-            choice, messages = await asyncio.to_thread(plan)
+            choice, messages, estimate = await asyncio.to_thread(plan)
         else:
-            choice, messages = plan()
-        if self.budget is not None:
-            self.budget.check(user_id)
-        # Counted once the call is valid; each compare column is a call of its own.
-        self.limiter.acquire(user_id)
+            choice, messages, estimate = plan()
+        hold = self.budget.reserve(user_id, estimate) if self.budget is not None else None
+        try:  # counted once the call is valid; each compare column is a call of its own
+            self.limiter.acquire(user_id)
+        except ParleyError:
+            if hold is not None:
+                self.budget.settle(hold, 0.0)
+            raise
         request = CallRequest(model=choice.model, call_id=str(uuid.uuid4()), messages=messages,
                               temperature=temperature, max_tokens=max_tokens, fallbacks=fallbacks)
-        return request, choice
+        return request, choice, hold
 
     def _plan(self, messages, user_id, service_type, model, provider, complexity, fallbacks,
-              trim_history) -> tuple[Choice, list[dict]]:
-        """The model, and the messages it gets: history trimmed to its window when asked, the
-        context window checked (a prompt too long for every candidate is refused before
-        anything is sent), and the request's token bound (parley.max_request_tokens)."""
+              trim_history, max_tokens) -> tuple[Choice, list[dict], float]:
+        """The model, the messages it gets, and the most the call should cost (counted only for
+        a user with a hard budget): history trimmed to its window when asked, the context window
+        checked (a prompt too long for every candidate is refused before anything is sent), and
+        the request's token bound (parley.max_request_tokens)."""
         choice = self.choose(user_id=user_id, service_type=service_type, model=model,
                              provider=provider, complexity=complexity, prompt=messages[-1]["content"])
         if trim_history:
@@ -254,9 +266,12 @@ class AIService:
                     f"left out to fit {choice.model}'s context window."))
         choice = fit_context(choice, messages, self.catalog, self.settings, self.count_tokens,
                              fallbacks=fallbacks)
-        check_request_tokens(self.catalog.get(choice.model), messages,
-                             self.settings.max_request_tokens, self.count_tokens)
-        return choice, messages
+        entry = self.catalog.get(choice.model)
+        check_request_tokens(entry, messages, self.settings.max_request_tokens, self.count_tokens)
+        estimate = 0.0
+        if self.budget is not None and self.budget.applies(user_id):
+            estimate = estimate_call(entry, messages, max_tokens, self.count_tokens).cost or 0.0
+        return choice, messages, estimate
 
     def _record(self, request, outcome, user_id, service_type, metadata) -> None:
         if self.recorder is not None:
