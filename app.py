@@ -8,6 +8,8 @@ mode a browser that is not on this machine gets a refusal page and nothing else.
 """
 import streamlit as st
 
+from core import ConfigError
+from ui.deps import service
 from ui.state import (is_admin, login_page, refuse_remote_client, require_admin, show_identity,
                       signed_in)
 
@@ -22,6 +24,13 @@ ADMIN_PAGES = {"costs"}  # url paths only admins may open
 
 st.set_page_config(page_title="Parley", page_icon="🗣️", layout="wide")
 refuse_remote_client()  # local mode: only this machine's browser (its user is an admin)
+try:
+    service()  # parley.yaml is read and checked here, once per process
+except ConfigError as err:
+    st.title("Parley's configuration needs fixing")
+    st.error(str(err))
+    st.caption("Fix it, then restart the app.")
+    st.stop()
 
 
 def open_first_screen() -> None:
