@@ -134,13 +134,19 @@ def test_a_good_call_after_the_bad_ones_is_answered_and_recorded(service, emulat
     assert collected.records[0].metadata["ticket"] == 7
 
 
-def test_invalid_utf8_from_the_shell_is_one_line(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "core", "ask", b"caf\xe9 au lait"], cwd=REPO,
+@pytest.mark.parametrize("argv, words", [
+    ([b"caf\xe9 au lait"], "The prompt holds text that is not valid Unicode (character 4 is '\\udce9')"),
+    (["Hello", "--system", b"be \xff brief"], "The system prompt holds text that is not valid Unicode"),
+    (["Hello", "--user", b"bob\xc3"], "user_id holds text that is not valid Unicode"),
+    (["Hello", "--service", b"x\x80ray"], "service_type holds text that is not valid Unicode"),
+])
+def test_invalid_utf8_from_the_shell_is_one_line(tmp_path, argv, words):
+    done = subprocess.run([sys.executable, "-m", "core", "ask", *argv], cwd=REPO,
                           capture_output=True, env={**os.environ, "PARLEY_DATA_DIR": str(tmp_path)},
                           timeout=120)
     err = done.stderr.decode("utf-8", "replace")
     assert done.returncode != 0 and "Traceback" not in err
-    assert "The prompt holds text that is not valid Unicode (character 4 is '\\udce9')" in err
+    assert words in err
     assert len(err.strip().splitlines()) == 1
 
 

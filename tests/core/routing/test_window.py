@@ -11,7 +11,9 @@ from core.errors import BadRequestError, ContextTooLongError
 from core.routing.window import CountCache
 from tests.emulated import make_service
 
-TINY = ("openai/gpt-4.1-mini", {"max_input_tokens": 400})
+# A model id of its own: LiteLLM keeps a deployment's model_info in its global cost map, so giving
+# a real model a tiny window here would change it for every later test.
+TINY = ("openai/parley-tiny-window", {"max_input_tokens": 400})
 
 
 def conversation(turns: int) -> list[dict]:
