@@ -184,6 +184,13 @@ Complexity = Literal["simple", "moderate", "complex", "search"]
 ServerKind = Literal["ollama", "lm_studio", "vllm"]
 
 
+class CacheSettings(_Section):
+    """``parley.cache``: LiteLLM's response cache (``redis`` needs ``PARLEY_REDIS_URL``)."""
+
+    type: Literal["local", "redis"] = "local"
+    ttl: Annotated[Number, Field(gt=0, le=30 * 86400)] = 3600
+
+
 class ParleySection(_Section):
     """The ``parley:`` section: Parley's own keys (see README "Configuration")."""
 
@@ -201,6 +208,9 @@ class ParleySection(_Section):
     allowed_domains: list[Name] = Field(default_factory=list)
     max_request_bytes: Optional[Annotated[StrictInt, Field(ge=1_000)]] = None
     max_request_tokens: Optional[Annotated[StrictInt, Field(ge=100)]] = None
+    # Read by the HTTP API's response cache and spend alerts (main, #16), which check them further.
+    cache: Optional[CacheSettings] = None
+    alerts: Optional[dict[StrictStr, Any]] = None
 
 
 class ConfigFile(_Section):
