@@ -11,6 +11,7 @@ import streamlit as st
 
 from core import ParleyError
 from core.playground.sessions import answer_stats
+from ui.components import safe_answer
 from ui.deps import service
 from ui.state import current_user
 
@@ -69,14 +70,14 @@ if not thread:
                "complexity calls for; under each answer you see which model, why, and the cost.")
 for turn in thread:
     with st.chat_message(turn["role"]):
-        st.markdown(turn["content"])
+        safe_answer.show(turn["content"])
         if turn.get("caption"):
             st.caption(turn["caption"])
 
 prompt = st.chat_input("Message")
 if prompt:
     with st.chat_message("user"):
-        st.markdown(prompt)
+        safe_answer.show(prompt)
     choice = st.session_state[MODEL]
     with st.chat_message("assistant"):
         box, text, result = st.empty(), "", None
@@ -84,10 +85,10 @@ if prompt:
             for item in svc.stream_sync(prompt, user_id=user, service_type="chat",
                                         model=None if choice == DEFAULT else choice,
                                         history=[{"role": t["role"], "content": t["content"]}
-                                                 for t in thread]):
+                                                 for t in thread], trim_history=True):
                 if isinstance(item, str):
                     text += item
-                    box.markdown(text + "▌")
+                    safe_answer.show(text, container=box, cursor=True)
                 else:
                     result = item
         except ParleyError as err:
