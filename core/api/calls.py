@@ -37,8 +37,13 @@ class Caller:
 
     def service_type(self, key: ApiKey, header: str | None, body_value: str | None = None) -> str:
         """The call's service type: the header (or body field), else the key's, else
-        ``api``. A key fixed to a service type may not name another (403)."""
+        ``api``. One not in ``parley.service_types`` (when those are listed) is a 400; a key
+        fixed to a service type may not name another (403)."""
         named = header or body_value
+        if named:
+            from core.routing.preferences import check_service
+
+            check_service(self.service.settings, named)  # 400 for one not configured
         if key.service_type and named and named != key.service_type:
             raise ApiError(403, f"API key {key.prefix} is for service type {key.service_type!r}, "
                                 f"not {named!r}.", code="service_not_allowed")
