@@ -12,8 +12,11 @@ from ui.state import is_admin, login_page, require_admin, show_identity, signed_
 # (script, title, icon, url path); the root URL opens the first
 PAGES = [("app_pages/compare.py", "Compare", "⚖️", "compare"),
          ("app_pages/chat.py", "Chat", "💬", "chat"),
+         ("app_pages/images.py", "Images", "🖼️", "images"),
          ("app_pages/preferences.py", "Preferences", "⭐", "preferences"),
          ("app_pages/usage.py", "Your usage", "📈", "usage"),
+         ("app_pages/evals.py", "Evaluations", "🧪", "evals"),
+         ("app_pages/calls.py", "Calls", "📜", "calls"),
          ("app_pages/providers.py", "Providers", "🔌", "providers"),
          ("app_pages/keys.py", "API keys", "🔑", "keys"),
          ("app_pages/costs.py", "Cost console", "💰", "costs")]

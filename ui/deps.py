@@ -12,7 +12,7 @@ import streamlit as st
 
 from core import AIService
 
-__all__ = ["service", "environment", "api_routes", "keyring"]
+__all__ = ["service", "environment", "evals", "api_routes", "keyring"]
 
 
 def environment() -> dict[str, str]:
@@ -54,3 +54,14 @@ def api_routes() -> list:
     from core.api import api_routes as routes
 
     return routes(service(), keyring(), own_loop=True)
+
+
+@st.cache_resource(show_spinner=False)
+def evals():
+    """The process-wide evaluations workbench and its background runs (a run keeps going
+    while its page is closed). Raises ``ConfigError`` when the store cannot hold them."""
+    from core.evals.background import BackgroundRuns
+    from core.evals.workbench import Workbench
+
+    bench = Workbench(service())
+    return bench, BackgroundRuns(bench.runner)

@@ -26,6 +26,7 @@ from core.errors import (AllModelsFailedError, AuthError, ConfigError, ParleyErr
 from core.llm import runtime
 from core.llm.errors import to_parley_error
 from core.llm.local.engine import LocalModel, find_bundled_model
+from core.llm.usage import answer_extras, saved_by_cache, token_classes
 from core.llm.runtime import ATTEMPTS, Attempt, ms_since
 from core import pricing
 from core.results import GenerationResult
@@ -43,6 +44,8 @@ class CallRequest:
     temperature: float | None = None
     max_tokens: int | None = None
     fallbacks: bool = True
+    options: dict[str, Any] = field(default_factory=dict)  # tools, tool_choice, response_format, ...
+    key_id: str | None = None  # the API key the call came through (recorded with it; core/api)
 
 
 @dataclass
@@ -206,6 +209,7 @@ class Gateway:
             kwargs["temperature"] = request.temperature
         if request.max_tokens is not None:
             kwargs["max_tokens"] = request.max_tokens
+        kwargs.update(request.options)
         if stream:
             kwargs.update(stream=True, stream_options={"include_usage": True})
         if not request.fallbacks:
@@ -232,14 +236,16 @@ class Gateway:
         estimated = streamed and usage is None
         if not input_tokens and not output_tokens:
             input_tokens, output_tokens, estimated = self._estimate(entry, request, content)
+        classes = token_classes(None if estimated else usage)
+        tool_calls, reasoning = answer_extras(response)
         result = GenerationResult(
             content=content, model=request.model, provider=entry.provider,
             provider_model=entry.provider_model, input_tokens=input_tokens,
             output_tokens=output_tokens, total_tokens=input_tokens + output_tokens,
-            reasoning_tokens=_detail(usage, "completion_tokens_details", "reasoning_tokens"),
-            cached_tokens=_detail(usage, "prompt_tokens_details", "cached_tokens"),
-            tokens_estimated=estimated, response_time_ms=round(elapsed_ms, 2),
-            ttft_ms=None if ttft_ms is None else round(ttft_ms, 2), call_id=request.call_id,
+            reasoning_tokens=classes.reasoning_tokens, cache_read_tokens=classes.cache_read_tokens,
+            cache_write_tokens=classes.cache_write_tokens, image_tokens=classes.image_tokens,
+            tool_calls=tool_calls, reasoning=reasoning, tokens_estimated=estimated,
+            response_time_ms=round(elapsed_ms, 2), ttft_ms=None if ttft_ms is None else round(ttft_ms, 2), call_id=request.call_id,
             fallback_used=served != request.model, served_by=served,
             finish_reason=response.choices[0].finish_reason if response.choices else None)
         # Estimated counts are priced as counts: the provider's (empty) usage would price zero.
@@ -248,6 +254,8 @@ class Gateway:
             _litellm_price, entry, response, input_tokens, output_tokens, not cache_hit)
         result.cost = pricing.call_cost(entry, input_tokens, output_tokens, provider_price)
         result.price_known = result.cost is not None
+        if not (estimated or entry.is_local or pricing.has_price_override(entry)):
+            result.saved_cost = saved_by_cache(entry.provider_model, usage, result.cost)
         if cache_hit:  # answered from parley.cache: nothing was billed; say what it saved
             result.cache_hit, result.saved_cost, result.cost = True, result.cost, 0.0
             result.price_known = True
@@ -310,11 +318,6 @@ def _litellm_price(entry: ModelEntry, response, input_tokens: int, output_tokens
     except Exception:  # LiteLLM raises when the model is not in its cost map: the price is unknown
         return None
     return prompt_cost + completion_cost
-
-
-def _detail(usage, group: str, name: str) -> int | None:
-    value = getattr(getattr(usage, group, None), name, None)
-    return int(value) if value else None
 
 
 def _retry_policy(settings: dict) -> dict[str, int]:
@@ -389,13 +392,9 @@ def _cut_short(response) -> bool:
     no finish reason of the provider's means the answer was cut. A first model that failed
     before any text and handed over to a fallback is not a cut."""
     has_text = finished = False
-    for chunk in getattr(response, "chunks", None) or ():
+    for chunk in runtime.provider_chunks(response):
         choices = getattr(chunk, "choices", None)
         if choices:
             finished = finished or bool(getattr(choices[0], "finish_reason", None))
             has_text = has_text or bool(getattr(getattr(choices[0], "delta", None), "content", None))
     return has_text and not finished
-
-
-def ms_since(started: float) -> float:
-    return (time.perf_counter() - started) * 1000

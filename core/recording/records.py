@@ -12,8 +12,12 @@ __all__ = ["build_records"]
 
 
 def build_records(request, result: GenerationResult, attempts: list, catalog,
-                  user_id: str, service_type: str, metadata: dict | None) -> list[CallRecord]:
-    """One ``CallRecord`` per attempt; the last (answer or final failure) carries the call id."""
+                  user_id: str, service_type: str, metadata: dict | None,
+                  estimated: tuple[int, int, float | None] | None = None) -> list[CallRecord]:
+    """One ``CallRecord`` per attempt; the last (answer or final failure) carries the call id.
+    Every record carries the request's ``key_id`` (the API key, if any). ``estimated``
+    (input tokens, output tokens, cost) replaces the call's own counts, marked as an estimate:
+    what an abandoned stream was billed."""
     failed = [a for a in attempts if not a.ok]
     records, previous = [], None
     for n, attempt in enumerate(failed, start=1):
@@ -24,13 +28,20 @@ def build_records(request, result: GenerationResult, attempts: list, catalog,
             provider=entry.provider, provider_model=entry.provider_model, status="failure",
             error_class=type(attempt.error).__name__, error=_error_text(attempt, catalog),
             total_cost=0.0, response_time_ms=round(attempt.elapsed_ms, 2), fallback_of=previous,
-            messages=request.messages, metadata=dict(metadata or {})))
+            messages=request.messages, metadata=dict(metadata or {}), kind=result.kind))
         previous = record_id
     if result.ok or not failed:
         records.append(_final_record(request, result, catalog, user_id, service_type, metadata, previous))
     else:  # the last failed attempt is the call itself: give it the call id
         records[-1].call_id, records[-1].response = request.call_id, result.content or None
         records[-1].error = result.error
+    for record in records:
+        record.key_id = getattr(request, "key_id", None)
+    if estimated is not None:
+        last = records[-1]
+        last.input_tokens, last.output_tokens, last.total_cost = estimated
+        last.total_tokens = last.input_tokens + last.output_tokens
+        last.metadata["tokens_estimated"] = True
     return records
 
 
@@ -49,7 +60,10 @@ def _final_record(request, result, catalog, user_id, service_type, metadata, pre
         total_tokens=result.total_tokens, total_cost=result.cost if result.ok else 0.0,
         response_time_ms=result.response_time_ms, ttft_ms=result.ttft_ms, fallback_of=previous,
         messages=request.messages, response=result.content or None, metadata=meta,
-        cache_hit=result.cache_hit, saved_cost=result.saved_cost)
+        kind=result.kind, reasoning_tokens=result.reasoning_tokens or 0,
+        cache_read_tokens=result.cache_read_tokens or 0,
+        cache_write_tokens=result.cache_write_tokens or 0, tool_calls=len(result.tool_calls),
+        saved_cost=result.saved_cost if result.ok else None, cache_hit=result.cache_hit)
 
 
 def _error_text(attempt, catalog) -> str:

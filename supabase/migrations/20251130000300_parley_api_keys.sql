@@ -1,5 +1,6 @@
--- Parley: the HTTP API's keys, and on each call the key it came through and what the
--- response cache did (request_logs.key_id, cache_hit, saved_cost).
+-- Parley: the HTTP API's keys, and on each call the key it came through and whether the
+-- response cache answered it (request_logs.key_id, cache_hit; on a hit saved_cost, from
+-- 20251124000100_parley_token_classes.sql, holds what the call would have cost).
 --
 -- Only a SHA-256 of a key's secret is stored, with its first characters (prefix) for display.
 -- A user reads, creates and revokes only their own keys (admins: anyone's); the sha256 column
@@ -48,7 +49,6 @@ create policy api_keys_service on public.api_keys
 
 alter table public.request_logs add column if not exists key_id text;
 alter table public.request_logs add column if not exists cache_hit boolean not null default false;
-alter table public.request_logs add column if not exists saved_cost numeric;
 create index if not exists request_logs_key_created_idx on public.request_logs (key_id, created_at)
   where key_id is not null;
 create index if not exists request_logs_cache_hits_idx on public.request_logs (created_at)
@@ -126,7 +126,8 @@ as $$
   from public.api_keys k where k.sha256 = p_sha256
 $$;
 
--- parley_record_calls, now carrying key_id, cache_hit and saved_cost.
+-- parley_record_calls as in 20251124000100_parley_token_classes.sql, carrying key_id and
+-- cache_hit too.
 create or replace function public.parley_record_calls(p_rows jsonb) returns integer
 language plpgsql volatile
 set search_path = public, pg_temp
@@ -140,20 +141,24 @@ begin
       provider text, provider_model text, status text, error_class text, error text,
       input_tokens integer, output_tokens integer, total_tokens integer, total_cost numeric,
       response_time_ms double precision, ttft_ms double precision, fallback_of text,
-      is_demo boolean, messages jsonb, response text, metadata jsonb, key_id text,
-      cache_hit boolean, saved_cost numeric)
+      is_demo boolean, messages jsonb, response text, metadata jsonb, kind text,
+      reasoning_tokens integer, cache_read_tokens integer, cache_write_tokens integer,
+      tool_calls integer, saved_cost numeric, key_id text, cache_hit boolean)
     order by r.call_id
   ), new_rows as (
     insert into public.request_logs (
       litellm_call_id, created_at, user_id, service_type, model, provider, provider_model,
       status, error_class, error, input_tokens, output_tokens, total_tokens, total_cost,
-      response_time_ms, ttft_ms, fallback_of, is_demo, messages, response, metadata, key_id,
-      cache_hit, saved_cost)
+      response_time_ms, ttft_ms, fallback_of, is_demo, messages, response, metadata,
+      kind, reasoning_tokens, cache_read_tokens, cache_write_tokens, tool_calls, saved_cost,
+      key_id, cache_hit)
     select call_id, coalesce(created_at, now()), user_id, service_type, model, provider,
            coalesce(provider_model, ''), status, error_class, error, coalesce(input_tokens, 0),
            coalesce(output_tokens, 0), coalesce(total_tokens, 0), total_cost, response_time_ms,
            ttft_ms, fallback_of, coalesce(is_demo, false), messages, response,
-           coalesce(metadata, '{}'::jsonb), key_id, coalesce(cache_hit, false), saved_cost
+           coalesce(metadata, '{}'::jsonb), coalesce(kind, 'chat'), coalesce(reasoning_tokens, 0),
+           coalesce(cache_read_tokens, 0), coalesce(cache_write_tokens, 0),
+           coalesce(tool_calls, 0), saved_cost, key_id, coalesce(cache_hit, false)
     from incoming
     on conflict (litellm_call_id) do nothing
     returning created_at, user_id, provider, model, service_type, is_demo, status,
