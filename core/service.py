@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import logging
 import threading
 import uuid
@@ -197,14 +198,16 @@ class AIService:
 
     async def generate_image(self, prompt: str, model: str | None = None, *, size: str | None = None,
                              n: int = 1, quality: str | None = None, user_id: str = "anonymous",
-                             service_type: str = "images", metadata: dict | None = None) -> GenerationResult:
+                             service_type: str = "images", metadata: dict | None = None,
+                             key_id: str | None = None) -> GenerationResult:
         """``n`` images from ``prompt`` by an image model (None: the first configured one; see
         core/images.py), priced per image by LiteLLM and recorded with ``kind="image"``.
         The result's ``images`` hold the pictures; ``cost`` is None when the price is unknown."""
         from core.images import check_image_request
         from core.llm.images import generate_images
 
-        request = check_image_request(self.settings, model, prompt, n, size, quality, str(uuid.uuid4()))
+        request = dataclasses.replace(check_image_request(self.settings, model, prompt, n, size,
+                                                          quality, str(uuid.uuid4())), key_id=key_id)
         check_call(prompt, None, None, user_id)
         entry = self.catalog.get(request.model)
         if not entry.available:

@@ -20,7 +20,8 @@ from fastapi.routing import APIRoute
 from core.api.calls import Caller
 from core.api.errors import ApiError
 from core.api.keys import ApiKey
-from core.api.schemas import ChatCompletionRequest, messages_to_call
+from core.api.schemas import ChatCompletionRequest, ImageGenerationRequest, messages_to_call
+from core.images import image_models
 from core.api.sse import SSEResponse, prepend, primed, sse_error, sse_event
 from core.results import GenerationResult
 
@@ -53,6 +54,22 @@ def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
             return SSEResponse(_chunks(caller, prepared, stream, first), headers=headers)
         result = await caller.generate(key, prepared)
         return JSONResponse(completion_body(result), headers=result_headers(result))
+
+    @routes.post("/v1/images/generations")
+    async def images(body: ImageGenerationRequest, key: ApiKey = Depends(key_of),
+                     x_parley_service: str | None = Header(default=None)):
+        """Images from a prompt by a Parley image model, priced and recorded like any call."""
+        service = caller.service
+        model = body.model or next(iter(image_models(service.settings)), None)
+        if model is not None and not key.allows(model):
+            raise ApiError(403, f"API key {key.prefix} may not use {model}.", code="model_not_allowed")
+        result = await caller.images(key, prompt=body.prompt, model=body.model, n=body.n,
+                                     size=body.size, quality=body.quality,
+                                     service_type=caller.service_type(key, x_parley_service, None, "images"))
+        data = [{k: v for k, v in image.items() if k in ("b64_json", "url", "revised_prompt")}
+                for image in result.images]
+        return JSONResponse({"created": int(time.time()), "data": data, "parley": _parley(result)},
+                            headers=result_headers(result))
 
     @routes.get("/v1/models")
     async def models(key: ApiKey = Depends(key_of)):

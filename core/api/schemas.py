@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["ChatMessage", "ChatCompletionRequest", "CompletionsRequest", "ChatRequest",
-           "RoutedChatRequest", "PreferenceRequest", "messages_to_call"]
+           "RoutedChatRequest", "PreferenceRequest", "ImageGenerationRequest", "messages_to_call"]
 
 
 class _Body(BaseModel):
@@ -84,6 +84,18 @@ class RoutedChatRequest(ChatRequest):
     """``/api/v1/ai/chat/routed``: ``complexity`` picks the route; none: classified."""
 
     complexity: Literal["simple", "moderate", "complex", "search"] | None = None
+
+
+class ImageGenerationRequest(_Body):
+    """OpenAI's ``/v1/images/generations`` body: ``model`` a configured image model (absent:
+    the first one); images come back as base64 (``b64_json``) or as the provider's URL."""
+
+    prompt: str = Field(min_length=1)
+    model: str | None = None
+    n: int = Field(default=1, ge=1)
+    size: str | None = None
+    quality: str | None = None
+    response_format: Literal["b64_json", "url"] | None = None
 
 
 class PreferenceRequest(_Body):
