@@ -50,14 +50,14 @@ class Caller:
                                 f"not {named!r}.", code="service_not_allowed")
         return key.service_type or named or default
 
-    def prepare(self, key: ApiKey, *, prompt: str, service_type: str, model: str | None,
+    def prepare(self, key: ApiKey, *, prompt: str | None, service_type: str, model: str | None,
                 **call: Any) -> PreparedCall:
         """Check the model against the key, take a slot of the key's rate limit, and build
         the ``AIService`` arguments (attributed to the key's user and the key)."""
         if model is not None and model != "auto":
             self.service.catalog.get(model)  # 404 for an unknown model, before anything else
         choice = self.service.choose(user_id=key.user_id, service_type=service_type, model=model,
-                                     complexity=call.get("complexity"), prompt=prompt)
+                                     complexity=call.get("complexity"), prompt=prompt or "")
         if not key.allows(choice.model):
             raise ApiError(403, f"API key {key.prefix} may use only "
                                 f"{', '.join(key.models)}, not {choice.model}.",
