@@ -7,6 +7,7 @@ mode a visitor who has not signed in gets the login page, whatever URL they open
 """
 import streamlit as st
 
+from ui.deps import alert_watcher
 from ui.state import is_admin, login_page, require_admin, show_identity, signed_in
 
 # (script, title, icon, url path); the root URL opens the first
@@ -39,6 +40,7 @@ if not signed_in():
     st.stop()
 
 show_identity()
+alert_watcher()  # spend alerts (parley.alerts), checked on their own thread
 admin = is_admin()
 screens = [st.Page(script, title=title, icon=icon, url_path=path,
                    visibility="hidden" if path in ADMIN_PAGES and not admin else "visible")

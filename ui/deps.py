@@ -12,7 +12,7 @@ import streamlit as st
 
 from core import AIService
 
-__all__ = ["service", "environment", "evals", "api_routes", "keyring"]
+__all__ = ["service", "environment", "evals", "api_routes", "keyring", "alert_watcher"]
 
 
 def environment() -> dict[str, str]:
@@ -27,14 +27,17 @@ def environment() -> dict[str, str]:
 
 @st.cache_resource(show_spinner=False)
 def service() -> AIService:
-    """The process-wide service (settings read once; restart the app after editing them).
-    With ``parley.alerts`` set, the spend-alert watcher starts with it (its own thread)."""
+    """The process-wide service (settings read once; restart the app after editing them)."""
+    return AIService.from_env(environment())
+
+
+@st.cache_resource(show_spinner=False)
+def alert_watcher():
+    """The spend-alert watcher (core.console.alerts) on its own thread, once per process, when
+    ``parley.alerts`` is set (else None). app.py starts it with the first page shown."""
     from core.console.alerts import start_watcher
 
-    env = environment()
-    svc = AIService.from_env(env)
-    svc.alert_watcher = start_watcher(svc.settings, env)
-    return svc
+    return start_watcher(service().settings, environment())
 
 
 @st.cache_resource(show_spinner=False)
@@ -53,6 +56,7 @@ def api_routes() -> list:
     run on the service's own loop thread, like the pages' calls."""
     from core.api import api_routes as routes
 
+    alert_watcher()  # API traffic alone must raise alerts too
     return routes(service(), keyring(), own_loop=True)
 
 
