@@ -129,6 +129,9 @@ class CallRecord:
     cache_read_tokens: int = 0  # part of input_tokens
     cache_write_tokens: int = 0  # part of input_tokens
     tool_calls: int = 0  # how many tool calls the answer made
-    saved_cost: float | None = None  # what caching saved: prompt caching, or a whole response-cache hit
     key_id: str | None = None  # the API key the call came through (core/api), if any
-    cache_hit: bool = False  # answered from the response cache (parley.cache); total_cost is then 0
+    cache_hit: bool = False  # answered from the response cache; total_cost is then 0
+    # What caching saved on this call: on a response-cache hit the whole cost it would have
+    # had; otherwise what prompt-cache reads saved (negative when cache writes cost more).
+    # None: no caching was involved.
+    saved_cost: float | None = None

@@ -254,11 +254,11 @@ class Gateway:
             _litellm_price, entry, response, input_tokens, output_tokens, not cache_hit)
         result.cost = pricing.call_cost(entry, input_tokens, output_tokens, provider_price)
         result.price_known = result.cost is not None
-        if not (estimated or entry.is_local or pricing.has_price_override(entry)):
-            result.saved_cost = saved_by_cache(entry.provider_model, usage, result.cost)
         if cache_hit:  # answered from parley.cache: nothing was billed; say what it saved
             result.cache_hit, result.saved_cost, result.cost = True, result.cost, 0.0
             result.price_known = True
+        elif not (estimated or entry.is_local or pricing.has_price_override(entry)):
+            result.saved_cost = saved_by_cache(entry.provider_model, usage, result.cost)
         _settle_stream_attempts(attempts)
         return Outcome(result, attempts)
 

@@ -2,7 +2,7 @@
 ``AlertStore`` protocol and its two implementations.
 
 ``SqliteAlerts`` is mixed into ``SqliteStore``; ``SqlFunctionAlerts`` into the Postgres and
-Supabase stores (the functions of ``supabase/migrations/20251130000400_parley_alerts.sql``).
+Supabase stores (the functions of ``supabase/migrations/20251201000200_parley_alerts.sql``).
 An alert row: ``id``, ``kind``, ``subject``, ``period``, ``message``, ``details`` (a dict),
 ``created_at``, ``attempts``, ``delivered_at``, ``last_error``.
 """

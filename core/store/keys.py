@@ -2,7 +2,7 @@
 
 ``SqliteKeys`` is mixed into ``SqliteStore``; ``SqlFunctionKeys`` into the Postgres and
 Supabase stores, which call the SQL functions of
-``supabase/migrations/20251130000300_parley_api_keys.sql`` (a user reads and revokes only
+``supabase/migrations/20251201000100_parley_api_keys.sql`` (a user reads and revokes only
 their own keys under row-level security; authentication goes through the security-definer
 ``parley_authenticate_key``, never by reading the table).
 

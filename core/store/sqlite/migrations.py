@@ -348,8 +348,8 @@ def m008_calls_explorer(conn: sqlite3.Connection) -> None:
 @migration
 def m009_api_keys(conn: sqlite3.Connection) -> None:
     """The HTTP API's keys (only a SHA-256 of each secret is kept, with its prefix for
-    display), and on each call the key it came through and whether the response cache
-    answered it (on a hit, ``saved_cost`` from m006 holds what the call would have cost)."""
+    display), and on each call the key it came through and whether the response cache answered it
+    (``saved_cost``, added by m006, then holds what the hit saved)."""
     conn.execute("""
         CREATE TABLE api_keys (
           id TEXT PRIMARY KEY,

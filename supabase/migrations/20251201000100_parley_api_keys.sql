@@ -1,6 +1,5 @@
--- Parley: the HTTP API's keys, and on each call the key it came through and whether the
--- response cache answered it (request_logs.key_id, cache_hit; on a hit saved_cost, from
--- 20251124000100_parley_token_classes.sql, holds what the call would have cost).
+-- Parley: the HTTP API's keys, and on each call the key it came through and what the
+-- response cache did (request_logs.key_id, cache_hit, saved_cost).
 --
 -- Only a SHA-256 of a key's secret is stored, with its first characters (prefix) for display.
 -- A user reads, creates and revokes only their own keys (admins: anyone's); the sha256 column
@@ -49,6 +48,7 @@ create policy api_keys_service on public.api_keys
 
 alter table public.request_logs add column if not exists key_id text;
 alter table public.request_logs add column if not exists cache_hit boolean not null default false;
+alter table public.request_logs add column if not exists saved_cost numeric;
 create index if not exists request_logs_key_created_idx on public.request_logs (key_id, created_at)
   where key_id is not null;
 create index if not exists request_logs_cache_hits_idx on public.request_logs (created_at)
@@ -126,7 +126,7 @@ as $$
   from public.api_keys k where k.sha256 = p_sha256
 $$;
 
--- parley_record_calls as in 20251124000100_parley_token_classes.sql, carrying key_id and
+-- parley_record_calls as in 20251124000100_parley_token_classes.sql, now carrying key_id and
 -- cache_hit too.
 create or replace function public.parley_record_calls(p_rows jsonb) returns integer
 language plpgsql volatile
