@@ -9,7 +9,7 @@ mode a browser that is not on this machine gets a refusal page and nothing else.
 import streamlit as st
 
 from core import ConfigError
-from ui.deps import service
+from ui.deps import alert_watcher, service
 from ui.state import (is_admin, login_page, refuse_remote_client, require_admin, show_identity,
                       signed_in)
 
@@ -51,6 +51,7 @@ if not signed_in():
     st.stop()
 
 show_identity()
+alert_watcher()  # spend alerts (parley.alerts), checked on their own thread
 admin = is_admin()
 screens = [st.Page(script, title=title, icon=icon, url_path=path,
                    visibility="hidden" if path in ADMIN_PAGES and not admin else "visible")

@@ -34,6 +34,7 @@ class ImageRequest:
     n: int = 1
     size: str | None = None
     quality: str | None = None
+    key_id: str | None = None  # the API key the call came through (recorded with it; core/api)
 
     @property
     def messages(self) -> list[dict[str, str]]:

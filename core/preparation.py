@@ -56,6 +56,7 @@ class Call:
     attachments: list | None = None
     structured: Structured | None = None
     call_id: str | None = None
+    key_id: str | None = None  # the API key the call came through (recorded with it)
 
 
 @dataclass
@@ -103,6 +104,7 @@ async def prepare(service, call: Call) -> Prepared:
         raise
     structured = call.structured or Structured()
     request = CallRequest(model=choice.model, call_id=call.call_id or str(uuid.uuid4()),
+                          key_id=call.key_id,
                           messages=messages, temperature=call.temperature,
                           max_tokens=call.max_tokens, fallbacks=call.fallbacks,
                           options=structured.litellm_kwargs())

@@ -49,12 +49,13 @@ class GenerationResult:
     error_kind: str | None = None
     finish_reason: str | None = None
     cache_hit: bool = False  # answered from the response cache (parley.cache): cost 0
-    saved_cost: float | None = None  # on a cache hit: what the call would have cost
     source: str | None = None  # what chose the model: explicit | auto | route | service | user | default
     route: str | None = None  # the complexity class whose parley.routes entry chose the model
     route_reason: str | None = None  # one sentence: why this model (core/routing.py)
     kind: str = "chat"  # chat | image
-    saved_cost: float | None = None  # what prompt caching saved (negative: writes cost more)
+    # What caching saved: prompt caching (negative: writes cost more), or on a response-cache
+    # hit (cache_hit) the whole call's cost.
+    saved_cost: float | None = None
     reasoning: str | None = None  # the thinking text, when the provider returned it
     tool_calls: list[dict] = field(default_factory=list)  # {id, name, arguments, valid, errors}
     json_valid: bool | None = None  # the answer against the requested schema (None: none asked)

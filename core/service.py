@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import logging
 import threading
 import uuid
@@ -20,7 +21,7 @@ from core.attachments import check_attachments, redacted
 from core.catalog import Catalog, ModelEntry
 from core.config import Settings, load_settings
 from core.errors import AuthError, BadRequestError, ParleyError, StreamAbandonedError
-from core.guards import CallLimiter, guard_for
+from core.guards import CallLimiter, RedisLimiter, UserLimiter, guard_for
 from core.llm.gateway import Gateway, count_tokens
 from core.preparation import Call, check_names, from_template, prepare, structured_options
 from core.recording import open_recorder
@@ -63,7 +64,6 @@ class AIService:
         service = cls(settings, recorder=recorder, preferences=preferences,
                       budget=guard_for(settings, env) if record else None)
         if settings.redis_url:  # one per-user limit for every worker and replica
-            from core.guards import RedisLimiter, UserLimiter
             service.limiter = UserLimiter(settings.rate_limit_per_minute,
                                           RedisLimiter(settings.redis_url))
         return service
@@ -116,15 +116,14 @@ class AIService:
             outcome = await self.gateway.complete(request)
             cost = outcome.result.cost
         except ParleyError as err:
-            self._record_failure(request, err, call.user_id, call.service_type, metadata,
-                                 key_id=key_id)
+            self._record_failure(request, err, call.user_id, call.service_type, metadata)
             raise
         finally:
             if hold is not None:
                 self.budget.settle(hold, cost)
         _stamp(outcome.result, choice)
         judge(outcome.result, call.structured)
-        self._record(request, outcome, call.user_id, call.service_type, metadata, key_id)
+        self._record(request, outcome, call.user_id, call.service_type, metadata)
         return outcome.result
 
     async def stream(self, prompt: str | None = None, user_id: str = "anonymous",
@@ -158,17 +157,15 @@ class AIService:
                     finished, cost = True, item.result.cost
                     _stamp(item.result, choice)
                     judge(item.result, call.structured)
-                    self._record(request, item, user_id, service_type, metadata, key_id)
+                    self._record(request, item, user_id, service_type, metadata)
                     yield item.result
         except ParleyError as err:
             finished = True
-            self._record_failure(request, err, user_id, service_type, metadata, "".join(parts),
-                                 key_id=key_id)
+            self._record_failure(request, err, user_id, service_type, metadata, "".join(parts))
             raise
         finally:
             if not finished:
-                self._record_abandoned(request, user_id, service_type, metadata, "".join(parts),
-                                       key_id)
+                self._record_abandoned(request, user_id, service_type, metadata, "".join(parts))
             if hold is not None:  # an abandoned stream may have cost up to its estimate
                 self.budget.settle(hold, cost if finished else hold.estimate)
 
@@ -204,14 +201,16 @@ class AIService:
 
     async def generate_image(self, prompt: str, model: str | None = None, *, size: str | None = None,
                              n: int = 1, quality: str | None = None, user_id: str = "anonymous",
-                             service_type: str = "images", metadata: dict | None = None) -> GenerationResult:
+                             service_type: str = "images", metadata: dict | None = None,
+                             key_id: str | None = None) -> GenerationResult:
         """``n`` images from ``prompt`` by an image model (None: the first configured one; see
         core/images.py), priced per image by LiteLLM and recorded with ``kind="image"``.
         The result's ``images`` hold the pictures; ``cost`` is None when the price is unknown."""
         from core.images import check_image_request
         from core.llm.images import generate_images
 
-        request = check_image_request(self.settings, model, prompt, n, size, quality, str(uuid.uuid4()))
+        request = dataclasses.replace(check_image_request(self.settings, model, prompt, n, size,
+                                                          quality, str(uuid.uuid4())), key_id=key_id)
         check_call(prompt, None, None, user_id)
         entry = self.catalog.get(request.model)
         if not entry.available:
@@ -286,7 +285,6 @@ class AIService:
                 self.store, args["prompt"], arguments["template"], args["variables"],
                 args["system_prompt"], args["service_type"], args["metadata"])
         args.pop("variables")
-        args.pop("key_id")
         args["structured"] = structured_options(args.pop("tools"), args.pop("tool_choice"),
                                                 args.pop("response_format"),
                                                 args.pop("reasoning_effort"))
@@ -297,33 +295,25 @@ class AIService:
             self._loop = LoopThread()
         return self._loop
 
-    def _record(self, request, outcome, user_id, service_type, metadata, key_id=None) -> None:
+    def _record(self, request, outcome, user_id, service_type, metadata) -> None:
         if self.recorder is not None:
             for record in build_records(redacted(request), outcome.result, outcome.attempts,
                                         self.catalog, user_id, service_type, metadata):
-                record.key_id = key_id
                 self.recorder.record(record)
 
     def _record_failure(self, request, error, user_id, service_type, metadata, partial="",
-                        key_id=None, priced=None) -> None:
+                        priced=None) -> None:
         if self.recorder is None:
             return
         failed = GenerationResult(model=request.model, error=str(error), error_kind=error.kind,
                                   content=partial, call_id=request.call_id,
                                   kind=getattr(request, "kind", "chat"))
         attempts = getattr(error, "attempts", None) or []
-        records = build_records(redacted(request), failed, attempts, self.catalog, user_id, service_type,
-                                metadata)
-        if priced is not None:  # what the abandoned stream was billed, estimated
-            last = records[-1]
-            last.input_tokens, last.output_tokens, last.total_cost = priced
-            last.total_tokens = last.input_tokens + last.output_tokens
-            last.metadata["tokens_estimated"] = True
-        for record in records:
-            record.key_id = key_id
+        for record in build_records(redacted(request), failed, attempts, self.catalog, user_id,
+                                    service_type, metadata, priced):
             self.recorder.record(record)
 
-    def _record_abandoned(self, request, user_id, service_type, metadata, partial, key_id) -> None:
+    def _record_abandoned(self, request, user_id, service_type, metadata, partial) -> None:
         """The reader went away: recorded as abandoned, with the text sent so far and an
         estimate of the tokens (and cost) the provider billed for it."""
         error = StreamAbandonedError("The reader stopped the stream before it finished.")
@@ -332,8 +322,7 @@ class AIService:
         except Exception as exc:  # noqa: BLE001 - an estimate must never lose the record
             log.warning("could not estimate an abandoned stream's tokens: %s", type(exc).__name__)
             priced = None
-        self._record_failure(request, error, user_id, service_type, metadata, partial, key_id,
-                             priced)
+        self._record_failure(request, error, user_id, service_type, metadata, partial, priced)
 
 
 def _stamp(result: GenerationResult, choice: Choice) -> None:

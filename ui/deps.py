@@ -15,7 +15,7 @@ from core import AIService, ParleyError
 from core.guards import TEAM_RATE_LIMIT_PER_MINUTE, CallLimiter, RedisLimiter, UserLimiter
 from core.identity import sync_admins
 
-__all__ = ["service", "environment", "team_mode", "evals", "api_routes", "keyring"]
+__all__ = ["service", "environment", "team_mode", "evals", "api_routes", "keyring", "alert_watcher"]
 
 log = logging.getLogger("parley")
 
@@ -43,12 +43,8 @@ def service() -> AIService:
     """The process-wide service (settings read once; restart the app after editing them).
     At start, ``parley.admins`` is copied to the database; in team mode every user gets a
     rate limit (``parley.rate_limit_per_minute``, else ``TEAM_RATE_LIMIT_PER_MINUTE``).
-    With ``parley.alerts`` set, the spend-alert watcher starts with it (its own thread)."""
-    from core.console.alerts import start_watcher
-
-    env = environment()
-    svc = AIService.from_env(env)
-    svc.alert_watcher = start_watcher(svc.settings, env)
+    """
+    svc = AIService.from_env(environment())
     if team_mode():
         per_minute = svc.settings.rate_limit_per_minute or TEAM_RATE_LIMIT_PER_MINUTE
         url = svc.settings.redis_url  # with Redis, one count for every worker and replica
@@ -60,6 +56,15 @@ def service() -> AIService:
         except ParleyError as err:  # the app still decides from parley.admins; the DB catches up
             log.warning("could not copy parley.admins to the database: %s", err)
     return svc
+
+
+@st.cache_resource(show_spinner=False)
+def alert_watcher():
+    """The spend-alert watcher (core.console.alerts) on its own thread, once per process, when
+    ``parley.alerts`` is set (else None). app.py starts it with the first page shown."""
+    from core.console.alerts import start_watcher
+
+    return start_watcher(service().settings, environment())
 
 
 @st.cache_resource(show_spinner=False)
@@ -78,6 +83,7 @@ def api_routes() -> list:
     run on the service's own loop thread, like the pages' calls."""
     from core.api import api_routes as routes
 
+    alert_watcher()  # API traffic alone must raise alerts too
     return routes(service(), keyring(), own_loop=True)
 
 

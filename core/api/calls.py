@@ -35,23 +35,29 @@ class Caller:
     def __init__(self, service, keyring: KeyRing, limiter, *, own_loop: bool = False):
         self.service, self.keyring, self.limiter, self.own_loop = service, keyring, limiter, own_loop
 
-    def service_type(self, key: ApiKey, header: str | None, body_value: str | None = None) -> str:
+    def service_type(self, key: ApiKey, header: str | None, body_value: str | None = None,
+                     default: str = "api") -> str:
         """The call's service type: the header (or body field), else the key's, else
-        ``api``. A key fixed to a service type may not name another (403)."""
+        ``default``. One not in ``parley.service_types`` (when those are listed) is a 400; a key
+        fixed to a service type may not name another (403)."""
         named = header or body_value
+        if named:
+            from core.routing.preferences import check_service
+
+            check_service(self.service.settings, named)  # 400 for one not configured
         if key.service_type and named and named != key.service_type:
             raise ApiError(403, f"API key {key.prefix} is for service type {key.service_type!r}, "
                                 f"not {named!r}.", code="service_not_allowed")
-        return key.service_type or named or "api"
+        return key.service_type or named or default
 
-    def prepare(self, key: ApiKey, *, prompt: str, service_type: str, model: str | None,
+    def prepare(self, key: ApiKey, *, prompt: str | None, service_type: str, model: str | None,
                 **call: Any) -> PreparedCall:
         """Check the model against the key, take a slot of the key's rate limit, and build
         the ``AIService`` arguments (attributed to the key's user and the key)."""
         if model is not None and model != "auto":
             self.service.catalog.get(model)  # 404 for an unknown model, before anything else
         choice = self.service.choose(user_id=key.user_id, service_type=service_type, model=model,
-                                     complexity=call.get("complexity"), prompt=prompt)
+                                     complexity=call.get("complexity"), prompt=prompt or "")
         if not key.allows(choice.model):
             raise ApiError(403, f"API key {key.prefix} may use only "
                                 f"{', '.join(key.models)}, not {choice.model}.",
@@ -80,6 +86,17 @@ class Caller:
             result = await asyncio.wrap_future(self.service.submit(call))
         else:
             result = await call
+        self.keyring.note_spend(key, result.cost)
+        return result
+
+    async def images(self, key: ApiKey, **request: Any) -> GenerationResult:
+        """``AIService.generate_image`` for the key's user, attributed to the key, after the
+        key's rate limit."""
+        if key.rate_limit_per_minute:
+            self.limiter.acquire(f"key:{key.prefix}", key.rate_limit_per_minute)
+        call = self.service.generate_image(user_id=key.user_id, key_id=key.id,
+                                           metadata={"via": "api", "key_prefix": key.prefix}, **request)
+        result = await (asyncio.wrap_future(self.service.submit(call)) if self.own_loop else call)
         self.keyring.note_spend(key, result.cost)
         return result
 

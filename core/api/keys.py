@@ -9,7 +9,8 @@ type, a list of allowed models, a monthly budget (USD, calendar month in UTC), a
 ``KeyRing.authenticate(header)`` turns an ``Authorization`` header into an ``ApiKey`` or
 raises ``KeyRefused`` (401: missing, unknown, revoked or expired; 429: over budget). A found
 key is cached for ``ttl_s`` seconds, so revoking takes effect within that time on every
-worker; the budget is checked against the key's known spend this month, read with it.
+worker (and while the store is down, a key seen before keeps working from the cache); the
+budget is checked against the key's known spend this month, read with it.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from core.errors import BadRequestError, ParleyError
+from core.errors import BadRequestError, ParleyError, StoreUnavailableError
 
 __all__ = ["ApiKey", "KeyRing", "KeyRefused", "new_secret", "hash_secret", "PREFIX_LENGTH",
            "month_start", "parse_expiry"]
@@ -205,9 +206,7 @@ class KeyRing:
         if cached and time.monotonic() - cached[0] < self._ttl:
             key = cached[1]
         else:
-            row = self.store.authenticate_key(digest, month_start(self._now()))
-            key = None if row is None else ApiKey.from_row(row)
-            self._cache[digest] = (time.monotonic(), key)
+            key = self._read(digest, cached)
         if key is None:
             raise KeyRefused("This API key is not valid; check it, or make a new one with "
                              "`python -m core keys create`.")
@@ -223,6 +222,20 @@ class KeyRing:
                              f"${key.monthly_budget:,.2f} monthly budget; calls are refused until "
                              "next month unless its budget is raised.", status=429,
                              code="budget_exceeded", retry_after=_seconds_to_next_month(self._now()))
+        return key
+
+    def _read(self, digest: str, cached: tuple[float, ApiKey | None] | None) -> ApiKey | None:
+        """The key from the store, cached. While the store cannot be reached, a key seen
+        before is still served from the cache (calls go on and are spooled); a key never
+        seen is refused with the store's error (503)."""
+        try:
+            row = self.store.authenticate_key(digest, month_start(self._now()))
+        except StoreUnavailableError:
+            if cached is not None:
+                return cached[1]
+            raise
+        key = None if row is None else ApiKey.from_row(row)
+        self._cache[digest] = (time.monotonic(), key)
         return key
 
     def note_spend(self, key: ApiKey, cost: float | None) -> None:

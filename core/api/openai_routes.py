@@ -10,6 +10,7 @@ object has the cost and the model that actually answered).
 """
 from __future__ import annotations
 
+import json
 import time
 from typing import Any, AsyncIterator
 
@@ -20,7 +21,8 @@ from fastapi.routing import APIRoute
 from core.api.calls import Caller
 from core.api.errors import ApiError
 from core.api.keys import ApiKey
-from core.api.schemas import ChatCompletionRequest, messages_to_call
+from core.api.schemas import ChatCompletionRequest, ImageGenerationRequest, messages_to_call
+from core.images import image_models
 from core.api.sse import SSEResponse, prepend, primed, sse_error, sse_event
 from core.results import GenerationResult
 
@@ -46,13 +48,30 @@ def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
         prepared = caller.prepare(
             key, prompt=call["prompt"], service_type=service_type, model=body.model,
             system_prompt=call["system_prompt"], history=call["history"],
-            temperature=body.temperature, max_tokens=body.max_completion_tokens or body.max_tokens)
+            temperature=body.temperature, max_tokens=body.max_completion_tokens or body.max_tokens,
+            **body.structured())
         if body.stream:
             headers = {"x-parley-call-id": prepared.call_id, "x-parley-served-by": prepared.model}
             stream, first = await primed(caller.stream(key, prepared))
             return SSEResponse(_chunks(caller, prepared, stream, first), headers=headers)
         result = await caller.generate(key, prepared)
         return JSONResponse(completion_body(result), headers=result_headers(result))
+
+    @routes.post("/v1/images/generations")
+    async def images(body: ImageGenerationRequest, key: ApiKey = Depends(key_of),
+                     x_parley_service: str | None = Header(default=None)):
+        """Images from a prompt by a Parley image model, priced and recorded like any call."""
+        service = caller.service
+        model = body.model or next(iter(image_models(service.settings)), None)
+        if model is not None and not key.allows(model):
+            raise ApiError(403, f"API key {key.prefix} may not use {model}.", code="model_not_allowed")
+        result = await caller.images(key, prompt=body.prompt, model=body.model, n=body.n,
+                                     size=body.size, quality=body.quality,
+                                     service_type=caller.service_type(key, x_parley_service, None, "images"))
+        data = [{k: v for k, v in image.items() if k in ("b64_json", "url", "revised_prompt")}
+                for image in result.images]
+        return JSONResponse({"created": int(time.time()), "data": data, "parley": _parley(result)},
+                            headers=result_headers(result))
 
     @routes.get("/v1/models")
     async def models(key: ApiKey = Depends(key_of)):
@@ -88,8 +107,11 @@ def _usage(result: GenerationResult) -> dict[str, Any]:
 
 
 def _parley(result: GenerationResult) -> dict[str, Any]:
-    """What OpenAI's shape has no place for: cost, the model that answered, and why."""
-    return {"call_id": result.call_id, "cost": result.cost, "price_known": result.price_known,
+    """What OpenAI's shape has no place for: cost, the model that answered, and why (and,
+    with tools or a response schema, whether the arguments and answer were valid)."""
+    return {"json_valid": result.json_valid,
+            "tool_calls_valid": [c.get("valid") for c in result.tool_calls] or None,
+            "call_id": result.call_id, "cost": result.cost, "price_known": result.price_known,
             "served_by": result.served_by, "fallback_used": result.fallback_used,
             "provider": result.provider, "tokens_estimated": result.tokens_estimated,
             "cache_hit": result.cache_hit, "ttft_ms": result.ttft_ms,
@@ -97,11 +119,27 @@ def _parley(result: GenerationResult) -> dict[str, Any]:
 
 
 def completion_body(result: GenerationResult) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": result.content or None}
+    if result.tool_calls:
+        message["tool_calls"] = openai_tool_calls(result)
+    else:
+        message["content"] = result.content
     return {"id": f"chatcmpl-{result.call_id}", "object": "chat.completion",
             "created": int(time.time()), "model": result.served_by or result.model,
-            "choices": [{"index": 0, "finish_reason": result.finish_reason or "stop",
-                         "message": {"role": "assistant", "content": result.content}}],
+            "choices": [{"index": 0, "finish_reason": _finish(result), "message": message}],
             "usage": _usage(result), "parley": _parley(result)}
+
+
+def openai_tool_calls(result: GenerationResult) -> list[dict[str, Any]]:
+    """The answer's tool calls in OpenAI's shape (arguments as a JSON string, as sent)."""
+    return [{"id": call.get("id") or f"call_{i}", "type": "function",
+             "function": {"name": call["name"], "arguments": call["arguments"]
+                          if isinstance(call["arguments"], str) else json.dumps(call["arguments"])}}
+            for i, call in enumerate(result.tool_calls)]
+
+
+def _finish(result: GenerationResult) -> str:
+    return "tool_calls" if result.tool_calls else (result.finish_reason or "stop")
 
 
 async def _chunks(caller: Caller, prepared, stream: AsyncIterator, first_item) -> AsyncIterator[bytes]:
@@ -119,7 +157,10 @@ async def _chunks(caller: Caller, prepared, stream: AsyncIterator, first_item) -
         async for item in prepend(first_item, stream):
             if isinstance(item, GenerationResult):
                 base["model"] = item.served_by or item.model
-                yield chunk({}, item.finish_reason or "stop")
+                if item.tool_calls:
+                    yield chunk({"role": "assistant", "tool_calls": [
+                        {"index": i, **call} for i, call in enumerate(openai_tool_calls(item))]})
+                yield chunk({}, _finish(item))
                 yield sse_event({**base, "choices": [], "usage": _usage(item),
                                  "parley": _parley(item)})
                 break

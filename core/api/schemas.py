@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["ChatMessage", "ChatCompletionRequest", "CompletionsRequest", "ChatRequest",
-           "RoutedChatRequest", "PreferenceRequest", "messages_to_call"]
+           "RoutedChatRequest", "PreferenceRequest", "ImageGenerationRequest", "messages_to_call"]
 
 
 class _Body(BaseModel):
@@ -16,8 +16,10 @@ class _Body(BaseModel):
 
 
 class ChatMessage(_Body):
-    role: Literal["system", "developer", "user", "assistant"]
+    role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[dict[str, Any]] | None = None
+    tool_calls: list[dict[str, Any]] | None = None  # an assistant turn that called tools
+    tool_call_id: str | None = None  # a tool result: the call it answers
 
     def text(self) -> str:
         """The message's text; a list of parts may hold only text parts."""
@@ -44,15 +46,17 @@ class ChatCompletionRequest(_Body):
     max_completion_tokens: int | None = Field(default=None, ge=1)
     n: int | None = Field(default=None, ge=1, le=1)
     user: str | None = None
-    tools: list[Any] | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Any = None
+    response_format: dict[str, Any] | None = None
+    reasoning_effort: str | None = None
     stream_options: dict[str, Any] | None = None
 
-    @field_validator("tools")
-    @classmethod
-    def _no_tools(cls, tools):
-        if tools:
-            raise ValueError("tool calling is not supported by Parley's API yet")
-        return tools
+    def structured(self) -> dict[str, Any]:
+        """tools, tool_choice, response_format and reasoning_effort, as ``AIService`` takes
+        them (it checks them: a bad one is a 400)."""
+        return {"tools": self.tools or None, "tool_choice": self.tool_choice,
+                "response_format": self.response_format, "reasoning_effort": self.reasoning_effort}
 
 
 class CompletionsRequest(_Body):
@@ -86,18 +90,42 @@ class RoutedChatRequest(ChatRequest):
     complexity: Literal["simple", "moderate", "complex", "search"] | None = None
 
 
+class ImageGenerationRequest(_Body):
+    """OpenAI's ``/v1/images/generations`` body: ``model`` a configured image model (absent:
+    the first one); images come back as base64 (``b64_json``) or as the provider's URL."""
+
+    prompt: str = Field(min_length=1)
+    model: str | None = None
+    n: int = Field(default=1, ge=1)
+    size: str | None = None
+    quality: str | None = None
+    response_format: Literal["b64_json", "url"] | None = None
+
+
 class PreferenceRequest(_Body):
     model: str = Field(min_length=1)
     service_type: str | None = None
 
 
 def messages_to_call(messages: list[ChatMessage]) -> dict[str, Any]:
-    """OpenAI messages as ``AIService`` arguments: ``prompt`` (the last message, which must be
-    the user's), ``system_prompt`` (system/developer messages joined) and ``history``."""
+    """OpenAI messages as ``AIService`` arguments: ``prompt`` (the last message when it is the
+    user's; None when the conversation continues after tool results), ``system_prompt``
+    (system/developer messages joined) and ``history`` (earlier turns, tool calls and results
+    included)."""
     system = [m.text() for m in messages if m.role in ("system", "developer")]
-    turns = [m for m in messages if m.role in ("user", "assistant")]
-    if not turns or turns[-1].role != "user":
-        raise ValueError("the last message must be the user's")
-    history = [{"role": m.role, "content": m.text()} for m in turns[:-1]]
-    return {"prompt": turns[-1].text(), "system_prompt": "\n\n".join(s for s in system if s) or None,
-            "history": history or None}
+    turns = [m for m in messages if m.role not in ("system", "developer")]
+    if not turns or turns[-1].role not in ("user", "tool"):
+        raise ValueError("the last message must be the user's, or a tool result")
+    last_is_user = turns[-1].role == "user"
+    history = [_turn(m) for m in (turns[:-1] if last_is_user else turns)]
+    return {"prompt": turns[-1].text() if last_is_user else None,
+            "system_prompt": "\n\n".join(s for s in system if s) or None, "history": history or None}
+
+
+def _turn(message: ChatMessage) -> dict[str, Any]:
+    turn: dict[str, Any] = {"role": message.role, "content": message.text()}
+    if message.tool_calls:
+        turn.update(tool_calls=message.tool_calls, content=message.text() or None)
+    if message.tool_call_id is not None:
+        turn["tool_call_id"] = message.tool_call_id
+    return turn

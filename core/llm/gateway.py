@@ -45,6 +45,7 @@ class CallRequest:
     max_tokens: int | None = None
     fallbacks: bool = True
     options: dict[str, Any] = field(default_factory=dict)  # tools, tool_choice, response_format, ...
+    key_id: str | None = None  # the API key the call came through (recorded with it; core/api)
 
 
 @dataclass

@@ -12,8 +12,12 @@ __all__ = ["build_records"]
 
 
 def build_records(request, result: GenerationResult, attempts: list, catalog,
-                  user_id: str, service_type: str, metadata: dict | None) -> list[CallRecord]:
-    """One ``CallRecord`` per attempt; the last (answer or final failure) carries the call id."""
+                  user_id: str, service_type: str, metadata: dict | None,
+                  estimated: tuple[int, int, float | None] | None = None) -> list[CallRecord]:
+    """One ``CallRecord`` per attempt; the last (answer or final failure) carries the call id.
+    Every record carries the request's ``key_id`` (the API key, if any). ``estimated``
+    (input tokens, output tokens, cost) replaces the call's own counts, marked as an estimate:
+    what an abandoned stream was billed."""
     failed = [a for a in attempts if not a.ok]
     records, previous = [], None
     for n, attempt in enumerate(failed, start=1):
@@ -31,6 +35,13 @@ def build_records(request, result: GenerationResult, attempts: list, catalog,
     else:  # the last failed attempt is the call itself: give it the call id
         records[-1].call_id, records[-1].response = request.call_id, result.content or None
         records[-1].error = result.error
+    for record in records:
+        record.key_id = getattr(request, "key_id", None)
+    if estimated is not None:
+        last = records[-1]
+        last.input_tokens, last.output_tokens, last.total_cost = estimated
+        last.total_tokens = last.input_tokens + last.output_tokens
+        last.metadata["tokens_estimated"] = True
     return records
 
 

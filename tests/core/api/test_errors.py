@@ -183,3 +183,10 @@ def test_a_stream_cut_mid_answer_ends_with_an_error_event(api, emulator):
     assert "".join(received)  # the first pieces arrived before the error event
     [row] = [r for r in api.records() if r["status"] == "failure" and r["response"]]
     assert "".join(received).startswith(row["response"]) or row["response"].startswith("".join(received))
+
+
+def test_an_unknown_service_type_is_400(api, emulator):
+    secret = api.make_key()
+    assert_error(post(api, HELLO, secret, headers={"x-parley-service": "nope"}), 400,
+                 "invalid_request", "not configured")
+    assert emulator.requests == []
