@@ -47,6 +47,7 @@ def test_an_image_two_vision_models_and_one_that_cannot_see(page, parley_app, em
     page.locator('input[type="file"]').set_input_files(str(picture))
     settle(page)
     expect(page.get_by_text("fox.png")).to_be_visible()
+    expect(page.get_by_text("C · blind cannot read images: its column will say so.")).to_be_visible()
     type_into(page, "Prompt", "What is in this picture?")
     send(page)
     expect(page.get_by_text("Echo: What is in this picture? [seen: image/png]")).to_have_count(2)
