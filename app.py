@@ -15,6 +15,8 @@ PAGES = [("app_pages/compare.py", "Compare", "⚖️", "compare"),
          ("app_pages/images.py", "Images", "🖼️", "images"),
          ("app_pages/preferences.py", "Preferences", "⭐", "preferences"),
          ("app_pages/usage.py", "Your usage", "📈", "usage"),
+         ("app_pages/evals.py", "Evaluations", "🧪", "evals"),
+         ("app_pages/calls.py", "Calls", "📜", "calls"),
          ("app_pages/providers.py", "Providers", "🔌", "providers"),
          ("app_pages/costs.py", "Cost console", "💰", "costs")]
 ADMIN_PAGES = {"costs"}  # url paths only admins may open

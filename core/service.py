@@ -75,22 +75,31 @@ class AIService:
                             model=model, provider=provider, complexity=complexity, prompt=prompt,
                             preferences=self.preferences)
 
-    async def generate(self, prompt: str | None, user_id: str = "anonymous", service_type: str = "default",
-                       model: str | None = None, system_prompt: str | None = None,
-                       metadata: dict | None = None, *, provider: str | None = None,
-                       temperature: float | None = None, max_tokens: int | None = None,
-                       complexity: str | None = None, history: list[dict] | None = None,
-                       fallbacks: bool = True, attachments: list | None = None,
-                       tools: list[dict] | None = None, tool_choice: Any = None,
-                       response_format: dict | None = None,
-                       reasoning_effort: str | None = None) -> GenerationResult:
+    async def generate(self, prompt: str | None = None, user_id: str = "anonymous",
+                       service_type: str = "default", model: str | None = None,
+                       system_prompt: str | None = None, metadata: dict | None = None, *,
+                       provider: str | None = None, temperature: float | None = None,
+                       max_tokens: int | None = None, complexity: str | None = None,
+                       history: list[dict] | None = None, fallbacks: bool = True,
+                       attachments: list | None = None, tools: list[dict] | None = None,
+                       tool_choice: Any = None, response_format: dict | None = None,
+                       reasoning_effort: str | None = None, template: str | None = None,
+                       variables: dict | None = None) -> GenerationResult:
         """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had.
 
         ``attachments``: images and PDFs (core/attachments.py); ``tools``, ``tool_choice``,
         ``response_format``, ``reasoning_effort``: core/structured.py. The result carries the
         tool calls (arguments checked against their schemas), whether the answer matches the
         schema, the reasoning text and the token classes. ``prompt=None`` continues a
-        ``history`` that ends with tool results."""
+        ``history`` that ends with tool results.
+
+        ``template="name"`` (or ``"name@3"``) renders a stored prompt template
+        (``core.prompts``) with ``variables`` instead of taking ``prompt``: its system
+        prompt applies unless ``system_prompt`` is given, its service type unless
+        ``service_type`` is, and the call's metadata names the version (``template``)."""
+        if template is not None:
+            prompt, system_prompt, service_type, metadata = self._from_template(
+                prompt, template, variables, system_prompt, service_type, metadata)
         extras = _extras(attachments, tools, tool_choice, response_format, reasoning_effort)
         request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
                                         temperature, max_tokens, complexity, history, fallbacks, extras)
@@ -105,18 +114,22 @@ class AIService:
         self._record(request, outcome, user_id, service_type, metadata)
         return outcome.result
 
-    async def stream(self, prompt: str, user_id: str = "anonymous", service_type: str = "default",
-                     model: str | None = None, system_prompt: str | None = None,
-                     metadata: dict | None = None, *, provider: str | None = None,
-                     temperature: float | None = None, max_tokens: int | None = None,
-                     complexity: str | None = None, history: list[dict] | None = None,
-                     fallbacks: bool = True, attachments: list | None = None,
-                     tools: list[dict] | None = None, tool_choice: Any = None,
-                     response_format: dict | None = None,
-                     reasoning_effort: str | None = None) -> AsyncIterator[str | GenerationResult]:
+    async def stream(self, prompt: str | None = None, user_id: str = "anonymous",
+                     service_type: str = "default", model: str | None = None,
+                     system_prompt: str | None = None, metadata: dict | None = None, *,
+                     provider: str | None = None, temperature: float | None = None,
+                     max_tokens: int | None = None, complexity: str | None = None,
+                     history: list[dict] | None = None, fallbacks: bool = True,
+                     attachments: list | None = None, tools: list[dict] | None = None,
+                     tool_choice: Any = None, response_format: dict | None = None,
+                     reasoning_effort: str | None = None, template: str | None = None,
+                     variables: dict | None = None) -> AsyncIterator[str | GenerationResult]:
         """Yield text deltas as they arrive, then the ``GenerationResult``; takes exactly
         ``generate``'s arguments. Closing the iterator early records the call as abandoned,
         with its partial answer."""
+        if template is not None:
+            prompt, system_prompt, service_type, metadata = self._from_template(
+                prompt, template, variables, system_prompt, service_type, metadata)
         extras = _extras(attachments, tools, tool_choice, response_format, reasoning_effort)
         request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
                                         temperature, max_tokens, complexity, history, fallbacks, extras)
@@ -201,11 +214,11 @@ class AIService:
         """``generate_image`` for scripts and Streamlit."""
         return self._loop_thread().run(self.generate_image(prompt, **kwargs))
 
-    def generate_sync(self, prompt: str, **kwargs: Any) -> GenerationResult:
+    def generate_sync(self, prompt: str | None = None, **kwargs: Any) -> GenerationResult:
         """``generate`` for scripts and Streamlit: runs on the service's own event loop thread."""
         return self._loop_thread().run(self.generate(prompt, **kwargs))
 
-    def stream_sync(self, prompt: str, **kwargs: Any) -> Iterator[str | GenerationResult]:
+    def stream_sync(self, prompt: str | None = None, **kwargs: Any) -> Iterator[str | GenerationResult]:
         """``stream`` for synchronous callers; deltas arrive as the provider sends them."""
         return self._loop_thread().iterate(self.stream(prompt, **kwargs))
 
@@ -240,6 +253,27 @@ class AIService:
             self._loop.stop()
 
     # -- internals ----------------------------------------------------------------------
+
+    def _from_template(self, prompt, ref, variables, system_prompt, service_type, metadata):
+        """(prompt, system prompt, service type, metadata) of a call made from a template."""
+        from core.prompts import PromptTemplate, parse_ref
+
+        if prompt:
+            raise BadRequestError("Give a prompt or a template, not both.")
+        name, version = parse_ref(ref)
+        if not hasattr(self.store, "evals"):
+            raise BadRequestError("Prompt templates need a SQLite or Postgres store "
+                                  "(PARLEY_DATABASE_URL).")
+        row = self.store.evals().template(name, version)
+        if row is None:
+            raise BadRequestError(f"There is no template {ref!r}; save it first.")
+        found = PromptTemplate.from_row(row)
+        system, rendered = found.render(variables or {})
+        if service_type == "default" and found.service_type:
+            service_type = found.service_type
+        return (rendered, system_prompt if system_prompt is not None else system, service_type,
+                {**(metadata or {}), "template": found.ref})
+
 
     def _loop_thread(self) -> LoopThread:
         if self._loop is None:

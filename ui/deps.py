@@ -12,7 +12,7 @@ import streamlit as st
 
 from core import AIService
 
-__all__ = ["service", "environment"]
+__all__ = ["service", "environment", "evals"]
 
 
 def environment() -> dict[str, str]:
@@ -29,3 +29,14 @@ def environment() -> dict[str, str]:
 def service() -> AIService:
     """The process-wide service (settings read once; restart the app after editing them)."""
     return AIService.from_env(environment())
+
+
+@st.cache_resource(show_spinner=False)
+def evals():
+    """The process-wide evaluations workbench and its background runs (a run keeps going
+    while its page is closed). Raises ``ConfigError`` when the store cannot hold them."""
+    from core.evals.background import BackgroundRuns
+    from core.evals.workbench import Workbench
+
+    bench = Workbench(service())
+    return bench, BackgroundRuns(bench.runner)

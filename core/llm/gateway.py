@@ -369,13 +369,9 @@ def _cut_short(response) -> bool:
     no finish reason of the provider's means the answer was cut. A first model that failed
     before any text and handed over to a fallback is not a cut."""
     has_text = finished = False
-    for chunk in getattr(response, "chunks", None) or ():
+    for chunk in runtime.provider_chunks(response):
         choices = getattr(chunk, "choices", None)
         if choices:
             finished = finished or bool(getattr(choices[0], "finish_reason", None))
             has_text = has_text or bool(getattr(getattr(choices[0], "delta", None), "content", None))
     return has_text and not finished
-
-
-def ms_since(started: float) -> float:
-    return (time.perf_counter() - started) * 1000

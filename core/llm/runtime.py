@@ -19,6 +19,10 @@ when LiteLLM changes it:
   ``observed_router_class()`` overrides it to note every attempt (retries and fallbacks) of a
   call in that call's own list. The public alternative, ``litellm.callbacks``, is a
   process-global list shared by every Router and thread.
+- ``CustomStreamWrapper.chunks``: the chunks a stream has delivered, as the provider sent them
+  (``provider_chunks``). The gateway reads the provider's own finish reason there to tell a
+  finished answer from one cut off mid-stream; the chunks LiteLLM yields end with a finish
+  reason of its own either way.
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ import time
 from dataclasses import dataclass
 from types import ModuleType
 
-__all__ = ["load", "observed_router_class", "Attempt", "ATTEMPTS", "ms_since"]
+__all__ = ["load", "observed_router_class", "provider_chunks", "Attempt", "ATTEMPTS", "ms_since"]
 
 ATTEMPTS: contextvars.ContextVar[list | None] = contextvars.ContextVar("parley_attempts", default=None)
 
@@ -102,3 +106,8 @@ def observed_router_class() -> type:
             return response
 
     return ObservedRouter
+
+
+def provider_chunks(stream) -> list:
+    """The chunks a LiteLLM stream has received from the provider so far (private: see above)."""
+    return list(getattr(stream, "chunks", None) or ())

@@ -26,6 +26,7 @@ from core.errors import BadRequestError, StoreUnavailableError, redact
 from core.results import CallRecord
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
                                  pick_grain, usage_rollup_row)
+from core.store.calls import DETAIL_COLUMNS, CallQuery, call_detail, page_from_rows, page_sql
 from core.store.base import (call_row, check_limit, check_usage_query, comparison_row,
                               leaderboard_rows, usage_row, vote_row)
 
@@ -251,6 +252,31 @@ class PostgresStore:
         """``parley_comparisons``: the user's saved comparisons, newest first."""
         return self._call("select public.parley_comparisons(%s, %s)", (user_id, check_limit(limit)),
                           as_user=as_user)
+
+    def calls(self, query: "CallQuery", *, as_user: str | None = None) -> dict[str, Any]:
+        """One page of the call log (``core/store/calls.py``); RLS applies under ``as_user``."""
+        query = query.checked()
+        with self._transaction(as_user) as cur:
+            cur.execute(*page_sql(query, "postgres"))
+            rows = cur.fetchall()
+        return page_from_rows(query, rows)
+
+    def call(self, call_id: str, *, as_user: str | None = None) -> dict[str, Any] | None:
+        """One call and the failed attempts its fallback replaced (see ``SqliteStore.call``)."""
+        with self._transaction(as_user) as cur:
+            cur.execute(f"select {', '.join(DETAIL_COLUMNS)} from public.request_logs "
+                        "where litellm_call_id = %s or starts_with(litellm_call_id, %s) order by id",
+                        (call_id, call_id + "."))
+            rows = cur.fetchall()
+        found = [call_detail(dict(zip(DETAIL_COLUMNS, row))) for row in rows]
+        main = next((c for c in found if c["litellm_call_id"] == call_id), None)
+        return None if main is None else {**main, "attempts": [c for c in found if c is not main]}
+
+    def evals(self):
+        """The evaluation tables (``core/store/evals.py``), as the connecting role."""
+        from core.store.evals import EvalStore
+
+        return EvalStore(self._transaction, self._transaction, "postgres")
 
     def status(self) -> dict[str, Any]:
         """Backend, host/database, migrations applied and pending, and row counts."""

@@ -30,6 +30,7 @@ from core.results import CallRecord
 from core.store.sqlite import migrations as sqlite_migrations, rollups as sqlite_console
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, pick_grain,
                                 rollup_increments)
+from core.store.calls import DETAIL_COLUMNS, CallQuery, call_detail, page_from_rows, page_sql
 from core.store.base import (check_call, check_limit, check_usage_query, comparison_row,
                               leaderboard_rows, usage_row, utc_iso, vote_row)
 
@@ -270,6 +271,36 @@ class SqliteStore:
         return {"backend": self.backend, "location": self.path, "applied_migrations": applied,
                 "pending_migrations": pending, "counts": counts}
 
+    def calls(self, query: "CallQuery", *, as_user: str | None = None) -> dict[str, Any]:
+        """One page of the call log (``core/store/calls.py``); a user who is not an admin
+        sees only their own calls."""
+        query = query.checked()
+        with self._reading() as conn:
+            if as_user is not None and not self._is_admin(conn, as_user):
+                query = query.only_user(as_user)
+            rows = conn.execute(*page_sql(query, "sqlite")).fetchall()
+        return page_from_rows(query, rows)
+
+    def call(self, call_id: str, *, as_user: str | None = None) -> dict[str, Any] | None:
+        """One call with everything recorded of it, and ``attempts``: the failed attempts a
+        fallback replaced, in order. None if there is none (or it is another user's)."""
+        with self._reading() as conn:
+            rows = conn.execute(f"SELECT {', '.join(DETAIL_COLUMNS)} FROM request_logs "
+                                "WHERE litellm_call_id = ? OR litellm_call_id LIKE ? ESCAPE '!' "
+                                "ORDER BY id", (call_id, _like_prefix(call_id))).fetchall()
+            allowed = as_user is None or self._is_admin(conn, as_user)
+        found = [call_detail(dict(zip(DETAIL_COLUMNS, row))) for row in rows]
+        main = next((c for c in found if c["litellm_call_id"] == call_id), None)
+        if main is None or not (allowed or main["user_id"] == as_user):
+            return None
+        return {**main, "attempts": [c for c in found if c is not main]}
+
+    def evals(self):
+        """The evaluation tables in this file (``core/store/evals.py``)."""
+        from core.store.evals import EvalStore
+
+        return EvalStore(self._reading, self._writing, "sqlite")
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -289,6 +320,11 @@ _LEADERBOARD = """
            sum(winner IS NOT NULL AND winner NOT IN (model, 'tie')), avg(cost), count(cost),
            avg(latency)
     FROM per_model GROUP BY model"""
+
+
+def _like_prefix(call_id: str) -> str:
+    """``call_id.%`` for LIKE, with LIKE's wildcards in the id escaped."""
+    return call_id.replace("!", "!!").replace("%", "!%").replace("_", "!_") + ".%"
 
 
 # Built once: json.dumps with options builds a new encoder on every call.

@@ -225,3 +225,121 @@ def _run_frozen(conn: sqlite3.Connection, name: str) -> None:
         lines = [line for line in statement.splitlines() if not line.startswith("--")]
         if "".join(lines).strip():
             conn.execute("\n".join(lines))
+
+
+@migration
+def m007_evals(conn: sqlite3.Connection) -> None:
+    """Evaluations (``core/evals``): versioned prompt templates and datasets, runs, one result
+    per row x model, row votes, and the decisions taken from runs. ``request_logs.eval_run_id``
+    is generated from the call's metadata, so the recorder's insert is unchanged."""
+    conn.execute("""
+        CREATE TABLE prompt_templates (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          service_type TEXT,
+          system TEXT,
+          template TEXT NOT NULL,
+          variables TEXT NOT NULL DEFAULT '[]',
+          settings TEXT NOT NULL DEFAULT '{}',
+          created_by TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          UNIQUE (name, version)
+        )""")
+    conn.execute("""
+        CREATE TABLE datasets (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          columns TEXT NOT NULL,
+          rows TEXT NOT NULL,
+          row_count INTEGER NOT NULL,
+          digest TEXT NOT NULL,
+          source TEXT NOT NULL DEFAULT 'upload',
+          created_by TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          UNIQUE (name, version)
+        )""")
+    conn.execute("""
+        CREATE TABLE eval_runs (
+          id TEXT PRIMARY KEY,
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL,
+          created_by TEXT NOT NULL,
+          template_id INTEGER NOT NULL REFERENCES prompt_templates (id),
+          dataset_id INTEGER NOT NULL REFERENCES datasets (id),
+          service_type TEXT NOT NULL,
+          models TEXT NOT NULL,
+          judge TEXT,
+          checks TEXT NOT NULL DEFAULT '[]',
+          concurrency INTEGER NOT NULL,
+          estimate REAL,
+          status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'cancelled', 'stopped',
+                                                 'done')),
+          note TEXT
+        )""")
+    conn.execute("CREATE INDEX eval_runs_user_created_idx ON eval_runs (created_by, created_at)")
+    conn.execute("""
+        CREATE TABLE eval_results (
+          run_id TEXT NOT NULL REFERENCES eval_runs (id),
+          row_index INTEGER NOT NULL,
+          model TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          status TEXT NOT NULL CHECK (status IN ('success', 'failure')),
+          answer TEXT,
+          call_id TEXT,
+          served_by TEXT,
+          cost REAL,
+          input_tokens INTEGER NOT NULL DEFAULT 0,
+          output_tokens INTEGER NOT NULL DEFAULT 0,
+          response_time_ms REAL,
+          error TEXT,
+          checks TEXT NOT NULL DEFAULT '{}',
+          passed INTEGER,
+          judge_score REAL,
+          judge_reason TEXT,
+          judge_call_id TEXT,
+          judge_cost REAL,
+          PRIMARY KEY (run_id, row_index, model)
+        ) WITHOUT ROWID""")
+    conn.execute("""
+        CREATE TABLE eval_votes (
+          run_id TEXT NOT NULL REFERENCES eval_runs (id),
+          row_index INTEGER NOT NULL,
+          user_id TEXT NOT NULL,
+          models TEXT NOT NULL,
+          winner TEXT,
+          created_at TEXT NOT NULL,
+          PRIMARY KEY (run_id, row_index, user_id, models)
+        ) WITHOUT ROWID""")
+    conn.execute("""
+        CREATE TABLE eval_decisions (
+          id INTEGER PRIMARY KEY,
+          run_id TEXT NOT NULL REFERENCES eval_runs (id),
+          user_id TEXT NOT NULL,
+          service_type TEXT NOT NULL,
+          model TEXT NOT NULL,
+          decided_by TEXT NOT NULL,
+          created_at TEXT NOT NULL
+        )""")
+    conn.execute("CREATE INDEX eval_decisions_user_service_idx "
+                 "ON eval_decisions (user_id, service_type, created_at)")
+    conn.execute("ALTER TABLE request_logs ADD COLUMN eval_run_id TEXT GENERATED ALWAYS AS "
+                 "(json_extract(metadata, '$.eval_run_id')) VIRTUAL")
+    conn.execute("CREATE INDEX request_logs_eval_run_idx ON request_logs (eval_run_id) "
+                 "WHERE eval_run_id IS NOT NULL")
+
+
+@migration
+def m008_calls_explorer(conn: sqlite3.Connection) -> None:
+    """Indexes for the calls explorer (``core/store/calls.py``): a page sorted by time or cost,
+    filtered by model, service type, provider, failures or fallbacks, walks one index from
+    its cursor. Each index ends in the rowid (``id``), the keyset's tie-breaker."""
+    for name, columns in (("model_created", "model, created_at"),
+                          ("service_created", "service_type, created_at"),
+                          ("provider_created", "provider, created_at"),
+                          ("cost", "coalesce(total_cost, -1.0)"),
+                          ("user_cost", "user_id, coalesce(total_cost, -1.0)")):
+        conn.execute(f"CREATE INDEX request_logs_{name}_idx ON request_logs ({columns})")
+    conn.execute("CREATE INDEX request_logs_fallbacks_idx ON request_logs (created_at) "
+                 "WHERE fallback_of IS NOT NULL")

@@ -13,7 +13,7 @@ REQUEST_LOGS = ["id", "litellm_call_id", "created_at", "user_id", "service_type"
                 "provider_model", "status", "error_class", "error", "input_tokens", "output_tokens",
                 "total_tokens", "total_cost", "response_time_ms", "ttft_ms", "fallback_of", "is_demo",
                 "messages", "response", "metadata", "kind", "reasoning_tokens", "cache_read_tokens",
-                "cache_write_tokens", "tool_calls", "saved_cost"]
+                "cache_write_tokens", "tool_calls", "saved_cost", "eval_run_id"]
 USAGE_DAILY = ["day", "user_id", "provider", "model", "service_type", "is_demo", "calls", "failures",
                "input_tokens", "output_tokens", "total_tokens", "cost", "unpriced_calls"]
 

@@ -21,7 +21,7 @@ def blank(path) -> sqlite3.Connection:
 
 
 def columns(conn: sqlite3.Connection, table: str) -> list[str]:
-    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+    return [row[1] for row in conn.execute(f"PRAGMA table_xinfo({table})")]  # generated too
 
 
 def test_a_blank_database_migrates_to_the_exact_schema(tmp_path):
@@ -29,7 +29,8 @@ def test_a_blank_database_migrates_to_the_exact_schema(tmp_path):
     assert sqlite_migrations.migrate(conn) == ["m001_request_logs", "m002_usage_rollups",
                                                "m003_preferences_votes_admins",
                                                "m004_compare_comparisons", "m005_console_rollups",
-                                               "m006_token_classes"]
+                                               "m006_token_classes", "m007_evals",
+                                               "m008_calls_explorer"]
     assert sqlite_migrations.migrate(conn) == []
     assert columns(conn, "request_logs") == REQUEST_LOGS  # the same columns as Postgres
     assert columns(conn, "usage_daily") == USAGE_DAILY
@@ -39,6 +40,11 @@ def test_a_blank_database_migrates_to_the_exact_schema(tmp_path):
     assert columns(conn, "tokens_usage") == ["month", "user_id", "calls", "input_tokens", "output_tokens",
                                              "cost", "unpriced_calls", "models", "providers"]
     assert columns(conn, "parley_admins") == ["user_id", "created_at"]
+    assert columns(conn, "eval_results")[:6] == ["run_id", "row_index", "model", "created_at",
+                                                 "status", "answer"]
+    assert columns(conn, "prompt_templates") == ["id", "name", "version", "service_type", "system",
+                                                 "template", "variables", "settings", "created_by",
+                                                 "created_at"]
     assert [row[0] for row in conn.execute("SELECT name FROM _migrations ORDER BY rowid")] == \
         [name for name, _ in sqlite_migrations.MIGRATIONS]
 
@@ -62,7 +68,8 @@ def test_an_old_database_is_upgraded_and_its_logs_rolled_up(tmp_path):
     conn.close()
     store = SqliteStore(path)
     assert store.upgrade() == ["m002_usage_rollups", "m003_preferences_votes_admins",
-                               "m004_compare_comparisons", "m005_console_rollups", "m006_token_classes"]
+                               "m004_compare_comparisons", "m005_console_rollups", "m006_token_classes",
+                               "m007_evals", "m008_calls_explorer"]
     for by in ("user", "day", "model"):
         assert_usage_matches(store.usage(by), expected_usage(records, by))
     assert store.record_calls(records) == 0
