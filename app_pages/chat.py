@@ -10,11 +10,13 @@ with ``service_type="chat"``.
 import streamlit as st
 
 from core import ParleyError
+from core.attachments import check_attachments, identify
 from core.playground.sessions import answer_stats
 from ui.deps import service
 from ui.state import current_user
 
 AUTO, DEFAULT = "auto", ":default"
+FILE_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "pdf"]  # images and a PDF go with the message
 THREAD, MODEL = "chat_thread", "chat_model"
 
 svc = service()
@@ -73,10 +75,19 @@ for turn in thread:
         if turn.get("caption"):
             st.caption(turn["caption"])
 
-prompt = st.chat_input("Message")
+message = st.chat_input("Message", accept_file="multiple", file_type=FILE_TYPES)
+prompt, files = (message.text, message.files) if message else ("", [])
+try:
+    attachments = check_attachments([identify(f.getvalue(), f.name) for f in files])
+except ParleyError as err:
+    st.error(f"{err} Your message was not sent.")
+    prompt = ""
 if prompt:
+    attached = f"📎 {', '.join(a.name for a in attachments)}" if attachments else ""
     with st.chat_message("user"):
         st.markdown(prompt)
+        if attached:
+            st.caption(attached)
     choice = st.session_state[MODEL]
     with st.chat_message("assistant"):
         box, text, result = st.empty(), "", None
@@ -84,7 +95,7 @@ if prompt:
             for item in svc.stream_sync(prompt, user_id=user, service_type="chat",
                                         model=None if choice == DEFAULT else choice,
                                         history=[{"role": t["role"], "content": t["content"]}
-                                                 for t in thread]):
+                                                 for t in thread], attachments=attachments):
                 if isinstance(item, str):
                     text += item
                     box.markdown(text + "▌")
@@ -94,7 +105,7 @@ if prompt:
             box.empty()
             st.error(f"{err} Your message was not added to the conversation.")
         else:
-            thread += [{"role": "user", "content": prompt},
+            thread += [{"role": "user", "content": prompt, "caption": attached},
                        {"role": "assistant", "content": result.content,
                         "caption": answer_caption(result)}]
             st.rerun()  # show the turn from the thread, and enable "New conversation"

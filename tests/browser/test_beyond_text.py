@@ -97,3 +97,17 @@ def test_two_image_models_side_by_side_with_their_cost(page, parley_app, emulato
     expect(page.locator('[data-testid="stImage"]')).to_have_count(2, timeout=60_000)
     expect(page.get_by_text(re.compile(r"^1 image · \$0\.0400 · "))).to_be_visible()
     expect(page.get_by_text(re.compile(r"^1 image · \$0\.04\d+ · \d+ in / 1056 out tokens"))).to_be_visible()
+
+
+def test_an_image_attached_in_chat_reaches_the_model(page, parley_app, tmp_path):
+    app = parley_app(models=("claude", "gemini"))
+    picture = tmp_path / "fox.png"
+    picture.write_bytes(png("fox"))
+    open_app(page, f"{app.url}/chat")
+    page.locator('[data-testid="stChatInput"] input[type="file"]').set_input_files(str(picture))
+    box = page.locator('[data-testid="stChatInputTextArea"]')
+    box.fill("What is this?")
+    box.press("Enter")
+    settle(page, timeout_ms=60_000)
+    expect(page.get_by_text("Echo: What is this? [seen: image/png]")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("📎 fox.png")).to_be_visible()
