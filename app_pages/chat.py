@@ -11,6 +11,7 @@ import streamlit as st
 
 from core import ParleyError
 from core.attachments import check_attachments, identify
+from core.images import image_models
 from core.playground.sessions import answer_stats
 from ui.deps import service
 from ui.state import current_user
@@ -23,7 +24,7 @@ svc = service()
 user = current_user()
 st.title("Chat")
 
-models = {m.name: m for m in svc.catalog.available()}
+models = {m.name: m for m in svc.catalog.available() if m.name not in image_models(svc.settings)}
 if not models:
     st.warning("No model is available. Set ANTHROPIC_API_KEY, GEMINI_API_KEY or OPENAI_API_KEY, "
                "or install the bundled local model (scripts/setup).")

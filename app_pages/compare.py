@@ -11,6 +11,7 @@ import streamlit as st
 
 from core import ParleyError
 from core.attachments import check_attachments, identify, missing_capability
+from core.images import image_models
 from core.playground.fanout import FanOut, continue_with_tool_results
 from core.playground.sessions import LETTERS, Comparison
 from core.pricing import estimate_columns
@@ -24,7 +25,7 @@ user = current_user()
 store = svc.store
 st.title("Compare")
 
-models = svc.catalog.available()
+models = [m for m in svc.catalog.available() if m.name not in image_models(svc.settings)]  # chat models
 if not models:
     st.warning("No model is available. Set ANTHROPIC_API_KEY, GEMINI_API_KEY or OPENAI_API_KEY, "
                "or install the bundled local model (scripts/setup).")

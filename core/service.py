@@ -17,6 +17,7 @@ import uuid
 from typing import Any, AsyncIterator, Iterator, Mapping
 
 from core.attachments import check_attachments, content_parts, missing_capability, redacted
+from core.images import check_image_request, image_models
 from core.catalog import Catalog, ModelEntry
 from core.config import Settings, load_settings
 from core.errors import AuthError, BadRequestError, ParleyError, StreamAbandonedError
@@ -190,7 +191,6 @@ class AIService:
         """``n`` images from ``prompt`` by an image model (None: the first configured one; see
         core/images.py), priced per image by LiteLLM and recorded with ``kind="image"``.
         The result's ``images`` hold the pictures; ``cost`` is None when the price is unknown."""
-        from core.images import check_image_request
         from core.llm.images import generate_images
 
         request = check_image_request(self.settings, model, prompt, n, size, quality, str(uuid.uuid4()))
@@ -290,6 +290,9 @@ class AIService:
                              provider=provider, complexity=complexity, prompt=prompt or "")
         if attachments and prompt is None:
             raise BadRequestError("Attach files to a prompt, not to tool results.")
+        if choice.model in image_models(self.settings):
+            raise BadRequestError(f"{choice.model} makes images, not answers; use generate_image "
+                                  "(the Images page), or pick a chat model.")
         missing = missing_capability(self.settings, choice.model, attachments)
         if missing:
             raise BadRequestError(f"{choice.model} cannot read {missing}; pick a model that can, "
