@@ -114,3 +114,16 @@ def test_calls_stored_before_the_migration_are_summed(tmp_path):
     assert upgraded.token_classes(RollupQuery())["cache_read_tokens"] == 14_000
     assert upgraded.token_classes(RollupQuery())["images"] == 2
     upgraded.close()
+
+
+def test_postgres_sums_calls_stored_before_its_migration(fresh_pg_url):
+    store = PostgresStore(fresh_pg_url)
+    store.record_calls(console_records())
+    with psycopg.connect(fresh_pg_url, autocommit=True) as conn:
+        conn.execute("delete from usage_classes_daily")
+        conn.execute("delete from parley_schema_migrations where name = %s",
+                     ("20251201000100_parley_usage_classes.sql",))
+    assert store.upgrade() == ["20251201000100_parley_usage_classes.sql"]
+    totals = store.token_classes(RollupQuery())
+    assert (totals["cache_read_tokens"], totals["images"], totals["tool_calls"]) == (14_000, 2, 7)
+    store.close()
