@@ -48,11 +48,14 @@ class GenerationResult:
     error: str | None = None
     error_kind: str | None = None
     finish_reason: str | None = None
+    cache_hit: bool = False  # answered from the response cache (parley.cache): cost 0
     source: str | None = None  # what chose the model: explicit | auto | route | service | user | default
     route: str | None = None  # the complexity class whose parley.routes entry chose the model
     route_reason: str | None = None  # one sentence: why this model (core/routing.py)
     kind: str = "chat"  # chat | image
-    saved_cost: float | None = None  # what prompt caching saved (negative: writes cost more)
+    # What caching saved: on a response-cache hit, what the call would have cost; otherwise
+    # what prompt-cache reads saved (negative when cache writes cost more). None: no caching.
+    saved_cost: float | None = None
     reasoning: str | None = None  # the thinking text, when the provider returned it
     tool_calls: list[dict] = field(default_factory=list)  # {id, name, arguments, valid, errors}
     json_valid: bool | None = None  # the answer against the requested schema (None: none asked)
@@ -126,4 +129,9 @@ class CallRecord:
     cache_read_tokens: int = 0  # part of input_tokens
     cache_write_tokens: int = 0  # part of input_tokens
     tool_calls: int = 0  # how many tool calls the answer made
-    saved_cost: float | None = None  # what prompt caching saved on this call (None: no caching)
+    key_id: str | None = None  # the API key the call came through (core/api), if any
+    cache_hit: bool = False  # answered from the response cache; total_cost is then 0
+    # What caching saved on this call: on a response-cache hit the whole cost it would have
+    # had; otherwise what prompt-cache reads saved (negative when cache writes cost more).
+    # None: no caching was involved.
+    saved_cost: float | None = None

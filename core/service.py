@@ -58,8 +58,13 @@ class AIService:
         if record:
             recorder = open_recorder(settings, env)
             preferences = PreferenceBook(settings, env)
-        return cls(settings, recorder=recorder, preferences=preferences,
-                   budget=guard_for(settings, env) if record else None)
+        service = cls(settings, recorder=recorder, preferences=preferences,
+                      budget=guard_for(settings, env) if record else None)
+        if settings.redis_url:  # one per-user limit for every worker and replica
+            from core.guards import RedisLimiter, UserLimiter
+            service.limiter = UserLimiter(settings.rate_limit_per_minute,
+                                          RedisLimiter(settings.redis_url))
+        return service
 
     @property
     def gateway(self):
@@ -85,7 +90,8 @@ class AIService:
                        attachments: list | None = None, tools: list[dict] | None = None,
                        tool_choice: Any = None, response_format: dict | None = None,
                        reasoning_effort: str | None = None, template: str | None = None,
-                       variables: dict | None = None) -> GenerationResult:
+                       variables: dict | None = None, key_id: str | None = None,
+                       call_id: str | None = None) -> GenerationResult:
         """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had.
 
         ``attachments``: images and PDFs (core/attachments.py); ``tools``, ``tool_choice``,
@@ -97,22 +103,26 @@ class AIService:
         ``template="name"`` (or ``"name@3"``) renders a stored prompt template
         (``core.prompts``) with ``variables`` instead of taking ``prompt``: its system
         prompt applies unless ``system_prompt`` is given, its service type unless
-        ``service_type`` is, and the call's metadata names the version (``template``)."""
+        ``service_type`` is, and the call's metadata names the version (``template``).
+
+        ``key_id`` names the API key the call came through (recorded); ``call_id`` is the id
+        to record it under (default: a new UUID)."""
         if template is not None:
             prompt, system_prompt, service_type, metadata = self._from_template(
                 prompt, template, variables, system_prompt, service_type, metadata)
         extras = _extras(attachments, tools, tool_choice, response_format, reasoning_effort)
         request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
-                                        temperature, max_tokens, complexity, history, fallbacks, extras)
+                                        temperature, max_tokens, complexity, history, fallbacks, extras,
+                                        call_id)
         metadata = _with_route(metadata, choice)
         try:
             outcome = await self.gateway.complete(request)
         except ParleyError as err:
-            self._record_failure(request, err, user_id, service_type, metadata)
+            self._record_failure(request, err, user_id, service_type, metadata, key_id=key_id)
             raise
         _stamp(outcome.result, choice)
         judge(outcome.result, extras[1])
-        self._record(request, outcome, user_id, service_type, metadata)
+        self._record(request, outcome, user_id, service_type, metadata, key_id)
         return outcome.result
 
     async def stream(self, prompt: str | None = None, user_id: str = "anonymous",
@@ -124,7 +134,8 @@ class AIService:
                      attachments: list | None = None, tools: list[dict] | None = None,
                      tool_choice: Any = None, response_format: dict | None = None,
                      reasoning_effort: str | None = None, template: str | None = None,
-                     variables: dict | None = None) -> AsyncIterator[str | GenerationResult]:
+                     variables: dict | None = None, key_id: str | None = None,
+                     call_id: str | None = None) -> AsyncIterator[str | GenerationResult]:
         """Yield text deltas as they arrive, then the ``GenerationResult``; takes exactly
         ``generate``'s arguments. Closing the iterator early records the call as abandoned,
         with its partial answer."""
@@ -133,7 +144,8 @@ class AIService:
                 prompt, template, variables, system_prompt, service_type, metadata)
         extras = _extras(attachments, tools, tool_choice, response_format, reasoning_effort)
         request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
-                                        temperature, max_tokens, complexity, history, fallbacks, extras)
+                                        temperature, max_tokens, complexity, history, fallbacks, extras,
+                                        call_id)
         metadata = _with_route(metadata, choice)
         parts: list[str] = []
         finished = False
@@ -146,15 +158,17 @@ class AIService:
                     finished = True
                     _stamp(item.result, choice)
                     judge(item.result, extras[1])
-                    self._record(request, item, user_id, service_type, metadata)
+                    self._record(request, item, user_id, service_type, metadata, key_id)
                     yield item.result
         except ParleyError as err:
             finished = True
-            self._record_failure(request, err, user_id, service_type, metadata, "".join(parts))
+            self._record_failure(request, err, user_id, service_type, metadata, "".join(parts),
+                                 key_id=key_id)
             raise
         finally:
             if not finished:
-                self._record_abandoned(request, user_id, service_type, metadata, "".join(parts))
+                self._record_abandoned(request, user_id, service_type, metadata, "".join(parts),
+                                       key_id)
 
     async def compare(self, prompt: str, models: list, user_id: str = "anonymous",
                       service_type: str = "playground", **options: Any) -> list[GenerationResult]:
@@ -281,7 +295,7 @@ class AIService:
         return self._loop
 
     def _prepare(self, prompt, user_id, service_type, model, provider, system_prompt,
-                 temperature, max_tokens, complexity, history, fallbacks, extras):
+                 temperature, max_tokens, complexity, history, fallbacks, extras, call_id=None):
         attachments, structured = extras
         continuing = (prompt is None and bool(history) and isinstance(history[-1], dict)
                       and history[-1].get("role") == "tool")
@@ -307,31 +321,48 @@ class AIService:
             self.budget.check(user_id)
         # Counted once the call is valid; each compare column is a call of its own.
         self.limiter.acquire(user_id)
-        request = CallRequest(model=choice.model, call_id=str(uuid.uuid4()), messages=messages,
+        request = CallRequest(model=choice.model, call_id=call_id or str(uuid.uuid4()), messages=messages,
                               temperature=temperature, max_tokens=max_tokens, fallbacks=fallbacks,
                               options=structured.litellm_kwargs())
         return request, choice
 
-    def _record(self, request, outcome, user_id, service_type, metadata) -> None:
+    def _record(self, request, outcome, user_id, service_type, metadata, key_id=None) -> None:
         if self.recorder is not None:
             for record in build_records(redacted(request), outcome.result, outcome.attempts,
                                         self.catalog, user_id, service_type, metadata):
+                record.key_id = key_id
                 self.recorder.record(record)
 
-    def _record_failure(self, request, error, user_id, service_type, metadata, partial="") -> None:
+    def _record_failure(self, request, error, user_id, service_type, metadata, partial="",
+                        key_id=None, priced=None) -> None:
         if self.recorder is None:
             return
         failed = GenerationResult(model=request.model, error=str(error), error_kind=error.kind,
                                   content=partial, call_id=request.call_id,
                                   kind=getattr(request, "kind", "chat"))
         attempts = getattr(error, "attempts", None) or []
-        for record in build_records(redacted(request), failed, attempts, self.catalog, user_id,
-                                    service_type, metadata):
+        records = build_records(redacted(request), failed, attempts, self.catalog, user_id, service_type,
+                                metadata)
+        if priced is not None:  # what the abandoned stream was billed, estimated
+            last = records[-1]
+            last.input_tokens, last.output_tokens, last.total_cost = priced
+            last.total_tokens = last.input_tokens + last.output_tokens
+            last.metadata["tokens_estimated"] = True
+        for record in records:
+            record.key_id = key_id
             self.recorder.record(record)
 
-    def _record_abandoned(self, request, user_id, service_type, metadata, partial) -> None:
+    def _record_abandoned(self, request, user_id, service_type, metadata, partial, key_id) -> None:
+        """The reader went away: recorded as abandoned, with the text sent so far and an
+        estimate of the tokens (and cost) the provider billed for it."""
         error = StreamAbandonedError("The reader stopped the stream before it finished.")
-        self._record_failure(request, error, user_id, service_type, metadata, partial)
+        try:
+            priced = self.gateway.price_partial(request, partial)
+        except Exception as exc:  # noqa: BLE001 - an estimate must never lose the record
+            log.warning("could not estimate an abandoned stream's tokens: %s", type(exc).__name__)
+            priced = None
+        self._record_failure(request, error, user_id, service_type, metadata, partial, key_id,
+                             priced)
 
 
 def _extras(attachments, tools, tool_choice, response_format, reasoning_effort):

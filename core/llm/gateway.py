@@ -84,7 +84,8 @@ class Gateway:
             raise self._failure(request, exc, attempts) from None
         finally:
             ATTEMPTS.reset(token)
-        return self._outcome(request, response, attempts, ms_since(started), None)
+        return self._outcome(request, response, attempts, ms_since(started), None,
+                             cache_hit=runtime.is_cache_hit(response))
 
     async def stream(self, request: CallRequest) -> AsyncIterator[str | Outcome]:
         """Yield text deltas as they arrive, then the ``Outcome`` (usage always requested).
@@ -120,18 +121,21 @@ class Gateway:
         finally:
             ATTEMPTS.set(previous.old_value if previous.old_value is not contextvars.Token.MISSING else None)
         built = runtime.load().stream_chunk_builder(chunks=state.chunks, messages=request.messages)
-        yield self._outcome(request, built, attempts, ms_since(started), state.ttft, streamed=True)
+        yield self._outcome(request, built, attempts, ms_since(started), state.ttft, streamed=True,
+                            cache_hit=state.cache_hit)
 
     async def _stream_once(self, request: CallRequest, state: "_StreamState"):
         """One Router stream; a wait longer than the timeout for any chunk raises
         ``ProviderTimeoutError`` (LiteLLM's own timeout does not cover Gemini streams)."""
         response = await self.router.acompletion(**self._call_kwargs(request, stream=True))
+        state.cache_hit = runtime.is_cache_hit(response)
         chunks = response.__aiter__()
         idle = float(self.settings.router_settings.get("timeout") or 600)
         try:
             while True:
-                try:
-                    chunk = await asyncio.wait_for(chunks.__anext__(), idle)
+                try:  # asyncio.timeout, not wait_for: no task (and loop turn) per chunk
+                    async with asyncio.timeout(idle):
+                        chunk = await chunks.__anext__()
                 except StopAsyncIteration:
                     if state.ttft is not None and _cut_short(response):
                         raise ProviderDownError(
@@ -190,6 +194,11 @@ class Gateway:
         settings["retry_policy"] = RetryPolicy(**_retry_policy(settings))
         settings.setdefault("allowed_fails", 1)
         settings.setdefault("cooldown_time", 10)
+        if self.settings.redis_url and not any(k.startswith("redis_") for k in settings):
+            settings["redis_url"] = self.settings.redis_url  # cooldowns shared by every worker
+        if self.settings.cache:
+            settings["cache_responses"] = True
+            runtime.load().cache = runtime.response_cache(self.settings.cache, self.settings.redis_url)
         return settings
 
     def _call_kwargs(self, request: CallRequest, *, stream: bool) -> dict[str, Any]:
@@ -216,7 +225,7 @@ class Gateway:
     # -- results ----------------------------------------------------------------------------
 
     def _outcome(self, request: CallRequest, response, attempts: list[Attempt], elapsed_ms: float,
-                 ttft_ms: float | None, streamed: bool = False) -> Outcome:
+                 ttft_ms: float | None, streamed: bool = False, cache_hit: bool = False) -> Outcome:
         served = next((a.model for a in reversed(attempts) if a.ok), request.model)
         entry = self.catalog.get(served)
         usage = getattr(response, "usage", None)
@@ -239,14 +248,25 @@ class Gateway:
             fallback_used=served != request.model, served_by=served,
             finish_reason=response.choices[0].finish_reason if response.choices else None)
         # Estimated counts are priced as counts: the provider's (empty) usage would price zero.
+        # On a cache hit LiteLLM's response_cost is stale (see runtime.is_cache_hit): price the usage.
         provider_price = None if estimated else functools.partial(
-            _litellm_price, entry, response, input_tokens, output_tokens)
+            _litellm_price, entry, response, input_tokens, output_tokens, not cache_hit)
         result.cost = pricing.call_cost(entry, input_tokens, output_tokens, provider_price)
         result.price_known = result.cost is not None
-        if not (estimated or entry.is_local or pricing.has_price_override(entry)):
+        if cache_hit:  # answered from parley.cache: nothing was billed; say what it saved
+            result.cache_hit, result.saved_cost, result.cost = True, result.cost, 0.0
+            result.price_known = True
+        elif not (estimated or entry.is_local or pricing.has_price_override(entry)):
             result.saved_cost = saved_by_cache(entry.provider_model, usage, result.cost)
         _settle_stream_attempts(attempts)
         return Outcome(result, attempts)
+
+    def price_partial(self, request: CallRequest, content: str) -> tuple[int, int, float | None]:
+        """Estimated input and output tokens, and their cost, of a stream stopped after
+        ``content``: the provider bills what it generated even when the reader went away."""
+        entry = self.catalog.get(request.model)
+        input_tokens, output_tokens, _ = self._estimate(entry, request, content)
+        return input_tokens, output_tokens, pricing.call_cost(entry, input_tokens, output_tokens, None)
 
     def _estimate(self, entry: ModelEntry, request: CallRequest, content: str) -> tuple[int, int, bool]:
         model = entry.provider_model
@@ -277,7 +297,8 @@ def count_tokens(model: str, messages: list[dict[str, Any]]) -> int:
     return int(runtime.load().token_counter(model=model, messages=messages))
 
 
-def _litellm_price(entry: ModelEntry, response, input_tokens: int, output_tokens: int) -> float | None:
+def _litellm_price(entry: ModelEntry, response, input_tokens: int, output_tokens: int,
+                   use_reported: bool = True) -> float | None:
     """LiteLLM's price of the provider's usage on ``response``, or None when it has none.
 
     The cost LiteLLM put on the response while making the call (documented as
@@ -285,7 +306,7 @@ def _litellm_price(entry: ModelEntry, response, input_tokens: int, output_tokens
     again was most of Parley's own time per call (bench/overhead.py). LiteLLM reports 0 for a
     model it cannot price, so otherwise the usage is priced again, tiers included."""
     cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
-    if isinstance(cost, (int, float)) and cost > 0:
+    if use_reported and isinstance(cost, (int, float)) and cost > 0:
         return float(cost)
     litellm = runtime.load()
     usage = getattr(response, "usage", None)
@@ -345,6 +366,7 @@ class _StreamState:
     started: float
     chunks: list = field(default_factory=list)
     ttft: float | None = None
+    cache_hit: bool = False
 
     def add(self, chunk) -> str | None:
         """Keep ``chunk``; return its text, noting the time of the first."""

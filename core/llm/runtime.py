@@ -111,3 +111,21 @@ def observed_router_class() -> type:
 def provider_chunks(stream) -> list:
     """The chunks a LiteLLM stream has received from the provider so far (private: see above)."""
     return list(getattr(stream, "chunks", None) or ())
+
+
+def response_cache(cache: dict, redis_url: str):
+    """LiteLLM's response cache for ``parley.cache`` (``{type: local|redis, ttl}``). LiteLLM
+    keeps it in ``litellm.cache``, one per process: the last gateway built with one sets it."""
+    from litellm.caching.caching import Cache
+
+    if cache["type"] == "redis":
+        return Cache(type="redis", url=redis_url, ttl=cache["ttl"], namespace="parley")
+    return Cache(type="local", ttl=cache["ttl"])
+
+
+def is_cache_hit(response) -> bool:
+    """Did LiteLLM answer from its response cache? Read from ``_hidden_params["cache_hit"]``
+    (a stream's wrapper carries it; its chunks do not). On a hit LiteLLM 1.106.2 leaves the
+    original call's ``response_cost`` there on a non-stream answer and 0 on a stream, so
+    neither is used: the hit costs 0 and its saving is priced from the usage."""
+    return bool((getattr(response, "_hidden_params", None) or {}).get("cache_hit"))

@@ -52,7 +52,7 @@ def _final_record(request, result, catalog, user_id, service_type, metadata, pre
         kind=result.kind, reasoning_tokens=result.reasoning_tokens or 0,
         cache_read_tokens=result.cache_read_tokens or 0,
         cache_write_tokens=result.cache_write_tokens or 0, tool_calls=len(result.tool_calls),
-        saved_cost=result.saved_cost if result.ok else None)
+        cache_hit=result.cache_hit, saved_cost=result.saved_cost if result.ok else None)
 
 
 def _error_text(attempt, catalog) -> str:

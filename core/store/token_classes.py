@@ -5,8 +5,8 @@ generations (``image_calls``, and the ``images`` they made), ``reasoning_tokens`
 ``cache_read_tokens``, ``cache_write_tokens``, ``tool_calls`` and ``saved_cost`` (what prompt
 caching saved; negative where cache writes cost more than reads saved). A console read sums it
 for a ``RollupQuery``'s days and filters (its ``by`` is ignored: one total), so no console read
-scans ``request_logs``. SQLite: ``core/store/sqlite/token_classes.py`` (m009); Postgres and
-Supabase: ``20251201000100_parley_usage_classes.sql`` (a statement trigger on request_logs).
+scans ``request_logs``. SQLite: ``core/store/sqlite/token_classes.py`` (m011); Postgres and
+Supabase: ``20251201000300_parley_usage_classes.sql`` (a statement trigger on request_logs).
 """
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def class_increments(records: Sequence[CallRecord], stamps: Sequence[str]) -> li
         row[3] += record.cache_read_tokens or 0
         row[4] += record.cache_write_tokens or 0
         row[5] += record.tool_calls or 0
-        row[6] += record.saved_cost or 0.0
+        if not record.cache_hit:  # a response-cache hit's saving is the console's cache_savings
+            row[6] += record.saved_cost or 0.0
     return [(*key, *sums[key]) for key in sorted(sums)]
 
 

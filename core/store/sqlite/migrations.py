@@ -346,10 +346,61 @@ def m008_calls_explorer(conn: sqlite3.Connection) -> None:
 
 
 @migration
-def m009_usage_classes(conn: sqlite3.Connection) -> None:
+def m009_api_keys(conn: sqlite3.Connection) -> None:
+    """The HTTP API's keys (only a SHA-256 of each secret is kept, with its prefix for
+    display), and on each call the key it came through and whether the response cache answered it
+    (``saved_cost``, added by m006, then holds what the hit saved)."""
+    conn.execute("""
+        CREATE TABLE api_keys (
+          id TEXT PRIMARY KEY,
+          user_id TEXT NOT NULL,
+          prefix TEXT NOT NULL UNIQUE,
+          sha256 TEXT NOT NULL UNIQUE,
+          name TEXT NOT NULL DEFAULT '',
+          service_type TEXT,
+          models TEXT,
+          monthly_budget REAL,
+          rate_limit_per_minute INTEGER,
+          expires_at TEXT,
+          revoked_at TEXT,
+          created_at TEXT NOT NULL,
+          created_by TEXT NOT NULL
+        )""")
+    conn.execute("CREATE INDEX api_keys_user_idx ON api_keys (user_id)")
+    conn.execute("ALTER TABLE request_logs ADD COLUMN key_id TEXT")
+    conn.execute("ALTER TABLE request_logs ADD COLUMN cache_hit INTEGER NOT NULL DEFAULT 0")
+    conn.execute("CREATE INDEX request_logs_key_created_idx ON request_logs (key_id, created_at) "
+                 "WHERE key_id IS NOT NULL")
+    conn.execute("CREATE INDEX request_logs_cache_hits_idx ON request_logs (created_at) "
+                 "WHERE cache_hit = 1")
+
+
+@migration
+def m010_alerts(conn: sqlite3.Connection) -> None:
+    """Spend alerts: each (kind, subject, period) once; delivery retried until done."""
+    conn.execute("""
+        CREATE TABLE alerts (
+          id TEXT PRIMARY KEY,
+          kind TEXT NOT NULL,
+          subject TEXT NOT NULL,
+          period TEXT NOT NULL,
+          message TEXT NOT NULL,
+          details TEXT NOT NULL DEFAULT '{}',
+          created_at TEXT NOT NULL,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          next_attempt_at TEXT NOT NULL,
+          delivered_at TEXT,
+          last_error TEXT,
+          UNIQUE (kind, subject, period)
+        )""")
+    conn.execute("CREATE INDEX alerts_pending_idx ON alerts (next_attempt_at) WHERE delivered_at IS NULL")
+
+
+@migration
+def m011_usage_classes(conn: sqlite3.Connection) -> None:
     """``usage_classes_daily`` (core/store/token_classes.py): image generations, reasoning,
-    cache and tool-call sums and the prompt-cache saving per day and key, filled from the
-    calls already stored."""
+    cache and tool-call sums and the prompt-cache saving (not a response-cache hit's, which
+    m009's ``cache_hit`` marks) per day and key, filled from the calls already stored."""
     conn.execute("""
         CREATE TABLE usage_classes_daily (
           day TEXT NOT NULL,
@@ -374,5 +425,5 @@ def m009_usage_classes(conn: sqlite3.Connection) -> None:
                sum(CASE WHEN kind = 'image' AND status = 'success'
                         THEN coalesce(json_extract(metadata, '$.images'), 1) ELSE 0 END),
                sum(reasoning_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
-               sum(tool_calls), coalesce(sum(saved_cost), 0)
+               sum(tool_calls), coalesce(sum(CASE WHEN cache_hit = 0 THEN saved_cost END), 0)
         FROM request_logs GROUP BY 1, 2, 3, 4, 5, 6""")

@@ -1,5 +1,5 @@
 """SQLite's ``usage_classes_daily`` (core/store/token_classes.py): folding new calls in, and the
-console's read of it. The table itself is migration m009's."""
+console's read of it. The table itself is migration m011's."""
 from __future__ import annotations
 
 import sqlite3

@@ -74,6 +74,8 @@ def console_records():
         make_record(user_id="bob", created_at=day, model="gpt", kind="image", status="failure",
                     total_cost=0.0, metadata={"images": 4}),
         make_record(user_id="bob", created_at=day + dt.timedelta(days=3), is_demo=True, tool_calls=5),
+        # a response-cache hit: its saving is the console's cache_savings, not prompt caching's
+        make_record(user_id="ann", created_at=day, cache_hit=True, total_cost=0.0, saved_cost=0.5),
     ]
 
 
@@ -107,10 +109,10 @@ def test_calls_stored_before_the_migration_are_summed(tmp_path):
     store.record_calls(console_records())
     with store._lock:
         store._conn.execute("DROP TABLE usage_classes_daily")
-        store._conn.execute("DELETE FROM _migrations WHERE name = 'm009_usage_classes'")
+        store._conn.execute("DELETE FROM _migrations WHERE name = 'm011_usage_classes'")
     store.close()
     upgraded = SqliteStore(path)
-    assert upgraded.upgrade() == ["m009_usage_classes"]
+    assert upgraded.upgrade() == ["m011_usage_classes"]
     assert upgraded.token_classes(RollupQuery())["cache_read_tokens"] == 14_000
     assert upgraded.token_classes(RollupQuery())["images"] == 2
     upgraded.close()
@@ -122,8 +124,8 @@ def test_postgres_sums_calls_stored_before_its_migration(fresh_pg_url):
     with psycopg.connect(fresh_pg_url, autocommit=True) as conn:
         conn.execute("delete from usage_classes_daily")
         conn.execute("delete from parley_schema_migrations where name = %s",
-                     ("20251201000100_parley_usage_classes.sql",))
-    assert store.upgrade() == ["20251201000100_parley_usage_classes.sql"]
+                     ("20251201000300_parley_usage_classes.sql",))
+    assert store.upgrade() == ["20251201000300_parley_usage_classes.sql"]
     totals = store.token_classes(RollupQuery())
     assert (totals["cache_read_tokens"], totals["images"], totals["tool_calls"]) == (14_000, 2, 7)
     store.close()

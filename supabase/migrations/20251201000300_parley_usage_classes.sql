@@ -1,7 +1,8 @@
 -- Parley: usage_classes_daily (core/store/token_classes.py), the console's sums of what calls
 -- did beyond text: image generations (and the images they made), reasoning, cache read and
 -- cache write tokens, tool calls, and what prompt caching saved (negative where cache writes
--- cost more than reads saved). Kept current by a statement trigger on request_logs inserts,
+-- cost more than reads saved; a response-cache hit's saving, request_logs.cache_hit, is the
+-- console's cache_savings and not summed here). Kept current by a statement trigger on request_logs inserts,
 -- whatever inserted them; read only through parley_token_classes, under row-level security.
 
 create table if not exists public.usage_classes_daily (
@@ -38,7 +39,7 @@ as $$
          coalesce(sum(coalesce((r.metadata ->> 'images')::bigint, 1))
                   filter (where r.kind = 'image' and r.status = 'success'), 0),
          sum(r.reasoning_tokens), sum(r.cache_read_tokens), sum(r.cache_write_tokens),
-         sum(r.tool_calls), coalesce(sum(r.saved_cost), 0)
+         sum(r.tool_calls), coalesce(sum(r.saved_cost) filter (where not r.cache_hit), 0)
   from unnest(p_rows) r
   group by 1, 2, 3, 4, 5, 6
   order by 1, 2, 3, 4, 5, 6
