@@ -201,7 +201,8 @@ class AIService:
 
     async def generate_image(self, prompt: str, model: str | None = None, *, size: str | None = None,
                              n: int = 1, quality: str | None = None, user_id: str = "anonymous",
-                             service_type: str = "images", metadata: dict | None = None) -> GenerationResult:
+                             service_type: str = "images", metadata: dict | None = None,
+                             key_id: str | None = None) -> GenerationResult:
         """``n`` images from ``prompt`` by an image model (None: the first configured one; see
         core/images.py), priced per image by LiteLLM and recorded with ``kind="image"``.
         The result's ``images`` hold the pictures; ``cost`` is None when the price is unknown."""
@@ -219,9 +220,9 @@ class AIService:
         try:
             outcome = await generate_images(self.gateway, request)
         except ParleyError as err:
-            self._record_failure(request, err, user_id, service_type, metadata)
+            self._record_failure(request, err, user_id, service_type, metadata, key_id=key_id)
             raise
-        self._record(request, outcome, user_id, service_type, metadata)
+        self._record(request, outcome, user_id, service_type, metadata, key_id)
         return outcome.result
 
     def generate_image_sync(self, prompt: str, **kwargs: Any) -> GenerationResult:

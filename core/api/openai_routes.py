@@ -1,4 +1,13 @@
-"""OpenAI-compatible routes: ``POST /v1/chat/completions`` and ``GET /v1/models``.
+"""OpenAI-compatible routes: ``POST /v1/chat/completions``, ``POST /v1/images/generations``
+and ``GET /v1/models``.
+
+A chat completion takes image and PDF content parts in the last user message, ``tools``,
+``tool_choice``, ``response_format`` and ``reasoning_effort``, and tool results in follow-up
+turns; its message carries ``tool_calls`` (finish reason ``tool_calls``), streamed as one
+``delta.tool_calls`` chunk before the finish chunk; the ``parley`` object adds whether each
+call's arguments and the answer matched their schemas, and the reasoning text. An image
+generation answers OpenAI's shape (``data``: ``b64_json`` and ``revised_prompt``) with the same
+headers; it is priced per image and recorded as ``kind=image``.
 
 ``model`` is a Parley model name, ``auto`` (routed by the prompt's complexity) or absent (the
 key owner's preference for the service type). ``stream: true`` answers in OpenAI's SSE chunk
@@ -10,6 +19,7 @@ object has the cost and the model that actually answered).
 """
 from __future__ import annotations
 
+import json
 import time
 from typing import Any, AsyncIterator
 
@@ -20,7 +30,7 @@ from fastapi.routing import APIRoute
 from core.api.calls import Caller
 from core.api.errors import ApiError
 from core.api.keys import ApiKey
-from core.api.schemas import ChatCompletionRequest, messages_to_call
+from core.api.schemas import ChatCompletionRequest, ImageGenerationRequest, messages_to_call
 from core.api.sse import SSEResponse, prepend, primed, sse_error, sse_event
 from core.results import GenerationResult
 
@@ -46,13 +56,30 @@ def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
         prepared = caller.prepare(
             key, prompt=call["prompt"], service_type=service_type, model=body.model,
             system_prompt=call["system_prompt"], history=call["history"],
-            temperature=body.temperature, max_tokens=body.max_completion_tokens or body.max_tokens)
+            temperature=body.temperature, max_tokens=body.max_completion_tokens or body.max_tokens,
+            attachments=call["attachments"], **body.structured())
         if body.stream:
             headers = {"x-parley-call-id": prepared.call_id, "x-parley-served-by": prepared.model}
             stream, first = await primed(caller.stream(key, prepared))
             return SSEResponse(_chunks(caller, prepared, stream, first), headers=headers)
         result = await caller.generate(key, prepared)
         return JSONResponse(completion_body(result), headers=result_headers(result))
+
+    @routes.post("/v1/images/generations")
+    async def images(body: ImageGenerationRequest, key: ApiKey = Depends(key_of),
+                     x_parley_service: str | None = Header(default=None)):
+        """Images from a prompt by an image model, in OpenAI's shape."""
+        service_type = caller.service_type(key, x_parley_service)
+        result = await caller.generate_image(key, service_type=service_type, prompt=body.prompt,
+                                             model=body.model, n=body.n, size=body.size,
+                                             quality=body.quality)
+        body_out: dict[str, Any] = {"created": int(time.time()), "data": result.images,
+                                    "parley": _parley(result)}
+        if result.input_tokens or result.output_tokens:
+            body_out["usage"] = {"input_tokens": result.input_tokens,
+                                 "output_tokens": result.output_tokens,
+                                 "total_tokens": result.total_tokens}
+        return JSONResponse(body_out, headers=result_headers(result))
 
     @routes.get("/v1/models")
     async def models(key: ApiKey = Depends(key_of)):
@@ -88,19 +115,39 @@ def _usage(result: GenerationResult) -> dict[str, Any]:
 
 
 def _parley(result: GenerationResult) -> dict[str, Any]:
-    """What OpenAI's shape has no place for: cost, the model that answered, and why."""
+    """What OpenAI's shape has no place for: cost, the model that answered, and why; for
+    answers beyond text, the schemas' verdicts, the reasoning and the prompt-cache saving."""
     return {"call_id": result.call_id, "cost": result.cost, "price_known": result.price_known,
             "served_by": result.served_by, "fallback_used": result.fallback_used,
             "provider": result.provider, "tokens_estimated": result.tokens_estimated,
             "cache_hit": result.cache_hit, "ttft_ms": result.ttft_ms,
-            "response_time_ms": result.response_time_ms, "route_reason": result.route_reason}
+            "response_time_ms": result.response_time_ms, "route_reason": result.route_reason,
+            "kind": result.kind, "saved_cost": result.saved_cost, "reasoning": result.reasoning,
+            "json_valid": result.json_valid, "json_errors": result.json_errors,
+            "tool_calls": [{"id": c["id"], "valid": c.get("valid"), "errors": c.get("errors", [])}
+                           for c in result.tool_calls]}
+
+
+def _tool_calls(result: GenerationResult) -> list[dict[str, Any]]:
+    """The answer's tool calls in OpenAI's shape (arguments as JSON text)."""
+    return [{"id": c["id"], "type": "function",
+             "function": {"name": c["name"], "arguments": c["arguments"] if isinstance(c["arguments"], str)
+                          else json.dumps(c["arguments"])}}
+            for c in result.tool_calls]
+
+
+def _finish(result: GenerationResult) -> str:
+    return "tool_calls" if result.tool_calls else result.finish_reason or "stop"
 
 
 def completion_body(result: GenerationResult) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant",
+                               "content": result.content or (None if result.tool_calls else "")}
+    if result.tool_calls:
+        message["tool_calls"] = _tool_calls(result)
     return {"id": f"chatcmpl-{result.call_id}", "object": "chat.completion",
             "created": int(time.time()), "model": result.served_by or result.model,
-            "choices": [{"index": 0, "finish_reason": result.finish_reason or "stop",
-                         "message": {"role": "assistant", "content": result.content}}],
+            "choices": [{"index": 0, "finish_reason": _finish(result), "message": message}],
             "usage": _usage(result), "parley": _parley(result)}
 
 
@@ -119,7 +166,10 @@ async def _chunks(caller: Caller, prepared, stream: AsyncIterator, first_item) -
         async for item in prepend(first_item, stream):
             if isinstance(item, GenerationResult):
                 base["model"] = item.served_by or item.model
-                yield chunk({}, item.finish_reason or "stop")
+                if item.tool_calls:
+                    calls = [{"index": i, **call} for i, call in enumerate(_tool_calls(item))]
+                    yield chunk({"role": "assistant", "tool_calls": calls} if first else {"tool_calls": calls})
+                yield chunk({}, _finish(item))
                 yield sse_event({**base, "choices": [], "usage": _usage(item),
                                  "parley": _parley(item)})
                 break
