@@ -112,3 +112,13 @@ def test_images_are_generated_priced_and_recorded_for_the_key(api):
     with pytest.raises(openai.BadRequestError) as caught:
         client.images.generate(model="gpt", prompt="a lighthouse")
     assert "gpt does not make images" in caught.value.message
+
+
+def test_an_image_and_a_tool_behave_the_same_in_process_served_and_in_streamlit(gateway):
+    client = gateway.openai(gateway.make_key("alice"))
+    seen = client.chat.completions.create(model="claude", messages=[{"role": "user", "content": [
+        {"type": "text", "text": "What is this?"}, {"type": "image_url", "image_url": {"url": PICTURE}}]}])
+    assert seen.choices[0].message.content == "Echo: What is this? [seen: image/png]"
+    called = client.chat.completions.create(model="gemini", tools=WEATHER,
+                                            messages=[{"role": "user", "content": "Weather in Oslo?"}])
+    assert called.choices[0].message.tool_calls[0].function.name == "get_weather"
