@@ -3,6 +3,7 @@ no network (providers are the local emulator in tests/fakes)."""
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -36,3 +37,14 @@ def emulator():
 def fresh_emulator_script(request):
     if "emulator" in request.fixturenames:
         request.getfixturevalue("emulator").reset()
+
+
+@pytest.fixture(autouse=True)
+def no_response_cache_left_behind():
+    """LiteLLM keeps the response cache in one process-wide ``litellm.cache``; a test whose
+    service configured ``parley.cache`` must not leave it answering later tests' direct
+    litellm calls (Parley's own calls say ``caching`` explicitly either way)."""
+    yield
+    litellm = sys.modules.get("litellm")
+    if litellm is not None:
+        litellm.cache = None

@@ -202,8 +202,11 @@ class Gateway:
         return settings
 
     def _call_kwargs(self, request: CallRequest, *, stream: bool) -> dict[str, Any]:
+        # litellm.cache is one per process: a gateway configured without parley.cache must
+        # say so on every call, or it would answer from another gateway's cache.
         kwargs: dict[str, Any] = {"model": request.model, "messages": request.messages,
-                                  "litellm_call_id": request.call_id, "drop_params": True}
+                                  "litellm_call_id": request.call_id, "drop_params": True,
+                                  "caching": bool(self.settings.cache)}
         if request.temperature is not None:
             kwargs["temperature"] = request.temperature
         if request.max_tokens is not None:
