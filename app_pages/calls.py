@@ -69,13 +69,17 @@ if not page["calls"]:
     st.info("No calls match these filters." if len(cursors) == 1 else "No more calls.")
 rows = [{"time": c["created_at"][:19].replace("T", " "), "user": c["user_id"],
          "service": c["service_type"], "model": c["model"], "provider": c["provider"],
-         "status": c["status"], "tokens in": c["input_tokens"], "tokens out": c["output_tokens"],
-         "cost": c["total_cost"], "ms": c["response_time_ms"],
+         "kind": c["kind"], "status": c["status"], "tokens in": c["input_tokens"],
+         "tokens out": c["output_tokens"], "reasoning": c["reasoning_tokens"],
+         "cache read": c["cache_read_tokens"], "cache write": c["cache_write_tokens"],
+         "tool calls": c["tool_calls"], "cost": c["total_cost"], "cache saved": c["saved_cost"],
+         "ms": c["response_time_ms"],
          "fallback": "yes" if c["fallback_of"] else "", "call id": c["litellm_call_id"]}
         for c in page["calls"]]
 table = st.dataframe(rows, hide_index=True, on_select="rerun", selection_mode="multi-row",
                      key=f"calls_table_{len(cursors)}", column_config={
                          "cost": st.column_config.NumberColumn(format="$%.6f"),
+                         "cache saved": st.column_config.NumberColumn(format="$%.6f"),
                          "ms": st.column_config.NumberColumn(format="%.0f")})
 back, position, forward = st.columns([1, 2, 1])
 if back.button("← Newer", disabled=len(cursors) == 1, key="calls_back"):

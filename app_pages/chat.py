@@ -10,19 +10,22 @@ with ``service_type="chat"``.
 import streamlit as st
 
 from core import ParleyError
+from core.attachments import check_attachments, identify
+from core.images import image_models
 from core.playground.sessions import answer_stats
 from ui.components import safe_answer
 from ui.deps import service
 from ui.state import current_user
 
 AUTO, DEFAULT = "auto", ":default"
+FILE_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "pdf"]  # images and a PDF go with the message
 THREAD, MODEL = "chat_thread", "chat_model"
 
 svc = service()
 user = current_user()
 st.title("Chat")
 
-models = {m.name: m for m in svc.catalog.available()}
+models = {m.name: m for m in svc.catalog.available() if m.name not in image_models(svc.settings)}
 if not models:
     st.warning("No model is available. Set ANTHROPIC_API_KEY, GEMINI_API_KEY or OPENAI_API_KEY, "
                "or install the bundled local model (scripts/setup).")
@@ -74,10 +77,19 @@ for turn in thread:
         if turn.get("caption"):
             st.caption(turn["caption"])
 
-prompt = st.chat_input("Message")
+message = st.chat_input("Message", accept_file="multiple", file_type=FILE_TYPES)
+prompt, files = (message.text, message.files) if message else ("", [])
+try:
+    attachments = check_attachments([identify(f.getvalue(), f.name) for f in files])
+except ParleyError as err:
+    st.error(f"{err} Your message was not sent.")
+    prompt = ""
 if prompt:
+    attached = f"📎 {', '.join(a.name for a in attachments)}" if attachments else ""
     with st.chat_message("user"):
         safe_answer.show(prompt)
+        if attached:
+            st.caption(attached)
     choice = st.session_state[MODEL]
     with st.chat_message("assistant"):
         box, text, result = st.empty(), "", None
@@ -85,7 +97,8 @@ if prompt:
             for item in svc.stream_sync(prompt, user_id=user, service_type="chat",
                                         model=None if choice == DEFAULT else choice,
                                         history=[{"role": t["role"], "content": t["content"]}
-                                                 for t in thread], trim_history=True):
+                                                 for t in thread], trim_history=True,
+                                                attachments=attachments):
                 if isinstance(item, str):
                     text += item
                     safe_answer.show(text, container=box, cursor=True)
@@ -95,7 +108,7 @@ if prompt:
             box.empty()
             st.error(f"{err} Your message was not added to the conversation.")
         else:
-            thread += [{"role": "user", "content": prompt},
+            thread += [{"role": "user", "content": prompt, "caption": attached},
                        {"role": "assistant", "content": result.content,
                         "caption": answer_caption(result)}]
             st.rerun()  # show the turn from the thread, and enable "New conversation"

@@ -10,7 +10,8 @@ import dataclasses
 import streamlit as st
 
 from core import ParleyError
-from core.attachments import check_attachments, identify
+from core.attachments import check_attachments, identify, missing_capability
+from core.images import image_models
 from core.playground.fanout import FanOut, continue_with_tool_results
 from core.playground.sessions import LETTERS, Comparison
 from core.pricing import estimate_columns
@@ -24,7 +25,7 @@ user = current_user()
 store = svc.store
 st.title("Compare")
 
-models = svc.catalog.available()
+models = [m for m in svc.catalog.available() if m.name not in image_models(svc.settings)]  # chat models
 if not models:
     st.warning("No model is available. Set ANTHROPIC_API_KEY, GEMINI_API_KEY or OPENAI_API_KEY, "
                "or install the bundled local model (scripts/setup).")
@@ -92,6 +93,10 @@ with compare_tab:
     except ParleyError as err:
         st.error(str(err))
         attachments = None
+    for i, column in enumerate(columns):
+        missing = missing_capability(svc.settings, column.model, attachments or [])
+        if missing:
+            st.caption(f"{LETTERS[i]} · {column.model} cannot read {missing}: its column will say so.")
 
     if prompt.strip():  # litellm's tokenizers load here, never on the first paint
         try:
@@ -136,7 +141,9 @@ with compare_tab:
                                       on_tool_results=send_tool_results)
         if chosen is not None:
             answer = current.turns[-1]["answers"][chosen]
-            st.session_state.chat_thread = current.history(chosen)
+            # the chat page keeps text turns: tool calls and their results stay in the comparison
+            st.session_state.chat_thread = [t for t in current.history(chosen) if isinstance(t.get("content"), str)
+                                            and t["role"] in ("user", "assistant")]
             st.session_state.chat_model = answer.get("served_by") or answer.get("model")
             st.switch_page("app_pages/chat.py")
         if current.hidden:

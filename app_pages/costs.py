@@ -69,6 +69,23 @@ def show_totals(total: dict) -> None:
                    "not in these sums.")
 
 
+def show_beyond_text(filters: analytics.Filters) -> None:
+    """Prompt caching's saving, image generations, reasoning and tool calls: shown when any."""
+    sums = analytics.beyond_text(store, filters)
+    if not any(sums.values()):
+        return
+    saved = sums["saved_cost"]
+    cols = st.columns(5)
+    cols[0].metric("Cache saved", f"${saved:,.4f}" if saved >= 0 else f"-${-saved:,.4f}",
+                   help="What prompt caching saved against paying the input rate for every cached "
+                        "token (negative while cache writes cost more than reads saved).")
+    cols[1].metric("Images", f"{sums['images']:,}", help=f"{sums['image_calls']:,} image generations")
+    cols[2].metric("Reasoning tokens", _count(sums["reasoning_tokens"]))
+    cols[3].metric("Cache read / write", f"{_count(sums['cache_read_tokens'])} / "
+                                         f"{_count(sums['cache_write_tokens'])}")
+    cols[4].metric("Tool calls", f"{sums['tool_calls']:,}")
+
+
 def show_spend(filters: analytics.Filters) -> None:
     by = st.radio("Stack by", ["model", "provider"], horizontal=True, key="costs_stack")
     st.plotly_chart(charts.spend_over_time(analytics.spend_by_day(store, filters, by=by), by))
@@ -156,6 +173,7 @@ try:
                 "or fill the store with demo data: `python -m core demo --calls 10000`.")
         st.stop()
     show_totals(total)
+    show_beyond_text(filters)
     show_spend(filters)
     show_models(filters)
     show_month(filters)

@@ -23,6 +23,7 @@ from typing import Any
 from core.attachments import check_attachments, content_parts, missing_capability
 from core.errors import BadRequestError, ParleyError
 from core.guards import Hold
+from core.images import image_models
 from core.llm.gateway import CallRequest
 from core.pricing import estimate_call
 from core.prompts import PromptTemplate, parse_ref
@@ -119,6 +120,9 @@ def _plan(service, call: Call, messages: list[dict], attachments) -> tuple[Choic
     choice = service.choose(user_id=call.user_id, service_type=call.service_type, model=call.model,
                             provider=call.provider, complexity=call.complexity,
                             prompt=call.prompt or "")
+    if choice.model in image_models(service.settings):
+        raise BadRequestError(f"{choice.model} makes images, not answers; use generate_image "
+                              "(the Images page), or pick a chat model.")
     missing = missing_capability(service.settings, choice.model, attachments)
     if missing:
         raise BadRequestError(f"{choice.model} cannot read {missing}; pick a model that can, "

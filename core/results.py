@@ -53,8 +53,8 @@ class GenerationResult:
     route: str | None = None  # the complexity class whose parley.routes entry chose the model
     route_reason: str | None = None  # one sentence: why this model (core/routing.py)
     kind: str = "chat"  # chat | image
-    # What caching saved: prompt caching (negative: writes cost more), or on a response-cache
-    # hit (cache_hit) the whole call's cost.
+    # What caching saved: on a response-cache hit, what the call would have cost; otherwise
+    # what prompt-cache reads saved (negative when cache writes cost more). None: no caching.
     saved_cost: float | None = None
     reasoning: str | None = None  # the thinking text, when the provider returned it
     tool_calls: list[dict] = field(default_factory=list)  # {id, name, arguments, valid, errors}

@@ -18,6 +18,7 @@ import uuid
 from typing import Any, AsyncIterator, Iterator, Mapping
 
 from core.attachments import check_attachments, redacted
+from core.images import check_image_request
 from core.catalog import Catalog, ModelEntry
 from core.config import Settings, load_settings
 from core.errors import AuthError, BadRequestError, ParleyError, StreamAbandonedError
@@ -206,7 +207,6 @@ class AIService:
         """``n`` images from ``prompt`` by an image model (None: the first configured one; see
         core/images.py), priced per image by LiteLLM and recorded with ``kind="image"``.
         The result's ``images`` hold the pictures; ``cost`` is None when the price is unknown."""
-        from core.images import check_image_request
         from core.llm.images import generate_images
 
         request = dataclasses.replace(check_image_request(self.settings, model, prompt, n, size,
@@ -222,9 +222,9 @@ class AIService:
         try:
             outcome = await generate_images(self.gateway, request)
         except ParleyError as err:
-            self._record_failure(request, err, user_id, service_type, metadata)
+            self._record_failure(request, err, user_id, service_type, metadata, key_id=key_id)
             raise
-        self._record(request, outcome, user_id, service_type, metadata)
+        self._record(request, outcome, user_id, service_type, metadata, key_id)
         return outcome.result
 
     def generate_image_sync(self, prompt: str, **kwargs: Any) -> GenerationResult:

@@ -89,13 +89,22 @@ class Caller:
         self.keyring.note_spend(key, result.cost)
         return result
 
-    async def images(self, key: ApiKey, **request: Any) -> GenerationResult:
-        """``AIService.generate_image`` for the key's user, attributed to the key, after the
-        key's rate limit."""
+    async def generate_image(self, key: ApiKey, *, service_type: str, model: str | None,
+                             **request: Any) -> GenerationResult:
+        """``AIService.generate_image`` for the key: its models, its rate limit, its user."""
+        from core.images import image_models
+
+        if model is not None:
+            self.service.catalog.get(model)  # 404 for an unknown model
+        model = model or next(iter(image_models(self.service.settings)), None)
+        if model is not None and not key.allows(model):
+            raise ApiError(403, f"API key {key.prefix} may use only {', '.join(key.models)}, "
+                                f"not {model}.", code="model_not_allowed")
         if key.rate_limit_per_minute:
             self.limiter.acquire(f"key:{key.prefix}", key.rate_limit_per_minute)
-        call = self.service.generate_image(user_id=key.user_id, key_id=key.id,
-                                           metadata={"via": "api", "key_prefix": key.prefix}, **request)
+        call = self.service.generate_image(
+            model=model, user_id=key.user_id, service_type=service_type, key_id=key.id,
+            metadata={"via": "api", "key_prefix": key.prefix}, **request)
         result = await (asyncio.wrap_future(self.service.submit(call)) if self.own_loop else call)
         self.keyring.note_spend(key, result.cost)
         return result

@@ -1,4 +1,13 @@
-"""OpenAI-compatible routes: ``POST /v1/chat/completions`` and ``GET /v1/models``.
+"""OpenAI-compatible routes: ``POST /v1/chat/completions``, ``POST /v1/images/generations``
+and ``GET /v1/models``.
+
+A chat completion takes image and PDF content parts in the last user message, ``tools``,
+``tool_choice``, ``response_format`` and ``reasoning_effort``, and tool results in follow-up
+turns; its message carries ``tool_calls`` (finish reason ``tool_calls``), streamed as one
+``delta.tool_calls`` chunk before the finish chunk; the ``parley`` object adds whether each
+call's arguments and the answer matched their schemas, and the reasoning text. An image
+generation answers OpenAI's shape (``data``: ``b64_json`` and ``revised_prompt``) with the same
+headers; it is priced per image and recorded as ``kind=image``.
 
 ``model`` is a Parley model name, ``auto`` (routed by the prompt's complexity) or absent (the
 key owner's preference for the service type). ``stream: true`` answers in OpenAI's SSE chunk
@@ -22,7 +31,6 @@ from core.api.calls import Caller
 from core.api.errors import ApiError
 from core.api.keys import ApiKey
 from core.api.schemas import ChatCompletionRequest, ImageGenerationRequest, messages_to_call
-from core.images import image_models
 from core.api.sse import SSEResponse, prepend, primed, sse_error, sse_event
 from core.results import GenerationResult
 
@@ -49,7 +57,7 @@ def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
             key, prompt=call["prompt"], service_type=service_type, model=body.model,
             system_prompt=call["system_prompt"], history=call["history"],
             temperature=body.temperature, max_tokens=body.max_completion_tokens or body.max_tokens,
-            **body.structured())
+            attachments=call["attachments"], **body.structured())
         if body.stream:
             headers = {"x-parley-call-id": prepared.call_id, "x-parley-served-by": prepared.model}
             stream, first = await primed(caller.stream(key, prepared))
@@ -60,18 +68,20 @@ def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
     @routes.post("/v1/images/generations")
     async def images(body: ImageGenerationRequest, key: ApiKey = Depends(key_of),
                      x_parley_service: str | None = Header(default=None)):
-        """Images from a prompt by a Parley image model, priced and recorded like any call."""
-        service = caller.service
-        model = body.model or next(iter(image_models(service.settings)), None)
-        if model is not None and not key.allows(model):
-            raise ApiError(403, f"API key {key.prefix} may not use {model}.", code="model_not_allowed")
-        result = await caller.images(key, prompt=body.prompt, model=body.model, n=body.n,
-                                     size=body.size, quality=body.quality,
-                                     service_type=caller.service_type(key, x_parley_service, None, "images"))
+        """Images from a prompt by an image model, in OpenAI's shape."""
+        service_type = caller.service_type(key, x_parley_service)
+        result = await caller.generate_image(key, service_type=service_type, prompt=body.prompt,
+                                             model=body.model, n=body.n, size=body.size,
+                                             quality=body.quality)
         data = [{k: v for k, v in image.items() if k in ("b64_json", "url", "revised_prompt")}
                 for image in result.images]
-        return JSONResponse({"created": int(time.time()), "data": data, "parley": _parley(result)},
-                            headers=result_headers(result))
+        body_out: dict[str, Any] = {"created": int(time.time()), "data": data,
+                                    "parley": _parley(result)}
+        if result.input_tokens or result.output_tokens:
+            body_out["usage"] = {"input_tokens": result.input_tokens,
+                                 "output_tokens": result.output_tokens,
+                                 "total_tokens": result.total_tokens}
+        return JSONResponse(body_out, headers=result_headers(result))
 
     @routes.get("/v1/models")
     async def models(key: ApiKey = Depends(key_of)):
@@ -107,39 +117,41 @@ def _usage(result: GenerationResult) -> dict[str, Any]:
 
 
 def _parley(result: GenerationResult) -> dict[str, Any]:
-    """What OpenAI's shape has no place for: cost, the model that answered, and why (and,
-    with tools or a response schema, whether the arguments and answer were valid)."""
-    return {"json_valid": result.json_valid,
-            "tool_calls_valid": [c.get("valid") for c in result.tool_calls] or None,
-            "call_id": result.call_id, "cost": result.cost, "price_known": result.price_known,
+    """What OpenAI's shape has no place for: cost, the model that answered, and why; for
+    answers beyond text, the schemas' verdicts, the reasoning and the prompt-cache saving."""
+    return {"call_id": result.call_id, "cost": result.cost, "price_known": result.price_known,
             "served_by": result.served_by, "fallback_used": result.fallback_used,
             "provider": result.provider, "tokens_estimated": result.tokens_estimated,
             "cache_hit": result.cache_hit, "ttft_ms": result.ttft_ms,
-            "response_time_ms": result.response_time_ms, "route_reason": result.route_reason}
+            "response_time_ms": result.response_time_ms, "route_reason": result.route_reason,
+            "kind": result.kind, "saved_cost": result.saved_cost, "reasoning": result.reasoning,
+            "json_valid": result.json_valid, "json_errors": result.json_errors,
+            "tool_calls_valid": [c.get("valid") for c in result.tool_calls] or None,
+            "tool_calls": [{"id": c["id"], "valid": c.get("valid"), "errors": c.get("errors", [])}
+                           for c in result.tool_calls]}
+
+
+def _tool_calls(result: GenerationResult) -> list[dict[str, Any]]:
+    """The answer's tool calls in OpenAI's shape (arguments as JSON text)."""
+    return [{"id": c["id"], "type": "function",
+             "function": {"name": c["name"], "arguments": c["arguments"] if isinstance(c["arguments"], str)
+                          else json.dumps(c["arguments"])}}
+            for c in result.tool_calls]
+
+
+def _finish(result: GenerationResult) -> str:
+    return "tool_calls" if result.tool_calls else result.finish_reason or "stop"
 
 
 def completion_body(result: GenerationResult) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": result.content or None}
+    message: dict[str, Any] = {"role": "assistant",
+                               "content": result.content or (None if result.tool_calls else "")}
     if result.tool_calls:
-        message["tool_calls"] = openai_tool_calls(result)
-    else:
-        message["content"] = result.content
+        message["tool_calls"] = _tool_calls(result)
     return {"id": f"chatcmpl-{result.call_id}", "object": "chat.completion",
             "created": int(time.time()), "model": result.served_by or result.model,
             "choices": [{"index": 0, "finish_reason": _finish(result), "message": message}],
             "usage": _usage(result), "parley": _parley(result)}
-
-
-def openai_tool_calls(result: GenerationResult) -> list[dict[str, Any]]:
-    """The answer's tool calls in OpenAI's shape (arguments as a JSON string, as sent)."""
-    return [{"id": call.get("id") or f"call_{i}", "type": "function",
-             "function": {"name": call["name"], "arguments": call["arguments"]
-                          if isinstance(call["arguments"], str) else json.dumps(call["arguments"])}}
-            for i, call in enumerate(result.tool_calls)]
-
-
-def _finish(result: GenerationResult) -> str:
-    return "tool_calls" if result.tool_calls else (result.finish_reason or "stop")
 
 
 async def _chunks(caller: Caller, prepared, stream: AsyncIterator, first_item) -> AsyncIterator[bytes]:
@@ -158,8 +170,8 @@ async def _chunks(caller: Caller, prepared, stream: AsyncIterator, first_item) -
             if isinstance(item, GenerationResult):
                 base["model"] = item.served_by or item.model
                 if item.tool_calls:
-                    yield chunk({"role": "assistant", "tool_calls": [
-                        {"index": i, **call} for i, call in enumerate(openai_tool_calls(item))]})
+                    calls = [{"index": i, **call} for i, call in enumerate(_tool_calls(item))]
+                    yield chunk({"role": "assistant", "tool_calls": calls} if first else {"tool_calls": calls})
                 yield chunk({}, _finish(item))
                 yield sse_event({**base, "choices": [], "usage": _usage(item),
                                  "parley": _parley(item)})

@@ -72,6 +72,13 @@ def totals(store: UsageReader, filters: Filters, *, as_user: str | None = None) 
     return {name: frame[name].iloc[0].item() for name in USAGE_COLUMNS}
 
 
+def beyond_text(store: UsageReader, filters: Filters, *, as_user: str | None = None) -> dict[str, Any]:
+    """What the filtered calls did beyond text (``UsageReader.token_classes``): image
+    generations and images, reasoning, cache read and write tokens, tool calls, and what prompt
+    caching saved."""
+    return store.token_classes(filters.query(), as_user=as_user)
+
+
 def filter_options(store: UsageReader, filters: Filters, *, as_user: str | None = None) -> dict[str, list[str]]:
     """The users, providers, models and service types with calls in ``filters``' date range
     (other filters ignored, so a choice never hides the others): the filter widgets' options."""

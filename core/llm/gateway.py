@@ -26,7 +26,7 @@ from core.errors import (AllModelsFailedError, AuthError, ConfigError, ParleyErr
 from core.llm import runtime
 from core.llm.errors import to_parley_error
 from core.llm.local.engine import LocalModel, find_bundled_model
-from core.llm.usage import answer_extras, saved_by_cache, token_classes
+from core.llm.usage import tool_calls_and_reasoning, saved_by_cache, token_classes
 from core.llm.runtime import ATTEMPTS, Attempt, ms_since
 from core import pricing
 from core.results import GenerationResult
@@ -240,7 +240,7 @@ class Gateway:
         if not input_tokens and not output_tokens:
             input_tokens, output_tokens, estimated = self._estimate(entry, request, content)
         classes = token_classes(None if estimated else usage)
-        tool_calls, reasoning = answer_extras(response)
+        tool_calls, reasoning = tool_calls_and_reasoning(response)
         result = GenerationResult(
             content=content, model=request.model, provider=entry.provider,
             provider_model=entry.provider_model, input_tokens=input_tokens,

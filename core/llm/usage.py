@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from core.llm import runtime
 
-__all__ = ["TokenClasses", "token_classes", "saved_by_cache", "answer_extras"]
+__all__ = ["TokenClasses", "token_classes", "saved_by_cache", "tool_calls_and_reasoning"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def saved_by_cache(provider_model: str, usage, cost: float | None) -> float | No
     return prompt_cost + completion_cost - cost
 
 
-def answer_extras(response) -> tuple[list[dict], str | None]:
+def tool_calls_and_reasoning(response) -> tuple[list[dict], str | None]:
     """The tool calls (``{"id", "name", "arguments"}``, arguments as the model's JSON text) and
     the reasoning text of a LiteLLM ``ModelResponse``."""
     if not getattr(response, "choices", None):

@@ -69,6 +69,13 @@ class UsageReader(Protocol):
         ``fallbacks`` and the latency histograms ``rt`` and ``ttft`` (lists of
         ``console.BUCKETS`` call counts per bucket of ``console.LATENCY_BOUNDS_MS``)."""
 
+    def token_classes(self, query: "RollupQuery", *, as_user: str | None = None) -> dict[str, Any]:
+        """What calls did beyond text over ``query``'s days and filters (its ``by`` is
+        ignored): ``image_calls``, ``images``, ``reasoning_tokens``, ``cache_read_tokens``,
+        ``cache_write_tokens``, ``tool_calls`` (ints) and ``saved_cost`` (float), from
+        ``usage_classes_daily`` (core/store/token_classes.py); ``as_user`` as in
+        ``usage_rollup``."""
+
 
 class PreferenceStore(Protocol):
     """Users' model choices (``core.routing.preferences``)."""

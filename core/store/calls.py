@@ -23,7 +23,8 @@ __all__ = ["CallQuery", "CALL_COLUMNS", "page_sql", "page_from_rows", "DETAIL_CO
 
 CALL_COLUMNS = ("id", "litellm_call_id", "created_at", "user_id", "service_type", "model",
                 "provider", "status", "error_class", "input_tokens", "output_tokens",
-                "total_cost", "response_time_ms", "ttft_ms", "fallback_of", "is_demo")
+                "total_cost", "response_time_ms", "ttft_ms", "fallback_of", "is_demo", "kind",
+                "reasoning_tokens", "cache_read_tokens", "cache_write_tokens", "tool_calls", "saved_cost")
 DETAIL_COLUMNS = (*CALL_COLUMNS, "provider_model", "error", "total_tokens", "messages",
                   "response", "metadata")
 _FILTERS = {"users": "user_id", "models": "model", "providers": "provider",
@@ -149,8 +150,9 @@ def page_from_rows(query: CallQuery, rows: list[tuple]) -> dict[str, Any]:
         call = dict(zip(CALL_COLUMNS, row[:len(CALL_COLUMNS)]))
         if isinstance(call["created_at"], dt.datetime):
             call["created_at"] = call["created_at"].isoformat()
-        if call["total_cost"] is not None:
-            call["total_cost"] = float(call["total_cost"])
+        for money in ("total_cost", "saved_cost"):
+            if call[money] is not None:
+                call[money] = float(call[money])
         call["is_demo"] = bool(call["is_demo"])
         calls.append(call)
     next_cursor = None

@@ -29,6 +29,7 @@ from core.store.keys import SqlFunctionKeys
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
                                  pick_grain, usage_rollup_row)
 from core.store.calls import DETAIL_COLUMNS, CallQuery, call_detail, page_from_rows, page_sql
+from core.store.token_classes import class_totals
 from core.store.base import (call_row, check_limit, check_usage_query, comparison_row,
                               leaderboard_rows, usage_row, vote_row)
 
@@ -225,6 +226,12 @@ class PostgresStore(SqlFunctionKeys, SqlFunctionAlerts):
         rows = self._call("select public.parley_console_performance(%s::jsonb)",
                           (json.dumps(query.to_json(grain)),), as_user=as_user)
         return [performance_row(row) for row in rows]
+
+    def token_classes(self, query: RollupQuery, *, as_user: str | None = None) -> dict[str, Any]:
+        """``parley_token_classes``: ``usage_classes_daily`` summed over ``query`` (RLS under
+        ``as_user``)."""
+        return class_totals(self._call("select public.parley_token_classes(%s::jsonb)",
+                                       (json.dumps(query.to_json()),), as_user=as_user))
 
     def get_preferences(self, user_id: str, *, as_user: str | None = None) -> dict[str | None, str]:
         rows = self._call("select public.parley_get_preferences(%s)", (user_id,), as_user=as_user)

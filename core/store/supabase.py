@@ -32,6 +32,7 @@ from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, p
 from core.store.base import (call_row, check_limit, check_usage_query, comparison_row,
                               leaderboard_rows, usage_row, vote_row)
 from core.store.postgres import preferences_from_rows
+from core.store.token_classes import class_totals
 
 __all__ = ["SupabaseStore"]
 
@@ -152,6 +153,11 @@ class SupabaseStore(SqlFunctionKeys, SqlFunctionAlerts):
         rows = self._rpc("parley_console_performance", {"p_query": query.to_json(grain)},
                          as_user=as_user)
         return [performance_row(row) for row in rows]
+
+    def token_classes(self, query: RollupQuery, *, as_user: str | None = None) -> dict[str, Any]:
+        """``parley_token_classes``, scoped like ``usage_rollup``."""
+        query, as_user = self._console_scope(query, as_user)
+        return class_totals(self._rpc("parley_token_classes", {"p_query": query.to_json()}, as_user=as_user))
 
     def _console_scope(self, query: RollupQuery, as_user: str | None) -> tuple[RollupQuery, str | None]:
         if self._enforced_here(as_user):

@@ -82,6 +82,12 @@ async def test_the_first_image_model_is_the_default_and_chat_models_are_refused(
         await svc.generate_image("a kite", model="claude")
 
 
+async def test_an_image_model_is_not_asked_for_an_answer(svc, emulator):
+    with pytest.raises(BadRequestError, match="gpt-image makes images, not answers; use generate_image"):
+        await svc.generate("Hello", model="gpt-image")
+    assert emulator.requests == [] and svc.recorded == []
+
+
 @pytest.mark.parametrize("options, message", [
     ({"n": 5}, "Ask for 1 to 4 images, not 5."),
     ({"size": "huge"}, "Size is WIDTHxHEIGHT"),

@@ -33,6 +33,7 @@ from core.store.sqlite import migrations as sqlite_migrations, rollups as sqlite
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, pick_grain,
                                 rollup_increments)
 from core.store.calls import DETAIL_COLUMNS, CallQuery, call_detail, page_from_rows, page_sql
+from core.store.sqlite.token_classes import fold_token_classes, token_class_totals
 from core.store.base import (check_call, check_limit, check_usage_query, comparison_row,
                               leaderboard_rows, usage_row, utc_iso, vote_row)
 
@@ -158,6 +159,7 @@ class SqliteStore(SqliteKeys, SqliteAlerts):
                 new, stamps = [new[i] for i in kept], [stamps[i] for i in kept]
             if new:
                 sqlite_console.fold_rollups(conn, *rollup_increments(new, stamps))
+                fold_token_classes(conn, new, stamps)
         return inserted
 
     def usage(self, by: str, *, user_id: str | None = None, since: dt.date | None = None,
@@ -199,6 +201,13 @@ class SqliteStore(SqliteKeys, SqliteAlerts):
                 query = query.only_user(as_user)
             grain = pick_grain(PERFORMANCE_GRAINS, query, as_user=as_user)
             return sqlite_console.performance_rollup(conn, query, grain)
+
+    def token_classes(self, query: RollupQuery, *, as_user: str | None = None) -> dict[str, Any]:
+        """``usage_classes_daily`` summed over ``query`` (see ``UsageReader.token_classes``)."""
+        with self._reading() as conn:
+            if as_user is not None and not self._is_admin(conn, as_user):
+                query = query.only_user(as_user)
+            return token_class_totals(conn, query)
 
     def get_preferences(self, user_id: str, *, as_user: str | None = None) -> dict[str | None, str]:
         """Service type (None = the user's default) -> model name."""

@@ -394,3 +394,36 @@ def m010_alerts(conn: sqlite3.Connection) -> None:
           UNIQUE (kind, subject, period)
         )""")
     conn.execute("CREATE INDEX alerts_pending_idx ON alerts (next_attempt_at) WHERE delivered_at IS NULL")
+
+
+@migration
+def m011_usage_classes(conn: sqlite3.Connection) -> None:
+    """``usage_classes_daily`` (core/store/token_classes.py): image generations, reasoning,
+    cache and tool-call sums and the prompt-cache saving (not a response-cache hit's, which
+    m009's ``cache_hit`` marks) per day and key, filled from the calls already stored."""
+    conn.execute("""
+        CREATE TABLE usage_classes_daily (
+          day TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          provider TEXT NOT NULL,
+          model TEXT NOT NULL,
+          service_type TEXT NOT NULL,
+          is_demo INTEGER NOT NULL DEFAULT 0,
+          image_calls INTEGER NOT NULL DEFAULT 0,
+          images INTEGER NOT NULL DEFAULT 0,
+          reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+          cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+          cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+          tool_calls INTEGER NOT NULL DEFAULT 0,
+          saved_cost REAL NOT NULL DEFAULT 0,
+          PRIMARY KEY (day, user_id, provider, model, service_type, is_demo)
+        ) WITHOUT ROWID""")
+    conn.execute("""
+        INSERT INTO usage_classes_daily
+        SELECT date(created_at), user_id, provider, model, service_type, is_demo,
+               sum(kind = 'image' AND status = 'success'),
+               sum(CASE WHEN kind = 'image' AND status = 'success'
+                        THEN coalesce(json_extract(metadata, '$.images'), 1) ELSE 0 END),
+               sum(reasoning_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
+               sum(tool_calls), coalesce(sum(CASE WHEN cache_hit = 0 THEN saved_cost END), 0)
+        FROM request_logs GROUP BY 1, 2, 3, 4, 5, 6""")

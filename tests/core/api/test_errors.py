@@ -75,7 +75,9 @@ def test_the_sdk_raises_its_own_errors(api, emulator):
     ({"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function"}]}, "tool"),
     ({"messages": [{"role": "assistant", "content": "hi"}]}, "last message must be the user's"),
     ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
-     "only text"),
+     "base64 data: URL"),
+    ({"messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]},
+     "content parts are text, image_url or file"),
     ({"messages": [{"role": "user", "content": "   "}]}, "empty"),
 ])
 def test_malformed_or_mistyped_bodies_are_400(api, emulator, body, words):

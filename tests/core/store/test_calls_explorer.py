@@ -90,6 +90,19 @@ def test_fallback_attempts_and_details_of_a_call(explorer):
     assert store.call("nope") is None
 
 
+def test_each_call_shows_its_kind_and_token_classes(explorer):
+    store, _ = explorer
+    store.record_calls([
+        make_record(call_id="chat", input_tokens=10_000, output_tokens=500, reasoning_tokens=120,
+                    cache_read_tokens=6_000, cache_write_tokens=3_000, tool_calls=2, saved_cost=0.01395),
+        make_record(call_id="image", kind="image", total_cost=0.08)])
+    calls = {c["litellm_call_id"]: c for c in _walk(store, {})}
+    chat, image = calls["chat"], calls["image"]
+    assert (chat["kind"], chat["reasoning_tokens"], chat["cache_read_tokens"], chat["cache_write_tokens"],
+            chat["tool_calls"], chat["saved_cost"]) == ("chat", 120, 6_000, 3_000, 2, 0.01395)
+    assert (image["kind"], image["saved_cost"], image["total_cost"]) == ("image", None, 0.08)
+
+
 def test_a_user_sees_only_their_own_calls_and_an_admin_everyones(explorer):
     store, make_admin = explorer
     store.record_calls([make_record(user_id="ana"), make_record(user_id="bob", call_id="bobs")])
