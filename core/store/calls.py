@@ -29,6 +29,7 @@ DETAIL_COLUMNS = (*CALL_COLUMNS, "provider_model", "error", "total_tokens", "mes
 _FILTERS = {"users": "user_id", "models": "model", "providers": "provider",
             "services": "service_type"}
 _UNKNOWN_COST = -1.0  # unknown prices sort after every known one (cost is never negative)
+_COST_KEY = "coalesce(total_cost, -1.0)"  # the cost sort key, as the indexes spell it
 MAX_PAGE = 500
 
 
@@ -123,16 +124,14 @@ def page_sql(query: CallQuery, dialect: str) -> tuple[str, list[Any]]:
     if query.max_cost is not None:
         where.append(f"total_cost <= {money}")
         params.append(query.max_cost)
-    key = "created_at" if query.sort == "time" else f"coalesce(total_cost, {_UNKNOWN_COST})"
+    key = "created_at" if query.sort == "time" else _COST_KEY
     after = _cursor_values(query)
     if after is not None:
-        if dialect == "postgres":
-            first = money if query.sort == "cost" else mark
-            where.append(f"({key}, id) < ({first}, {mark})")
-            params.extend(after)
-        else:  # SQLite ranges an index on a row value of plain columns only: spell it out
-            where.append(f"{key} <= {mark} AND ({key} < {mark} OR id < {mark})")
-            params.extend([after[0], after[0], after[1]])
+        # Spelled out, not (key, id) < (a, b): SQLite ranges an index on a row value of
+        # plain columns only.
+        bound = money if query.sort == "cost" else mark
+        where.append(f"{key} <= {bound} AND ({key} < {bound} OR id < {mark})")
+        params.extend([after[0], after[0], after[1]])
     columns = ", ".join(CALL_COLUMNS)
     sql = (f"SELECT {columns}, {key} AS sort_key FROM request_logs "
            f"WHERE {' AND '.join(where) or 'true'} ORDER BY {key} DESC, id DESC LIMIT {mark}")
