@@ -141,7 +141,8 @@ def _decide(bench, report: dict, *, user: str, admin: bool, key: str) -> None:
     best = labels.index(ranked[0]["model"]) if ranked else 0
     services = list(bench.service.settings.service_types) or [report["run"]["service_type"]]
     service = report["run"]["service_type"]
-    model = st.selectbox("Winner", labels, index=best, key=f"{key}_model")
+    # keyed by the leader, so the choice follows the ranking when new votes change it
+    model = st.selectbox("Winner", labels, index=best, key=f"{key}_model_{labels[best]}")
     service = st.selectbox("For service type", services,
                            index=services.index(service) if service in services else 0,
                            key=f"{key}_service")
