@@ -20,7 +20,7 @@ except ParleyError as err:
 
 shared = st.query_params.get("run")
 if shared:
-    eval_results.show(bench, runs, shared, user=user, admin=is_admin(), key="shared")
+    eval_results.show(bench, runs, shared, user=user, admin=is_admin(), key="shared", read_only=True)
     st.stop()
 
 st.title("Evaluations")

@@ -41,7 +41,10 @@ def progress(bench, runs, run_id: str, *, key: str) -> None:
     bar()
 
 
-def show(bench, runs, run_id: str, *, user: str, admin: bool, key: str) -> None:
+def show(bench, runs, run_id: str, *, user: str, admin: bool, key: str,
+         read_only: bool = False) -> None:
+    """The run's results; ``read_only`` (a shared link) leaves out cancel/resume, votes and
+    the decision."""
     try:
         report = bench.report(run_id)
     except ParleyError as err:
@@ -51,7 +54,7 @@ def show(bench, runs, run_id: str, *, user: str, admin: bool, key: str) -> None:
     st.subheader(f"Run {run_id}")
     st.caption(f"{run['template']} x {run['dataset']} ({run['rows']} rows) · status {run['status']}"
                f" · by {run['created_by']} · share: /evals?run={run_id}")
-    if run["status"] != "done":
+    if run["status"] != "done" and not read_only:
         progress(bench, runs, run_id, key=f"{key}_progress")
     _totals(report["totals"])
     _matrix(report)
@@ -61,6 +64,9 @@ def show(bench, runs, run_id: str, *, user: str, admin: bool, key: str) -> None:
                          file_name=f"{run_id}.csv", mime="text/csv", key=f"{key}_csv")
     right.download_button("Export JSON", to_json(run, report["totals"], report["results"]),
                           file_name=f"{run_id}.json", mime="application/json", key=f"{key}_json")
+    if read_only:
+        st.caption("Read-only: open Evaluations to vote or to use a model.")
+        return
     _vote(bench, report, user=user, key=f"{key}_vote")
     _decide(bench, report, user=user, admin=admin, key=f"{key}_decide")
 
