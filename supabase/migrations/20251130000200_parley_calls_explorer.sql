@@ -1,6 +1,6 @@
 -- Parley: indexes for the calls explorer (core/store/calls.py). A page is read by keyset
--- (sort key <= cursor, ties broken by id) ORDER BY sort key DESC, id DESC: each index below
--- ends in id so the walk starts at the cursor, whatever the page's depth.
+-- ((sort key, id) < cursor) ORDER BY sort key DESC, id DESC: each index below ends in id so
+-- the walk starts at the cursor, whatever the page's depth.
 
 create index if not exists request_logs_created_id_idx
   on public.request_logs (created_at desc, id desc);
