@@ -10,7 +10,8 @@ import dataclasses
 import streamlit as st
 
 from core import ParleyError
-from core.playground.fanout import FanOut
+from core.attachments import check_attachments, identify
+from core.playground.fanout import FanOut, continue_with_tool_results
 from core.playground.sessions import LETTERS, Comparison
 from core.pricing import estimate_columns
 from ui.components import (answer_diff, column_config, comparison_history, comparison_view,
@@ -83,6 +84,14 @@ with compare_tab:
         current = None  # the setup changed: the next prompt starts a new comparison
     histories = [current.history(i) if current else [] for i in range(count)]
     prompt = st.text_area("Prompt", key="cmp_prompt", placeholder="Ask all columns the same thing…")
+    uploads = st.file_uploader("Attach images or a PDF", type=["png", "jpg", "jpeg", "webp", "gif", "pdf"],
+                               accept_multiple_files=True, key=f"cmp_files_{st.session_state.get('cmp_files_n', 0)}",
+                               help="Up to 4 images (PNG, JPEG, WebP, GIF) and one PDF, sent with the prompt.")
+    try:
+        attachments = check_attachments([identify(f.getvalue(), f.name) for f in uploads or []])
+    except ParleyError as err:
+        st.error(str(err))
+        attachments = None
 
     if prompt.strip():  # litellm's tokenizers load here, never on the first paint
         try:
@@ -92,11 +101,11 @@ with compare_tab:
         except ParleyError as err:
             st.caption(f"No estimate: {err}")
 
-    if st.button("Send", type="primary", key="cmp_send", disabled=not prompt.strip()):
+    if st.button("Send", type="primary", key="cmp_send", disabled=not prompt.strip() or attachments is None):
         comparison = current or Comparison.new(user, columns, blind=blind)
         try:
             run = FanOut(svc, prompt, comparison.columns, user_id=user, histories=histories,
-                         metadata={"comparison_id": comparison.id}).start()
+                         metadata={"comparison_id": comparison.id}, attachments=attachments).start()
         except ParleyError as err:
             st.error(str(err))
             st.stop()
@@ -104,14 +113,27 @@ with compare_tab:
                    for i, c in enumerate(comparison.columns)]
         results = live_columns.show(key="cmp_live", run=run, headers=headers,
                                     order=comparison.display_order(), hidden=blind)
-        comparison.add_turn(prompt, results)
-        st.session_state.update(cmp_current=comparison, cmp_sent=True)
+        comparison.add_turn(prompt, results, [a.name for a in attachments])
+        st.session_state.update(cmp_current=comparison, cmp_sent=True,
+                                cmp_files_n=st.session_state.get("cmp_files_n", 0) + int(bool(attachments)))
         persist("save_comparison", comparison.to_row())
         st.rerun()
 
     if current is not None and current.turns:
         local = {m.name for m in svc.catalog if m.is_local}
-        chosen = comparison_view.show(key="cmp_view", comparison=current, local_models=local)
+        def send_tool_results(column: int, results: dict[str, str]) -> None:
+            with st.spinner("Sending the tool results…"):
+                try:
+                    continue_with_tool_results(svc, current, column, results, user_id=user,
+                                               metadata={"comparison_id": current.id})
+                except ParleyError as err:
+                    st.error(str(err))
+                    return
+            persist("save_comparison", current.to_row())
+            st.rerun()
+
+        chosen = comparison_view.show(key="cmp_view", comparison=current, local_models=local,
+                                      on_tool_results=send_tool_results)
         if chosen is not None:
             answer = current.turns[-1]["answers"][chosen]
             st.session_state.chat_thread = current.history(chosen)

@@ -6,7 +6,7 @@ prices last) and the page size; ``cursor`` is the opaque position after the last
 previous page (``page["next"]``). A page is read by walking one index from the cursor, never
 by ``OFFSET``, so the millionth page costs what the first does. The SQL is built here for
 both SQLite (``?``) and Postgres (``%s``) from fixed column names; every value is a bound
-parameter. Indexes: SQLite ``m007_calls_explorer``, Postgres
+parameter. Indexes: SQLite ``m008_calls_explorer``, Postgres
 ``20251130000200_parley_calls_explorer.sql``.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The evaluation tables (SQLite migration ``m006_evals``; Postgres
+"""The evaluation tables (SQLite migration ``m007_evals``; Postgres
 ``20251130000100_parley_evals.sql``): templates, datasets, runs, results, row votes and
 decisions. Reached through ``SqliteStore.evals()`` or ``PostgresStore.evals()``, sharing the
 store's connections; the SQL is the same for both but for placeholders and JSON access.

@@ -24,6 +24,8 @@ from urllib.parse import unquote, urlsplit
 
 from core.errors import BadRequestError, StoreUnavailableError, redact
 from core.results import CallRecord
+from core.store.alerts import SqlFunctionAlerts
+from core.store.keys import SqlFunctionKeys
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
                                  pick_grain, usage_rollup_row)
 from core.store.calls import DETAIL_COLUMNS, CallQuery, call_detail, page_from_rows, page_sql
@@ -62,7 +64,7 @@ def preferences_from_rows(rows: list[dict[str, Any]]) -> dict[str | None, str]:
     return {row["service_type"]: row["model"] for row in rows}
 
 
-class PostgresStore:
+class PostgresStore(SqlFunctionKeys, SqlFunctionAlerts):
     """A ``Store`` in Postgres. Thread-safe: each call borrows a connection from a small pool."""
 
     backend = "postgres"
@@ -152,6 +154,13 @@ class PostgresStore:
             cur.execute(sql, params)
             row = cur.fetchone()
         return row[0] if row else None
+
+    def _key_fn(self, name: str, args: dict[str, Any], as_user: str | None) -> Any:
+        """``public.<name>(arg => value, ...)``; dicts and lists are passed as jsonb."""
+        params = [json.dumps(v) if isinstance(v, (dict, list)) else v for v in args.values()]
+        casts = ["::jsonb" if isinstance(v, (dict, list)) else "" for v in args.values()]
+        named = ", ".join(f"{k} => %s{c}" for k, c in zip(args, casts))
+        return self._call(f"select public.{name}({named})", params, as_user=as_user)
 
     def _applied(self, cur: "psycopg.Cursor") -> set[str]:
         cur.execute("select to_regclass('public.parley_schema_migrations') is not null")

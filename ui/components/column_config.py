@@ -6,6 +6,7 @@ import streamlit as st
 from core.validation import ColumnConfig
 from core.llm.local.engine import DEFAULT_TEMPERATURE as LOCAL_TEMPERATURE
 from core.pricing import DEFAULT_MAX_TOKENS
+from ui.components import column_tools
 
 __all__ = ["show", "widget_values"]
 
@@ -15,7 +16,8 @@ def widget_values(key: str, column: ColumnConfig) -> dict:
     return {f"{key}_model": column.model,
             f"{key}_temperature": 0.7 if column.temperature is None else float(column.temperature),
             f"{key}_max_tokens": column.max_tokens or DEFAULT_MAX_TOKENS,
-            f"{key}_system": column.system_prompt or ""}
+            f"{key}_system": column.system_prompt or "",
+            **column_tools.widget_values(f"{key}_extras", column.structured())}
 
 
 def show(*, key: str, models: list, default: str, settings: bool = True,
@@ -38,4 +40,5 @@ def show(*, key: str, models: list, default: str, settings: bool = True,
     max_tokens = st.number_input("Max tokens", 1, 200_000, DEFAULT_MAX_TOKENS, 64,
                                  key=f"{key}_max_tokens")
     system = st.text_area("System prompt (optional)", key=f"{key}_system", height=68)
-    return ColumnConfig(model, float(temperature), int(max_tokens), system.strip() or None)
+    extras = column_tools.show(key=f"{key}_extras")
+    return ColumnConfig(model, float(temperature), int(max_tokens), system.strip() or None, **extras)

@@ -1,10 +1,12 @@
 """A comparison's turns: the prompt, then each column's answer in display order."""
 from __future__ import annotations
 
+from typing import Callable
+
 import streamlit as st
 
 from core.playground.sessions import Comparison
-from ui.components import answer_card
+from ui.components import answer_card, tool_results
 
 __all__ = ["show", "header"]
 
@@ -16,13 +18,16 @@ def header(comparison: Comparison, column: int) -> str:
     return f"{comparison.letter(column)} · {comparison.columns[column].label()}"
 
 
-def show(*, key: str, comparison: Comparison, local_models: set[str]) -> int | None:
+def show(*, key: str, comparison: Comparison, local_models: set[str],
+         on_tool_results: Callable[[int, dict[str, str]], None] | None = None) -> int | None:
     """Render every turn; the column whose "Continue with this answer" was clicked, else None
-    (offered on the latest turn's answers once names are visible)."""
+    (offered on the latest turn's answers once names are visible). A latest answer with tool
+    calls gets a box per call; sending them calls ``on_tool_results(column, results)``."""
     chosen = None
     for n, turn in enumerate(comparison.turns):
         last = n == len(comparison.turns) - 1
-        st.markdown(f"**You:** {turn['prompt']}")
+        files = f" 📎 {', '.join(turn['attachments'])}" if turn.get("attachments") else ""
+        st.markdown(f"**You:** {turn['prompt']}{files}")
         order = comparison.display_order()
         for place, column in zip(st.columns(len(order)), order):
             with place:
@@ -30,7 +35,12 @@ def show(*, key: str, comparison: Comparison, local_models: set[str]) -> int | N
                 answer_card.show(key=f"{key}_{n}_{column}", header=header(comparison, column),
                                  answer=answer, is_local=answer.get("served_by") in local_models,
                                  hidden=comparison.hidden)
-                if last and not comparison.hidden and not answer.get("error") and st.button(
+                pending = comparison.pending_tool_calls(column) if last and not comparison.hidden else []
+                if pending and on_tool_results is not None:
+                    results = tool_results.show(key=f"{key}_tools_{column}", calls=pending)
+                    if results is not None:
+                        on_tool_results(column, results)
+                elif last and not comparison.hidden and not answer.get("error") and st.button(
                         "Continue with this answer", key=f"{key}_continue_{column}"):
                     chosen = column
     return chosen

@@ -27,6 +27,8 @@ from typing import Any, Iterator, Sequence
 
 from core.errors import BadRequestError, StoreUnavailableError
 from core.results import CallRecord
+from core.store.alerts import SqliteAlerts
+from core.store.keys import SqliteKeys
 from core.store.sqlite import migrations as sqlite_migrations, rollups as sqlite_console
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, pick_grain,
                                 rollup_increments)
@@ -42,12 +44,14 @@ _KEY_COLUMN = {"user": "user_id", "model": "model", "provider": "provider",
 _INSERT_LOG = """
     INSERT INTO request_logs (litellm_call_id, created_at, user_id, service_type, model, provider,
       provider_model, status, error_class, error, input_tokens, output_tokens, total_tokens,
-      total_cost, response_time_ms, ttft_ms, fallback_of, is_demo, messages, response, metadata)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      total_cost, response_time_ms, ttft_ms, fallback_of, is_demo, messages, response, metadata,
+      kind, reasoning_tokens, cache_read_tokens, cache_write_tokens, tool_calls, saved_cost,
+      key_id, cache_hit)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (litellm_call_id) DO NOTHING"""
 
 
-class SqliteStore:
+class SqliteStore(SqliteKeys, SqliteAlerts):
     """A ``Store`` in one SQLite file (``":memory:"`` for a private in-memory database)."""
 
     backend = "sqlite"
@@ -337,4 +341,7 @@ def _log_values(record: CallRecord, created_at: str) -> tuple:
             record.error_class, record.error, record.input_tokens or 0, record.output_tokens or 0,
             record.total_tokens or 0, record.total_cost, record.response_time_ms, record.ttft_ms,
             record.fallback_of, int(record.is_demo), messages, record.response,
-            _to_json(record.metadata) if record.metadata else "{}")
+            _to_json(record.metadata) if record.metadata else "{}", record.kind or "chat",
+            record.reasoning_tokens or 0, record.cache_read_tokens or 0,
+            record.cache_write_tokens or 0, record.tool_calls or 0, record.saved_cost,
+            record.key_id, int(record.cache_hit))

@@ -199,6 +199,24 @@ def m005_console_rollups(conn: sqlite3.Connection) -> None:
     _run_frozen(conn, "m005_console_rollups.sql")
 
 
+@migration
+def m006_token_classes(conn: sqlite3.Connection) -> None:
+    """``request_logs`` learns the call's kind (chat | image), its token classes (parts of
+    input/output, never added to them), how many tool calls it made and what prompt caching
+    saved. A column another migration already added is left as it is."""
+    existing = {row[1] for row in conn.execute("PRAGMA table_info(request_logs)")}
+    for name, ddl in (
+        ("kind", "kind TEXT NOT NULL DEFAULT 'chat' CHECK (kind IN ('chat', 'image'))"),
+        ("reasoning_tokens", "reasoning_tokens INTEGER NOT NULL DEFAULT 0"),
+        ("cache_read_tokens", "cache_read_tokens INTEGER NOT NULL DEFAULT 0"),
+        ("cache_write_tokens", "cache_write_tokens INTEGER NOT NULL DEFAULT 0"),
+        ("tool_calls", "tool_calls INTEGER NOT NULL DEFAULT 0"),
+        ("saved_cost", "saved_cost REAL"),
+    ):
+        if name not in existing:
+            conn.execute(f"ALTER TABLE request_logs ADD COLUMN {ddl}")
+
+
 def _run_frozen(conn: sqlite3.Connection, name: str) -> None:
     """Run a shipped migration's SQL file statement by statement, inside the caller's
     transaction (``executescript`` would commit it)."""
@@ -210,7 +228,7 @@ def _run_frozen(conn: sqlite3.Connection, name: str) -> None:
 
 
 @migration
-def m006_evals(conn: sqlite3.Connection) -> None:
+def m007_evals(conn: sqlite3.Connection) -> None:
     """Evaluations (``core/evals``): versioned prompt templates and datasets, runs, one result
     per row x model, row votes, and the decisions taken from runs. ``request_logs.eval_run_id``
     is generated from the call's metadata, so the recorder's insert is unchanged."""
@@ -313,7 +331,7 @@ def m006_evals(conn: sqlite3.Connection) -> None:
 
 
 @migration
-def m007_calls_explorer(conn: sqlite3.Connection) -> None:
+def m008_calls_explorer(conn: sqlite3.Connection) -> None:
     """Indexes for the calls explorer (``core/store/calls.py``): a page sorted by time or cost,
     filtered by model, service type, provider, failures or fallbacks, walks one index from
     its cursor. Each index ends in the rowid (``id``), the keyset's tie-breaker."""
@@ -325,3 +343,54 @@ def m007_calls_explorer(conn: sqlite3.Connection) -> None:
         conn.execute(f"CREATE INDEX request_logs_{name}_idx ON request_logs ({columns})")
     conn.execute("CREATE INDEX request_logs_fallbacks_idx ON request_logs (created_at) "
                  "WHERE fallback_of IS NOT NULL")
+
+
+@migration
+def m009_api_keys(conn: sqlite3.Connection) -> None:
+    """The HTTP API's keys (only a SHA-256 of each secret is kept, with its prefix for
+    display), and on each call the key it came through and whether the response cache answered it
+    (``saved_cost``, added by m006, then holds what the hit saved)."""
+    conn.execute("""
+        CREATE TABLE api_keys (
+          id TEXT PRIMARY KEY,
+          user_id TEXT NOT NULL,
+          prefix TEXT NOT NULL UNIQUE,
+          sha256 TEXT NOT NULL UNIQUE,
+          name TEXT NOT NULL DEFAULT '',
+          service_type TEXT,
+          models TEXT,
+          monthly_budget REAL,
+          rate_limit_per_minute INTEGER,
+          expires_at TEXT,
+          revoked_at TEXT,
+          created_at TEXT NOT NULL,
+          created_by TEXT NOT NULL
+        )""")
+    conn.execute("CREATE INDEX api_keys_user_idx ON api_keys (user_id)")
+    conn.execute("ALTER TABLE request_logs ADD COLUMN key_id TEXT")
+    conn.execute("ALTER TABLE request_logs ADD COLUMN cache_hit INTEGER NOT NULL DEFAULT 0")
+    conn.execute("CREATE INDEX request_logs_key_created_idx ON request_logs (key_id, created_at) "
+                 "WHERE key_id IS NOT NULL")
+    conn.execute("CREATE INDEX request_logs_cache_hits_idx ON request_logs (created_at) "
+                 "WHERE cache_hit = 1")
+
+
+@migration
+def m010_alerts(conn: sqlite3.Connection) -> None:
+    """Spend alerts: each (kind, subject, period) once; delivery retried until done."""
+    conn.execute("""
+        CREATE TABLE alerts (
+          id TEXT PRIMARY KEY,
+          kind TEXT NOT NULL,
+          subject TEXT NOT NULL,
+          period TEXT NOT NULL,
+          message TEXT NOT NULL,
+          details TEXT NOT NULL DEFAULT '{}',
+          created_at TEXT NOT NULL,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          next_attempt_at TEXT NOT NULL,
+          delivered_at TEXT,
+          last_error TEXT,
+          UNIQUE (kind, subject, period)
+        )""")
+    conn.execute("CREATE INDEX alerts_pending_idx ON alerts (next_attempt_at) WHERE delivered_at IS NULL")
