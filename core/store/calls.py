@@ -1,6 +1,6 @@
 """The calls explorer's read of ``request_logs``: one page of calls, keyset-paginated.
 
-``CallQuery`` holds the filters (users, models, providers, service types, status, fallback,
+``CallQuery`` holds the filters (users, API keys, models, providers, service types, status, fallback,
 time range, cost range), the sort (``time``: newest first; ``cost``: dearest first, unknown
 prices last) and the page size; ``cursor`` is the opaque position after the last row of the
 previous page (``page["next"]``). A page is read by walking one index from the cursor, never
@@ -23,10 +23,10 @@ __all__ = ["CallQuery", "CALL_COLUMNS", "page_sql", "page_from_rows", "DETAIL_CO
 
 CALL_COLUMNS = ("id", "litellm_call_id", "created_at", "user_id", "service_type", "model",
                 "provider", "status", "error_class", "input_tokens", "output_tokens",
-                "total_cost", "response_time_ms", "ttft_ms", "fallback_of", "is_demo")
+                "total_cost", "response_time_ms", "ttft_ms", "fallback_of", "is_demo", "key_id")
 DETAIL_COLUMNS = (*CALL_COLUMNS, "provider_model", "error", "total_tokens", "messages",
                   "response", "metadata")
-_FILTERS = {"users": "user_id", "models": "model", "providers": "provider",
+_FILTERS = {"users": "user_id", "keys": "key_id", "models": "model", "providers": "provider",
             "services": "service_type"}
 _UNKNOWN_COST = -1.0  # unknown prices sort after every known one (cost is never negative)
 _COST_KEY = "coalesce(total_cost, -1.0)"  # the cost sort key, as the indexes spell it
@@ -36,6 +36,7 @@ MAX_PAGE = 500
 @dataclass(frozen=True)
 class CallQuery:
     users: tuple[str, ...] | None = None
+    keys: tuple[str, ...] | None = None   # API key ids (``request_logs.key_id``)
     models: tuple[str, ...] | None = None
     providers: tuple[str, ...] | None = None
     services: tuple[str, ...] | None = None
