@@ -33,6 +33,7 @@ with st.expander("Filters", expanded=False):
     models = b.multiselect("Models", svc.catalog.names(), key="calls_models")
     providers = c.multiselect("Providers", sorted({e.provider for e in svc.catalog}), key="calls_providers")
     services = a.text_input("Service types (comma-separated)", key="calls_services")
+    keys = b.text_input("API key ids (comma-separated)", key="calls_keys")
     status = b.selectbox("Status", ["any", "success", "failure"], key="calls_status")
     fallback = c.checkbox("Only answers from a fallback", key="calls_fallback")
     days = a.date_input("Days", value=(), key="calls_days")
@@ -51,7 +52,7 @@ def _day(value: dt.date) -> dt.datetime:
 
 
 days = list(days) if isinstance(days, (list, tuple)) else [days]
-filters = dict(users=_split(users), models=tuple(models) or None,
+filters = dict(users=_split(users), keys=_split(keys), models=tuple(models) or None,
                providers=tuple(providers) or None, services=_split(services),
                status=None if status == "any" else status, fallback=True if fallback else None,
                since=_day(days[0]) if days else None,
@@ -74,7 +75,8 @@ rows = [{"time": c["created_at"][:19].replace("T", " "), "user": c["user_id"],
          "cache read": c["cache_read_tokens"], "cache write": c["cache_write_tokens"],
          "tool calls": c["tool_calls"], "cost": c["total_cost"], "cache saved": c["saved_cost"],
          "ms": c["response_time_ms"],
-         "fallback": "yes" if c["fallback_of"] else "", "call id": c["litellm_call_id"]}
+         "fallback": "yes" if c["fallback_of"] else "", "key": c["key_id"] or "",
+         "call id": c["litellm_call_id"]}
         for c in page["calls"]]
 table = st.dataframe(rows, hide_index=True, on_select="rerun", selection_mode="multi-row",
                      key=f"calls_table_{len(cursors)}", column_config={

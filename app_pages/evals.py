@@ -20,7 +20,7 @@ except ParleyError as err:
 
 shared = st.query_params.get("run")
 if shared:
-    eval_results.show(bench, runs, shared, user=user, admin=is_admin(), key="shared")
+    eval_results.show(bench, runs, shared, user=user, admin=is_admin(), key="shared", read_only=True)
     st.stop()
 
 st.title("Evaluations")
@@ -42,9 +42,12 @@ with new_run:
     checks = st.multiselect("Checks against the 'expected' column",
                             ["equals", "contains", "regex", "numeric"], key="evals_checks")
     concurrency = st.number_input("Concurrency", 1, 64, 4, key="evals_concurrency")
+    max_tokens = st.number_input("Max tokens per answer", 1, 32_000, 512, key="evals_max_tokens",
+                                 help="Caps every model's answer, and so the estimate.")
     if template is not None and dataset is not None and len(models) >= 2:
+        configs = [{"model": m, "max_tokens": int(max_tokens)} for m in models]
         try:
-            plan = bench.runner.plan(template.ref, dataset, models, user_id=user,
+            plan = bench.runner.plan(template.ref, dataset, configs, user_id=user,
                                      judge=None if judge == "(no judge)" else JudgeSpec(judge, rubric),
                                      checks=checks, concurrency=int(concurrency))
         except ParleyError as err:

@@ -6,7 +6,9 @@
 Speed: ``--rows`` rows x 3 emulated models (tests/fakes, each answer after ``--latency`` s),
 ``--concurrency`` calls at a time, through ``EvalRunner`` with recording on (SQLite in a temp
 directory, the recorder shipping as in the app). The ideal wall time is
-rows x 3 x latency / concurrency; the script prints wall / ideal (aim: at most 1.1).
+rows x 3 x latency / concurrency; the script prints wall / ideal (aim: at most 1.1), and, as a
+baseline, the same calls made straight through ``AIService.generate`` under a semaphore of the
+same size (what the service and emulator cost without the runner).
 
 Memory: the same run at each of ``--memory-rows`` (answers at once, so it is quick), each in a
 fresh process, printing the peak resident memory of that process and its growth over the
@@ -83,6 +85,30 @@ def one_run(openai_base: str, rows: int, concurrency: int) -> dict:
     return {"rows": rows, "wall_s": wall, "rss_before_mb": before, "peak_rss_mb": _peak_mb()}
 
 
+def baseline(openai_base: str, rows: int, concurrency: int) -> float:
+    """Wall seconds for rows x 3 plain ``generate`` calls, ``concurrency`` at a time."""
+    import asyncio
+
+    with tempfile.TemporaryDirectory(prefix="parley-bench-evals-") as tmp:
+        svc = build_service(openai_base, Path(tmp))
+        svc.generate_sync("warm up", model="m1", user_id="bench")
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(i: int) -> None:
+            async with gate:
+                await svc.generate(f"Summarise ticket {i // 3}", model=MODELS[i % 3],
+                                   user_id="bench", fallbacks=False)
+
+        async def every() -> None:
+            await asyncio.gather(*(one(i) for i in range(rows * len(MODELS))))
+
+        started = time.perf_counter()
+        svc.submit(every()).result()
+        wall = time.perf_counter() - started
+        svc.close()
+    return wall
+
+
 def _rss_mb() -> float:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
@@ -107,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     emulator, url = start_emulator(args.latency)
     try:
         speed = one_run(f"{url}/v1", args.rows, args.concurrency)
+        plain = baseline(f"{url}/v1", args.rows, args.concurrency)
     finally:
         emulator.terminate()
         emulator.wait()
@@ -115,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"speed: {args.rows} rows x {len(MODELS)} models at {args.latency * 1000:.0f} ms, "
           f"concurrency {args.concurrency}: wall {speed['wall_s']:.2f} s, ideal {ideal:.2f} s, "
           f"ratio {ratio:.3f} (aim ≤ 1.1) {'ok' if ratio <= 1.1 else 'MISSED'}")
+    print(f"baseline: the same calls through AIService.generate alone: {plain:.2f} s, "
+          f"ratio {plain / ideal:.3f}; the runner adds {speed['wall_s'] - plain:+.2f} s")
     emulator, url = start_emulator(0.0)
     try:
         for rows in (int(n) for n in args.memory_rows.split(",")):

@@ -11,6 +11,7 @@ runs and calls keep pointing at the exact text they used.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -116,7 +117,7 @@ def render(text: str, variables: Mapping[str, Any], *, where: str = "",
     misbehaves in the sandbox raises the same type with its reason."""
     prefix = f"{where}: " if where else ""
     try:
-        return _ENV.from_string(text).render(**dict(variables))
+        return _compiled(text).render(**dict(variables))
     except jinja2.UndefinedError as exc:
         missing = _missing_name(str(exc.message or exc))
         given = ", ".join(sorted(variables)) or "none"
@@ -126,6 +127,12 @@ def render(text: str, variables: Mapping[str, Any], *, where: str = "",
         raise BadRequestError(f"{prefix}the {part} tried something the sandbox forbids ({exc}).") from None
     except jinja2.TemplateError as exc:
         raise BadRequestError(f"{prefix}the {part} could not be rendered ({exc}).") from None
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(text: str) -> jinja2.Template:
+    """A template compiled once (compiling costs far more than rendering a row)."""
+    return _ENV.from_string(text)
 
 
 def _missing_name(message: str) -> str:

@@ -189,6 +189,7 @@ class _Job:
         self.progress_cb: Progress | None = None
         self.cancel = threading.Event()
         self.stop_note: str | None = None
+        self.writer = _ResultWriter(runner.evals)
         stored = runner.evals.progress(run["id"])
         self.answered, self.cost = stored["answered"], stored["cost"] + stored["judge_cost"]
 
@@ -273,7 +274,7 @@ class _Job:
                           output_tokens=result.output_tokens, response_time_ms=result.response_time_ms)
         else:
             stored["error"] = error
-        if await asyncio.to_thread(self.runner.evals.save_result, stored):
+        if await self.writer.save(stored):
             self.answered += 1
             self.cost += (result.cost or 0.0) if result else 0.0
             self._report()
@@ -322,3 +323,37 @@ class _Job:
     def _report(self) -> None:
         if self.progress_cb is not None:
             self.progress_cb(self.snapshot())
+
+
+class _ResultWriter:
+    """Group commit: a worker's result is committed before ``save`` returns (so a kill never
+    loses an answered pair), and results arriving while a commit runs share the next one."""
+
+    def __init__(self, evals):
+        self.evals = evals
+        self._waiting: list[tuple[dict, asyncio.Future]] = []
+        self._flushing = False
+
+    async def save(self, result: dict) -> bool:
+        """True if the result is new (it was not stored before)."""
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((result, done))
+        if not self._flushing:
+            self._flushing = True
+            asyncio.get_running_loop().create_task(self._flush())
+        return await done
+
+    async def _flush(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    saved = await asyncio.to_thread(self.evals.save_results, [r for r, _ in batch])
+                except Exception as exc:  # every waiting worker gets the store's error
+                    for _, done in batch:
+                        done.set_exception(exc)
+                    continue
+                for (_, done), new in zip(batch, saved):
+                    done.set_result(new)
+        finally:
+            self._flushing = False

@@ -1,6 +1,6 @@
 """The calls explorer's read of ``request_logs``: one page of calls, keyset-paginated.
 
-``CallQuery`` holds the filters (users, models, providers, service types, status, fallback,
+``CallQuery`` holds the filters (users, API keys, models, providers, service types, status, fallback,
 time range, cost range), the sort (``time``: newest first; ``cost``: dearest first, unknown
 prices last) and the page size; ``cursor`` is the opaque position after the last row of the
 previous page (``page["next"]``). A page is read by walking one index from the cursor, never
@@ -24,18 +24,21 @@ __all__ = ["CallQuery", "CALL_COLUMNS", "page_sql", "page_from_rows", "DETAIL_CO
 CALL_COLUMNS = ("id", "litellm_call_id", "created_at", "user_id", "service_type", "model",
                 "provider", "status", "error_class", "input_tokens", "output_tokens",
                 "total_cost", "response_time_ms", "ttft_ms", "fallback_of", "is_demo", "kind",
-                "reasoning_tokens", "cache_read_tokens", "cache_write_tokens", "tool_calls", "saved_cost")
+                "reasoning_tokens", "cache_read_tokens", "cache_write_tokens", "tool_calls", "saved_cost",
+                "key_id")
 DETAIL_COLUMNS = (*CALL_COLUMNS, "provider_model", "error", "total_tokens", "messages",
                   "response", "metadata")
-_FILTERS = {"users": "user_id", "models": "model", "providers": "provider",
+_FILTERS = {"users": "user_id", "keys": "key_id", "models": "model", "providers": "provider",
             "services": "service_type"}
 _UNKNOWN_COST = -1.0  # unknown prices sort after every known one (cost is never negative)
+_COST_KEY = "coalesce(total_cost, -1.0)"  # the cost sort key, as the indexes spell it
 MAX_PAGE = 500
 
 
 @dataclass(frozen=True)
 class CallQuery:
     users: tuple[str, ...] | None = None
+    keys: tuple[str, ...] | None = None   # API key ids (``request_logs.key_id``)
     models: tuple[str, ...] | None = None
     providers: tuple[str, ...] | None = None
     services: tuple[str, ...] | None = None
@@ -124,16 +127,14 @@ def page_sql(query: CallQuery, dialect: str) -> tuple[str, list[Any]]:
     if query.max_cost is not None:
         where.append(f"total_cost <= {money}")
         params.append(query.max_cost)
-    key = "created_at" if query.sort == "time" else f"coalesce(total_cost, {_UNKNOWN_COST})"
+    key = "created_at" if query.sort == "time" else _COST_KEY
     after = _cursor_values(query)
     if after is not None:
-        if dialect == "postgres":
-            first = money if query.sort == "cost" else mark
-            where.append(f"({key}, id) < ({first}, {mark})")
-            params.extend(after)
-        else:  # SQLite ranges an index on a row value of plain columns only: spell it out
-            where.append(f"{key} <= {mark} AND ({key} < {mark} OR id < {mark})")
-            params.extend([after[0], after[0], after[1]])
+        # Spelled out, not (key, id) < (a, b): SQLite ranges an index on a row value of
+        # plain columns only.
+        bound = money if query.sort == "cost" else mark
+        where.append(f"{key} <= {bound} AND ({key} < {bound} OR id < {mark})")
+        params.extend([after[0], after[0], after[1]])
     columns = ", ".join(CALL_COLUMNS)
     sql = (f"SELECT {columns}, {key} AS sort_key FROM request_logs "
            f"WHERE {' AND '.join(where) or 'true'} ORDER BY {key} DESC, id DESC LIMIT {mark}")

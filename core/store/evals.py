@@ -205,16 +205,20 @@ class EvalStore:
 
     def save_result(self, result: dict[str, Any]) -> bool:
         """Store one row x model result; False (nothing written) if it was stored before."""
-        row = {key: result.get(key) for key in RESULT_FIELDS}
-        row["created_at"] = row["created_at"] or _now()
-        row["checks"] = json.dumps(row["checks"] or {})
-        row["passed"] = None if row["passed"] is None else bool(row["passed"])
-        row["input_tokens"], row["output_tokens"] = row["input_tokens"] or 0, row["output_tokens"] or 0
+        return self.save_results([result])[0]
+
+    def save_results(self, results: list[dict[str, Any]]) -> list[bool]:
+        """Store several results in one transaction (one commit: a group commit for the
+        runner's workers); for each, False if it was stored before."""
+        rows = [_result_row(result) for result in results]
+        if not rows:
+            return []
+        columns = list(rows[0])
+        sql = (f"INSERT INTO eval_results ({', '.join(columns)}) VALUES "
+               f"({', '.join('?' * len(columns))}) ON CONFLICT (run_id, row_index, model) DO NOTHING")
         with self._writing() as conn:
-            cursor = conn.execute(
-                f"INSERT INTO eval_results ({', '.join(row)}) VALUES ({', '.join('?' * len(row))}) "
-                "ON CONFLICT (run_id, row_index, model) DO NOTHING", list(row.values()))
-            return cursor.rowcount == 1  # read before the cursor closes (psycopg resets it)
+            # read each rowcount before the cursor closes (psycopg resets it)
+            return [conn.execute(sql, list(row.values())).rowcount == 1 for row in rows]
 
     def set_judgement(self, run_id: str, row_index: int, model: str, judgement: dict) -> None:
         """Fill a stored result's judge fields (score, reason, call id, cost)."""
@@ -307,6 +311,15 @@ class EvalStore:
 _TEMPLATE_COLUMNS = ("name, version, template, system, service_type, variables, settings, id, "
                      "created_by, created_at")
 _DATASET_COLUMNS = "name, columns, rows, version, source, id, created_by, created_at, digest"
+
+
+def _result_row(result: dict[str, Any]) -> dict[str, Any]:
+    row = {key: result.get(key) for key in RESULT_FIELDS}
+    row["created_at"] = row["created_at"] or _now()
+    row["checks"] = json.dumps(row["checks"] or {})
+    row["passed"] = None if row["passed"] is None else bool(row["passed"])
+    row["input_tokens"], row["output_tokens"] = row["input_tokens"] or 0, row["output_tokens"] or 0
+    return row
 
 
 class _Conn:

@@ -62,6 +62,7 @@ def test_a_shared_link_opens_the_run_read_only(app_env):
     at.run()
     assert not at.exception, at.exception
     assert f"Run {app_env}" in _text(at) and not at.tabs
+    assert not [b for b in at.button if "better" in b.label or b.label.startswith("Use ")]
 
 
 def test_the_calls_page_lists_calls_and_filters_them(app_env):

@@ -41,7 +41,10 @@ def progress(bench, runs, run_id: str, *, key: str) -> None:
     bar()
 
 
-def show(bench, runs, run_id: str, *, user: str, admin: bool, key: str) -> None:
+def show(bench, runs, run_id: str, *, user: str, admin: bool, key: str,
+         read_only: bool = False) -> None:
+    """The run's results; ``read_only`` (a shared link) leaves out cancel/resume, votes and
+    the decision."""
     try:
         report = bench.report(run_id)
     except ParleyError as err:
@@ -51,7 +54,7 @@ def show(bench, runs, run_id: str, *, user: str, admin: bool, key: str) -> None:
     st.subheader(f"Run {run_id}")
     st.caption(f"{run['template']} x {run['dataset']} ({run['rows']} rows) · status {run['status']}"
                f" · by {run['created_by']} · share: /evals?run={run_id}")
-    if run["status"] != "done":
+    if run["status"] != "done" and not read_only:
         progress(bench, runs, run_id, key=f"{key}_progress")
     _totals(report["totals"])
     _matrix(report)
@@ -61,6 +64,9 @@ def show(bench, runs, run_id: str, *, user: str, admin: bool, key: str) -> None:
                          file_name=f"{run_id}.csv", mime="text/csv", key=f"{key}_csv")
     right.download_button("Export JSON", to_json(run, report["totals"], report["results"]),
                           file_name=f"{run_id}.json", mime="application/json", key=f"{key}_json")
+    if read_only:
+        st.caption("Read-only: open Evaluations to vote or to use a model.")
+        return
     _vote(bench, report, user=user, key=f"{key}_vote")
     _decide(bench, report, user=user, admin=admin, key=f"{key}_decide")
 
@@ -141,8 +147,9 @@ def _decide(bench, report: dict, *, user: str, admin: bool, key: str) -> None:
     best = labels.index(ranked[0]["model"]) if ranked else 0
     services = list(bench.service.settings.service_types) or [report["run"]["service_type"]]
     service = report["run"]["service_type"]
-    model = st.selectbox("Model", labels, index=best, key=f"{key}_model")
-    service = st.selectbox("Service type", services,
+    # keyed by the leader, so the choice follows the ranking when new votes change it
+    model = st.selectbox("Winner", labels, index=best, key=f"{key}_model_{labels[best]}")
+    service = st.selectbox("For service type", services,
                            index=services.index(service) if service in services else 0,
                            key=f"{key}_service")
     scopes = ["for everyone", "for me"] if admin else ["for me"]

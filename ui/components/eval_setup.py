@@ -16,7 +16,9 @@ def template_picker(bench, *, user: str, key: str):
     st.subheader("1. Prompt template")
     saved = {t["ref"]: t for t in bench.evals.templates()}
     refs = [_NEW, *saved]
-    chosen = st.selectbox("Template", refs, index=len(refs) - 1 if saved else 0, key=f"{key}_ref")
+    if f"{key}_saved" in st.session_state:  # a template saved on the last run: show it
+        st.session_state[f"{key}_ref"] = st.session_state.pop(f"{key}_saved")
+    chosen = st.selectbox("Saved template", refs, index=len(refs) - 1 if saved else 0, key=f"{key}_ref")
     if chosen != _NEW:
         template = bench.template(chosen)
         st.caption(f"{template.ref} · service type {template.service_type or '-'} · "
@@ -26,11 +28,11 @@ def template_picker(bench, *, user: str, key: str):
                 st.code(template.system, language=None)
             st.code(template.template, language=None)
         return template
-    name = st.text_input("Name", key=f"{key}_name", placeholder="answer_builder")
+    name = st.text_input("Template name", key=f"{key}_name", placeholder="answer_builder")
     services = ["(none)", *bench.service.settings.service_types]
     service_type = st.selectbox("Service type", services, key=f"{key}_service")
     system = st.text_area("System prompt (optional)", key=f"{key}_system")
-    text = st.text_area("Template", key=f"{key}_text", placeholder="Answer the question: {{ question }}")
+    text = st.text_area("Template text", key=f"{key}_text", placeholder="Answer the question: {{ question }}")
     if st.button("Save template", key=f"{key}_save"):
         try:
             saved_now = bench.save_template(name, text, user=user, system=system or None,
@@ -38,7 +40,7 @@ def template_picker(bench, *, user: str, key: str):
         except ParleyError as err:
             st.error(str(err))
         else:
-            st.session_state[f"{key}_ref"] = saved_now.ref
+            st.session_state[f"{key}_saved"] = saved_now.ref
             st.rerun()
     return None
 
@@ -58,16 +60,14 @@ def dataset_picker(bench, *, user: str, key: str):
                 st.error(str(err))
                 return None
             st.session_state[f"{key}_seen"] = marker
-            st.session_state[f"{key}_ref"] = dataset.ref
+            st.session_state[f"{key}_pick"] = dataset.ref  # before the selectbox exists
     saved = [d["ref"] for d in bench.evals.datasets()]
     if not saved:
         st.caption("No dataset yet: upload one.")
         return None
-    current = st.session_state.get(f"{key}_ref")
-    ref = st.selectbox("Dataset version", saved, index=saved.index(current) if current in saved else 0,
-                       key=f"{key}_pick")
-    st.session_state[f"{key}_ref"] = ref
-    dataset = bench.dataset(ref)
+    if st.session_state.get(f"{key}_pick") not in saved:
+        st.session_state[f"{key}_pick"] = saved[0]
+    dataset = bench.dataset(st.selectbox("Dataset version", saved, key=f"{key}_pick"))
     st.caption(f"{dataset.ref}: {len(dataset.rows)} rows · columns {', '.join(dataset.columns)}")
     with st.expander("Preview the rows"):
         st.dataframe(list(dataset.rows[:200]), hide_index=True)

@@ -73,6 +73,14 @@ def test_filters_combine_and_match_a_filter_in_python(explorer):
     assert got == want and want
 
 
+def test_calls_made_through_an_api_key_are_found_by_it(explorer):
+    store, _ = explorer
+    store.record_calls([make_record(key_id="key-1"), make_record(key_id="key-2"),
+                        make_record(call_id="no-key")])
+    found = _walk(store, {"keys": ("key-1",)})
+    assert [c["key_id"] for c in found] == ["key-1"]
+
+
 def test_fallback_attempts_and_details_of_a_call(explorer):
     store, _ = explorer
     first = make_record(call_id="c1.1", status="failure", error_class="RateLimitError",
@@ -128,7 +136,7 @@ def test_bad_queries_get_one_sentence(explorer, query, message):
 @pytest.mark.parametrize("query", [
     {}, {"sort": "cost"}, {"models": ("claude",)}, {"services": ("xray",)}, {"status": "failure"},
     {"fallback": True}, {"users": ("ana",)}, {"users": ("ana",), "sort": "cost"},
-    {"models": ("claude", "gpt")}, {"providers": ("openai",)},
+    {"models": ("claude", "gpt")}, {"providers": ("openai",)}, {"keys": ("k1",)},
 ])
 def test_sqlite_pages_walk_an_index_instead_of_sorting(tmp_path, query):
     store = SqliteStore(tmp_path / "plan.db")

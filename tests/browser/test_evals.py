@@ -1,0 +1,125 @@
+"""In a real browser: a 20-row CSV is uploaded on /evals and run on two emulated models and the
+bundled local model; the progress bar moves; a few rows are voted on blind; the results show
+per-model totals; the CSV export holds every answer; and the winner, applied to the service
+type for everyone, serves a later call of that service type made outside the app."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import subprocess
+import sys
+import time
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import REPO
+from tests.browser.streamlit_page import open_app, settle
+from tests.emulated import PROVIDER_MODELS
+from tests.fakes.script import Reply
+
+BUNDLED = {"model_name": "local",
+           "litellm_params": {"model": "parley-local/smollm2-135m-instruct"},
+           "model_info": {"display_name": "SmolLM2 135M (bundled, local)", "max_input_tokens": 2048}}
+
+
+def _pick(page, label: str, option: str) -> None:
+    settle(page)
+    page.get_by_role("combobox", name=label).click()
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+    settle(page)
+
+
+def _progress(page) -> tuple[int, int] | None:
+    shown = page.get_by_text(re.compile(r"^\d+/\d+ answered")).first
+    if not shown.count():
+        return None
+    done, total = re.match(r"^(\d+)/(\d+)", shown.inner_text()).groups()
+    return int(done), int(total)
+
+
+def test_an_evaluation_from_upload_to_the_decision(page, parley_app, emulator, tmp_path):
+    app = parley_app(models=("claude", "gemini"), extra_models=[BUNDLED], parley={"privacy": "store"})
+    emulator.set_default(PROVIDER_MODELS["claude"], Reply(text="I do not know.", ttft=0.3))
+    emulator.set_default(PROVIDER_MODELS["gemini"], Reply(ttft=0.3))  # echoes: the right answer
+    rows = tmp_path / "fruit.csv"
+    rows.write_text("question,expected\n" + "".join(
+        f"Name fruit number {i},Echo: Name fruit number {i}\n" for i in range(20)))
+    open_app(page, f"{app.url}/evals")
+
+    page.get_by_label("Template name", exact=True).fill("fruit")
+    _pick(page, "Service type", "answer_builder")
+    template = page.get_by_label("Template text", exact=True)
+    template.fill("{{ question }}")
+    template.blur()
+    settle(page)
+    page.get_by_role("button", name="Save template").click()
+    settle(page)
+    expect(page.get_by_text("fruit@1 · service type answer_builder · variables: question")).to_be_visible()
+
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(rows))
+    settle(page)
+    expect(page.get_by_text("fruit@1: 20 rows · columns question, expected")).to_be_visible()
+
+    _pick(page, "Judge", "(no judge)")
+    tokens = page.get_by_role("spinbutton", name="Max tokens per answer")
+    tokens.fill("8")
+    tokens.press("Enter")
+    settle(page)
+    for model in ("claude", "gemini", "local"):
+        page.get_by_role("combobox", name="Models (2 to 4)").click()
+        page.keyboard.type(model)
+        page.keyboard.press("Enter")
+        page.keyboard.press("Escape")
+        settle(page)
+    page.get_by_role("heading", name="Evaluations").click()  # the last selection is sent
+    settle(page, timeout_ms=90_000)  # the first estimate loads the models' tokenizers
+    expect(page.get_by_text(re.compile(r"^60 calls \(20 rows x 3 models\); estimated cost"))
+           ).to_be_visible(timeout=90_000)
+
+    page.get_by_role("button", name="Start run").click()
+    seen, deadline = set(), time.monotonic() + 600  # the bundled model is slow on a busy CPU
+    while time.monotonic() < deadline:
+        now = _progress(page)
+        if now:
+            seen.add(now[0])
+            if now[0] == now[1]:
+                break
+        time.sleep(0.2)
+    assert max(seen) == 60 and any(0 < n < 60 for n in seen), seen  # the bar moved on its own
+    expect(page.get_by_text(re.compile(r"^Run run-\w+ is done"))).to_be_visible(timeout=30_000)
+
+    page.get_by_role("tab", name="Runs").click()
+    settle(page)
+    for _ in range(4):  # blind: the better answer is whichever echoes the question
+        first = page.locator('[data-testid="stColumn"]',
+                             has=page.get_by_text("Answer A", exact=True)).last.inner_text()
+        letter = "A" if "Echo: Name fruit" in first else "B"
+        page.get_by_role("button", name=f"{letter} better").click()
+        settle(page)
+        expect(page.get_by_text(re.compile(r"^Vote on row \d+ saved\."))).to_be_visible()
+
+    expect(page.locator('[data-testid="stDataFrame"]:visible')).to_have_count(2)  # totals, matrix
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export CSV").click()
+    saved = tmp_path / "export.csv"
+    download.value.save_as(saved)
+    exported = list(csv.DictReader(io.StringIO(saved.read_text())))
+    assert len(exported) == 60
+    assert {r["model"] for r in exported} == {"claude", "gemini", "local"}
+    assert {r["answer"] for r in exported if r["model"] == "gemini"} == {
+        f"Echo: Name fruit number {i}" for i in range(20)}
+
+    expect(page.get_by_role("combobox", name="Winner")).to_have_value("gemini")  # ranked first
+    page.get_by_text("for everyone", exact=True).click()
+    page.get_by_role("button", name="Use gemini for answer_builder").click()
+    settle(page)
+    expect(page.get_by_text(re.compile(r"^answer_builder now uses gemini for everyone"))).to_be_visible()
+
+    later = subprocess.run([sys.executable, "-m", "core", "ask", "hello", "--service",
+                            "answer_builder", "--user", "someone@example.com", "--json"],
+                           cwd=REPO, env=app.env, capture_output=True, text=True, timeout=120)
+    assert later.returncode == 0, later.stderr
+    assert json.loads(later.stdout)["model"] == "gemini"  # the app's default is claude
