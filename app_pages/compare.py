@@ -12,7 +12,7 @@ import streamlit as st
 from core import ParleyError
 from core.playground.fanout import FanOut
 from core.playground.sessions import LETTERS, Comparison
-from core.pricing import estimate_columns
+from core.pricing import DEFAULT_MAX_TOKENS, estimate_cost
 from ui.components import (answer_diff, column_config, comparison_history, comparison_view,
                            leaderboard, live_columns, vote_buttons)
 from ui.deps import service
@@ -29,11 +29,23 @@ if not models:
                "or install the bundled local model (scripts/setup).")
     st.stop()
 if len(models) == 1:
-    st.info(f"Only {models[0].display_name} is available: compare it with itself under "
-            "different settings.")
+    st.caption(f"Only {models[0].display_name} is available: compare it with itself under "
+               "different settings, or add a model (see Providers).")
 
 
 keeps_history = svc.settings.privacy == "store"  # history holds prompts and answers
+display_names = {m.name: m.display_name for m in svc.catalog}
+
+
+def ceiling_text(columns: list) -> str:
+    """The most each column's answer can cost (its max tokens out), known before typing: the
+    prompt's own tokens cost little beside it, and counting them would load the tokenizers."""
+    parts = []
+    for letter, column in zip(LETTERS, columns):
+        entry = svc.catalog.get(column.model)
+        bound = estimate_cost(entry, 0, column.max_tokens or DEFAULT_MAX_TOKENS)
+        parts.append(f"{letter} {bound.label}")
+    return "Most an answer can cost, before the prompt's tokens: " + " · ".join(parts)
 
 
 def persist(method: str, *args) -> None:
@@ -61,12 +73,13 @@ if "cmp_reopen" in st.session_state:
 compare_tab, board_tab, history_tab = st.tabs(["Compare", "Leaderboard", "History"])
 
 with compare_tab:
-    top = st.columns(4)
-    count = top[0].radio("Columns", [2, 3, 4], horizontal=True, key="cmp_count")
+    top = st.columns([3, 2, 2, 2], vertical_alignment="center")
+    count = top[0].radio("Columns", [2, 3, 4], horizontal=True, key="cmp_count",
+                         format_func=lambda n: f"{n} columns", label_visibility="collapsed")
     same = top[1].toggle("Same settings for all", key="cmp_same")
     blind = top[2].toggle("Blind mode", key="cmp_blind",
                           help="Names hidden and columns shuffled until you vote.")
-    if top[3].button("New comparison", key="cmp_new"):
+    if top[3].button("New comparison", key="cmp_new", width="stretch"):
         st.session_state.pop("cmp_current", None)
     names = [m.name for m in models]
     columns = []
@@ -74,7 +87,7 @@ with compare_tab:
         with place:
             columns.append(column_config.show(key=f"cmp_col{i}", models=models,
                                               default=names[i % len(names)],
-                                              settings=not same or i == 0, label=f"Column {LETTERS[i]}"))
+                                              settings=not same or i == 0, label=LETTERS[i]))
     if same:
         columns = [dataclasses.replace(columns[0], model=c.model) for c in columns]
 
@@ -82,17 +95,19 @@ with compare_tab:
     if current is not None and (current.columns != columns or current.blind != blind):
         current = None  # the setup changed: the next prompt starts a new comparison
     histories = [current.history(i) if current else [] for i in range(count)]
-    prompt = st.text_area("Prompt", key="cmp_prompt", placeholder="Ask all columns the same thing…")
+    # A form: one click on Send (or Ctrl/Cmd+Enter in the box) sends the text as typed; nothing
+    # above the button changes while typing, so it never moves under the pointer.
+    with st.form("cmp_form", border=False):
+        prompt = st.text_area("Prompt", key="cmp_prompt", height=100, label_visibility="collapsed",
+                              placeholder="Ask all columns the same thing… (Ctrl+Enter sends)")
+        row = st.columns([1, 9], vertical_alignment="center")
+        submitted = row[0].form_submit_button("Send", type="primary", key="cmp_send",
+                                              width="stretch")
+        row[1].caption(ceiling_text(columns))
 
-    if prompt.strip():  # litellm's tokenizers load here, never on the first paint
-        try:
-            estimates = estimate_columns(svc.catalog, prompt, columns, svc.count_tokens, histories)
-            st.caption("Estimated cost of this prompt: " + " · ".join(
-                f"{LETTERS[i]} {e.input_tokens} tokens in, {e.label}" for i, e in enumerate(estimates)))
-        except ParleyError as err:
-            st.caption(f"No estimate: {err}")
-
-    if st.button("Send", type="primary", key="cmp_send", disabled=not prompt.strip()):
+    if submitted and not prompt.strip():
+        st.warning("Type a prompt first.")
+    elif submitted:
         comparison = current or Comparison.new(user, columns, blind=blind)
         try:
             run = FanOut(svc, prompt, comparison.columns, user_id=user, histories=histories,
@@ -100,8 +115,8 @@ with compare_tab:
         except ParleyError as err:
             st.error(str(err))
             st.stop()
-        headers = [f"Model {comparison.letter(i)}" if blind else f"{comparison.letter(i)} · {c.label()}"
-                   for i, c in enumerate(comparison.columns)]
+        headers = [f"Model {comparison.letter(i)}" if blind else comparison_view.header(
+                   comparison, i, display_names) for i in range(len(comparison.columns))]
         results = live_columns.show(key="cmp_live", run=run, headers=headers,
                                     order=comparison.display_order(), hidden=blind)
         comparison.add_turn(prompt, results)
@@ -111,7 +126,8 @@ with compare_tab:
 
     if current is not None and current.turns:
         local = {m.name for m in svc.catalog if m.is_local}
-        chosen = comparison_view.show(key="cmp_view", comparison=current, local_models=local)
+        chosen = comparison_view.show(key="cmp_view", comparison=current, local_models=local,
+                                      display_names=display_names)
         if chosen is not None:
             answer = current.turns[-1]["answers"][chosen]
             st.session_state.chat_thread = current.history(chosen)
@@ -130,7 +146,7 @@ with compare_tab:
                        "Names revealed.")
         with st.expander("Diff two answers"):
             answer_diff.show(key="cmp_diff", answers={
-                comparison_view.header(current, i): a.get("content", "")
+                comparison_view.header(current, i, display_names): a.get("content", "")
                 for i, a in enumerate(current.turns[-1]["answers"])})
         exports = st.columns(2)
         exports[0].download_button("Export Markdown", current.to_markdown(), f"comparison-{current.id}.md",

