@@ -160,7 +160,8 @@ with board_tab:
     else:
         mine = st.toggle("Only my votes", key="cmp_board_mine")
         try:
-            leaderboard.show(key="cmp_board", rows=store.leaderboard(user_id=user if mine else None))
+            leaderboard.show(key="cmp_board", rows=store.leaderboard(user_id=user if mine else None),
+                             local_models={m.name for m in svc.catalog if m.is_local})
         except ParleyError as err:
             st.error(str(err))
 

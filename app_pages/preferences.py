@@ -21,7 +21,7 @@ st.caption(f"Calls that name no model use your choice here. A typical request is
 def describe(name: str) -> str:
     entry = svc.catalog.get(name)
     typical = cost_label(estimate_cost(entry, TYPICAL_IN, TYPICAL_OUT).cost, entry.is_local)
-    parts = [entry.display_name, entry.badge, entry.price_label(), f"typical request {typical}",
+    parts = [entry.choice_label(badge=True), f"typical request {typical}",
              None if entry.available else "not available: " + "; ".join(entry.missing)]
     return " · ".join(p for p in parts if p)
 

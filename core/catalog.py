@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from core.config import LOCAL_PROVIDER, ModelConfig, Settings
 from core.config.discovery import Endpoint, discover
-from core.config.environment import how_to_add
+from core.config.environment import how_to_add, reference_models
 from core.errors import UnknownModelError
 
 __all__ = ["ModelEntry", "Catalog", "cost_map_entry", "provider_of", "ModelStatus",
@@ -119,6 +119,12 @@ class Catalog:
 
     def available(self) -> list[ModelEntry]:
         return [e for e in self._entries.values() if e.available]
+
+    def with_references(self) -> list[ModelEntry]:
+        """Every configured model, then Claude, Gemini and GPT (priced from LiteLLM's cost
+        map) where no configured model of that name exists: the yardsticks of re-pricing."""
+        extra = [_entry(c) for c in reference_models() if c.name not in self._entries]
+        return [*self._entries.values(), *extra]
 
 
 def provider_of(model: str, cost_entry: dict | None = None) -> str:

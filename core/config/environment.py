@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from core.config.discovery import environment_endpoints, environment_only
 from core.config.model import LOCAL_MODEL_NAME, LOCAL_PROVIDER, ModelConfig
 
-__all__ = ["environment_models", "bundled_local_model", "how_to_add"]
+__all__ = ["environment_models", "bundled_local_model", "how_to_add", "reference_models"]
 
 _CLOUD = (
     # name, env vars (first present wins), litellm model, display name, badge
@@ -44,6 +44,14 @@ def environment_models(env: Mapping[str, str]) -> dict[str, Any]:
               "service_types": ["playground", "chat"]}
     return {"models": tuple(models), "router": router, "parley": parley,
             "endpoints": environment_endpoints(env), "endpoint_only": environment_only(env)}
+
+
+def reference_models() -> tuple[ModelConfig, ...]:
+    """Claude, Gemini and GPT as Parley offers them when their key is set, each marked with
+    the key it lacks: what re-pricing compares against when none is configured."""
+    return tuple(ModelConfig(name, {"model": model}, {"display_name": display, "badge": badge},
+                             missing_env=(f"{variables[0]} is not set",))
+                 for name, variables, model, display, badge in _CLOUD)
 
 
 def how_to_add(name: str) -> str:
