@@ -2,8 +2,9 @@
 
 Session keys (all ``cmp_*``): ``cmp_current`` is the ``Comparison`` on screen (kept until the
 columns or blind mode change, or "New comparison"). ``cmp_reopen`` (a saved comparison from
-History) and ``cmp_sent`` (clear the prompt box) are applied on the next run, before the
-widgets exist.
+History) and ``cmp_unsent`` (a prompt whose sending failed, back into the box with the
+error) are applied on the next run, before the widgets exist. The prompt form clears itself on
+submit (no second run that could overwrite what is typed next).
 """
 import dataclasses
 
@@ -61,8 +62,9 @@ def persist(method: str, *args) -> None:
 
 if "cmp_store_error" in st.session_state:
     st.warning(st.session_state.pop("cmp_store_error"))
-if st.session_state.pop("cmp_sent", False):
-    st.session_state.cmp_prompt = ""  # the prompt went out: the box is ready for the next turn
+if "cmp_unsent" in st.session_state:  # sending failed: the prompt goes back in the box
+    st.error(st.session_state.cmp_unsent[1])
+    st.session_state.cmp_prompt = st.session_state.pop("cmp_unsent")[0]
 if "cmp_reopen" in st.session_state:
     reopened = Comparison.from_data(st.session_state.pop("cmp_reopen"))
     st.session_state.update(cmp_current=reopened, cmp_count=len(reopened.columns), cmp_same=False,
@@ -97,7 +99,7 @@ with compare_tab:
     histories = [current.history(i) if current else [] for i in range(count)]
     # A form: one click on Send (or Ctrl/Cmd+Enter in the box) sends the text as typed; nothing
     # above the button changes while typing, so it never moves under the pointer.
-    with st.form("cmp_form", border=False):
+    with st.form("cmp_form", border=False, clear_on_submit=True):
         prompt = st.text_area("Prompt", key="cmp_prompt", height=100, label_visibility="collapsed",
                               placeholder="Ask all columns the same thing… (Ctrl+Enter sends)")
         row = st.columns([1, 9], vertical_alignment="center")
@@ -113,14 +115,14 @@ with compare_tab:
             run = FanOut(svc, prompt, comparison.columns, user_id=user, histories=histories,
                          metadata={"comparison_id": comparison.id}).start()
         except ParleyError as err:
-            st.error(str(err))
-            st.stop()
+            st.session_state.cmp_unsent = (prompt, str(err))
+            st.rerun()
         headers = [f"Model {comparison.letter(i)}" if blind else comparison_view.header(
                    comparison, i, display_names) for i in range(len(comparison.columns))]
         results = live_columns.show(key="cmp_live", run=run, headers=headers,
                                     order=comparison.display_order(), hidden=blind)
         comparison.add_turn(prompt, results)
-        st.session_state.update(cmp_current=comparison, cmp_sent=True)
+        st.session_state.cmp_current = comparison
         persist("save_comparison", comparison.to_row())
         st.rerun()
 

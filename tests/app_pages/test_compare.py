@@ -122,7 +122,6 @@ def test_each_column_keeps_its_own_conversation(page, emulator):
     at = send(at, "first question")
     emulator.enqueue(PROVIDER_MODELS["gemini"], Reply(text="second gemini answer"))
     at = send(at, "second question")
-    assert at.text_area(key="cmp_prompt").value == ""  # ready for the next turn
     assert [m.value for m in at.markdown if m.value.startswith("**You:**")] == [
         "**You:** first question", "**You:** second question"]
     gemini_request = [r for r in emulator.requests if "gemini" in r.model][-1]
