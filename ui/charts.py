@@ -71,7 +71,7 @@ def model_cost_tokens(frame: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Scatter(x=frame["model"], y=frame[column], name=name, mode="markers",
                                  marker=dict(size=12)), secondary_y=True)
     _money_axis(fig, title_text="spend (USD)", secondary_y=False)
-    fig.update_yaxes(title_text="tokens", rangemode="nonnegative", secondary_y=True)
+    fig.update_yaxes(title_text="tokens", rangemode="nonnegative", tickformat="~s", secondary_y=True)
     return _tidy(fig, "Cost and tokens per model")
 
 

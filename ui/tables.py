@@ -41,16 +41,16 @@ def show(frame: pd.DataFrame, *, key: str, columns: Iterable[str] | None = None,
     ``*_pct``: fractions shown as %), times (``*_ms``), counts (other numbers). ``local`` and
     ``unpriced`` are boolean masks over the rows whose money shows as ``local`` / ``price
     unknown`` instead of a number."""
-    shown = frame[list(columns)] if columns is not None else frame
+    names = list(columns) if columns is not None else list(frame.columns)
+    shown = frame[names].rename(columns=words)  # st.dataframe shows a Styler's data's headers
     styler = shown.style
-    for column in shown.columns:
-        styler = styler.format(_formatter(column, shown[column]), subset=[column], na_rep="–")
+    for name in names:
+        styler = styler.format(_formatter(name, frame[name]), subset=[words(name)], na_rep="–")
     for mask, text in ((local, "local"), (unpriced, "price unknown")):
         if mask is None or not mask.any():
             continue
-        for column in (c for c in shown.columns if c in _MONEY):
-            styler = styler.format(lambda _, t=text: t, subset=(mask[mask].index, [column]))
-    styler = styler.relabel_index([words(c) for c in shown.columns], axis=1)
+        for name in (n for n in names if n in _MONEY):
+            styler = styler.format(lambda _, t=text: t, subset=(mask[mask].index, [words(name)]))
     st.dataframe(styler, hide_index=True, key=key, height=height, width="stretch")
 
 
