@@ -68,7 +68,7 @@ def test_resolution_order_service_then_user_then_default(configured, capsys):
 
 def test_set_prints_what_now_applies(configured, capsys):
     code, out, _ = prefs("set", "--user", "alice", "--model", "claude", capsys=capsys)
-    assert code == 0 and out.strip() == "claude  (alice's default)"
+    assert code == 0 and out.strip() == "claude (alice's default)"
 
 
 async def test_a_call_naming_no_model_is_served_by_the_stored_choice(emulator, tmp_path):
@@ -122,7 +122,7 @@ def test_clearing_the_default_keeps_the_overrides(configured, capsys):
     prefs("set", "--user", "bob", "--model", "claude", capsys=capsys)
     code, out, _ = prefs("clear", "--user", "alice", capsys=capsys)
     assert code == 0 and out.strip() == \
-        "Removed alice's default; now gemini  (parley.default_model (no stored choice applies))"
+        "Removed alice's default; now gemini (parley.default_model: no stored choice applies)"
     assert stored_rows("alice") == {"xray": "gpt"}
     assert stored_rows("bob") == {None: "claude"}
     xray = prefs("get", "--user", "alice", "--service", "xray", "--json", capsys=capsys)[1]
@@ -133,7 +133,7 @@ def test_clearing_what_is_not_stored_says_so_and_succeeds(configured, capsys):
     prefs("set", "--user", "alice", "--model", "claude", capsys=capsys)
     code, out, _ = prefs("clear", "--user", "alice", "--service", "xray", capsys=capsys)
     assert code == 0 and out.strip() == \
-        "alice had no override for xray stored; still claude  (alice's default)"
+        "alice had no override for xray stored; still claude (alice's default)"
     assert prefs("clear", "--user", "alice", "--service", "xray", "--json",
                  capsys=capsys)[1]["cleared"] is False
     assert stored_rows("alice") == {None: "claude"}
