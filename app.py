@@ -1,6 +1,6 @@
 """Parley's Streamlit entry: page config, identity, and the role-aware navigation.
 
-Everyone gets compare, chat, preferences, usage and providers; admins also get the cost
+Everyone gets compare, chat, preferences, usage, providers and API keys; admins also get the cost
 console. For anyone else the admin pages are registered but hidden, and the gate below shows
 "Admins only" instead of running them, so a direct link (``/costs``) shows no data. In team
 mode a visitor who has not signed in gets the login page, whatever URL they opened.
@@ -12,9 +12,13 @@ from ui.state import is_admin, login_page, require_admin, show_identity, signed_
 # (script, title, icon, url path); the root URL opens the first
 PAGES = [("app_pages/compare.py", "Compare", "⚖️", "compare"),
          ("app_pages/chat.py", "Chat", "💬", "chat"),
+         ("app_pages/images.py", "Images", "🖼️", "images"),
          ("app_pages/preferences.py", "Preferences", "⭐", "preferences"),
          ("app_pages/usage.py", "Your usage", "📈", "usage"),
+         ("app_pages/evals.py", "Evaluations", "🧪", "evals"),
+         ("app_pages/calls.py", "Calls", "📜", "calls"),
          ("app_pages/providers.py", "Providers", "🔌", "providers"),
+         ("app_pages/keys.py", "API keys", "🔑", "keys"),
          ("app_pages/costs.py", "Cost console", "💰", "costs")]
 ADMIN_PAGES = {"costs"}  # url paths only admins may open
 

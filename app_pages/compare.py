@@ -11,7 +11,8 @@ import dataclasses
 import streamlit as st
 
 from core import ParleyError
-from core.playground.fanout import FanOut
+from core.attachments import check_attachments, identify
+from core.playground.fanout import FanOut, continue_with_tool_results
 from core.playground.sessions import LETTERS, Comparison
 from core.pricing import DEFAULT_MAX_TOKENS, estimate_cost
 from ui.components import (answer_diff, column_config, comparison_history, comparison_view,
@@ -102,18 +103,24 @@ with compare_tab:
     with st.form("cmp_form", border=False, clear_on_submit=True):
         prompt = st.text_area("Prompt", key="cmp_prompt", height=100, label_visibility="collapsed",
                               placeholder="Ask all columns the same thing… (Ctrl+Enter sends)")
-        row = st.columns([1, 9], vertical_alignment="center")
+        row = st.columns([1, 6, 3], vertical_alignment="center")
         submitted = row[0].form_submit_button("Send", type="primary", key="cmp_send",
                                               width="stretch")
         row[1].caption(ceiling_text(columns))
+        with row[2].expander("Attach images or a PDF"):
+            uploads = st.file_uploader(
+                "Attach images or a PDF", type=["png", "jpg", "jpeg", "webp", "gif", "pdf"],
+                accept_multiple_files=True, key="cmp_files", label_visibility="collapsed",
+                help="Up to 4 images (PNG, JPEG, WebP, GIF) and one PDF, sent with the prompt.")
 
     if submitted and not prompt.strip():
         st.warning("Type a prompt first.")
     elif submitted:
         comparison = current or Comparison.new(user, columns, blind=blind)
         try:
+            attachments = check_attachments([identify(f.getvalue(), f.name) for f in uploads or []])
             run = FanOut(svc, prompt, comparison.columns, user_id=user, histories=histories,
-                         metadata={"comparison_id": comparison.id}).start()
+                         metadata={"comparison_id": comparison.id}, attachments=attachments).start()
         except ParleyError as err:
             st.session_state.cmp_unsent = (prompt, str(err))
             st.rerun()
@@ -121,15 +128,28 @@ with compare_tab:
                    comparison, i, display_names) for i in range(len(comparison.columns))]
         results = live_columns.show(key="cmp_live", run=run, headers=headers,
                                     order=comparison.display_order(), hidden=blind)
-        comparison.add_turn(prompt, results)
+        comparison.add_turn(prompt, results, [a.name for a in attachments])
         st.session_state.cmp_current = comparison
         persist("save_comparison", comparison.to_row())
         st.rerun()
 
     if current is not None and current.turns:
         local = {m.name for m in svc.catalog if m.is_local}
+
+        def send_tool_results(column: int, results: dict[str, str]) -> None:
+            with st.spinner("Sending the tool results…"):
+                try:
+                    continue_with_tool_results(svc, current, column, results, user_id=user,
+                                               metadata={"comparison_id": current.id})
+                except ParleyError as err:
+                    st.error(str(err))
+                    return
+            persist("save_comparison", current.to_row())
+            st.rerun()
+
         chosen = comparison_view.show(key="cmp_view", comparison=current, local_models=local,
-                                      display_names=display_names)
+                                      display_names=display_names,
+                                      on_tool_results=send_tool_results)
         if chosen is not None:
             answer = current.turns[-1]["answers"][chosen]
             st.session_state.chat_thread = current.history(chosen)

@@ -1,5 +1,6 @@
 """Cost console (admins): spend per day, user, model, provider and feature; reliability and
-latency; this month's tokens; budgets with forecasts; re-pricing; CSV export. Every number
+latency; this month's tokens; budgets with forecasts; re-pricing; what the response cache
+saved; spend alerts; CSV export. Every number
 comes from the rollups through ``core.console.analytics``; demo rows are labelled as such."""
 import datetime as dt
 
@@ -141,7 +142,31 @@ def show_reprice(filters: analytics.Filters, total: dict) -> None:
         st.markdown(f"- These calls would have cost **{cost}** on **{row.display_name}**")
 
 
+def show_cache(filters: analytics.Filters) -> None:
+    """What the response cache (parley.cache) saved in the date range, per user and model."""
+    rows = store.cache_savings(filters.since, filters.until)
+    if not rows:
+        return
+    st.subheader("Saved by cache")
+    st.caption(f"{sum(r['hits'] for r in rows):,} calls answered from the response cache "
+               f"saved ${sum(r['saved'] for r in rows):,.2f}.")
+    st.dataframe(rows, hide_index=True, use_container_width=True,
+                 column_config={"saved": st.column_config.NumberColumn("saved", format="$%.4f")})
+
+
+def show_alerts() -> None:
+    """The latest spend alerts (parley.alerts) and whether each was delivered."""
+    alerts = store.list_alerts(20)
+    if not alerts:
+        return
+    st.subheader("Alerts")
+    st.dataframe([{"when": a["created_at"][:16].replace("T", " "), "alert": a["message"],
+                   "delivered": "yes" if a["delivered_at"] else f"not yet ({a['last_error']})"}
+                  for a in alerts], hide_index=True, use_container_width=True)
+
+
 try:
+    show_alerts()
     filters = read_filters()
     total = analytics.totals(store, filters)
     if not total["calls"]:
@@ -153,6 +178,7 @@ try:
     show_models(filters)
     show_month(filters)
     show_reprice(filters, total)
+    show_cache(filters)
     st.download_button("Download the filtered data (CSV)",
                        lambda: analytics.export_frame(store, filters).to_csv(index=False),
                        file_name=f"parley-usage-{filters.since}-{filters.until}.csv",

@@ -4,7 +4,7 @@ import streamlit as st
 from core.routing import preferences
 from core.errors import ParleyError
 from core.pricing import cost_label, estimate_cost
-from ui.deps import service
+from ui.deps import evals, service
 from ui.state import current_user
 
 TYPICAL_IN, TYPICAL_OUT = 1_000, 500  # tokens of "a typical request" priced beside each model
@@ -102,5 +102,20 @@ rows = [preferences.resolved(book.store, svc.settings, svc.catalog, user, s)
 st.subheader("What your calls get")
 st.dataframe([{"service type": r["service"] or "(any other)", "model": r["model"],
                "because": {"service": "your override", "user": "your default",
-                           "default": "the app's default"}[r["source"]]} for r in rows],
+                           "everyone": "set for everyone", "default": "the app's default"
+                           }[r["source"]]} for r in rows],
              hide_index=True, width="stretch")
+
+try:
+    decided = evals()[0].evals.decisions([user, preferences.EVERYONE])
+except ParleyError:
+    decided = []
+if decided:
+    st.subheader("Decided by evaluations")
+    st.caption("Model choices applied from an evaluation run; the run shows why.")
+    st.dataframe([{"service type": d["service_type"], "model": d["model"],
+                   "for": "everyone" if d["user_id"] == preferences.EVERYONE else "you",
+                   "decided by": d["decided_by"], "when": d["created_at"][:16].replace("T", " "),
+                   "run": f"/evals?run={d['run_id']}"} for d in decided],
+                 hide_index=True, width="stretch",
+                 column_config={"run": st.column_config.LinkColumn("run", display_text=r"run=(.*)")})

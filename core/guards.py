@@ -6,7 +6,14 @@ once its arguments are valid and its model is chosen, before anything is sent; a
 raises ``UserRateLimitError`` (how long to wait, in one sentence), costs nothing and is not
 recorded. A comparison counts each column as a call, since each one is a provider call that
 costs money. Fallback attempts within a call are not counted again. ``CallLimiter`` counts in
-this process only.
+this process only; ``UserLimiter`` on a ``RedisLimiter`` counts for every worker and replica
+sharing ``PARLEY_REDIS_URL`` (``AIService.from_env`` picks it when that is set).
+
+**Names' limits and spend across workers.** ``LocalLimiter``/``RedisLimiter``:
+``acquire(name, per_minute)`` per name (``key:<prefix>``, ``user:<id>``); the Redis one is a
+sliding window in a sorted set per name, checked and added in one Lua script, so N workers
+together admit ``per_minute`` calls, not N times as many. ``SpendCounter`` keeps a name's
+month-to-date spend in Redis, so a budget spent on one worker is refused by all at once.
 
 **Budgets.** ``parley.budgets`` (USD per user per calendar month, UTC)::
 
@@ -24,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -33,7 +41,9 @@ from core.store import open_store
 from core.store.base import UsageReader
 from core.store.rollups import RollupQuery
 
-__all__ = ["CallLimiter", "WINDOW_SECONDS", "Budgets", "BudgetGuard", "guard_for", "month_query"]
+__all__ = ["CallLimiter", "WINDOW_SECONDS", "Budgets", "BudgetGuard", "guard_for", "month_query",
+           "LocalLimiter", "RedisLimiter", "CallRateLimitError", "limiter_for", "UserLimiter",
+           "SpendCounter"]
 
 WINDOW_SECONDS = 60.0
 _SOURCE = "parley.budgets"
@@ -161,3 +171,116 @@ def guard_for(settings, env: Mapping[str, str] | None = None) -> BudgetGuard | N
         return None
     return BudgetGuard(budgets, lambda: open_store(settings.database_url,
                                                    data_dir=settings.data_dir, env=env))
+
+
+# KEYS[1]: the name's sorted set; ARGV: now (ms), window (ms), limit, member.
+# Returns 0 when admitted, else the milliseconds until the oldest call leaves the window.
+_SLIDING_WINDOW = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
+local count = redis.call('ZCARD', KEYS[1])
+if count >= tonumber(ARGV[3]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(oldest[2]) + tonumber(ARGV[2]) - tonumber(ARGV[1]))
+end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 0
+"""
+
+
+class CallRateLimitError(UserRateLimitError):
+    """``name`` (``key:<prefix>`` or ``user:<id>``) started ``limit`` calls this minute."""
+
+    def __init__(self, name: str, limit: int, retry_after: float):
+        super().__init__(name, limit, retry_after)
+        kind, _, who = name.partition(":")
+        wait = max(1, round(retry_after))
+        what = f"API key {who}" if kind == "key" else who
+        self.message = (f"{what} has started {limit} call{'s' if limit != 1 else ''} in the last "
+                        f"minute, its limit; try again in {wait} second{'s' if wait != 1 else ''}.")
+        self.args = (self.message,)
+
+
+def _refuse(name: str, limit: int, wait_s: float) -> UserRateLimitError:
+    return CallRateLimitError(name, limit, wait_s)
+
+
+class LocalLimiter:
+    """This process's count. Thread-safe."""
+
+    backend = "local"
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._starts: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def acquire(self, name: str, per_minute: int) -> None:
+        now = self._clock()
+        with self._lock:
+            starts = self._starts[name]
+            while starts and now - starts[0] >= WINDOW_SECONDS:
+                starts.popleft()
+            if len(starts) >= per_minute:
+                raise _refuse(name, per_minute, WINDOW_SECONDS - (now - starts[0]))
+            starts.append(now)
+
+
+class RedisLimiter:
+    """One count for every process using the same Redis (keys ``parley:rate:<name>``)."""
+
+    backend = "redis"
+
+    def __init__(self, url: str):
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._script = self._redis.register_script(_SLIDING_WINDOW)
+
+    def acquire(self, name: str, per_minute: int) -> None:
+        now_ms = int(time.time() * 1000)
+        wait_ms = int(self._script(keys=[f"parley:rate:{name}"],
+                                   args=[now_ms, int(WINDOW_SECONDS * 1000), per_minute,
+                                         f"{now_ms}-{uuid.uuid4().hex}"]))
+        if wait_ms:
+            raise _refuse(name, per_minute, wait_ms / 1000)
+
+
+def limiter_for(redis_url: str | None):
+    """The Redis limiter when ``redis_url`` is set, else a local one."""
+    return RedisLimiter(redis_url) if redis_url else LocalLimiter()
+
+
+class UserLimiter:
+    """``AIService``'s per-user limit (``parley.rate_limit_per_minute``) on a limiter above:
+    ``acquire(user)``; ``per_minute=None`` admits everything."""
+
+    def __init__(self, per_minute: int | None, limiter):
+        self.per_minute, self._limiter = per_minute, limiter
+
+    def acquire(self, user: str) -> None:
+        if self.per_minute is not None:
+            self._limiter.acquire(f"user:{user}", self.per_minute)
+
+
+class SpendCounter:
+    """Month-to-date spend per name shared through Redis (``parley:spend:<name>:<YYYY-MM>``),
+    so every worker sees every worker's calls at once, not when the store catches up.
+
+    ``current(name, month, stored)`` seeds the counter from the store's figure the first time
+    and returns the larger of the two; ``add`` counts a call's cost."""
+
+    def __init__(self, url: str):
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+    def current(self, name: str, month: str, stored: float) -> float:
+        key = f"parley:spend:{name}:{month}"
+        if self._redis.set(key, repr(float(stored)), nx=True, ex=40 * 86400):
+            return float(stored)
+        return max(float(self._redis.get(key) or 0), float(stored))
+
+    def add(self, name: str, month: str, cost: float) -> None:
+        if cost:
+            self._redis.incrbyfloat(f"parley:spend:{name}:{month}", cost)

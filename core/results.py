@@ -34,7 +34,9 @@ class GenerationResult:
     output_tokens: int = 0
     total_tokens: int = 0
     reasoning_tokens: int | None = None
-    cached_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    image_tokens: int | None = None
     tokens_estimated: bool = False
     cost: float | None = None
     price_known: bool = False
@@ -46,13 +48,25 @@ class GenerationResult:
     error: str | None = None
     error_kind: str | None = None
     finish_reason: str | None = None
+    cache_hit: bool = False  # answered from the response cache (parley.cache): cost 0
+    saved_cost: float | None = None  # on a cache hit: what the call would have cost
     source: str | None = None  # what chose the model: explicit | auto | route | service | user | default
     route: str | None = None  # the complexity class whose parley.routes entry chose the model
     route_reason: str | None = None  # one sentence: why this model (core/routing.py)
+    kind: str = "chat"  # chat | image
+    saved_cost: float | None = None  # what prompt caching saved (negative: writes cost more)
+    reasoning: str | None = None  # the thinking text, when the provider returned it
+    tool_calls: list[dict] = field(default_factory=list)  # {id, name, arguments, valid, errors}
+    json_valid: bool | None = None  # the answer against the requested schema (None: none asked)
+    json_errors: list[str] = field(default_factory=list)
+    images: list[dict] = field(default_factory=list)  # generate_image: {b64_json | url, revised_prompt}
 
     JSON_FIELDS = ("content", "model", "provider", "input_tokens", "output_tokens",
                    "total_tokens", "cost", "price_known", "response_time_ms", "ttft_ms",
-                   "call_id", "fallback_used", "served_by", "error", "route", "route_reason")
+                   "call_id", "fallback_used", "served_by", "error", "route", "route_reason",
+                   "kind", "reasoning_tokens", "cache_read_tokens", "cache_write_tokens",
+                   "image_tokens", "saved_cost", "reasoning", "tool_calls", "json_valid",
+                   "json_errors")
 
     @classmethod
     def failed(cls, model: str, error) -> "GenerationResult":
@@ -61,12 +75,18 @@ class GenerationResult:
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON shape of ``ask`` and each ``compare`` entry (DESIGN.md), plus
-        ``route`` and ``route_reason`` (core/routing.py)."""
+        ``route`` and ``route_reason`` (core/routing.py), the token classes, tool calls,
+        reasoning and schema validity (issue 18)."""
         return {name: getattr(self, name) for name in self.JSON_FIELDS}
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def cached_tokens(self) -> int | None:
+        """Prompt tokens read from the provider's cache (the older name of cache_read_tokens)."""
+        return self.cache_read_tokens
 
 
 @dataclass
@@ -75,6 +95,10 @@ class CallRecord:
 
     ``call_id`` is the idempotency key (``litellm_call_id``). ``fallback_of`` holds the
     call id of the attempt this one replaced. ``total_cost`` None means the price is unknown.
+    Token classes are parts of the totals, never added to them: ``input_tokens`` includes
+    cache reads and writes, ``output_tokens`` includes reasoning. An image generation
+    (``kind="image"``) carries the tokens its provider billed (none for a per-image price)
+    and its image count in ``metadata["images"]``.
     ``messages``/``response`` are filled only as the privacy setting allows.
     """
 
@@ -99,3 +123,14 @@ class CallRecord:
     messages: Any = None
     response: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    kind: str = "chat"  # chat | image
+    reasoning_tokens: int = 0  # part of output_tokens
+    cache_read_tokens: int = 0  # part of input_tokens
+    cache_write_tokens: int = 0  # part of input_tokens
+    tool_calls: int = 0  # how many tool calls the answer made
+    key_id: str | None = None  # the API key the call came through (core/api), if any
+    cache_hit: bool = False  # answered from the response cache; total_cost is then 0
+    # What caching saved on this call: on a response-cache hit the whole cost it would have
+    # had; otherwise what prompt-cache reads saved (negative when cache writes cost more).
+    # None: no caching was involved.
+    saved_cost: float | None = None

@@ -16,9 +16,10 @@ import threading
 import uuid
 from typing import Any, AsyncIterator, Iterator, Mapping
 
+from core.attachments import check_attachments, content_parts, missing_capability, redacted
 from core.catalog import Catalog, ModelEntry
 from core.config import Settings, load_settings
-from core.errors import BadRequestError, ParleyError, StreamAbandonedError
+from core.errors import AuthError, BadRequestError, ParleyError, StreamAbandonedError
 from core.guards import CallLimiter, guard_for
 from core.llm.gateway import CallRequest, Gateway, count_tokens
 from core.recording import open_recorder
@@ -26,6 +27,7 @@ from core.recording.records import build_records
 from core.results import GenerationResult
 from core.routing import Choice, choose_model, fit_context
 from core.routing.preferences import PreferenceBook
+from core.structured import Structured, check_structured, judge
 from core.validation import ColumnConfig, check_call, check_columns, messages_for
 
 __all__ = ["AIService"]
@@ -55,8 +57,13 @@ class AIService:
         if record:
             recorder = open_recorder(settings, env)
             preferences = PreferenceBook(settings, env)
-        return cls(settings, recorder=recorder, preferences=preferences,
-                   budget=guard_for(settings, env) if record else None)
+        service = cls(settings, recorder=recorder, preferences=preferences,
+                      budget=guard_for(settings, env) if record else None)
+        if settings.redis_url:  # one per-user limit for every worker and replica
+            from core.guards import RedisLimiter, UserLimiter
+            service.limiter = UserLimiter(settings.rate_limit_per_minute,
+                                          RedisLimiter(settings.redis_url))
+        return service
 
     @property
     def gateway(self):
@@ -73,36 +80,71 @@ class AIService:
                             model=model, provider=provider, complexity=complexity, prompt=prompt,
                             preferences=self.preferences)
 
-    async def generate(self, prompt: str, user_id: str = "anonymous", service_type: str = "default",
-                       model: str | None = None, system_prompt: str | None = None,
-                       metadata: dict | None = None, *, provider: str | None = None,
-                       temperature: float | None = None, max_tokens: int | None = None,
-                       complexity: str | None = None, history: list[dict] | None = None,
-                       fallbacks: bool = True) -> GenerationResult:
-        """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had."""
+    async def generate(self, prompt: str | None = None, user_id: str = "anonymous",
+                       service_type: str = "default", model: str | None = None,
+                       system_prompt: str | None = None, metadata: dict | None = None, *,
+                       provider: str | None = None, temperature: float | None = None,
+                       max_tokens: int | None = None, complexity: str | None = None,
+                       history: list[dict] | None = None, fallbacks: bool = True,
+                       attachments: list | None = None, tools: list[dict] | None = None,
+                       tool_choice: Any = None, response_format: dict | None = None,
+                       reasoning_effort: str | None = None, template: str | None = None,
+                       variables: dict | None = None, key_id: str | None = None,
+                       call_id: str | None = None) -> GenerationResult:
+        """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had.
+
+        ``attachments``: images and PDFs (core/attachments.py); ``tools``, ``tool_choice``,
+        ``response_format``, ``reasoning_effort``: core/structured.py. The result carries the
+        tool calls (arguments checked against their schemas), whether the answer matches the
+        schema, the reasoning text and the token classes. ``prompt=None`` continues a
+        ``history`` that ends with tool results.
+
+        ``template="name"`` (or ``"name@3"``) renders a stored prompt template
+        (``core.prompts``) with ``variables`` instead of taking ``prompt``: its system
+        prompt applies unless ``system_prompt`` is given, its service type unless
+        ``service_type`` is, and the call's metadata names the version (``template``).
+
+        ``key_id`` names the API key the call came through (recorded); ``call_id`` is the id
+        to record it under (default: a new UUID)."""
+        if template is not None:
+            prompt, system_prompt, service_type, metadata = self._from_template(
+                prompt, template, variables, system_prompt, service_type, metadata)
+        extras = _extras(attachments, tools, tool_choice, response_format, reasoning_effort)
         request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
-                                        temperature, max_tokens, complexity, history, fallbacks)
+                                        temperature, max_tokens, complexity, history, fallbacks, extras,
+                                        call_id)
         metadata = _with_route(metadata, choice)
         try:
             outcome = await self.gateway.complete(request)
         except ParleyError as err:
-            self._record_failure(request, err, user_id, service_type, metadata)
+            self._record_failure(request, err, user_id, service_type, metadata, key_id=key_id)
             raise
         _stamp(outcome.result, choice)
-        self._record(request, outcome, user_id, service_type, metadata)
+        judge(outcome.result, extras[1])
+        self._record(request, outcome, user_id, service_type, metadata, key_id)
         return outcome.result
 
-    async def stream(self, prompt: str, user_id: str = "anonymous", service_type: str = "default",
-                     model: str | None = None, system_prompt: str | None = None,
-                     metadata: dict | None = None, *, provider: str | None = None,
-                     temperature: float | None = None, max_tokens: int | None = None,
-                     complexity: str | None = None, history: list[dict] | None = None,
-                     fallbacks: bool = True) -> AsyncIterator[str | GenerationResult]:
+    async def stream(self, prompt: str | None = None, user_id: str = "anonymous",
+                     service_type: str = "default", model: str | None = None,
+                     system_prompt: str | None = None, metadata: dict | None = None, *,
+                     provider: str | None = None, temperature: float | None = None,
+                     max_tokens: int | None = None, complexity: str | None = None,
+                     history: list[dict] | None = None, fallbacks: bool = True,
+                     attachments: list | None = None, tools: list[dict] | None = None,
+                     tool_choice: Any = None, response_format: dict | None = None,
+                     reasoning_effort: str | None = None, template: str | None = None,
+                     variables: dict | None = None, key_id: str | None = None,
+                     call_id: str | None = None) -> AsyncIterator[str | GenerationResult]:
         """Yield text deltas as they arrive, then the ``GenerationResult``; takes exactly
         ``generate``'s arguments. Closing the iterator early records the call as abandoned,
         with its partial answer."""
+        if template is not None:
+            prompt, system_prompt, service_type, metadata = self._from_template(
+                prompt, template, variables, system_prompt, service_type, metadata)
+        extras = _extras(attachments, tools, tool_choice, response_format, reasoning_effort)
         request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
-                                        temperature, max_tokens, complexity, history, fallbacks)
+                                        temperature, max_tokens, complexity, history, fallbacks, extras,
+                                        call_id)
         metadata = _with_route(metadata, choice)
         parts: list[str] = []
         finished = False
@@ -114,28 +156,33 @@ class AIService:
                 else:
                     finished = True
                     _stamp(item.result, choice)
-                    self._record(request, item, user_id, service_type, metadata)
+                    judge(item.result, extras[1])
+                    self._record(request, item, user_id, service_type, metadata, key_id)
                     yield item.result
         except ParleyError as err:
             finished = True
-            self._record_failure(request, err, user_id, service_type, metadata, "".join(parts))
+            self._record_failure(request, err, user_id, service_type, metadata, "".join(parts),
+                                 key_id=key_id)
             raise
         finally:
             if not finished:
-                self._record_abandoned(request, user_id, service_type, metadata, "".join(parts))
+                self._record_abandoned(request, user_id, service_type, metadata, "".join(parts),
+                                       key_id)
 
     async def compare(self, prompt: str, models: list, user_id: str = "anonymous",
                       service_type: str = "playground", **options: Any) -> list[GenerationResult]:
         """The same prompt to each model concurrently; a failed model's result carries ``.error``.
 
         ``models`` holds model names or column configurations (``core.validation.ColumnConfig``
-        or dicts of model, temperature, max_tokens, system_prompt); the same model may appear
-        twice with different settings. ``options`` (temperature, max_tokens, system_prompt)
-        fill what a column leaves unset; ``fallbacks`` (default False) and ``metadata`` apply
-        to every column."""
+        or dicts of model, temperature, max_tokens, system_prompt, tools, tool_choice,
+        response_format, reasoning_effort); the same model may appear twice with different
+        settings. ``options`` (temperature, max_tokens, system_prompt) fill what a column leaves
+        unset; ``fallbacks`` (default False), ``metadata`` and ``attachments`` apply to every
+        column (a column whose model cannot read the attachments says so in its ``.error``)."""
         if not models:
             raise BadRequestError("Name at least one model to compare.")
         fallbacks, metadata = options.pop("fallbacks", False), options.pop("metadata", None)
+        attachments = check_attachments(options.pop("attachments", None))
         columns = check_columns(models, self.catalog, **options)
         check_call(prompt, None, None, user_id)
 
@@ -145,16 +192,47 @@ class AIService:
                     prompt, user_id, service_type, model=column.model,
                     system_prompt=column.system_prompt, temperature=column.temperature,
                     max_tokens=column.max_tokens, fallbacks=fallbacks,
-                    metadata={**(metadata or {}), "column": index})
+                    metadata={**(metadata or {}), "column": index}, attachments=attachments,
+                    **column.structured())
             except ParleyError as err:
                 return GenerationResult.failed(column.model, err)
         return list(await asyncio.gather(*(one(i, c) for i, c in enumerate(columns))))
 
-    def generate_sync(self, prompt: str, **kwargs: Any) -> GenerationResult:
+    async def generate_image(self, prompt: str, model: str | None = None, *, size: str | None = None,
+                             n: int = 1, quality: str | None = None, user_id: str = "anonymous",
+                             service_type: str = "images", metadata: dict | None = None) -> GenerationResult:
+        """``n`` images from ``prompt`` by an image model (None: the first configured one; see
+        core/images.py), priced per image by LiteLLM and recorded with ``kind="image"``.
+        The result's ``images`` hold the pictures; ``cost`` is None when the price is unknown."""
+        from core.images import check_image_request
+        from core.llm.images import generate_images
+
+        request = check_image_request(self.settings, model, prompt, n, size, quality, str(uuid.uuid4()))
+        check_call(prompt, None, None, user_id)
+        entry = self.catalog.get(request.model)
+        if not entry.available:
+            raise AuthError(f"{request.model} cannot be used: {'; '.join(entry.missing)}.", model=request.model)
+        if self.budget is not None:
+            self.budget.check(user_id)
+        self.limiter.acquire(user_id)
+        metadata = {**(metadata or {}), "images": request.n, "size": request.size, "quality": request.quality}
+        try:
+            outcome = await generate_images(self.gateway, request)
+        except ParleyError as err:
+            self._record_failure(request, err, user_id, service_type, metadata)
+            raise
+        self._record(request, outcome, user_id, service_type, metadata)
+        return outcome.result
+
+    def generate_image_sync(self, prompt: str, **kwargs: Any) -> GenerationResult:
+        """``generate_image`` for scripts and Streamlit."""
+        return self._loop_thread().run(self.generate_image(prompt, **kwargs))
+
+    def generate_sync(self, prompt: str | None = None, **kwargs: Any) -> GenerationResult:
         """``generate`` for scripts and Streamlit: runs on the service's own event loop thread."""
         return self._loop_thread().run(self.generate(prompt, **kwargs))
 
-    def stream_sync(self, prompt: str, **kwargs: Any) -> Iterator[str | GenerationResult]:
+    def stream_sync(self, prompt: str | None = None, **kwargs: Any) -> Iterator[str | GenerationResult]:
         """``stream`` for synchronous callers; deltas arrive as the provider sends them."""
         return self._loop_thread().iterate(self.stream(prompt, **kwargs))
 
@@ -190,17 +268,49 @@ class AIService:
 
     # -- internals ----------------------------------------------------------------------
 
+    def _from_template(self, prompt, ref, variables, system_prompt, service_type, metadata):
+        """(prompt, system prompt, service type, metadata) of a call made from a template."""
+        from core.prompts import PromptTemplate, parse_ref
+
+        if prompt:
+            raise BadRequestError("Give a prompt or a template, not both.")
+        name, version = parse_ref(ref)
+        if not hasattr(self.store, "evals"):
+            raise BadRequestError("Prompt templates need a SQLite or Postgres store "
+                                  "(PARLEY_DATABASE_URL).")
+        row = self.store.evals().template(name, version)
+        if row is None:
+            raise BadRequestError(f"There is no template {ref!r}; save it first.")
+        found = PromptTemplate.from_row(row)
+        system, rendered = found.render(variables or {})
+        if service_type == "default" and found.service_type:
+            service_type = found.service_type
+        return (rendered, system_prompt if system_prompt is not None else system, service_type,
+                {**(metadata or {}), "template": found.ref})
+
+
     def _loop_thread(self) -> LoopThread:
         if self._loop is None:
             self._loop = LoopThread()
         return self._loop
 
     def _prepare(self, prompt, user_id, service_type, model, provider, system_prompt,
-                 temperature, max_tokens, complexity, history, fallbacks):
-        check_call(prompt, temperature, max_tokens, user_id)
+                 temperature, max_tokens, complexity, history, fallbacks, extras, call_id=None):
+        attachments, structured = extras
+        continuing = (prompt is None and bool(history) and isinstance(history[-1], dict)
+                      and history[-1].get("role") == "tool")
+        check_call("(tool results)" if continuing else prompt, temperature, max_tokens, user_id)
         choice = self.choose(user_id=user_id, service_type=service_type, model=model,
-                             provider=provider, complexity=complexity, prompt=prompt)
+                             provider=provider, complexity=complexity, prompt=prompt or "")
+        if attachments and prompt is None:
+            raise BadRequestError("Attach files to a prompt, not to tool results.")
+        missing = missing_capability(self.settings, choice.model, attachments)
+        if missing:
+            raise BadRequestError(f"{choice.model} cannot read {missing}; pick a model that can, "
+                                  f"or send the prompt without them.")
         messages = messages_for(prompt, system_prompt, history)
+        if attachments:
+            messages[-1] = {"role": "user", "content": content_parts(prompt, attachments)}
         # Pre-flight: a prompt too long for every candidate is refused before anything is sent.
         choice = fit_context(choice, messages, self.catalog, self.settings, self.count_tokens,
                              fallbacks=fallbacks)
@@ -208,29 +318,54 @@ class AIService:
             self.budget.check(user_id)
         # Counted once the call is valid; each compare column is a call of its own.
         self.limiter.acquire(user_id)
-        request = CallRequest(model=choice.model, call_id=str(uuid.uuid4()), messages=messages,
-                              temperature=temperature, max_tokens=max_tokens, fallbacks=fallbacks)
+        request = CallRequest(model=choice.model, call_id=call_id or str(uuid.uuid4()), messages=messages,
+                              temperature=temperature, max_tokens=max_tokens, fallbacks=fallbacks,
+                              options=structured.litellm_kwargs())
         return request, choice
 
-    def _record(self, request, outcome, user_id, service_type, metadata) -> None:
+    def _record(self, request, outcome, user_id, service_type, metadata, key_id=None) -> None:
         if self.recorder is not None:
-            for record in build_records(request, outcome.result, outcome.attempts, self.catalog,
-                                        user_id, service_type, metadata):
+            for record in build_records(redacted(request), outcome.result, outcome.attempts,
+                                        self.catalog, user_id, service_type, metadata):
+                record.key_id = key_id
                 self.recorder.record(record)
 
-    def _record_failure(self, request, error, user_id, service_type, metadata, partial="") -> None:
+    def _record_failure(self, request, error, user_id, service_type, metadata, partial="",
+                        key_id=None, priced=None) -> None:
         if self.recorder is None:
             return
         failed = GenerationResult(model=request.model, error=str(error), error_kind=error.kind,
-                                  content=partial, call_id=request.call_id)
+                                  content=partial, call_id=request.call_id,
+                                  kind=getattr(request, "kind", "chat"))
         attempts = getattr(error, "attempts", None) or []
-        for record in build_records(request, failed, attempts, self.catalog, user_id,
-                                    service_type, metadata):
+        records = build_records(redacted(request), failed, attempts, self.catalog, user_id, service_type,
+                                metadata)
+        if priced is not None:  # what the abandoned stream was billed, estimated
+            last = records[-1]
+            last.input_tokens, last.output_tokens, last.total_cost = priced
+            last.total_tokens = last.input_tokens + last.output_tokens
+            last.metadata["tokens_estimated"] = True
+        for record in records:
+            record.key_id = key_id
             self.recorder.record(record)
 
-    def _record_abandoned(self, request, user_id, service_type, metadata, partial) -> None:
+    def _record_abandoned(self, request, user_id, service_type, metadata, partial, key_id) -> None:
+        """The reader went away: recorded as abandoned, with the text sent so far and an
+        estimate of the tokens (and cost) the provider billed for it."""
         error = StreamAbandonedError("The reader stopped the stream before it finished.")
-        self._record_failure(request, error, user_id, service_type, metadata, partial)
+        try:
+            priced = self.gateway.price_partial(request, partial)
+        except Exception as exc:  # noqa: BLE001 - an estimate must never lose the record
+            log.warning("could not estimate an abandoned stream's tokens: %s", type(exc).__name__)
+            priced = None
+        self._record_failure(request, error, user_id, service_type, metadata, partial, key_id,
+                             priced)
+
+
+def _extras(attachments, tools, tool_choice, response_format, reasoning_effort):
+    """The checked attachments and ``Structured`` options of one call (BadRequestError if bad)."""
+    structured: Structured = check_structured(tools, tool_choice, response_format, reasoning_effort)
+    return check_attachments(attachments), structured
 
 
 def _stamp(result: GenerationResult, choice: Choice) -> None:

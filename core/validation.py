@@ -37,19 +37,35 @@ def check_call(prompt: Any, temperature: Any, max_tokens: Any, user_id: Any) -> 
         raise BadRequestError("user_id must be a non-empty string of at most 256 characters.")
 
 
-def messages_for(prompt: str, system_prompt: str | None = None,
-                 history: list[dict] | None = None) -> list[dict[str, str]]:
-    """Chat messages: the system prompt, earlier turns, then the prompt."""
+def messages_for(prompt: str | None, system_prompt: str | None = None,
+                 history: list[dict] | None = None) -> list[dict[str, Any]]:
+    """Chat messages: the system prompt, earlier turns, then the prompt (None: no new user
+    turn, for a conversation continuing after tool results). A history turn is a user or
+    assistant turn with text, an assistant turn with OpenAI ``tool_calls``, or a ``tool``
+    result (``tool_call_id`` and text content)."""
     messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    for turn in history or []:
-        if turn.get("role") not in ("user", "assistant") or not isinstance(turn.get("content"), str):
-            raise BadRequestError("Each history turn needs role 'user' or 'assistant' and text content.")
-        messages.append({"role": turn["role"], "content": turn["content"]})
-    messages.append({"role": "user", "content": prompt})
+    messages.extend(_history_turn(turn) for turn in history or [])
+    if prompt is not None:
+        messages.append({"role": "user", "content": prompt})
     return messages
 
 
+def _history_turn(turn: Any) -> dict[str, Any]:
+    role = turn.get("role") if isinstance(turn, dict) else None
+    content = turn.get("content") if isinstance(turn, dict) else None
+    if role == "assistant" and isinstance(turn.get("tool_calls"), list) and turn["tool_calls"]:
+        return {"role": role, "content": content if isinstance(content, str) else None,
+                "tool_calls": turn["tool_calls"]}
+    if role == "tool" and isinstance(turn.get("tool_call_id"), str) and isinstance(content, str):
+        return {"role": role, "tool_call_id": turn["tool_call_id"], "content": content}
+    if role not in ("user", "assistant") or not isinstance(content, str):
+        raise BadRequestError("Each history turn needs role 'user' or 'assistant' and text content "
+                              "(or assistant tool_calls, or a tool result with its tool_call_id).")
+    return {"role": role, "content": content}
+
+
 MAX_COLUMNS = 4
+_STRUCTURED = ("tools", "tool_choice", "response_format", "reasoning_effort")
 
 
 @dataclass(frozen=True)
@@ -60,6 +76,10 @@ class ColumnConfig:
     temperature: float | None = None
     max_tokens: int | None = None
     system_prompt: str | None = None
+    tools: list | None = None  # core/structured.py: what this column's model may call
+    tool_choice: Any = None
+    response_format: dict | None = None
+    reasoning_effort: str | None = None
 
     @classmethod
     def of(cls, value: "str | dict | ColumnConfig", **defaults: Any) -> "ColumnConfig":
@@ -70,10 +90,11 @@ class ColumnConfig:
         elif isinstance(value, str):
             fields = {"model": value}
         elif isinstance(value, dict):
-            unknown = set(value) - {"model", "temperature", "max_tokens", "system_prompt"}
+            unknown = set(value) - {"model", "temperature", "max_tokens", "system_prompt", *_STRUCTURED}
             if unknown:
                 raise BadRequestError(f"A column has no setting {', '.join(sorted(unknown))}; "
-                                      "use model, temperature, max_tokens, system_prompt.")
+                                      "use model, temperature, max_tokens, system_prompt, "
+                                      f"{', '.join(_STRUCTURED)}.")
             fields = dict(value)
         else:
             raise BadRequestError(f"A column is a model name or its settings, not {value!r}.")
@@ -83,7 +104,7 @@ class ColumnConfig:
         if not isinstance(fields.get("model"), str) or not fields["model"]:
             raise BadRequestError("Each column needs a model name.")
         return cls(fields["model"], fields.get("temperature"), fields.get("max_tokens"),
-                   fields.get("system_prompt") or None)
+                   fields.get("system_prompt") or None, *(fields.get(key) for key in _STRUCTURED))
 
     def label(self) -> str:
         """``gemini · t=0.7 · max 512 · system prompt``: the settings that differ from defaults."""
@@ -94,11 +115,23 @@ class ColumnConfig:
             parts.append(f"max {self.max_tokens}")
         if self.system_prompt:
             parts.append("system prompt")
+        if self.tools:
+            parts.append(f"{len(self.tools)} tool{'s' if len(self.tools) > 1 else ''}")
+        if self.response_format:
+            parts.append("schema")
+        if self.reasoning_effort:
+            parts.append(f"reasoning {self.reasoning_effort}")
         return " · ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
-        return {"model": self.model, "temperature": self.temperature,
-                "max_tokens": self.max_tokens, "system_prompt": self.system_prompt}
+        fields = {"model": self.model, "temperature": self.temperature,
+                  "max_tokens": self.max_tokens, "system_prompt": self.system_prompt}
+        fields.update({key: getattr(self, key) for key in _STRUCTURED if getattr(self, key) is not None})
+        return fields
+
+    def structured(self) -> dict[str, Any]:
+        """This column's tools, tool_choice, response_format and reasoning_effort, as keywords."""
+        return {key: getattr(self, key) for key in _STRUCTURED}
 
 
 def check_columns(columns: Iterable, catalog, **defaults: Any) -> list[ColumnConfig]:
@@ -116,4 +149,7 @@ def check_columns(columns: Iterable, catalog, **defaults: Any) -> list[ColumnCon
         check_call("-", column.temperature, column.max_tokens, "-")  # the settings' checks only
         if column.system_prompt is not None and not isinstance(column.system_prompt, str):
             raise BadRequestError("A column's system prompt must be text.")
+        from core.structured import check_structured  # jsonschema loads with the first column
+
+        check_structured(**column.structured())
     return checked

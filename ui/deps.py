@@ -12,7 +12,7 @@ import streamlit as st
 
 from core import AIService
 
-__all__ = ["service", "environment"]
+__all__ = ["service", "environment", "evals", "api_routes", "keyring"]
 
 
 def environment() -> dict[str, str]:
@@ -27,5 +27,41 @@ def environment() -> dict[str, str]:
 
 @st.cache_resource(show_spinner=False)
 def service() -> AIService:
-    """The process-wide service (settings read once; restart the app after editing them)."""
-    return AIService.from_env(environment())
+    """The process-wide service (settings read once; restart the app after editing them).
+    With ``parley.alerts`` set, the spend-alert watcher starts with it (its own thread)."""
+    from core.console.alerts import start_watcher
+
+    env = environment()
+    svc = AIService.from_env(env)
+    svc.alert_watcher = start_watcher(svc.settings, env)
+    return svc
+
+
+@st.cache_resource(show_spinner=False)
+def keyring():
+    """The API keys (core.api.keys.KeyRing) in the service's store: the /keys page and the
+    API routes share it, so a key revoked on the page is refused at once."""
+    from core.api.keys import KeyRing
+    from core.store import open_store
+
+    settings, env = service().settings, environment()
+    return KeyRing(lambda: open_store(settings.database_url, data_dir=settings.data_dir, env=env))
+
+
+def api_routes() -> list:
+    """The HTTP API's routes on the process-wide service, for ``st.App`` (server.py). Calls
+    run on the service's own loop thread, like the pages' calls."""
+    from core.api import api_routes as routes
+
+    return routes(service(), keyring(), own_loop=True)
+
+
+@st.cache_resource(show_spinner=False)
+def evals():
+    """The process-wide evaluations workbench and its background runs (a run keeps going
+    while its page is closed). Raises ``ConfigError`` when the store cannot hold them."""
+    from core.evals.background import BackgroundRuns
+    from core.evals.workbench import Workbench
+
+    bench = Workbench(service())
+    return bench, BackgroundRuns(bench.runner)

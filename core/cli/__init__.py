@@ -10,13 +10,13 @@ import argparse
 import sys
 import traceback
 
-from core.cli import calls, demo, prefs, store
+from core.cli import calls, demo, evals, keys, prefs, serve, store
 from core.cli.context import Context
 from core.errors import BadRequestError, ConfigError, ParleyError
 
 __all__ = ["main", "build_parser", "FAMILIES"]
 
-FAMILIES = (calls, prefs, store, demo)
+FAMILIES = (calls, prefs, store, demo, evals, keys, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

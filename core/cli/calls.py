@@ -11,6 +11,8 @@ from core.pricing import price_kind
 
 __all__ = ["register", "describe"]
 
+_ATTACH_HELP = "an image (PNG, JPEG, WebP, GIF; up to 4) or a PDF to send with the prompt; repeatable"
+
 
 def register(commands) -> None:
     models = commands.add_parser("models", help="configured models, prices and availability")
@@ -26,6 +28,7 @@ def register(commands) -> None:
     ask.add_argument("--complexity", help="simple, moderate, complex or search: use parley.routes")
     ask.add_argument("--temperature", type=float)
     ask.add_argument("--max-tokens", type=int)
+    ask.add_argument("--attach", action="append", metavar="FILE", help=_ATTACH_HELP)
     ask.add_argument("--json", action="store_true")
     ask.set_defaults(run=run_ask)
 
@@ -36,6 +39,7 @@ def register(commands) -> None:
     compare.add_argument("--system")
     compare.add_argument("--temperature", type=float)
     compare.add_argument("--max-tokens", type=int)
+    compare.add_argument("--attach", action="append", metavar="FILE", help=_ATTACH_HELP)
     compare.add_argument("--json", action="store_true")
     compare.set_defaults(run=run_compare)
 
@@ -61,7 +65,8 @@ def _models_table(entries, settings) -> str:
 def run_ask(args, ctx: Context) -> int:
     options = dict(user_id=args.user, service_type=args.service, model=args.model,
                    system_prompt=args.system, complexity=args.complexity,
-                   temperature=args.temperature, max_tokens=args.max_tokens)
+                   temperature=args.temperature, max_tokens=args.max_tokens,
+                   attachments=_attachments(args))
     if args.json:
         emit(public_result(ctx.service.generate_sync(args.prompt, **options), ctx.service.catalog),
              True, str)
@@ -85,13 +90,22 @@ def run_compare(args, ctx: Context) -> int:
         raise BadRequestError("--models takes one to four comma-separated model names.")
     results = ctx.service.compare_sync(args.prompt, names, user_id=args.user,
                                        system_prompt=args.system, temperature=args.temperature,
-                                       max_tokens=args.max_tokens)
+                                       max_tokens=args.max_tokens, attachments=_attachments(args))
     emit([public_result(r, ctx.service.catalog) for r in results], args.json,
          lambda _: "\n\n".join(
              f"== {letter} · {r.model} ==\n" + (r.content + "\n" + describe(r) if r.ok
                                                else f"error: {r.error}")
              for letter, r in zip("ABCD", results)))
     return 0 if any(r.ok for r in results) else 1
+
+
+def _attachments(args) -> list | None:
+    """The ``--attach`` files, read and checked (``BadRequestError`` names a bad one)."""
+    if not args.attach:
+        return None
+    from core.attachments import load_attachment
+
+    return [load_attachment(path) for path in args.attach]
 
 
 def describe(result) -> str:

@@ -2,7 +2,7 @@
 
 ``prefs get --user U [--service S] [--json]`` prints the model a call by U (for service type S)
 naming no model gets, and why: ``{"user", "service", "model", "source"}`` with
-source = service | user | default. ``prefs set --user U --model M [--service S] [--json]``
+source = service | everyone | user | default. ``prefs set --user U --model M [--service S] [--json]``
 stores U's default (or their override for S) and prints the same shape.
 ``prefs clear --user U [--service S] [--json]`` removes U's override for S (without --service:
 U's default) so calls fall back to the next level, and prints what now applies, with
@@ -78,6 +78,7 @@ def _print(answer: dict, as_json: bool, prefix: str = "") -> None:
 
     where = f" for {answer['service']}" if answer["service"] else ""
     why = {"service": f"{answer['user']}'s override{where}",
+           "everyone": f"the override{where} set for everyone",
            "user": f"{answer['user']}'s default",
            "default": "parley.default_model: no stored choice applies"}[answer["source"]]
     emit(answer, as_json, lambda a: f"{prefix}{a['model']} ({why})")

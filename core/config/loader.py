@@ -34,7 +34,8 @@ def load_settings(path: str | os.PathLike | None = None,
     if path is None:
         path = env.get("PARLEY_CONFIG") or ("parley.yaml" if Path("parley.yaml").exists() else None)
     data_dir = Path(env.get("PARLEY_DATA_DIR") or ".parley")
-    common = {"data_dir": data_dir, "database_url": _database_url(env, data_dir)}
+    common = {"data_dir": data_dir, "database_url": _database_url(env, data_dir),
+              "redis_url": env.get("PARLEY_REDIS_URL") or ""}
     if path is None:
         found = environment_models(env)
         return build_settings(found["models"], found["router"], found["parley"], "environment",
@@ -143,7 +144,42 @@ def build_settings(models: tuple[ModelConfig, ...], router: dict, parley: dict, 
         routes=dict(routes), route_over_preferences=route_first,
         admins=tuple(_str_list(parley, "admins", source)),
         privacy=privacy, source=source, budgets=dict(parley.get("budgets") or {}),
-        rate_limit_per_minute=_rate_limit(parley, source), **common)
+        rate_limit_per_minute=_rate_limit(parley, source), cache=_cache(parley, source, common),
+        alerts=_alerts(parley, source), **common)
+
+
+def _alerts(parley: dict, source: str) -> dict[str, Any]:
+    """``parley.alerts``, checked here so a wrong one fails when the settings load."""
+    from core.config.alerts import AlertSettings
+
+    raw = parley.get("alerts") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a mapping (webhook, smtp, spike_factor, interval_s)",
+                          source=source, key="parley.alerts")
+    AlertSettings.from_config(raw, source)
+    return dict(raw)
+
+
+def _cache(parley: dict, source: str, common: dict) -> dict[str, Any]:
+    """``parley.cache: {type: local|redis, ttl: seconds}`` (LiteLLM's response cache);
+    ``redis`` needs ``PARLEY_REDIS_URL``. Unset: no cache."""
+    raw = parley.get("cache")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or set(raw) - {"type", "ttl"}:
+        raise ConfigError("must be a mapping with type (local or redis) and ttl (seconds)",
+                          source=source, key="parley.cache")
+    kind, ttl = raw.get("type", "local"), raw.get("ttl", 3600)
+    if kind not in ("local", "redis"):
+        raise ConfigError(f"type must be local or redis, not {kind!r}", source=source,
+                          key="parley.cache.type")
+    if kind == "redis" and not common.get("redis_url"):
+        raise ConfigError("type redis needs PARLEY_REDIS_URL to be set", source=source,
+                          key="parley.cache.type")
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 < ttl <= 30 * 86400:
+        raise ConfigError(f"ttl must be a number of seconds up to 30 days, not {ttl!r}",
+                          source=source, key="parley.cache.ttl")
+    return {"type": kind, "ttl": float(ttl)}
 
 
 def _rate_limit(parley: dict, source: str) -> int | None:

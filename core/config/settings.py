@@ -35,6 +35,9 @@ class Settings:
     source: str = "environment"
     budgets: dict[str, Any] = field(default_factory=dict)
     rate_limit_per_minute: int | None = None
+    redis_url: str = ""  # PARLEY_REDIS_URL: limits, budgets, cooldowns and the cache shared
+    cache: dict[str, Any] = field(default_factory=dict)  # parley.cache: {type, ttl}; {} = off
+    alerts: dict[str, Any] = field(default_factory=dict)  # parley.alerts (core/console/alerts.py)
     # Local servers {kind: base_url} and {kind: the one model to serve}, listed on first use.
     endpoints: dict[str, str] = field(default_factory=dict)
     endpoint_only: dict[str, str] = field(default_factory=dict)

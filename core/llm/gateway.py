@@ -26,6 +26,7 @@ from core.errors import (AllModelsFailedError, AuthError, ConfigError, ParleyErr
 from core.llm import runtime
 from core.llm.errors import to_parley_error
 from core.llm.local.engine import LocalModel, find_bundled_model
+from core.llm.usage import answer_extras, saved_by_cache, token_classes
 from core.llm.runtime import ATTEMPTS, Attempt, ms_since
 from core import pricing
 from core.results import GenerationResult
@@ -43,6 +44,7 @@ class CallRequest:
     temperature: float | None = None
     max_tokens: int | None = None
     fallbacks: bool = True
+    options: dict[str, Any] = field(default_factory=dict)  # tools, tool_choice, response_format, ...
 
 
 @dataclass
@@ -82,7 +84,8 @@ class Gateway:
             raise self._failure(request, exc, attempts) from None
         finally:
             ATTEMPTS.reset(token)
-        return self._outcome(request, response, attempts, ms_since(started), None)
+        return self._outcome(request, response, attempts, ms_since(started), None,
+                             cache_hit=runtime.is_cache_hit(response))
 
     async def stream(self, request: CallRequest) -> AsyncIterator[str | Outcome]:
         """Yield text deltas as they arrive, then the ``Outcome`` (usage always requested).
@@ -118,18 +121,21 @@ class Gateway:
         finally:
             ATTEMPTS.set(previous.old_value if previous.old_value is not contextvars.Token.MISSING else None)
         built = runtime.load().stream_chunk_builder(chunks=state.chunks, messages=request.messages)
-        yield self._outcome(request, built, attempts, ms_since(started), state.ttft, streamed=True)
+        yield self._outcome(request, built, attempts, ms_since(started), state.ttft, streamed=True,
+                            cache_hit=state.cache_hit)
 
     async def _stream_once(self, request: CallRequest, state: "_StreamState"):
         """One Router stream; a wait longer than the timeout for any chunk raises
         ``ProviderTimeoutError`` (LiteLLM's own timeout does not cover Gemini streams)."""
         response = await self.router.acompletion(**self._call_kwargs(request, stream=True))
+        state.cache_hit = runtime.is_cache_hit(response)
         chunks = response.__aiter__()
         idle = float(self.settings.router_settings.get("timeout") or 600)
         try:
             while True:
-                try:
-                    chunk = await asyncio.wait_for(chunks.__anext__(), idle)
+                try:  # asyncio.timeout, not wait_for: no task (and loop turn) per chunk
+                    async with asyncio.timeout(idle):
+                        chunk = await chunks.__anext__()
                 except StopAsyncIteration:
                     if state.ttft is not None and _cut_short(response):
                         raise ProviderDownError(
@@ -188,6 +194,11 @@ class Gateway:
         settings["retry_policy"] = RetryPolicy(**_retry_policy(settings))
         settings.setdefault("allowed_fails", 1)
         settings.setdefault("cooldown_time", 10)
+        if self.settings.redis_url and not any(k.startswith("redis_") for k in settings):
+            settings["redis_url"] = self.settings.redis_url  # cooldowns shared by every worker
+        if self.settings.cache:
+            settings["cache_responses"] = True
+            runtime.load().cache = runtime.response_cache(self.settings.cache, self.settings.redis_url)
         return settings
 
     def _call_kwargs(self, request: CallRequest, *, stream: bool) -> dict[str, Any]:
@@ -197,6 +208,7 @@ class Gateway:
             kwargs["temperature"] = request.temperature
         if request.max_tokens is not None:
             kwargs["max_tokens"] = request.max_tokens
+        kwargs.update(request.options)
         if stream:
             kwargs.update(stream=True, stream_options={"include_usage": True})
         if not request.fallbacks:
@@ -213,7 +225,7 @@ class Gateway:
     # -- results ----------------------------------------------------------------------------
 
     def _outcome(self, request: CallRequest, response, attempts: list[Attempt], elapsed_ms: float,
-                 ttft_ms: float | None, streamed: bool = False) -> Outcome:
+                 ttft_ms: float | None, streamed: bool = False, cache_hit: bool = False) -> Outcome:
         served = next((a.model for a in reversed(attempts) if a.ok), request.model)
         entry = self.catalog.get(served)
         usage = getattr(response, "usage", None)
@@ -223,23 +235,38 @@ class Gateway:
         estimated = streamed and usage is None
         if not input_tokens and not output_tokens:
             input_tokens, output_tokens, estimated = self._estimate(entry, request, content)
+        classes = token_classes(None if estimated else usage)
+        tool_calls, reasoning = answer_extras(response)
         result = GenerationResult(
             content=content, model=request.model, provider=entry.provider,
             provider_model=entry.provider_model, input_tokens=input_tokens,
             output_tokens=output_tokens, total_tokens=input_tokens + output_tokens,
-            reasoning_tokens=_detail(usage, "completion_tokens_details", "reasoning_tokens"),
-            cached_tokens=_detail(usage, "prompt_tokens_details", "cached_tokens"),
-            tokens_estimated=estimated, response_time_ms=round(elapsed_ms, 2),
-            ttft_ms=None if ttft_ms is None else round(ttft_ms, 2), call_id=request.call_id,
+            reasoning_tokens=classes.reasoning_tokens, cache_read_tokens=classes.cache_read_tokens,
+            cache_write_tokens=classes.cache_write_tokens, image_tokens=classes.image_tokens,
+            tool_calls=tool_calls, reasoning=reasoning, tokens_estimated=estimated,
+            response_time_ms=round(elapsed_ms, 2), ttft_ms=None if ttft_ms is None else round(ttft_ms, 2), call_id=request.call_id,
             fallback_used=served != request.model, served_by=served,
             finish_reason=response.choices[0].finish_reason if response.choices else None)
         # Estimated counts are priced as counts: the provider's (empty) usage would price zero.
+        # On a cache hit LiteLLM's response_cost is stale (see runtime.is_cache_hit): price the usage.
         provider_price = None if estimated else functools.partial(
-            _litellm_price, entry, response, input_tokens, output_tokens)
+            _litellm_price, entry, response, input_tokens, output_tokens, not cache_hit)
         result.cost = pricing.call_cost(entry, input_tokens, output_tokens, provider_price)
         result.price_known = result.cost is not None
+        if cache_hit:  # answered from parley.cache: nothing was billed; say what it saved
+            result.cache_hit, result.saved_cost, result.cost = True, result.cost, 0.0
+            result.price_known = True
+        elif not (estimated or entry.is_local or pricing.has_price_override(entry)):
+            result.saved_cost = saved_by_cache(entry.provider_model, usage, result.cost)
         _settle_stream_attempts(attempts)
         return Outcome(result, attempts)
+
+    def price_partial(self, request: CallRequest, content: str) -> tuple[int, int, float | None]:
+        """Estimated input and output tokens, and their cost, of a stream stopped after
+        ``content``: the provider bills what it generated even when the reader went away."""
+        entry = self.catalog.get(request.model)
+        input_tokens, output_tokens, _ = self._estimate(entry, request, content)
+        return input_tokens, output_tokens, pricing.call_cost(entry, input_tokens, output_tokens, None)
 
     def _estimate(self, entry: ModelEntry, request: CallRequest, content: str) -> tuple[int, int, bool]:
         model = entry.provider_model
@@ -270,7 +297,8 @@ def count_tokens(model: str, messages: list[dict[str, Any]]) -> int:
     return int(runtime.load().token_counter(model=model, messages=messages))
 
 
-def _litellm_price(entry: ModelEntry, response, input_tokens: int, output_tokens: int) -> float | None:
+def _litellm_price(entry: ModelEntry, response, input_tokens: int, output_tokens: int,
+                   use_reported: bool = True) -> float | None:
     """LiteLLM's price of the provider's usage on ``response``, or None when it has none.
 
     The cost LiteLLM put on the response while making the call (documented as
@@ -278,7 +306,7 @@ def _litellm_price(entry: ModelEntry, response, input_tokens: int, output_tokens
     again was most of Parley's own time per call (bench/overhead.py). LiteLLM reports 0 for a
     model it cannot price, so otherwise the usage is priced again, tiers included."""
     cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
-    if isinstance(cost, (int, float)) and cost > 0:
+    if use_reported and isinstance(cost, (int, float)) and cost > 0:
         return float(cost)
     litellm = runtime.load()
     usage = getattr(response, "usage", None)
@@ -289,11 +317,6 @@ def _litellm_price(entry: ModelEntry, response, input_tokens: int, output_tokens
     except Exception:  # LiteLLM raises when the model is not in its cost map: the price is unknown
         return None
     return prompt_cost + completion_cost
-
-
-def _detail(usage, group: str, name: str) -> int | None:
-    value = getattr(getattr(usage, group, None), name, None)
-    return int(value) if value else None
 
 
 def _retry_policy(settings: dict) -> dict[str, int]:
@@ -343,6 +366,7 @@ class _StreamState:
     started: float
     chunks: list = field(default_factory=list)
     ttft: float | None = None
+    cache_hit: bool = False
 
     def add(self, chunk) -> str | None:
         """Keep ``chunk``; return its text, noting the time of the first."""
@@ -367,13 +391,9 @@ def _cut_short(response) -> bool:
     no finish reason of the provider's means the answer was cut. A first model that failed
     before any text and handed over to a fallback is not a cut."""
     has_text = finished = False
-    for chunk in getattr(response, "chunks", None) or ():
+    for chunk in runtime.provider_chunks(response):
         choices = getattr(chunk, "choices", None)
         if choices:
             finished = finished or bool(getattr(choices[0], "finish_reason", None))
             has_text = has_text or bool(getattr(getattr(choices[0], "delta", None), "content", None))
     return has_text and not finished
-
-
-def ms_since(started: float) -> float:
-    return (time.perf_counter() - started) * 1000

@@ -19,6 +19,10 @@ when LiteLLM changes it:
   ``observed_router_class()`` overrides it to note every attempt (retries and fallbacks) of a
   call in that call's own list. The public alternative, ``litellm.callbacks``, is a
   process-global list shared by every Router and thread.
+- ``CustomStreamWrapper.chunks``: the chunks a stream has delivered, as the provider sent them
+  (``provider_chunks``). The gateway reads the provider's own finish reason there to tell a
+  finished answer from one cut off mid-stream; the chunks LiteLLM yields end with a finish
+  reason of its own either way.
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ import time
 from dataclasses import dataclass
 from types import ModuleType
 
-__all__ = ["load", "observed_router_class", "Attempt", "ATTEMPTS", "ms_since"]
+__all__ = ["load", "observed_router_class", "provider_chunks", "Attempt", "ATTEMPTS", "ms_since"]
 
 ATTEMPTS: contextvars.ContextVar[list | None] = contextvars.ContextVar("parley_attempts", default=None)
 
@@ -102,3 +106,26 @@ def observed_router_class() -> type:
             return response
 
     return ObservedRouter
+
+
+def provider_chunks(stream) -> list:
+    """The chunks a LiteLLM stream has received from the provider so far (private: see above)."""
+    return list(getattr(stream, "chunks", None) or ())
+
+
+def response_cache(cache: dict, redis_url: str):
+    """LiteLLM's response cache for ``parley.cache`` (``{type: local|redis, ttl}``). LiteLLM
+    keeps it in ``litellm.cache``, one per process: the last gateway built with one sets it."""
+    from litellm.caching.caching import Cache
+
+    if cache["type"] == "redis":
+        return Cache(type="redis", url=redis_url, ttl=cache["ttl"], namespace="parley")
+    return Cache(type="local", ttl=cache["ttl"])
+
+
+def is_cache_hit(response) -> bool:
+    """Did LiteLLM answer from its response cache? Read from ``_hidden_params["cache_hit"]``
+    (a stream's wrapper carries it; its chunks do not). On a hit LiteLLM 1.106.2 leaves the
+    original call's ``response_cost`` there on a non-stream answer and 0 on a stream, so
+    neither is used: the hit costs 0 and its saving is priced from the usage."""
+    return bool((getattr(response, "_hidden_params", None) or {}).get("cache_hit"))

@@ -21,11 +21,12 @@ import time
 from dataclasses import dataclass
 from typing import Iterator
 
+from core.attachments import check_attachments
 from core.validation import ColumnConfig, check_call, check_columns
 from core.errors import BadRequestError, ParleyError
 from core.results import GenerationResult
 
-__all__ = ["ColumnEvent", "FanOut"]
+__all__ = ["ColumnEvent", "FanOut", "continue_with_tool_results"]
 
 log = logging.getLogger("parley")
 
@@ -60,9 +61,11 @@ class FanOut:
 
     def __init__(self, service, prompt: str, columns: list, *, user_id: str,
                  histories: list[list[dict]] | None = None, service_type: str = "playground",
-                 metadata: dict | None = None, fallbacks: bool = True):
+                 metadata: dict | None = None, fallbacks: bool = True,
+                 attachments: list | None = None):
         self.columns = check_columns(columns, service.catalog)
         check_call(prompt, None, None, user_id)
+        self.attachments = check_attachments(attachments)
         if histories is not None and len(histories) != len(self.columns):
             raise BadRequestError("Give one history per column (an empty list for none).")
         self.service, self.prompt, self.user_id = service, prompt, user_id
@@ -131,7 +134,8 @@ class FanOut:
             self.prompt, self.user_id, self.service_type, model=column.model,
             system_prompt=column.system_prompt, metadata={**self.metadata, "column": index},
             temperature=column.temperature, max_tokens=column.max_tokens,
-            history=self.histories[index], fallbacks=self.fallbacks)
+            history=self.histories[index], fallbacks=self.fallbacks,
+            attachments=self.attachments, **column.structured())
         try:
             async for item in stream:
                 if isinstance(item, str):
@@ -144,3 +148,23 @@ class FanOut:
             log.exception("compare column %s (%s) failed unexpectedly", index, column.model)
             self._emit(index, "error", result=_failed(column, ParleyError(
                 f"{column.model} failed unexpectedly ({type(exc).__name__}); try again.")))
+
+
+def continue_with_tool_results(service, comparison, column: int, results: dict[str, str], *,
+                               user_id: str, metadata: dict | None = None) -> GenerationResult:
+    """Send ``column``'s tool results (call id -> text) to its model with the column's settings,
+    keep them and the answer that follows on the comparison, and return that answer (a failed
+    one carries ``.error``). ``BadRequestError`` if a call has no result."""
+    config = comparison.columns[column]
+    history = comparison.tool_history(column, results)
+    try:
+        result = service.generate_sync(
+            None, user_id=user_id, service_type="playground", model=config.model,
+            system_prompt=config.system_prompt, temperature=config.temperature,
+            max_tokens=config.max_tokens, history=history, fallbacks=False,
+            metadata={**(metadata or {}), "column": column, "tool_results": len(results)},
+            **config.structured())
+    except ParleyError as err:
+        result = GenerationResult.failed(config.model, err)
+    comparison.add_tool_results(column, results, result)
+    return result

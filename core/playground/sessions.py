@@ -55,22 +55,64 @@ class Comparison:
 
     # -- conversation ------------------------------------------------------------------
 
-    def history(self, column: int) -> list[dict[str, str]]:
-        """Column ``column``'s conversation so far; a failed turn is left out of it."""
-        messages: list[dict[str, str]] = []
+    def history(self, column: int) -> list[dict[str, Any]]:
+        """Column ``column``'s conversation so far; a failed turn is left out of it. Tool calls
+        that got results are part of it (the calls, the results, then the answer after them);
+        tool calls left unanswered are not (a provider refuses calls without their results)."""
+        messages: list[dict[str, Any]] = []
         for turn in self.turns:
             answer = turn["answers"][column]
-            if answer.get("error") is None:
-                messages += [{"role": "user", "content": turn["prompt"]},
-                             {"role": "assistant", "content": answer.get("content", "")}]
+            if answer.get("error") is not None:
+                continue
+            messages.append({"role": "user", "content": turn["prompt"]})
+            final = answer.get("after_tools")
+            if final and final.get("error") is None:
+                messages += _tool_turns(answer)
+                messages.append({"role": "assistant", "content": final.get("content", "")})
+            else:
+                messages.append({"role": "assistant", "content": answer.get("content", "")})
         return messages
 
-    def add_turn(self, prompt: str, results: list[GenerationResult | None]) -> dict[str, Any]:
-        """Append a turn with one result per column (None: the column never finished)."""
+    def pending_tool_calls(self, column: int) -> list[dict[str, Any]]:
+        """The latest turn's tool calls in ``column`` still waiting for their results."""
+        if not self.turns:
+            return []
+        answer = self.turns[-1]["answers"][column]
+        if answer.get("error") is not None or answer.get("after_tools"):
+            return []
+        return list(answer.get("tool_calls") or [])
+
+    def tool_history(self, column: int, results: dict[str, str]) -> list[dict[str, Any]]:
+        """The conversation to continue ``column`` with: its history, the latest prompt, the
+        model's tool calls and ``results`` (call id -> the result text), one per call."""
+        calls = self.pending_tool_calls(column)
+        missing = [c["name"] for c in calls if not str(results.get(c["id"], "")).strip()]
+        if not calls or missing:
+            raise BadRequestError(f"Give a result for every tool call ({', '.join(missing) or 'none'} "
+                                  "left).")
+        answer = dict(self.turns[-1]["answers"][column])
+        answer["tool_results"] = [{"tool_call_id": c["id"], "name": c["name"], "content": results[c["id"]]}
+                                  for c in calls]
+        earlier = Comparison(self.user_id, self.columns, turns=self.turns[:-1]).history(column)
+        return [*earlier, {"role": "user", "content": self.turns[-1]["prompt"]}, *_tool_turns(answer)]
+
+    def add_tool_results(self, column: int, results: dict[str, str], result: GenerationResult) -> None:
+        """Keep the results given to ``column``'s tool calls and the answer that followed."""
+        answer = self.turns[-1]["answers"][column]
+        answer["tool_results"] = [{"tool_call_id": c["id"], "name": c["name"], "content": results[c["id"]]}
+                                  for c in self.pending_tool_calls(column)]
+        answer["after_tools"] = result.to_json()
+
+    def add_turn(self, prompt: str, results: list[GenerationResult | None],
+                 attachments: list[str] | None = None) -> dict[str, Any]:
+        """Append a turn with one result per column (None: the column never finished);
+        ``attachments`` names the files sent with the prompt."""
         answers = [r.to_json() if r is not None else
                    {"model": c.model, "content": "", "error": "The answer was interrupted."}
                    for r, c in zip(results, self.columns)]
         turn = {"prompt": prompt, "answers": answers, "vote": None}
+        if attachments:
+            turn["attachments"] = list(attachments)
         self.turns.append(turn)
         return turn
 
@@ -197,6 +239,17 @@ def answer_stats(answer: Any, is_local: bool = False, *, who: str | None = None)
     if get("fallback_used"):
         parts.append(f"fallback: answered by {get('served_by')} instead of {get('model')}")
     return " · ".join(parts)
+
+
+def _tool_turns(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """An answer's tool calls (OpenAI's shape) and the results given to them, as messages."""
+    calls = [{"id": c["id"], "type": "function",
+              "function": {"name": c["name"], "arguments": c["arguments"] if isinstance(c["arguments"], str)
+                           else json.dumps(c["arguments"])}}
+             for c in answer.get("tool_calls") or []]
+    results = [{"role": "tool", "tool_call_id": r["tool_call_id"], "content": r["content"]}
+               for r in answer.get("tool_results") or []]
+    return [{"role": "assistant", "content": answer.get("content") or None, "tool_calls": calls}, *results]
 
 
 def word_diff(a: str, b: str) -> list[tuple[str, str]]:

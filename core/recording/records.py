@@ -24,7 +24,7 @@ def build_records(request, result: GenerationResult, attempts: list, catalog,
             provider=entry.provider, provider_model=entry.provider_model, status="failure",
             error_class=type(attempt.error).__name__, error=_error_text(attempt, catalog),
             total_cost=0.0, response_time_ms=round(attempt.elapsed_ms, 2), fallback_of=previous,
-            messages=request.messages, metadata=dict(metadata or {})))
+            messages=request.messages, metadata=dict(metadata or {}), kind=result.kind))
         previous = record_id
     if result.ok or not failed:
         records.append(_final_record(request, result, catalog, user_id, service_type, metadata, previous))
@@ -48,7 +48,11 @@ def _final_record(request, result, catalog, user_id, service_type, metadata, pre
         input_tokens=result.input_tokens, output_tokens=result.output_tokens,
         total_tokens=result.total_tokens, total_cost=result.cost if result.ok else 0.0,
         response_time_ms=result.response_time_ms, ttft_ms=result.ttft_ms, fallback_of=previous,
-        messages=request.messages, response=result.content or None, metadata=meta)
+        messages=request.messages, response=result.content or None, metadata=meta,
+        kind=result.kind, reasoning_tokens=result.reasoning_tokens or 0,
+        cache_read_tokens=result.cache_read_tokens or 0,
+        cache_write_tokens=result.cache_write_tokens or 0, tool_calls=len(result.tool_calls),
+        cache_hit=result.cache_hit, saved_cost=result.saved_cost if result.ok else None)
 
 
 def _error_text(attempt, catalog) -> str:

@@ -25,7 +25,9 @@ from core.store import open_store
 from core.store.base import PreferenceStore
 
 __all__ = ["check", "check_user", "check_service", "save", "clear", "stored", "resolved",
-           "PreferenceBook"]
+           "PreferenceBook", "EVERYONE", "with_everyone", "for_everyone"]
+
+EVERYONE = "*"  # the user id holding service-type overrides an admin set for every user
 
 _SERVICE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
@@ -78,15 +80,31 @@ def stored(store: PreferenceStore, user: str) -> dict[str | None, str]:
     return store.get_preferences(user, as_user=user)
 
 
+def for_everyone(store: PreferenceStore) -> dict[str, str]:
+    """The service-type overrides an admin set for every user (an eval's decision)."""
+    return {k: v for k, v in store.get_preferences(EVERYONE).items() if k is not None}
+
+
+def with_everyone(own: dict[str | None, str], everyone: dict[str | None, str]) -> dict[str | None, str]:
+    """A user's choices merged with the overrides set for everyone: an override for everyone
+    applies to a service type the user chose nothing for, above their general default."""
+    return {**{k: v for k, v in everyone.items() if k is not None}, **own}
+
+
 def resolved(store: PreferenceStore, settings: Settings, catalog: Catalog, user: str,
              service_type: str | None = None) -> dict[str, Any]:
     """The model a call by ``user`` for ``service_type`` naming no model gets, and why:
-    ``{"user", "service", "model", "source"}`` with source = service | user | default."""
+    ``{"user", "service", "model", "source"}`` with source = service | everyone | user |
+    default (``everyone``: the override an admin set for every user)."""
     check_user(user)
     check_service(settings, service_type)
+    own, team = stored(store, user), for_everyone(store)
     choice = choose_model(settings, catalog, user_id=user, service_type=service_type,
-                          preferences=lambda who: stored(store, who))
-    return {"user": user, "service": service_type, "model": choice.model, "source": choice.source}
+                          preferences=lambda who: with_everyone(own, team))
+    source = choice.source
+    if source == "service" and service_type not in own:
+        source = "everyone"
+    return {"user": user, "service": service_type, "model": choice.model, "source": source}
 
 
 class PreferenceBook:
@@ -114,6 +132,8 @@ class PreferenceBook:
         if cached and time.monotonic() - cached[0] < self.TTL_SECONDS:
             return cached[1]
         stored = self.store.get_preferences(user_id)
+        if user_id != EVERYONE:  # an admin's override for everyone (an eval decision)
+            stored = with_everyone(stored, self.store.get_preferences(EVERYONE))
         self._cache[user_id] = (time.monotonic(), stored)
         return stored
 
@@ -122,7 +142,10 @@ class PreferenceBook:
         self._cache.pop(user_id, None)
 
     def forget(self, user_id: str) -> None:
-        """Drop ``user_id``'s cached choices (after they were written some other way)."""
+        """Drop ``user_id``'s cached choices (after they were written some other way);
+        ``EVERYONE``'s choices are in every user's, so forgetting them drops all."""
+        if user_id == EVERYONE:
+            self._cache.clear()
         self._cache.pop(user_id, None)
 
     def close(self) -> None:

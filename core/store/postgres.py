@@ -24,8 +24,11 @@ from urllib.parse import unquote, urlsplit
 
 from core.errors import BadRequestError, StoreUnavailableError, redact
 from core.results import CallRecord
+from core.store.alerts import SqlFunctionAlerts
+from core.store.keys import SqlFunctionKeys
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
                                  pick_grain, usage_rollup_row)
+from core.store.calls import DETAIL_COLUMNS, CallQuery, call_detail, page_from_rows, page_sql
 from core.store.base import (call_row, check_limit, check_usage_query, comparison_row,
                               leaderboard_rows, usage_row, vote_row)
 
@@ -61,7 +64,7 @@ def preferences_from_rows(rows: list[dict[str, Any]]) -> dict[str | None, str]:
     return {row["service_type"]: row["model"] for row in rows}
 
 
-class PostgresStore:
+class PostgresStore(SqlFunctionKeys, SqlFunctionAlerts):
     """A ``Store`` in Postgres. Thread-safe: each call borrows a connection from a small pool."""
 
     backend = "postgres"
@@ -151,6 +154,13 @@ class PostgresStore:
             cur.execute(sql, params)
             row = cur.fetchone()
         return row[0] if row else None
+
+    def _key_fn(self, name: str, args: dict[str, Any], as_user: str | None) -> Any:
+        """``public.<name>(arg => value, ...)``; dicts and lists are passed as jsonb."""
+        params = [json.dumps(v) if isinstance(v, (dict, list)) else v for v in args.values()]
+        casts = ["::jsonb" if isinstance(v, (dict, list)) else "" for v in args.values()]
+        named = ", ".join(f"{k} => %s{c}" for k, c in zip(args, casts))
+        return self._call(f"select public.{name}({named})", params, as_user=as_user)
 
     def _applied(self, cur: "psycopg.Cursor") -> set[str]:
         cur.execute("select to_regclass('public.parley_schema_migrations') is not null")
@@ -251,6 +261,31 @@ class PostgresStore:
         """``parley_comparisons``: the user's saved comparisons, newest first."""
         return self._call("select public.parley_comparisons(%s, %s)", (user_id, check_limit(limit)),
                           as_user=as_user)
+
+    def calls(self, query: "CallQuery", *, as_user: str | None = None) -> dict[str, Any]:
+        """One page of the call log (``core/store/calls.py``); RLS applies under ``as_user``."""
+        query = query.checked()
+        with self._transaction(as_user) as cur:
+            cur.execute(*page_sql(query, "postgres"))
+            rows = cur.fetchall()
+        return page_from_rows(query, rows)
+
+    def call(self, call_id: str, *, as_user: str | None = None) -> dict[str, Any] | None:
+        """One call and the failed attempts its fallback replaced (see ``SqliteStore.call``)."""
+        with self._transaction(as_user) as cur:
+            cur.execute(f"select {', '.join(DETAIL_COLUMNS)} from public.request_logs "
+                        "where litellm_call_id = %s or starts_with(litellm_call_id, %s) order by id",
+                        (call_id, call_id + "."))
+            rows = cur.fetchall()
+        found = [call_detail(dict(zip(DETAIL_COLUMNS, row))) for row in rows]
+        main = next((c for c in found if c["litellm_call_id"] == call_id), None)
+        return None if main is None else {**main, "attempts": [c for c in found if c is not main]}
+
+    def evals(self):
+        """The evaluation tables (``core/store/evals.py``), as the connecting role."""
+        from core.store.evals import EvalStore
+
+        return EvalStore(self._transaction, self._transaction, "postgres")
 
     def status(self) -> dict[str, Any]:
         """Backend, host/database, migrations applied and pending, and row counts."""

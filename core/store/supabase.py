@@ -25,6 +25,8 @@ import httpx
 
 from core.errors import BadRequestError, StoreUnavailableError, redact
 from core.results import CallRecord
+from core.store.alerts import SqlFunctionAlerts
+from core.store.keys import SqlFunctionKeys
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
                                  pick_grain, usage_rollup_row)
 from core.store.base import (call_row, check_limit, check_usage_query, comparison_row,
@@ -37,7 +39,7 @@ _MISSING_SCHEMA = {"PGRST202", "PGRST205", "42883", "42P01"}
 _REFUSED_KEY = {"PGRST301", "PGRST302"}
 
 
-class SupabaseStore:
+class SupabaseStore(SqlFunctionKeys, SqlFunctionAlerts):
     """A ``Store`` behind a Supabase project's REST API. ``create_client`` does no I/O."""
 
     backend = "supabase"
@@ -86,6 +88,9 @@ class SupabaseStore:
         except httpx.HTTPError as exc:
             raise self._unavailable(f"cannot be reached ({type(exc).__name__}: {exc}); check "
                                     "SUPABASE_URL and the network.") from None
+
+    def _key_fn(self, name: str, args: dict[str, Any], as_user: str | None) -> Any:
+        return self._rpc(name, args, as_user=as_user)
 
     def _translate(self, exc: Any, as_user: str | None) -> Exception:
         message = redact(str(exc.message or exc), self._secrets)

@@ -91,12 +91,13 @@ def _wait_healthy(handle: AppHandle) -> None:
 
 @pytest.fixture
 def parley_app(emulator, tmp_path):
-    """Factory: ``parley_app(models=("claude", "gemini"), router=None, parley=None, env=None)``."""
+    """Factory: ``parley_app(models=("claude", "gemini"), router=None, parley=None, env=None,
+    script="app.py")``; ``script="server.py"`` serves the HTTP API on the same port."""
     started: list[AppHandle] = []
 
     def start(*, models: tuple[str, ...] = ("claude", "gemini"), router: dict | None = None,
               parley: dict | None = None, env: dict[str, str] | None = None,
-              extra_models: list[dict] | None = None) -> AppHandle:
+              extra_models: list[dict] | None = None, script: str = "app.py") -> AppHandle:
         root = tmp_path / f"app{len(started)}"
         root.mkdir()
         config = write_config(emulator, root / "parley.yaml", models=models, router=router,
@@ -111,7 +112,7 @@ def parley_app(emulator, tmp_path):
         port = _free_port()
         log_path = root / "streamlit.log"
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+            [sys.executable, "-m", "streamlit", "run", str(REPO / script),
              "--server.port", str(port), "--server.address", "127.0.0.1",
              "--server.headless", "true", "--server.fileWatcherType", "none",
              "--browser.gatherUsageStats", "false"],

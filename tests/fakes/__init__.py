@@ -5,7 +5,7 @@ with `Reply` and `Fault`; it records every request with the exact usage it repor
 """
 
 from .handler import ReceivedRequest
-from .script import Fault, Reply, Usage
+from .script import Fault, Reply, ToolCall, Usage
 from .server import ProviderEmulator
 
-__all__ = ["Fault", "ProviderEmulator", "ReceivedRequest", "Reply", "Usage"]
+__all__ = ["Fault", "ProviderEmulator", "ReceivedRequest", "Reply", "ToolCall", "Usage"]

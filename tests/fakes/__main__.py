@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  openai/<model>     api_base={emulator.openai_base}", flush=True)
     print(f"  anthropic/<model>  api_base={emulator.anthropic_base}", flush=True)
     print(f"  gemini/<model>     api_base={emulator.gemini_base}", flush=True)
+    print("  images: openai/gpt-image-1 (openai api_base), gemini/imagen-* and "
+          "gemini/gemini-2.5-flash-image (gemini api_base)", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

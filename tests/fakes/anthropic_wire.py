@@ -5,19 +5,30 @@ Streams are named events: message_start (usage.input_tokens, output_tokens 1), c
 ping, content_block_delta (text_delta) per piece, content_block_stop, message_delta (cumulative
 usage.output_tokens, stop_reason), message_stop. `input_tokens` on the wire excludes cache reads
 and cache writes, which are reported beside it.
+
+Blocks: `image` and `document` (base64 sources) are attachments; `tool_result` blocks in a user
+message are tool results; tools are `{name, input_schema}`; `output_format` (json_schema) is
+structured output; `thinking: {type: enabled, budget_tokens}` asks for reasoning. An answer is a
+`thinking` block (with a signature), a `text` block and `tool_use` blocks (stop_reason "tool_use");
+streamed as thinking_delta/signature_delta, text_delta and input_json_delta events. Thinking is
+billed inside output_tokens with no count of its own, as the API reports it.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
-from .script import Fault, Turn
+from .parts import Attachments
+from .script import Fault, ToolCall, Turn, split_pieces as split
 from .wire import ErrorResponse, Incoming, content_text, new_id, seconds_header, sse
 
 name = "anthropic"
 request_id_header = "request-id"
 
-STOP = {"stop": "end_turn", "length": "max_tokens"}
+STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}
+SIGNATURE = "ErUBCkYIBxgCIkDemulatorsignature"
+CHOICES = {"auto": "auto", "any": "required", "none": "none"}
 
 
 def route(path: str) -> str | None:
@@ -26,8 +37,48 @@ def route(path: str) -> str | None:
 
 def parse(path: str, query: dict[str, str], body: dict) -> Incoming:
     messages = [("system", content_text(body["system"]))] if body.get("system") else []
-    messages += [(m.get("role", "user"), content_text(m.get("content"))) for m in body.get("messages", [])]
-    return Incoming(model=str(body.get("model", "")), stream=bool(body.get("stream")), messages=messages)
+    attachments = Attachments()
+    results: list[tuple[str, str]] = []
+    names: dict[str, str] = {}
+    for message in body.get("messages", []):
+        content = message.get("content")
+        blocks = content if isinstance(content, list) else []
+        for block in blocks:
+            kind = block.get("type")
+            if kind in ("image", "document"):
+                source = block.get("source") or {}
+                attachments.add(source.get("media_type", "text/plain"), source.get("data"))
+            elif kind == "tool_use":
+                names[block.get("id", "")] = block.get("name", "")
+            elif kind == "tool_result":
+                text = content_text(block.get("content"))
+                results.append((names.get(block.get("tool_use_id", ""), ""), text))
+                messages.append(("tool", text))
+        if not any(block.get("type") == "tool_result" for block in blocks) or content_text(content):
+            messages.append((message.get("role", "user"), content_text(content)))
+    thinking = body.get("thinking") or {}
+    output_format = body.get("output_format") or {}
+    return Incoming(
+        model=str(body.get("model", "")), stream=bool(body.get("stream")), messages=messages,
+        attachments=tuple(attachments.media_types), image_units=attachments.units,
+        tools=tuple({"name": t["name"], "parameters": t.get("input_schema") or {}}
+                    for t in body.get("tools") or [] if "name" in t),
+        tool_choice=_tool_choice(body.get("tool_choice")), tool_results=tuple(results),
+        response_schema=output_format.get("schema"), json_mode=bool(output_format),
+        thinking=thinking.get("type") == "enabled",
+        reasoning_effort=str(thinking["budget_tokens"]) if "budget_tokens" in thinking else None,
+    )
+
+
+def _tool_choice(choice: dict | None) -> str | None:
+    if not choice:
+        return None
+    return choice.get("name") if choice.get("type") == "tool" else CHOICES.get(choice.get("type", ""))
+
+
+def _tool_use(call: ToolCall, index: int) -> dict:
+    return {"type": "tool_use", "id": call.id or f"toolu_emulator{index}", "name": call.name,
+            "input": call.arguments}
 
 
 def _usage(turn: Turn, output_tokens: int) -> dict:
@@ -56,20 +107,42 @@ def _message(incoming: Incoming, content: list[dict], stop_reason: str | None, u
 
 def reply_body(incoming: Incoming, turn: Turn) -> dict:
     stop_reason = STOP.get(turn.finish_reason, "end_turn")
-    content = [{"type": "text", "text": turn.text}]
+    content = [{"type": "thinking", "thinking": turn.reasoning, "signature": SIGNATURE}] if turn.reasoning else []
+    if turn.text or not turn.tool_calls:
+        content.append({"type": "text", "text": turn.text})
+    content += [_tool_use(call, index) for index, call in enumerate(turn.tool_calls)]
     return _message(incoming, content, stop_reason, _usage(turn, turn.usage.output_tokens))
+
+
+def _block(index: int, start: dict, deltas: list[tuple[dict, bool]]) -> Iterator[tuple[bytes, bool]]:
+    yield sse({"type": "content_block_start", "index": index, "content_block": start}, "content_block_start"), False
+    if index == 0:
+        yield sse({"type": "ping"}, "ping"), False
+    for delta, is_piece in deltas:
+        yield sse({"type": "content_block_delta", "index": index, "delta": delta}, "content_block_delta"), is_piece
+    yield sse({"type": "content_block_stop", "index": index}, "content_block_stop"), False
+
+
+def _blocks(turn: Turn) -> Iterator[tuple[dict, list[tuple[dict, bool]]]]:
+    """Each content block of the answer: its start and its deltas (flagged True for text pieces)."""
+    if turn.reasoning:
+        deltas = [({"type": "thinking_delta", "thinking": piece}, False) for piece in split(turn.reasoning)]
+        yield {"type": "thinking", "thinking": "", "signature": ""}, [
+            *deltas, ({"type": "signature_delta", "signature": SIGNATURE}, False)]
+    if turn.text or not turn.tool_calls:
+        yield {"type": "text", "text": ""}, [({"type": "text_delta", "text": piece}, True) for piece in turn.pieces]
+    for index, call in enumerate(turn.tool_calls):
+        arguments = json.dumps(call.arguments)
+        yield {**_tool_use(call, index), "input": {}}, [
+            ({"type": "input_json_delta", "partial_json": arguments[start:start + 16]}, False)
+            for start in range(0, len(arguments), 16)]
 
 
 def stream_events(incoming: Incoming, turn: Turn) -> Iterator[tuple[bytes, bool]]:
     start = _message(incoming, [], None, _usage(turn, 1))
     yield sse({"type": "message_start", "message": start}, "message_start"), False
-    block = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
-    yield sse(block, "content_block_start"), False
-    yield sse({"type": "ping"}, "ping"), False
-    for piece in turn.pieces:
-        delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}
-        yield sse(delta, "content_block_delta"), True
-    yield sse({"type": "content_block_stop", "index": 0}, "content_block_stop"), False
+    for index, (block, deltas) in enumerate(_blocks(turn)):
+        yield from _block(index, block, deltas)
     delta = {
         "type": "message_delta",
         "delta": {"stop_reason": STOP.get(turn.finish_reason, "end_turn"), "stop_sequence": None},

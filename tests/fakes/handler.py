@@ -13,15 +13,16 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from types import ModuleType
-from typing import Protocol
+from typing import Any
+from typing import Protocol  # noqa: E402
 from urllib.parse import parse_qsl, urlsplit
 
 from . import anthropic_wire, gemini_wire, openai_wire
+from .images_wire import ImagenPredict, OpenAIImages
 from .script import Fault, Reply, Turn, Usage, plan_turn
 from .wire import Incoming, new_id
 
-PROTOCOLS = (openai_wire, anthropic_wire, gemini_wire)
+PROTOCOLS = (OpenAIImages, ImagenPredict, openai_wire, anthropic_wire, gemini_wire)
 MALFORMED_JSON = b'{"id": "broken", "choices": [{"message": <html>502 Bad Gateway</html>'
 MALFORMED_SSE = b'data: {"id": "broken", "choices": [<html>\n\ndata: not json at all\n\n'
 DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
@@ -118,7 +119,7 @@ class ProtocolHandler(BaseHTTPRequestHandler):
         if isinstance(behaviour, Fault):
             self._fail(wire, incoming, body, behaviour)
         else:
-            self._answer(wire, incoming, body, plan_turn(behaviour, incoming.messages))
+            self._answer(wire, incoming, body, getattr(wire, "plan", plan_turn)(behaviour, incoming))
 
     def _read_json(self) -> dict | None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -130,7 +131,7 @@ class ProtocolHandler(BaseHTTPRequestHandler):
         return body if isinstance(body, dict) else None
 
     def _record(
-        self, wire: ModuleType, incoming: Incoming, body: dict, outcome: str, turn: Turn | None
+        self, wire: Any, incoming: Incoming, body: dict, outcome: str, turn: Turn | None
     ) -> None:
         self.backend.record(ReceivedRequest(
             protocol=wire.name,
@@ -144,7 +145,7 @@ class ProtocolHandler(BaseHTTPRequestHandler):
             text=turn.text if turn else None,
         ))
 
-    def _answer(self, wire: ModuleType, incoming: Incoming, body: dict, turn: Turn) -> None:
+    def _answer(self, wire: Any, incoming: Incoming, body: dict, turn: Turn) -> None:
         self._record(wire, incoming, body, "reply", turn)
         if not self._pause(turn.ttft):
             return
@@ -154,8 +155,8 @@ class ProtocolHandler(BaseHTTPRequestHandler):
         if self._pause(turn.piece_interval * max(len(turn.pieces) - 1, 0)):
             self._send_json(200, wire.reply_body(incoming, turn), {wire.request_id_header: new_id("req_")})
 
-    def _fail(self, wire: ModuleType, incoming: Incoming, body: dict, fault: Fault) -> None:
-        turn = (plan_turn(Reply(tokens_per_second=fault.tokens_per_second), incoming.messages)
+    def _fail(self, wire: Any, incoming: Incoming, body: dict, fault: Fault) -> None:
+        turn = (plan_turn(Reply(tokens_per_second=fault.tokens_per_second), incoming)
                 if fault.kind == "cut" else None)
         self._record(wire, incoming, body, fault.kind, turn)
         if fault.kind == "hang":
@@ -172,7 +173,7 @@ class ProtocolHandler(BaseHTTPRequestHandler):
             headers = {wire.request_id_header: new_id("req_"), **error.headers}
             self._send_json(error.status, error.body, headers)
 
-    def _cut(self, wire: ModuleType, incoming: Incoming, turn: Turn, after_pieces: int) -> None:
+    def _cut(self, wire: Any, incoming: Incoming, turn: Turn, after_pieces: int) -> None:
         """Send the start of the answer, then drop the connection."""
         if not incoming.stream:
             data = json.dumps(wire.reply_body(incoming, turn)).encode()
@@ -198,7 +199,7 @@ class ProtocolHandler(BaseHTTPRequestHandler):
             self.wfile.write(MALFORMED_JSON)
 
     def _stream(
-        self, wire: ModuleType, events: Sequence[tuple[bytes, bool]], interval: float, complete: bool
+        self, wire: Any, events: Sequence[tuple[bytes, bool]], interval: float, complete: bool
     ) -> None:
         """Write SSE events as chunks, pacing text pieces; end cleanly or drop the connection."""
         headers = {"Transfer-Encoding": "chunked", "Cache-Control": "no-cache",

@@ -2,20 +2,29 @@
 
 Streams are `data: {chunk}` events ending with `data: [DONE]`; a final usage chunk with
 `choices: []` is sent only when the request set `stream_options.include_usage`, as the real API does.
+
+Content parts `image_url` (a data URL) and `file` (`file_data`, a data URL) are attachments; tools
+are `{"type": "function", "function": {name, parameters}}`; a tool result is a `tool` message
+naming its `tool_call_id`; `response_format` is `json_schema` or `json_object`. Tool calls come back
+in `message.tool_calls` (streamed as `delta.tool_calls`: name first, then the arguments in
+pieces) with finish_reason "tool_calls". OpenAI never returns reasoning text on this API: only
+`completion_tokens_details.reasoning_tokens`.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
-from .script import Fault, Turn
+from .parts import Attachments
+from .script import Fault, ToolCall, Turn
 from .wire import ErrorResponse, Incoming, content_text, new_id, seconds_header, sse
 
 name = "openai"
 request_id_header = "x-request-id"
 
-FINISH = {"stop": "stop", "length": "length"}
+FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls"}
 
 
 def route(path: str) -> str | None:
@@ -23,15 +32,64 @@ def route(path: str) -> str | None:
 
 
 def parse(path: str, query: dict[str, str], body: dict) -> Incoming:
-    messages = [(m.get("role", "user"), content_text(m.get("content"))) for m in body.get("messages", [])]
     roles = {"developer": "system"}
+    attachments = Attachments()
+    messages: list[tuple[str, str]] = []
+    results: list[tuple[str, str]] = []
+    call_names: dict[str, str] = {}
+    for message in body.get("messages", []):
+        role = roles.get(message.get("role", "user"), message.get("role", "user"))
+        content = message.get("content")
+        for call in message.get("tool_calls") or []:
+            call_names[call.get("id", "")] = (call.get("function") or {}).get("name", "")
+        if role == "tool":
+            call_id = str(message.get("tool_call_id", ""))
+            results.append((call_names.get(call_id, call_id), content_text(content)))
+        for part in content if isinstance(content, list) else []:
+            if part.get("type") == "image_url":
+                attachments.add_data_url((part.get("image_url") or {}).get("url", ""))
+            elif part.get("type") == "file":
+                attachments.add_data_url((part.get("file") or {}).get("file_data", ""))
+        messages.append((role, content_text(content)))
     stream_options = body.get("stream_options") or {}
+    response_format = body.get("response_format") or {}
     return Incoming(
         model=str(body.get("model", "")),
         stream=bool(body.get("stream")),
-        messages=[(roles.get(role, role), text) for role, text in messages],
+        messages=messages,
         include_usage=bool(stream_options.get("include_usage")),
+        attachments=tuple(attachments.media_types),
+        image_units=attachments.units,
+        tools=tuple({"name": f.get("name", ""), "parameters": f.get("parameters") or {}}
+                    for f in (t.get("function") or {} for t in body.get("tools") or [])),
+        tool_choice=_tool_choice(body.get("tool_choice")),
+        tool_results=tuple(results),
+        response_schema=(response_format.get("json_schema") or {}).get("schema")
+        if response_format.get("type") == "json_schema" else None,
+        json_mode=response_format.get("type") in ("json_schema", "json_object"),
+        reasoning_effort=body.get("reasoning_effort"),
     )
+
+
+def _tool_choice(choice: object) -> str | None:
+    if isinstance(choice, dict):
+        return (choice.get("function") or {}).get("name")
+    return choice if isinstance(choice, str) else None
+
+
+def _call_id(call: ToolCall, index: int) -> str:
+    return call.id or f"call_emulator{index}"
+
+
+def _message(turn: Turn) -> dict:
+    message = {"role": "assistant", "content": turn.text or (None if turn.tool_calls else ""),
+               "refusal": None, "annotations": []}
+    if turn.tool_calls:
+        message["tool_calls"] = [
+            {"id": _call_id(call, index), "type": "function",
+             "function": {"name": call.name, "arguments": json.dumps(call.arguments)}}
+            for index, call in enumerate(turn.tool_calls)]
+    return message
 
 
 def _usage(turn: Turn) -> dict:
@@ -58,7 +116,7 @@ def reply_body(incoming: Incoming, turn: Turn) -> dict:
         "model": incoming.model,
         "choices": [{
             "index": 0,
-            "message": {"role": "assistant", "content": turn.text, "refusal": None, "annotations": []},
+            "message": _message(turn),
             "logprobs": None,
             "finish_reason": FINISH.get(turn.finish_reason, "stop"),
         }],
@@ -87,6 +145,14 @@ def stream_events(incoming: Incoming, turn: Turn) -> Iterator[tuple[bytes, bool]
     yield chunk({"role": "assistant", "content": "", "refusal": None}), False
     for piece in turn.pieces:
         yield chunk({"content": piece}), True
+    for index, call in enumerate(turn.tool_calls):
+        opening = {"index": index, "id": _call_id(call, index), "type": "function",
+                   "function": {"name": call.name, "arguments": ""}}
+        yield chunk({"tool_calls": [opening]}), False
+        arguments = json.dumps(call.arguments)
+        for start in range(0, len(arguments), 16):
+            piece = {"index": index, "function": {"arguments": arguments[start:start + 16]}}
+            yield chunk({"tool_calls": [piece]}), False
     yield chunk({}, FINISH.get(turn.finish_reason, "stop")), False
     if incoming.include_usage:
         yield sse({**envelope, "choices": [], "usage": _usage(turn)}), False

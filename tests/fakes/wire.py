@@ -23,13 +23,33 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Incoming:
-    """A parsed request: the provider's model id, whether it streams, the conversation as
-    (role, text) pairs with roles "system" | "user" | "assistant", and OpenAI's include_usage."""
+    """A parsed request.
+
+    model, stream; messages: the conversation as (role, text) pairs with roles "system" | "user" |
+    "assistant" | "tool" (a tool result); include_usage: OpenAI's stream option.
+    attachments: media types of the image and document parts, in order; image_units: images plus
+    PDF pages (what image tokens are counted for).
+    tools: the offered tools as {"name", "parameters"}; tool_choice: "auto" | "none" | "required" |
+    a tool name | None; tool_results: (tool name or call id, result text) of every tool result.
+    response_schema: the JSON schema asked for (None: none); json_mode: JSON asked for at all.
+    thinking: the request asked for reasoning text; reasoning_effort: what it asked for, as sent.
+    options: protocol extras (image generation: n, size, quality).
+    """
 
     model: str
     stream: bool
     messages: list[tuple[str, str]]
     include_usage: bool = False
+    attachments: tuple[str, ...] = ()
+    image_units: int = 0
+    tools: tuple[dict, ...] = ()
+    tool_choice: str | None = None
+    tool_results: tuple[tuple[str, str], ...] = ()
+    response_schema: dict | None = None
+    json_mode: bool = False
+    thinking: bool = False
+    reasoning_effort: str | None = None
+    options: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

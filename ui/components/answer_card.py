@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.playground.sessions import answer_stats
+from ui.components import answer_extras
 
 __all__ = ["show"]
 
@@ -24,3 +25,4 @@ def show(*, key: str, header: str, answer: dict, is_local: bool = False,
     st.caption(answer_stats(stats, is_local))
     if answer.get("fallback_used") and not hidden:
         st.badge(f"fallback: {answer.get('served_by')} answered", color="orange")
+    answer_extras.show(key=f"{key}_extras", answer=answer, is_local=is_local)

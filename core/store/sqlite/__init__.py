@@ -27,9 +27,12 @@ from typing import Any, Iterator, Sequence
 
 from core.errors import BadRequestError, StoreUnavailableError
 from core.results import CallRecord
+from core.store.alerts import SqliteAlerts
+from core.store.keys import SqliteKeys
 from core.store.sqlite import migrations as sqlite_migrations, rollups as sqlite_console
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, pick_grain,
                                 rollup_increments)
+from core.store.calls import DETAIL_COLUMNS, CallQuery, call_detail, page_from_rows, page_sql
 from core.store.base import (check_call, check_limit, check_usage_query, comparison_row,
                               leaderboard_rows, usage_row, utc_iso, vote_row)
 
@@ -41,12 +44,14 @@ _KEY_COLUMN = {"user": "user_id", "model": "model", "provider": "provider",
 _INSERT_LOG = """
     INSERT INTO request_logs (litellm_call_id, created_at, user_id, service_type, model, provider,
       provider_model, status, error_class, error, input_tokens, output_tokens, total_tokens,
-      total_cost, response_time_ms, ttft_ms, fallback_of, is_demo, messages, response, metadata)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      total_cost, response_time_ms, ttft_ms, fallback_of, is_demo, messages, response, metadata,
+      kind, reasoning_tokens, cache_read_tokens, cache_write_tokens, tool_calls, saved_cost,
+      key_id, cache_hit)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (litellm_call_id) DO NOTHING"""
 
 
-class SqliteStore:
+class SqliteStore(SqliteKeys, SqliteAlerts):
     """A ``Store`` in one SQLite file (``":memory:"`` for a private in-memory database)."""
 
     backend = "sqlite"
@@ -269,6 +274,36 @@ class SqliteStore:
         return {"backend": self.backend, "location": self.path, "applied_migrations": applied,
                 "pending_migrations": pending, "counts": counts}
 
+    def calls(self, query: "CallQuery", *, as_user: str | None = None) -> dict[str, Any]:
+        """One page of the call log (``core/store/calls.py``); a user who is not an admin
+        sees only their own calls."""
+        query = query.checked()
+        with self._reading() as conn:
+            if as_user is not None and not self._is_admin(conn, as_user):
+                query = query.only_user(as_user)
+            rows = conn.execute(*page_sql(query, "sqlite")).fetchall()
+        return page_from_rows(query, rows)
+
+    def call(self, call_id: str, *, as_user: str | None = None) -> dict[str, Any] | None:
+        """One call with everything recorded of it, and ``attempts``: the failed attempts a
+        fallback replaced, in order. None if there is none (or it is another user's)."""
+        with self._reading() as conn:
+            rows = conn.execute(f"SELECT {', '.join(DETAIL_COLUMNS)} FROM request_logs "
+                                "WHERE litellm_call_id = ? OR litellm_call_id LIKE ? ESCAPE '!' "
+                                "ORDER BY id", (call_id, _like_prefix(call_id))).fetchall()
+            allowed = as_user is None or self._is_admin(conn, as_user)
+        found = [call_detail(dict(zip(DETAIL_COLUMNS, row))) for row in rows]
+        main = next((c for c in found if c["litellm_call_id"] == call_id), None)
+        if main is None or not (allowed or main["user_id"] == as_user):
+            return None
+        return {**main, "attempts": [c for c in found if c is not main]}
+
+    def evals(self):
+        """The evaluation tables in this file (``core/store/evals.py``)."""
+        from core.store.evals import EvalStore
+
+        return EvalStore(self._reading, self._writing, "sqlite")
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -290,6 +325,11 @@ _LEADERBOARD = """
     FROM per_model GROUP BY model"""
 
 
+def _like_prefix(call_id: str) -> str:
+    """``call_id.%`` for LIKE, with LIKE's wildcards in the id escaped."""
+    return call_id.replace("!", "!!").replace("%", "!%").replace("_", "!_") + ".%"
+
+
 # Built once: json.dumps with options builds a new encoder on every call.
 _to_json = json.JSONEncoder(default=str).encode
 
@@ -301,4 +341,7 @@ def _log_values(record: CallRecord, created_at: str) -> tuple:
             record.error_class, record.error, record.input_tokens or 0, record.output_tokens or 0,
             record.total_tokens or 0, record.total_cost, record.response_time_ms, record.ttft_ms,
             record.fallback_of, int(record.is_demo), messages, record.response,
-            _to_json(record.metadata) if record.metadata else "{}")
+            _to_json(record.metadata) if record.metadata else "{}", record.kind or "chat",
+            record.reasoning_tokens or 0, record.cache_read_tokens or 0,
+            record.cache_write_tokens or 0, record.tool_calls or 0, record.saved_cost,
+            record.key_id, int(record.cache_hit))

@@ -199,6 +199,24 @@ def m005_console_rollups(conn: sqlite3.Connection) -> None:
     _run_frozen(conn, "m005_console_rollups.sql")
 
 
+@migration
+def m006_token_classes(conn: sqlite3.Connection) -> None:
+    """``request_logs`` learns the call's kind (chat | image), its token classes (parts of
+    input/output, never added to them), how many tool calls it made and what prompt caching
+    saved. A column another migration already added is left as it is."""
+    existing = {row[1] for row in conn.execute("PRAGMA table_info(request_logs)")}
+    for name, ddl in (
+        ("kind", "kind TEXT NOT NULL DEFAULT 'chat' CHECK (kind IN ('chat', 'image'))"),
+        ("reasoning_tokens", "reasoning_tokens INTEGER NOT NULL DEFAULT 0"),
+        ("cache_read_tokens", "cache_read_tokens INTEGER NOT NULL DEFAULT 0"),
+        ("cache_write_tokens", "cache_write_tokens INTEGER NOT NULL DEFAULT 0"),
+        ("tool_calls", "tool_calls INTEGER NOT NULL DEFAULT 0"),
+        ("saved_cost", "saved_cost REAL"),
+    ):
+        if name not in existing:
+            conn.execute(f"ALTER TABLE request_logs ADD COLUMN {ddl}")
+
+
 def _run_frozen(conn: sqlite3.Connection, name: str) -> None:
     """Run a shipped migration's SQL file statement by statement, inside the caller's
     transaction (``executescript`` would commit it)."""
@@ -207,3 +225,172 @@ def _run_frozen(conn: sqlite3.Connection, name: str) -> None:
         lines = [line for line in statement.splitlines() if not line.startswith("--")]
         if "".join(lines).strip():
             conn.execute("\n".join(lines))
+
+
+@migration
+def m007_evals(conn: sqlite3.Connection) -> None:
+    """Evaluations (``core/evals``): versioned prompt templates and datasets, runs, one result
+    per row x model, row votes, and the decisions taken from runs. ``request_logs.eval_run_id``
+    is generated from the call's metadata, so the recorder's insert is unchanged."""
+    conn.execute("""
+        CREATE TABLE prompt_templates (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          service_type TEXT,
+          system TEXT,
+          template TEXT NOT NULL,
+          variables TEXT NOT NULL DEFAULT '[]',
+          settings TEXT NOT NULL DEFAULT '{}',
+          created_by TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          UNIQUE (name, version)
+        )""")
+    conn.execute("""
+        CREATE TABLE datasets (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          columns TEXT NOT NULL,
+          rows TEXT NOT NULL,
+          row_count INTEGER NOT NULL,
+          digest TEXT NOT NULL,
+          source TEXT NOT NULL DEFAULT 'upload',
+          created_by TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          UNIQUE (name, version)
+        )""")
+    conn.execute("""
+        CREATE TABLE eval_runs (
+          id TEXT PRIMARY KEY,
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL,
+          created_by TEXT NOT NULL,
+          template_id INTEGER NOT NULL REFERENCES prompt_templates (id),
+          dataset_id INTEGER NOT NULL REFERENCES datasets (id),
+          service_type TEXT NOT NULL,
+          models TEXT NOT NULL,
+          judge TEXT,
+          checks TEXT NOT NULL DEFAULT '[]',
+          concurrency INTEGER NOT NULL,
+          estimate REAL,
+          status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'cancelled', 'stopped',
+                                                 'done')),
+          note TEXT
+        )""")
+    conn.execute("CREATE INDEX eval_runs_user_created_idx ON eval_runs (created_by, created_at)")
+    conn.execute("""
+        CREATE TABLE eval_results (
+          run_id TEXT NOT NULL REFERENCES eval_runs (id),
+          row_index INTEGER NOT NULL,
+          model TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          status TEXT NOT NULL CHECK (status IN ('success', 'failure')),
+          answer TEXT,
+          call_id TEXT,
+          served_by TEXT,
+          cost REAL,
+          input_tokens INTEGER NOT NULL DEFAULT 0,
+          output_tokens INTEGER NOT NULL DEFAULT 0,
+          response_time_ms REAL,
+          error TEXT,
+          checks TEXT NOT NULL DEFAULT '{}',
+          passed INTEGER,
+          judge_score REAL,
+          judge_reason TEXT,
+          judge_call_id TEXT,
+          judge_cost REAL,
+          PRIMARY KEY (run_id, row_index, model)
+        ) WITHOUT ROWID""")
+    conn.execute("""
+        CREATE TABLE eval_votes (
+          run_id TEXT NOT NULL REFERENCES eval_runs (id),
+          row_index INTEGER NOT NULL,
+          user_id TEXT NOT NULL,
+          models TEXT NOT NULL,
+          winner TEXT,
+          created_at TEXT NOT NULL,
+          PRIMARY KEY (run_id, row_index, user_id, models)
+        ) WITHOUT ROWID""")
+    conn.execute("""
+        CREATE TABLE eval_decisions (
+          id INTEGER PRIMARY KEY,
+          run_id TEXT NOT NULL REFERENCES eval_runs (id),
+          user_id TEXT NOT NULL,
+          service_type TEXT NOT NULL,
+          model TEXT NOT NULL,
+          decided_by TEXT NOT NULL,
+          created_at TEXT NOT NULL
+        )""")
+    conn.execute("CREATE INDEX eval_decisions_user_service_idx "
+                 "ON eval_decisions (user_id, service_type, created_at)")
+    conn.execute("ALTER TABLE request_logs ADD COLUMN eval_run_id TEXT GENERATED ALWAYS AS "
+                 "(json_extract(metadata, '$.eval_run_id')) VIRTUAL")
+    conn.execute("CREATE INDEX request_logs_eval_run_idx ON request_logs (eval_run_id) "
+                 "WHERE eval_run_id IS NOT NULL")
+
+
+@migration
+def m008_calls_explorer(conn: sqlite3.Connection) -> None:
+    """Indexes for the calls explorer (``core/store/calls.py``): a page sorted by time or cost,
+    filtered by model, service type, provider, failures or fallbacks, walks one index from
+    its cursor. Each index ends in the rowid (``id``), the keyset's tie-breaker."""
+    for name, columns in (("model_created", "model, created_at"),
+                          ("service_created", "service_type, created_at"),
+                          ("provider_created", "provider, created_at"),
+                          ("cost", "coalesce(total_cost, -1.0)"),
+                          ("user_cost", "user_id, coalesce(total_cost, -1.0)")):
+        conn.execute(f"CREATE INDEX request_logs_{name}_idx ON request_logs ({columns})")
+    conn.execute("CREATE INDEX request_logs_fallbacks_idx ON request_logs (created_at) "
+                 "WHERE fallback_of IS NOT NULL")
+
+
+@migration
+def m009_api_keys(conn: sqlite3.Connection) -> None:
+    """The HTTP API's keys (only a SHA-256 of each secret is kept, with its prefix for
+    display), and on each call the key it came through and whether the response cache answered it
+    (``saved_cost``, added by m006, then holds what the hit saved)."""
+    conn.execute("""
+        CREATE TABLE api_keys (
+          id TEXT PRIMARY KEY,
+          user_id TEXT NOT NULL,
+          prefix TEXT NOT NULL UNIQUE,
+          sha256 TEXT NOT NULL UNIQUE,
+          name TEXT NOT NULL DEFAULT '',
+          service_type TEXT,
+          models TEXT,
+          monthly_budget REAL,
+          rate_limit_per_minute INTEGER,
+          expires_at TEXT,
+          revoked_at TEXT,
+          created_at TEXT NOT NULL,
+          created_by TEXT NOT NULL
+        )""")
+    conn.execute("CREATE INDEX api_keys_user_idx ON api_keys (user_id)")
+    conn.execute("ALTER TABLE request_logs ADD COLUMN key_id TEXT")
+    conn.execute("ALTER TABLE request_logs ADD COLUMN cache_hit INTEGER NOT NULL DEFAULT 0")
+    conn.execute("CREATE INDEX request_logs_key_created_idx ON request_logs (key_id, created_at) "
+                 "WHERE key_id IS NOT NULL")
+    conn.execute("CREATE INDEX request_logs_cache_hits_idx ON request_logs (created_at) "
+                 "WHERE cache_hit = 1")
+
+
+@migration
+def m010_alerts(conn: sqlite3.Connection) -> None:
+    """Spend alerts: each (kind, subject, period) once; delivery retried until done."""
+    conn.execute("""
+        CREATE TABLE alerts (
+          id TEXT PRIMARY KEY,
+          kind TEXT NOT NULL,
+          subject TEXT NOT NULL,
+          period TEXT NOT NULL,
+          message TEXT NOT NULL,
+          details TEXT NOT NULL DEFAULT '{}',
+          created_at TEXT NOT NULL,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          next_attempt_at TEXT NOT NULL,
+          delivered_at TEXT,
+          last_error TEXT,
+          UNIQUE (kind, subject, period)
+        )""")
+    conn.execute("CREATE INDEX alerts_pending_idx ON alerts (next_attempt_at) WHERE delivered_at IS NULL")

@@ -19,7 +19,9 @@ from tests.paths import REPO
 ROOT = REPO
 ASK_FIELDS = {"content", "model", "provider", "input_tokens", "output_tokens", "total_tokens", "cost",
               "price_known", "response_time_ms", "ttft_ms", "call_id", "fallback_used", "served_by",
-              "error", "route", "route_reason", "price"}
+              "error", "route", "route_reason", "kind", "reasoning_tokens", "cache_read_tokens",
+              "cache_write_tokens", "image_tokens", "saved_cost", "reasoning", "tool_calls", "json_valid",
+              "json_errors", "price"}
 
 
 @pytest.fixture

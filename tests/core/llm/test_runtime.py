@@ -44,3 +44,19 @@ def test_attempts_are_observed_per_call(emulator):
     response = asyncio.run(call())
     assert isinstance(response, litellm.ModelResponse)
     assert [(a.model, a.ok) for a in seen] == [("m", True)]
+
+
+def test_a_stream_keeps_the_providers_own_chunks(emulator):
+    """Private: ``CustomStreamWrapper.chunks`` holds what the provider sent, its own finish
+    reason included (the gateway tells a cut answer from a finished one by it)."""
+    litellm = runtime.load()
+
+    async def read():
+        stream = await litellm.acompletion(
+            model="openai/gpt-4.1-mini", api_key="sk-test", api_base=emulator.openai_base,
+            messages=[{"role": "user", "content": "hi"}], stream=True)
+        async for _ in stream:
+            pass
+        return runtime.provider_chunks(stream)
+    chunks = asyncio.run(read())
+    assert chunks and any(c.choices and c.choices[0].finish_reason for c in chunks)

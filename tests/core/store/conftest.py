@@ -28,7 +28,7 @@ JWT_SECRET = "test-jwt-secret-that-is-at-least-32-bytes-long"
 SERVICE_ROLE_KEY = jwt.encode({"role": "service_role", "iss": "supabase"}, JWT_SECRET, algorithm="HS256")
 ANON_KEY = jwt.encode({"role": "anon", "iss": "supabase"}, JWT_SECRET, algorithm="HS256")
 _TABLES = ("request_logs, usage_daily, usage_daily_models, usage_daily_users, usage_monthly, "
-           "performance_daily, performance_daily_models, user_preferences, votes, parley_admins")
+           "performance_daily, performance_daily_models, user_preferences, votes, parley_admins, api_keys, alerts")
 
 _LIKE_SUPABASE = """
 create schema if not exists auth;

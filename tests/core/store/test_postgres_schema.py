@@ -12,7 +12,10 @@ from tests.core.store.records import make_record
 REQUEST_LOGS = ["id", "litellm_call_id", "created_at", "user_id", "service_type", "model", "provider",
                 "provider_model", "status", "error_class", "error", "input_tokens", "output_tokens",
                 "total_tokens", "total_cost", "response_time_ms", "ttft_ms", "fallback_of", "is_demo",
-                "messages", "response", "metadata"]
+                "messages", "response", "metadata", "kind", "reasoning_tokens", "cache_read_tokens",
+                "cache_write_tokens", "tool_calls", "saved_cost", "eval_run_id", "key_id", "cache_hit"]
+API_KEYS = ["id", "user_id", "prefix", "sha256", "name", "service_type", "models", "monthly_budget",
+            "rate_limit_per_minute", "expires_at", "revoked_at", "created_at", "created_by"]
 USAGE_DAILY = ["day", "user_id", "provider", "model", "service_type", "is_demo", "calls", "failures",
                "input_tokens", "output_tokens", "total_tokens", "cost", "unpriced_calls"]
 
@@ -41,6 +44,7 @@ def test_a_blank_database_migrates_to_the_exact_schema(create_database):
     status = store.status()
     assert (status["pending_migrations"], status["counts"]["request_logs"]) == ([], 0)
     assert columns(url, "request_logs") == REQUEST_LOGS
+    assert columns(url, "api_keys") == API_KEYS
     assert columns(url, "usage_daily") == USAGE_DAILY
     assert columns(url, "user_preferences") == ["user_id", "service_type", "model", "updated_at"]
     assert columns(url, "tokens_usage") == ["month", "user_id", "calls", "input_tokens", "output_tokens",
@@ -65,7 +69,7 @@ def test_an_old_database_is_upgraded_and_keeps_its_rows(create_database, monkeyp
     store.close()
 
 
-def test_the_files_can_be_applied_again_as_the_supabase_cli_would(pg_url):
+def test_the_files_can_be_applied_again_as_the_supabase_cli_would(pg_url, pg_conn):  # pg_conn: emptied first
     store = PostgresStore(pg_url)
     store.record_calls([make_record(), make_record(model="gpt", total_cost=None)])
     before = store.usage("model")

@@ -63,7 +63,7 @@ def test_upgrading_an_old_sqlite_database_backfills_performance_daily(tmp_path):
         "provider, provider_model, status, error_class, error, input_tokens, output_tokens, "
         "total_tokens, total_cost, response_time_ms, ttft_ms, fallback_of, is_demo, messages, "
         "response, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [_log_values(record, utc_iso(record.created_at)) for record in records])
+        [_log_values(record, utc_iso(record.created_at))[:21] for record in records])
     conn.close()
     old = SqliteStore(path)
     assert "m005_console_rollups" in old.upgrade()

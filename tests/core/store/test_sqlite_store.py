@@ -13,7 +13,7 @@ from core.store.base import utc_iso
 from core.store.sqlite import SqliteStore, _log_values
 from tests.core.store.records import expected_usage, make_record, random_records
 from tests.core.store.test_contract import assert_usage_matches, record_in_batches
-from tests.core.store.test_postgres_schema import REQUEST_LOGS, USAGE_DAILY
+from tests.core.store.test_postgres_schema import API_KEYS, REQUEST_LOGS, USAGE_DAILY
 
 
 def blank(path) -> sqlite3.Connection:
@@ -21,15 +21,18 @@ def blank(path) -> sqlite3.Connection:
 
 
 def columns(conn: sqlite3.Connection, table: str) -> list[str]:
-    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+    return [row[1] for row in conn.execute(f"PRAGMA table_xinfo({table})")]  # generated too
 
 
 def test_a_blank_database_migrates_to_the_exact_schema(tmp_path):
     conn = blank(tmp_path / "blank.db")
     assert sqlite_migrations.migrate(conn) == ["m001_request_logs", "m002_usage_rollups",
                                                "m003_preferences_votes_admins",
-                                               "m004_compare_comparisons", "m005_console_rollups"]
+                                               "m004_compare_comparisons", "m005_console_rollups",
+                                               "m006_token_classes", "m007_evals",
+                                               "m008_calls_explorer", "m009_api_keys", "m010_alerts"]
     assert sqlite_migrations.migrate(conn) == []
+    assert columns(conn, "api_keys") == API_KEYS
     assert columns(conn, "request_logs") == REQUEST_LOGS  # the same columns as Postgres
     assert columns(conn, "usage_daily") == USAGE_DAILY
     assert columns(conn, "user_preferences") == ["user_id", "service_type", "model", "updated_at"]
@@ -38,6 +41,11 @@ def test_a_blank_database_migrates_to_the_exact_schema(tmp_path):
     assert columns(conn, "tokens_usage") == ["month", "user_id", "calls", "input_tokens", "output_tokens",
                                              "cost", "unpriced_calls", "models", "providers"]
     assert columns(conn, "parley_admins") == ["user_id", "created_at"]
+    assert columns(conn, "eval_results")[:6] == ["run_id", "row_index", "model", "created_at",
+                                                 "status", "answer"]
+    assert columns(conn, "prompt_templates") == ["id", "name", "version", "service_type", "system",
+                                                 "template", "variables", "settings", "created_by",
+                                                 "created_at"]
     assert [row[0] for row in conn.execute("SELECT name FROM _migrations ORDER BY rowid")] == \
         [name for name, _ in sqlite_migrations.MIGRATIONS]
 
@@ -56,12 +64,13 @@ def test_an_old_database_is_upgraded_and_its_logs_rolled_up(tmp_path):
         "provider_model, status, error_class, error, input_tokens, output_tokens, total_tokens, total_cost, "
         "response_time_ms, ttft_ms, fallback_of, is_demo, messages, response, metadata) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [_log_values(record, utc_iso(record.created_at)) for record in records])
+        [_log_values(record, utc_iso(record.created_at))[:21] for record in records])
     conn.execute("COMMIT")
     conn.close()
     store = SqliteStore(path)
     assert store.upgrade() == ["m002_usage_rollups", "m003_preferences_votes_admins",
-                               "m004_compare_comparisons", "m005_console_rollups"]
+                               "m004_compare_comparisons", "m005_console_rollups", "m006_token_classes",
+                               "m007_evals", "m008_calls_explorer", "m009_api_keys", "m010_alerts"]
     for by in ("user", "day", "model"):
         assert_usage_matches(store.usage(by), expected_usage(records, by))
     assert store.record_calls(records) == 0

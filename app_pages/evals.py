@@ -1,0 +1,76 @@
+"""Evaluations: a prompt template x a dataset x 2-4 models, run with a progress bar, voted on
+blind, summed up per model, exported, and turned into the service type's model.
+
+``/evals?run=<id>`` opens one run's results read-only, for anyone signed in."""
+import streamlit as st
+
+from core.errors import ParleyError
+from core.evals.scoring import DEFAULT_RUBRIC, JudgeSpec
+from ui.components import eval_results, eval_setup
+from ui.deps import evals, service
+from ui.state import current_user, is_admin
+
+svc, user = service(), current_user()
+try:
+    bench, runs = evals()
+except ParleyError as err:
+    st.title("Evaluations")
+    st.error(str(err))
+    st.stop()
+
+shared = st.query_params.get("run")
+if shared:
+    eval_results.show(bench, runs, shared, user=user, admin=is_admin(), key="shared")
+    st.stop()
+
+st.title("Evaluations")
+st.caption("Run one prompt template over real inputs on 2 to 4 models; compare quality, "
+           "cost and speed together; then use the winner for the feature.")
+new_run, past = st.tabs(["New run", "Runs"])
+
+with new_run:
+    template = eval_setup.template_picker(bench, user=user, key="evals_template")
+    dataset = eval_setup.dataset_picker(bench, user=user, key="evals_dataset")
+    names = svc.catalog.names()
+    models = st.multiselect("Models (2 to 4)", names, max_selections=4, key="evals_models")
+    judges = ["(no judge)", *names]
+    default_judge = judges.index("local") if "local" in judges else 0
+    judge = st.selectbox("Judge", judges, index=default_judge, key="evals_judge",
+                         help="A model that scores every answer from 1 to 10 against the rubric.")
+    rubric = st.text_area("Rubric", DEFAULT_RUBRIC, key="evals_rubric",
+                          disabled=judge == "(no judge)")
+    checks = st.multiselect("Checks against the 'expected' column",
+                            ["equals", "contains", "regex", "numeric"], key="evals_checks")
+    concurrency = st.number_input("Concurrency", 1, 64, 4, key="evals_concurrency")
+    if template is not None and dataset is not None and len(models) >= 2:
+        try:
+            plan = bench.runner.plan(template.ref, dataset, models, user_id=user,
+                                     judge=None if judge == "(no judge)" else JudgeSpec(judge, rubric),
+                                     checks=checks, concurrency=int(concurrency))
+        except ParleyError as err:
+            st.error(str(err))
+        else:
+            cost = "unknown (a model's price is unknown)" if plan.estimate is None \
+                else f"at most ${plan.estimate:.4f}"
+            st.info(f"{plan.calls} calls ({len(dataset.rows)} rows x {len(models)} models"
+                    f"{' + judge' if plan.judge else ''}); estimated cost {cost}.")
+            if st.button("Start run", type="primary", key="evals_start"):
+                run_id = bench.runner.start(plan)
+                runs.start(run_id)
+                st.session_state["evals_run"] = run_id
+    else:
+        st.caption("Choose a template, a dataset and at least two models to see the estimate.")
+    current = st.session_state.get("evals_run")
+    if current:
+        eval_results.progress(bench, runs, current, key="evals_progress")
+
+with past:
+    listed = bench.evals.runs()
+    if not listed:
+        st.info("No runs yet: start one in New run.")
+    else:
+        labels = {r["id"]: f"{r['id']} · {r['status']} · {r['answered']} answers · "
+                           f"{', '.join(m['label'] for m in r['models'])} · {r['created_at'][:16]}"
+                  for r in listed}
+        chosen = st.selectbox("Run", list(labels), format_func=labels.get, key="evals_pick")
+        eval_results.show(bench, runs, chosen, user=user, admin=is_admin(), key="evals_results")

@@ -1,0 +1,153 @@
+"""The HTTP API as a FastAPI app, or as its routes for another Starlette server.
+
+    app = create_app(service)                  # uvicorn core.api.serve:app, python -m core serve
+    routes = api_routes(service, own_loop=True)  # st.App("app.py", routes=routes)
+
+Every route is a ``ParleyRoute``: it refuses a body over ``max_body_bytes`` (413) before
+reading it, and turns every failure into OpenAI's error shape (core/api/errors.py) itself, so
+the routes behave the same in any Starlette app, Streamlit's included. Unexpected
+exceptions are logged and answered with a fixed sentence: no traceback, no secret.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Callable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+
+from core.api.calls import Caller
+from core.api.errors import ApiError, error_body, from_parley_error
+from core.api.keys import KeyRing
+from core.guards import limiter_for
+from core.errors import ParleyError
+
+__all__ = ["create_app", "api_routes", "MAX_BODY_BYTES"]
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+log = logging.getLogger("parley.api")
+
+
+def create_app(service, keyring: KeyRing | None = None, *, own_loop: bool = False,
+               max_body_bytes: int | None = None, redis_url: str | None = None) -> FastAPI:
+    """The API on ``service`` (an ``AIService``). ``keyring`` defaults to the keys in the
+    service's store; ``redis_url`` (default the settings', from ``PARLEY_REDIS_URL``) shares
+    keys' rate limits and spend across workers; ``own_loop`` runs calls on the service's loop thread (for a host whose loop the
+    service does not own, like Streamlit's)."""
+    from core.api import openai_routes, seed_routes
+
+    redis_url = redis_url if redis_url is not None else service.settings.redis_url
+    keyring = keyring or _keyring_for(service, redis_url)
+    caller = Caller(service, keyring, limiter_for(redis_url), own_loop=own_loop)
+    limit = max_body_bytes or int(os.environ.get("PARLEY_API_MAX_BODY_BYTES") or MAX_BODY_BYTES)
+    route_class = _route_class(limit, service.settings.secrets())
+    app = FastAPI(title="Parley API", version="1", openapi_url="/api/openapi.json",
+                  docs_url="/api/docs", redoc_url=None,
+                  description="OpenAI-compatible chat completions and Parley's own routes. "
+                              "Every route needs `Authorization: Bearer pk-...`.")
+    app.include_router(openai_routes.router(caller, route_class))
+    app.include_router(seed_routes.router(caller, route_class))
+    app.state.caller = caller
+    return app
+
+
+def api_routes(service, keyring: KeyRing | None = None, **options: Any) -> list:
+    """``create_app``'s app mounted at ``/v1`` and ``/api``, for ``st.App(..., routes=...)``
+    (outside Streamlit's reserved /_stcore/, /media/, /component/ and /static/). The app is
+    mounted whole, not as loose routes: FastAPI's routes need the app's own middleware."""
+    from starlette.routing import Mount
+
+    app = _Unprefixed(create_app(service, keyring, **options))
+    return [Mount("/v1", app=app), Mount("/api", app=app)]
+
+
+class _Unprefixed:
+    """The API app under a ``Mount`` that keeps the full path: the app's routes are written
+    with their prefixes (``/v1/...``), so the mount's prefix is not stripped."""
+
+    def __init__(self, app: FastAPI):
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope = {**scope, "root_path": scope.get("app_root_path", "")}
+        await self.app(scope, receive, send)
+
+
+def _keyring_for(service, redis_url: str | None) -> KeyRing:
+    from core.guards import SpendCounter
+    from core.store import open_store
+
+    settings = service.settings
+    return KeyRing(lambda: open_store(settings.database_url, data_dir=settings.data_dir),
+                   spend=SpendCounter(redis_url) if redis_url else None)
+
+
+def _route_class(max_body_bytes: int, secrets: tuple[str, ...]) -> type[APIRoute]:
+    class ParleyRoute(APIRoute):
+        def get_route_handler(self) -> Callable:
+            handler = super().get_route_handler()
+
+            async def guarded(request: Request):
+                try:
+                    await _read_limited(request, max_body_bytes)
+                    return await handler(request)
+                except Exception as exc:  # noqa: BLE001 - every failure gets an answer
+                    return error_response(exc, secrets)
+
+            return guarded
+
+    return ParleyRoute
+
+
+async def _read_limited(request: Request, limit: int) -> None:
+    """Read the body (kept for the handler) unless it is over ``limit`` bytes (413)."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    declared = request.headers.get("content-length")
+    too_big = ApiError(413, f"The request body is over the {limit:,}-byte limit; send less.",
+                       code="request_too_large")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_big
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_big
+        chunks.append(chunk)
+    request._body = b"".join(chunks)  # Starlette's documented cache of the body
+
+
+def error_response(exc: BaseException, secrets: tuple[str, ...] = ()) -> JSONResponse:
+    """The JSON error for ``exc`` (OpenAI's shape; see core/api/errors.py)."""
+    if isinstance(exc, ParleyError):
+        exc = from_parley_error(exc, secrets)
+    elif isinstance(exc, RequestValidationError):
+        exc = ApiError(400, _validation_sentence(exc), code="invalid_request")
+    elif isinstance(exc, HTTPException):
+        exc = ApiError(exc.status_code, str(exc.detail), code="http_error")
+    elif not isinstance(exc, ApiError):
+        log.error("API route failed: %s", type(exc).__name__, exc_info=exc)
+        exc = ApiError(500, "Parley failed to handle this request; it has been logged. "
+                            "Try again, and tell the operator if it persists.",
+                       type="api_error", code="internal_error")
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
+
+
+def _validation_sentence(exc: RequestValidationError) -> str:
+    """One sentence for the first problem pydantic found (the body is never echoed)."""
+    errors = exc.errors()
+    if not errors:
+        return "The request body is not valid."
+    first = errors[0]
+    if first.get("type") == "json_invalid":
+        return "The request body is not valid JSON."
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "the body"
+    message = str(first.get("msg", "is not valid"))
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    return f"{where}: {message}."

@@ -1,0 +1,298 @@
+"""API keys: made, listed, revoked, and checked on every HTTP request.
+
+A key's secret is ``pk-`` + 43 random URL-safe characters, shown once when it is made;
+the store keeps only its SHA-256 and its first ``PREFIX_LENGTH`` characters (the prefix,
+shown on lists and used to revoke it). A key belongs to a user and may carry a service
+type, a list of allowed models, a monthly budget (USD, calendar month in UTC), a rate limit
+(calls started per minute) and an expiry.
+
+``KeyRing.authenticate(header)`` turns an ``Authorization`` header into an ``ApiKey`` or
+raises ``KeyRefused`` (401: missing, unknown, revoked or expired; 429: over budget). A found
+key is cached for ``ttl_s`` seconds, so revoking takes effect within that time on every
+worker; the budget is checked against the key's known spend this month, read with it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from core.errors import BadRequestError, ParleyError
+
+__all__ = ["ApiKey", "KeyRing", "KeyRefused", "new_secret", "hash_secret", "PREFIX_LENGTH",
+           "month_start", "parse_expiry"]
+
+PREFIX_LENGTH = 11  # "pk-" + 8 characters
+_SECRET = re.compile(r"^pk-[A-Za-z0-9_\-]{20,100}$")
+
+
+class KeyRefused(ParleyError):
+    """The request's key cannot be used. ``status`` is 401 (no, unknown, revoked or expired
+    key) or 429 (budget spent); ``code`` names which, for the API's error body."""
+
+    kind = "key_refused"
+
+    def __init__(self, message: str, *, status: int = 401, code: str = "invalid_api_key",
+                 retry_after: float | None = None):
+        super().__init__(message)
+        self.status, self.code, self.retry_after = status, code, retry_after
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    user_id: str
+    prefix: str
+    name: str = ""
+    service_type: str | None = None
+    models: tuple[str, ...] | None = None  # None: any configured model
+    monthly_budget: float | None = None
+    rate_limit_per_minute: int | None = None
+    expires_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+    created_at: dt.datetime | None = None
+    created_by: str = ""
+    month_spend: float = 0.0
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "ApiKey":
+        return cls(id=row["id"], user_id=row["user_id"], prefix=row["prefix"],
+                   name=row.get("name") or "", service_type=row.get("service_type"),
+                   models=None if row.get("models") is None else tuple(row["models"]),
+                   monthly_budget=row.get("monthly_budget"),
+                   rate_limit_per_minute=row.get("rate_limit_per_minute"),
+                   expires_at=_time(row.get("expires_at")), revoked_at=_time(row.get("revoked_at")),
+                   created_at=_time(row.get("created_at")), created_by=row.get("created_by") or "",
+                   month_spend=float(row.get("month_spend") or 0))
+
+    def to_json(self) -> dict[str, Any]:
+        """The key as ``keys list --json`` and the /keys page show it (never the secret)."""
+        return {"id": self.id, "user": self.user_id, "prefix": self.prefix, "name": self.name,
+                "service_type": self.service_type,
+                "models": None if self.models is None else list(self.models),
+                "monthly_budget": self.monthly_budget,
+                "rate_limit_per_minute": self.rate_limit_per_minute,
+                "expires_at": _iso(self.expires_at), "revoked_at": _iso(self.revoked_at),
+                "created_at": _iso(self.created_at), "created_by": self.created_by,
+                "status": self.status()}
+
+    def status(self, now: dt.datetime | None = None) -> str:
+        """``active``, ``revoked`` or ``expired``."""
+        now = now or _now()
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+    def allows(self, model: str) -> bool:
+        return self.models is None or model in self.models
+
+
+def new_secret() -> str:
+    return "pk-" + secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def month_start(now: dt.datetime | None = None) -> dt.datetime:
+    now = now or _now()
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def parse_expiry(text: str | None, now: dt.datetime | None = None) -> dt.datetime | None:
+    """``2026-12-31`` (the end of that UTC day), an ISO time, or ``30d`` (days from now)."""
+    if text is None or text == "":
+        return None
+    now = now or _now()
+    if re.fullmatch(r"\d{1,4}d", text):
+        return now + dt.timedelta(days=int(text[:-1]))
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            day = dt.date.fromisoformat(text)
+            moment = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+        else:
+            moment = _time(text)
+    except ValueError:
+        raise BadRequestError(f"Expiry {text!r} is not a date (2026-12-31), a time or a number "
+                              "of days (30d).") from None
+    if moment <= now:
+        raise BadRequestError(f"Expiry {text!r} is in the past.")
+    return moment
+
+
+class KeyRing:
+    """Keys in the store ``store_opener()`` opens (on first use). Thread-safe."""
+
+    def __init__(self, store_opener: Callable[[], Any], *, ttl_s: float = 5.0,
+                 now: Callable[[], dt.datetime] = lambda: _now(), spend=None):
+        """``spend``: a ``core.guards.SpendCounter`` sharing each key's month-to-date spend
+        across workers (None: this process adds its own calls to the store's figure)."""
+        self._opener, self._ttl, self._now, self._spend = store_opener, ttl_s, now, spend
+        self._store = None
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+
+    @property
+    def store(self):
+        with self._lock:
+            if self._store is None:
+                self._store = self._opener()
+            return self._store
+
+    def create(self, user_id: str, *, created_by: str, catalog=None, name: str = "",
+               service_type: str | None = None, models: list[str] | None = None,
+               budget: float | None = None, rate_limit: int | None = None,
+               expires: str | dt.datetime | None = None,
+               as_user: str | None = None) -> tuple[str, ApiKey]:
+        """Make a key; returns ``(secret, key)``. The secret is not kept: show it once.
+        Bad input raises ``BadRequestError`` and stores nothing."""
+        _check_user(user_id)
+        models = _check_models(models, catalog)
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))
+                                   or budget < 0):
+            raise BadRequestError(f"A budget is a number of US dollars, 0 or more, not {budget!r}.")
+        if rate_limit is not None and (isinstance(rate_limit, bool) or not isinstance(rate_limit, int)
+                                       or not 1 <= rate_limit <= 100_000):
+            raise BadRequestError(f"A rate limit is a whole number of calls per minute from 1 to "
+                                  f"100000, not {rate_limit!r}.")
+        expires_at = expires if isinstance(expires, dt.datetime) else parse_expiry(expires, self._now())
+        secret = new_secret()
+        row = {"id": str(uuid.uuid4()), "user_id": user_id, "prefix": secret[:PREFIX_LENGTH],
+               "sha256": hash_secret(secret), "name": name or "", "service_type": service_type,
+               "models": models, "monthly_budget": None if budget is None else float(budget),
+               "rate_limit_per_minute": rate_limit, "expires_at": _iso(expires_at),
+               "created_at": _iso(self._now()), "created_by": created_by}
+        self.store.create_key(row, as_user=as_user)
+        return secret, ApiKey.from_row(row)
+
+    def list(self, user_id: str | None = None, *, as_user: str | None = None) -> list[ApiKey]:
+        return [ApiKey.from_row(row) for row in self.store.list_keys(user_id, as_user=as_user)]
+
+    def revoke(self, prefix: str, *, as_user: str | None = None) -> dict[str, Any]:
+        """Revoke the key with ``prefix``; ``BadRequestError`` when there is none the caller
+        may revoke. Cached copies on other workers expire within ``ttl_s``."""
+        if not isinstance(prefix, str) or not prefix.startswith("pk-") or len(prefix) < 6:
+            raise BadRequestError("Name the key by its prefix, as `keys list` shows it (pk-...).")
+        done = self.store.revoke_key(prefix[:PREFIX_LENGTH], as_user=as_user)
+        if done is None:
+            raise BadRequestError(f"There is no key {prefix} you may revoke.")
+        self._cache.clear()
+        return done
+
+    def cached(self, authorization: str | None) -> bool:
+        """Would ``authenticate`` answer from its cache (without reading the store)?"""
+        try:
+            digest = hash_secret(_bearer(authorization))
+        except KeyRefused:
+            return True  # refused without a read
+        cached = self._cache.get(digest)
+        return bool(cached) and time.monotonic() - cached[0] < self._ttl
+
+    def authenticate(self, authorization: str | None) -> ApiKey:
+        """The usable key named by an ``Authorization: Bearer pk-...`` header, or ``KeyRefused``."""
+        secret = _bearer(authorization)
+        digest = hash_secret(secret)
+        cached = self._cache.get(digest)
+        if cached and time.monotonic() - cached[0] < self._ttl:
+            key = cached[1]
+        else:
+            row = self.store.authenticate_key(digest, month_start(self._now()))
+            key = None if row is None else ApiKey.from_row(row)
+            self._cache[digest] = (time.monotonic(), key)
+        if key is None:
+            raise KeyRefused("This API key is not valid; check it, or make a new one with "
+                             "`python -m core keys create`.")
+        if self._spend is not None and key.monthly_budget is not None:
+            shared = self._spend.current(f"key:{key.id}", self._month(), key.month_spend)
+            key = _replace_spend(key, shared)
+        state = key.status(self._now())
+        if state != "active":
+            raise KeyRefused(f"API key {key.prefix} has been {state}; make a new one.",
+                             code=f"key_{state}")
+        if key.monthly_budget is not None and key.month_spend >= key.monthly_budget:
+            raise KeyRefused(f"API key {key.prefix} has spent ${key.month_spend:,.2f} of its "
+                             f"${key.monthly_budget:,.2f} monthly budget; calls are refused until "
+                             "next month unless its budget is raised.", status=429,
+                             code="budget_exceeded", retry_after=_seconds_to_next_month(self._now()))
+        return key
+
+    def note_spend(self, key: ApiKey, cost: float | None) -> None:
+        """Add a call's cost to the cached key, so its budget holds between store reads."""
+        if not cost:
+            return
+        if self._spend is not None:
+            self._spend.add(f"key:{key.id}", self._month(), cost)
+        digest_entries = [(d, v) for d, v in self._cache.items() if v[1] is not None and v[1].id == key.id]
+        for digest, (stamp, cached) in digest_entries:
+            spent = cached.month_spend + cost
+            self._cache[digest] = (stamp, _replace_spend(cached, spent))
+
+    def _month(self) -> str:
+        return self._now().strftime("%Y-%m")
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def _replace_spend(key: ApiKey, spent: float) -> ApiKey:
+    import dataclasses
+
+    return dataclasses.replace(key, month_spend=spent)
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise KeyRefused("This route needs an API key: send `Authorization: Bearer pk-...`.")
+    scheme, _, secret = authorization.strip().partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not _SECRET.match(secret):
+        raise KeyRefused("The Authorization header must be `Bearer pk-...` with a Parley API key.")
+    return secret
+
+
+def _check_user(user_id: Any) -> None:
+    if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 256:
+        raise BadRequestError("A key belongs to a user: give a user id of at most 256 characters.")
+
+
+def _check_models(models: list[str] | None, catalog) -> list[str] | None:
+    if models is None:
+        return None
+    models = [m.strip() for m in models if m and m.strip()]
+    if not models:
+        raise BadRequestError("List at least one model the key may use, or none for any.")
+    if catalog is not None:
+        for name in models:
+            catalog.get(name)  # UnknownModelError names the configured ones
+    return list(dict.fromkeys(models))
+
+
+def _seconds_to_next_month(now: dt.datetime) -> float:
+    first = month_start(now)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return (following - now).total_seconds()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _time(value: Any) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    moment = dt.datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(dt.timezone.utc).isoformat()

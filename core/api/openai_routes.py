@@ -1,0 +1,132 @@
+"""OpenAI-compatible routes: ``POST /v1/chat/completions`` and ``GET /v1/models``.
+
+``model`` is a Parley model name, ``auto`` (routed by the prompt's complexity) or absent (the
+key owner's preference for the service type). ``stream: true`` answers in OpenAI's SSE chunk
+format: a role chunk, content chunks, a chunk with the finish reason, a usage chunk (always:
+Parley asks every provider for usage), then ``data: [DONE]``. Responses carry
+``x-parley-call-id``, ``x-parley-served-by`` and, when the price is known, ``x-parley-cost``
+(streams: the call id and the model chosen in headers; the final usage chunk's ``parley``
+object has the cost and the model that actually answered).
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, AsyncIterator
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from core.api.calls import Caller
+from core.api.errors import ApiError
+from core.api.keys import ApiKey
+from core.api.schemas import ChatCompletionRequest, messages_to_call
+from core.api.sse import SSEResponse, prepend, primed, sse_error, sse_event
+from core.results import GenerationResult
+
+__all__ = ["router", "completion_body", "result_headers"]
+
+
+def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
+    from core.api.auth import authenticated
+
+    routes = APIRouter(tags=["OpenAI-compatible"], route_class=route_class)
+    key_of = authenticated(caller)
+
+    @routes.post("/v1/chat/completions")
+    async def chat_completions(body: ChatCompletionRequest, request: Request,
+                               key: ApiKey = Depends(key_of),
+                               x_parley_service: str | None = Header(default=None)):
+        """A chat completion (or its SSE stream) from a Parley model."""
+        try:
+            call = messages_to_call(body.messages)
+        except ValueError as exc:
+            raise ApiError(400, f"messages: {exc}.", code="invalid_request") from None
+        service_type = caller.service_type(key, x_parley_service)
+        prepared = caller.prepare(
+            key, prompt=call["prompt"], service_type=service_type, model=body.model,
+            system_prompt=call["system_prompt"], history=call["history"],
+            temperature=body.temperature, max_tokens=body.max_completion_tokens or body.max_tokens)
+        if body.stream:
+            headers = {"x-parley-call-id": prepared.call_id, "x-parley-served-by": prepared.model}
+            stream, first = await primed(caller.stream(key, prepared))
+            return SSEResponse(_chunks(caller, prepared, stream, first), headers=headers)
+        result = await caller.generate(key, prepared)
+        return JSONResponse(completion_body(result), headers=result_headers(result))
+
+    @routes.get("/v1/models")
+    async def models(key: ApiKey = Depends(key_of)):
+        """The models this key may use, in OpenAI's list shape."""
+        created = int(time.time())
+        data = [{"id": e.name, "object": "model", "created": created, "owned_by": e.provider,
+                 "parley": {"display_name": e.display_name, "available": e.available,
+                            "price_known": e.price_known,
+                            "input_cost_per_1m": e.per_million("input"),
+                            "output_cost_per_1m": e.per_million("output")}}
+                for e in caller.service.catalog if key.allows(e.name)]
+        return {"object": "list", "data": data}
+
+    return routes
+
+
+def result_headers(result: GenerationResult) -> dict[str, str]:
+    headers = {"x-parley-call-id": result.call_id, "x-parley-served-by": result.served_by or result.model}
+    if result.cost is not None:
+        headers["x-parley-cost"] = f"{result.cost:.10f}".rstrip("0").rstrip(".") or "0"
+    return headers
+
+
+def _usage(result: GenerationResult) -> dict[str, Any]:
+    usage: dict[str, Any] = {"prompt_tokens": result.input_tokens,
+                             "completion_tokens": result.output_tokens,
+                             "total_tokens": result.total_tokens}
+    if result.reasoning_tokens:
+        usage["completion_tokens_details"] = {"reasoning_tokens": result.reasoning_tokens}
+    if result.cached_tokens:
+        usage["prompt_tokens_details"] = {"cached_tokens": result.cached_tokens}
+    return usage
+
+
+def _parley(result: GenerationResult) -> dict[str, Any]:
+    """What OpenAI's shape has no place for: cost, the model that answered, and why."""
+    return {"call_id": result.call_id, "cost": result.cost, "price_known": result.price_known,
+            "served_by": result.served_by, "fallback_used": result.fallback_used,
+            "provider": result.provider, "tokens_estimated": result.tokens_estimated,
+            "cache_hit": result.cache_hit, "ttft_ms": result.ttft_ms,
+            "response_time_ms": result.response_time_ms, "route_reason": result.route_reason}
+
+
+def completion_body(result: GenerationResult) -> dict[str, Any]:
+    return {"id": f"chatcmpl-{result.call_id}", "object": "chat.completion",
+            "created": int(time.time()), "model": result.served_by or result.model,
+            "choices": [{"index": 0, "finish_reason": result.finish_reason or "stop",
+                         "message": {"role": "assistant", "content": result.content}}],
+            "usage": _usage(result), "parley": _parley(result)}
+
+
+async def _chunks(caller: Caller, prepared, stream: AsyncIterator, first_item) -> AsyncIterator[bytes]:
+    """The OpenAI SSE stream of one call from its first item on; a failure after it started
+    is sent as an error event (the status line has gone), then ``[DONE]``."""
+    base = {"id": f"chatcmpl-{prepared.call_id}", "object": "chat.completion.chunk",
+            "created": int(time.time()), "model": prepared.model}
+
+    def chunk(delta: dict, finish: str | None = None, **extra: Any) -> bytes:
+        return sse_event({**base, "choices": [{"index": 0, "delta": delta,
+                                               "finish_reason": finish}], **extra})
+
+    try:
+        first = True
+        async for item in prepend(first_item, stream):
+            if isinstance(item, GenerationResult):
+                base["model"] = item.served_by or item.model
+                yield chunk({}, item.finish_reason or "stop")
+                yield sse_event({**base, "choices": [], "usage": _usage(item),
+                                 "parley": _parley(item)})
+                break
+            yield chunk({"role": "assistant", "content": item} if first else {"content": item})
+            first = False
+    except Exception as exc:  # noqa: BLE001 - the client gets the error as an event
+        yield sse_error(exc, caller.service.settings.secrets())
+    finally:
+        await stream.aclose()
+    yield b"data: [DONE]\n\n"

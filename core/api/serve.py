@@ -1,0 +1,45 @@
+"""The API alone under uvicorn: ``python -m core serve [--host H] [--port P] [--workers N]``.
+
+Each worker process imports this module and builds its own ``AIService`` from the
+environment (``app`` is a factory target: ``uvicorn core.api.serve:build --factory``).
+Calls are recorded by each worker's recorder to the configured store; rate limits are shared
+through Redis when ``PARLEY_REDIS_URL`` is set, and per worker otherwise. With
+``parley.alerts`` set, each worker also runs an alert watcher (core/console/alerts.py).
+"""
+from __future__ import annotations
+
+import contextlib
+
+__all__ = ["build", "run"]
+
+
+def build():
+    """A FastAPI app on ``AIService.from_env()``; the service is closed (its recorder
+    flushed) when the server shuts down."""
+    from core.console.alerts import start_watcher
+    from core.api.app import create_app
+    from core.service import AIService
+
+    service = AIService.from_env()
+    watcher = start_watcher(service.settings)  # every worker checks; each alert is sent once
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        try:
+            yield
+        finally:
+            service.close()
+            app.state.caller.keyring.close()
+            if watcher is not None:
+                watcher.close()
+
+    app = create_app(service)
+    app.router.lifespan_context = lifespan
+    return app
+
+
+def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, log_level: str = "warning") -> None:
+    import uvicorn
+
+    uvicorn.run("core.api.serve:build", factory=True, host=host, port=port, workers=workers,
+                log_level=log_level, access_log=False)

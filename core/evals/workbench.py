@@ -1,0 +1,181 @@
+"""``Workbench``: what the evals page, the CLI and the API do with templates, datasets, runs,
+votes and decisions, on one ``AIService`` and its store.
+
+    bench = Workbench(service)
+    bench.save_template("answer_builder", "Answer: {{question}}", service_type="answer_builder",
+                        user="ana")
+    data = bench.upload_dataset(open("qs.csv", "rb").read(), "qs.csv", user="ana")
+    plan = bench.runner.plan("answer_builder", data, ["claude", "gemini"], user_id="ana")
+    run_id = bench.runner.start(plan); bench.runner.execute_sync(run_id)
+    bench.report(run_id)["totals"]
+    bench.decide(run_id, "gemini", user="ana", everyone=False)
+
+Every write is checked first and changes nothing when refused (``BadRequestError``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from core.errors import BadRequestError, ConfigError
+from core.evals.datasets import Dataset, parse_dataset
+from core.evals.results import matrix, summarize
+from core.evals.runs import EvalRunner
+from core.prompts import PromptTemplate, check_name, check_source, parse_ref, variables_of
+
+__all__ = ["Workbench", "evals_store"]
+
+
+def evals_store(store):
+    """The evaluation tables of ``store``; a clear ``ConfigError`` for a backend without them."""
+    if store is None:
+        raise ConfigError("has no store; evaluations need one (PARLEY_DATABASE_URL)",
+                          key="PARLEY_DATABASE_URL")
+    if not hasattr(store, "evals"):
+        raise ConfigError(f"is a {store.backend} store; evaluations are kept in SQLite or "
+                          "Postgres (use the project's postgresql:// connection string)",
+                          key="PARLEY_DATABASE_URL")
+    return store.evals()
+
+
+class Workbench:
+    """Evaluations on ``service`` (an ``AIService``) and its store."""
+
+    def __init__(self, service, evals=None):
+        self.service = service
+        self.evals = evals if evals is not None else evals_store(service.store)
+        self.runner = EvalRunner(service, self.evals)
+
+    def default_judge(self) -> str:
+        """The bundled local model, the judge when none is named; ``BadRequestError`` if it
+        is not configured."""
+        from core.config.model import LOCAL_MODEL_NAME
+
+        if LOCAL_MODEL_NAME not in self.service.settings.model_names:
+            raise BadRequestError(f"No judge was named and the bundled model "
+                                  f"({LOCAL_MODEL_NAME!r}) is not configured; name a judge model.")
+        return LOCAL_MODEL_NAME
+
+    # -- templates and datasets -----------------------------------------------------
+
+    def save_template(self, name: str, template: str, *, user: str, system: str | None = None,
+                      service_type: str | None = None, settings: dict | None = None) -> PromptTemplate:
+        """Check and store a new version of ``name``; return it (``.ref`` = ``name@N``)."""
+        from core.routing.preferences import check_service
+
+        check_name(name)
+        check_source(template, "template")
+        if system is not None and system.strip():
+            check_source(system, "system prompt")
+        else:
+            system = None
+        check_service(self.service.settings, service_type)
+        return PromptTemplate.from_row(self.evals.save_template({
+            "name": name, "template": template, "system": system, "service_type": service_type,
+            "variables": variables_of(system, template), "settings": dict(settings or {}),
+            "created_by": user}))
+
+    def template(self, ref: str) -> PromptTemplate:
+        name, version = parse_ref(ref)
+        found = self.evals.template(name, version)
+        if found is None:
+            raise BadRequestError(f"There is no template {ref!r}.")
+        return PromptTemplate.from_row(found)
+
+    def upload_dataset(self, data: bytes | str, filename: str, *, user: str,
+                       name: str | None = None) -> Dataset:
+        """Parse a CSV/JSONL file and store it as a new version (the same content as the
+        latest version of its name gives that version back). The name defaults to the file's."""
+        columns, rows = parse_dataset(data, filename)
+        stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        name = check_name(name or "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in stem))
+        return Dataset.from_row(self.evals.save_dataset(name, columns, rows, created_by=user))
+
+    def dataset_from_calls(self, call_ids: list[str], *, name: str, user: str,
+                           as_user: str | None = None) -> Dataset:
+        """A dataset version (columns prompt, system, expected) from recorded calls;
+        a template over it uses ``{{ prompt }}`` (and ``{{ system }}``)."""
+        from core.evals import from_calls
+
+        check_name(name)
+        rows = from_calls.rows_from_calls(self.service.store, call_ids, as_user=as_user)
+        return Dataset.from_row(self.evals.save_dataset(name, from_calls.COLUMNS, rows,
+                                                        created_by=user, source="calls"))
+
+    def dataset_from_service(self, service_type: str, *, name: str, user: str, limit: int = 100,
+                             as_user: str | None = None) -> Dataset:
+        """A dataset from the latest ``limit`` successful calls of ``service_type``."""
+        from core.evals import from_calls
+
+        ids = from_calls.call_ids_for_service(self.service.store, service_type, limit=limit,
+                                              as_user=as_user)
+        return self.dataset_from_calls(ids, name=name, user=user, as_user=as_user)
+
+    def dataset(self, ref: str) -> Dataset:
+        name, version = parse_ref(ref)
+        found = self.evals.dataset(name, version)
+        if found is None:
+            raise BadRequestError(f"There is no dataset {ref!r}.")
+        return Dataset.from_row(found)
+
+    # -- results, votes, decisions --------------------------------------------------
+
+    def report(self, run_id: str) -> dict[str, Any]:
+        """The run, its template and dataset refs, progress, per-model totals, the matrix."""
+        run = self.evals.run(run_id)
+        if run is None:
+            raise BadRequestError(f"There is no run {run_id!r}.")
+        template = PromptTemplate.from_row(self.evals.template_by_id(run["template_id"]))
+        dataset = Dataset.from_row(self.evals.dataset_by_id(run["dataset_id"]))
+        labels = [m["label"] for m in run["models"]]
+        results = self.evals.results(run_id)
+        totals = summarize(results, labels, self.evals.row_votes(run_id), len(dataset.rows))
+        return {"run": {**run, "template": template.ref, "dataset": dataset.ref,
+                        "rows": len(dataset.rows), "total": len(dataset.rows) * len(labels)},
+                "progress": self.evals.progress(run_id), "totals": totals, "results": results,
+                "matrix": matrix(results, dataset.rows, labels), "dataset": dataset}
+
+    def progress(self, run_id: str) -> dict[str, Any]:
+        """What a progress bar shows: ``answered`` of ``total`` pairs, ``cost`` so far (answers
+        and judge), the run's ``status`` and ``note``. Cheap: no answer or row is read."""
+        run = self.evals.run(run_id)
+        if run is None:
+            raise BadRequestError(f"There is no run {run_id!r}.")
+        done = self.evals.progress(run_id)
+        total = self.evals.dataset_size(run["dataset_id"]) * len(run["models"])
+        return {"answered": done["answered"], "total": total,
+                "cost": done["cost"] + done["judge_cost"], "status": run["status"],
+                "note": run["note"]}
+
+    def vote(self, run_id: str, row_index: int, user: str, models: list[str],
+             winner: str | None) -> None:
+        """A blind vote on one row between two of the run's models."""
+        run = self.evals.run(run_id)
+        labels = [m["label"] for m in run["models"]] if run else []
+        if len(set(models)) != 2 or not set(models) <= set(labels):
+            raise BadRequestError("A vote compares two of the run's models.")
+        if winner not in (*models, "tie", None):
+            raise BadRequestError("The winner must be one of the two models, 'tie' or none.")
+        self.evals.record_row_vote(run_id, row_index, user, list(models), winner)
+
+    def decide(self, run_id: str, label: str, *, user: str, everyone: bool, is_admin: bool,
+               service_type: str | None = None) -> dict[str, Any]:
+        """Use the run's model ``label`` for the service type (the run's, unless given): for
+        everyone (admins only) or for ``user``. Recorded with the run id."""
+        from core.routing import preferences
+
+        run = self.evals.run(run_id)
+        if run is None:
+            raise BadRequestError(f"There is no run {run_id!r}.")
+        chosen = next((m for m in run["models"] if m["label"] == label), None)
+        if chosen is None:
+            raise BadRequestError(f"{label!r} is not one of the run's models.")
+        service = service_type or run["service_type"]
+        if everyone and not is_admin:
+            raise BadRequestError("Only an admin can set a model for everyone; set it for yourself.")
+        owner = preferences.EVERYONE if everyone else user
+        preferences.check(self.service.catalog, user, chosen["model"], service)
+        self.service.store.set_preference(owner, chosen["model"], service)
+        self.evals.record_decision(run_id, owner, service, chosen["model"], user)
+        if hasattr(self.service.preferences, "forget"):
+            self.service.preferences.forget(owner)
+        return {"service_type": service, "model": chosen["model"], "for": owner, "run_id": run_id}

@@ -1,0 +1,81 @@
+"""The token classes of a LiteLLM usage object, and what prompt caching saved on a call.
+
+LiteLLM normalises every provider's usage to OpenAI's shape; the classes are parts of the
+totals, never added to them:
+
+    prompt_tokens      includes cache reads (prompt_tokens_details.cached_tokens), cache writes
+                       (cache_creation_input_tokens: Anthropic) and image tokens
+    completion_tokens  includes reasoning (completion_tokens_details.reasoning_tokens)
+
+``saved_by_cache`` prices the same usage as if nothing had been cached (every prompt token at
+the input rate) through LiteLLM's own ``cost_per_token``, and returns the difference: positive
+when cache reads saved money, negative when a cache write cost more than it saved yet.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.llm import runtime
+
+__all__ = ["TokenClasses", "token_classes", "saved_by_cache", "answer_extras"]
+
+
+@dataclass(frozen=True)
+class TokenClasses:
+    """Parts of a call's tokens; None where the provider reported nothing."""
+
+    reasoning_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    image_tokens: int | None = None
+
+
+def token_classes(usage) -> TokenClasses:
+    """Read the classes off a LiteLLM ``Usage`` (None for anything else)."""
+    if usage is None:
+        return TokenClasses()
+    prompt = getattr(usage, "prompt_tokens_details", None)
+    completion = getattr(usage, "completion_tokens_details", None)
+    write = getattr(usage, "cache_creation_input_tokens", None) or _count(prompt, "cache_creation_tokens")
+    return TokenClasses(
+        reasoning_tokens=_count(completion, "reasoning_tokens"),
+        cache_read_tokens=_count(prompt, "cached_tokens") or _count(usage, "cache_read_input_tokens"),
+        cache_write_tokens=int(write) if write else None,
+        image_tokens=_count(prompt, "image_tokens"))
+
+
+def saved_by_cache(provider_model: str, usage, cost: float | None) -> float | None:
+    """What prompt caching saved on a call that cost ``cost`` (None: no caching, or unpriced)."""
+    classes = token_classes(usage)
+    if cost is None or not (classes.cache_read_tokens or classes.cache_write_tokens):
+        return None
+    litellm = runtime.load()
+    completion = getattr(usage, "completion_tokens_details", None)
+    uncached = litellm.Usage(
+        prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+        total_tokens=usage.prompt_tokens + usage.completion_tokens,
+        completion_tokens_details=completion)
+    try:
+        prompt_cost, completion_cost = litellm.cost_per_token(
+            model=provider_model, prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens, usage_object=uncached)
+    except Exception:  # LiteLLM raises for a model it cannot price: then nothing is claimed
+        return None
+    return prompt_cost + completion_cost - cost
+
+
+def answer_extras(response) -> tuple[list[dict], str | None]:
+    """The tool calls (``{"id", "name", "arguments"}``, arguments as the model's JSON text) and
+    the reasoning text of a LiteLLM ``ModelResponse``."""
+    if not getattr(response, "choices", None):
+        return [], None
+    message = response.choices[0].message
+    calls = [{"id": call.id, "name": call.function.name, "arguments": call.function.arguments or ""}
+             for call in getattr(message, "tool_calls", None) or []]
+    reasoning = getattr(message, "reasoning_content", None)
+    return calls, reasoning or None
+
+
+def _count(holder, name: str) -> int | None:
+    value = getattr(holder, name, None)
+    return int(value) if value else None

@@ -1,0 +1,133 @@
+"""Prompt templates: a system prompt and a user template with ``{{variables}}``, versioned.
+
+A low-level module (only Jinja2 and ``core.errors``), so ``AIService.generate(template=...)``,
+the store and ``core.evals`` all use it.
+
+Templates are rendered by Jinja2's ``SandboxedEnvironment`` with ``StrictUndefined``: a
+template cannot reach Python internals, and a variable the template uses but the row does not
+give raises ``BadRequestError`` naming it (never an empty string sent to a model). Saving a
+template always adds a new version (``name@1``, ``name@2``...); nothing is edited in place, so
+runs and calls keep pointing at the exact text they used.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import jinja2
+from jinja2 import meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from core.errors import BadRequestError
+
+__all__ = ["PromptTemplate", "parse_ref", "check_name", "variables_of", "render", "check_source"]
+
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
+                            keep_trailing_newline=True)
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """One stored version of a template. ``variables`` are the names its texts use."""
+
+    name: str
+    version: int
+    template: str
+    system: str | None = None
+    service_type: str | None = None
+    variables: tuple[str, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+    created_by: str = ""
+    created_at: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def render(self, variables: Mapping[str, Any], *, where: str = "") -> tuple[str | None, str]:
+        """``(system, prompt)`` for ``variables``; see ``render``."""
+        system = render(self.system, variables, where=where, part="system prompt") if self.system else None
+        return system, render(self.template, variables, where=where, part="template")
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "PromptTemplate":
+        """From a stored row (``EvalStore.template``)."""
+        return cls(row["name"], row["version"], row["template"], row.get("system"),
+                   row.get("service_type"), tuple(row.get("variables") or ()),
+                   dict(row.get("settings") or {}), row.get("id"), row.get("created_by") or "",
+                   row.get("created_at") or "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "ref": self.ref,
+                "service_type": self.service_type, "system": self.system,
+                "template": self.template, "variables": list(self.variables),
+                "settings": dict(self.settings), "created_by": self.created_by,
+                "created_at": self.created_at}
+
+
+def check_name(name: Any) -> str:
+    """A template or dataset name: letters, digits, ``_ - .``, at most 64 characters."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise BadRequestError(f"{name!r} is not a usable name; use 1 to 64 letters, digits, "
+                              "'_', '-' or '.'.")
+    return name
+
+
+def parse_ref(ref: str) -> tuple[str, int | None]:
+    """``"name@3"`` -> ``("name", 3)``; ``"name"`` -> ``("name", None)`` (the latest)."""
+    name, _, version = (ref or "").partition("@")
+    check_name(name)
+    if not version:
+        return name, None
+    if not version.isdigit() or int(version) < 1:
+        raise BadRequestError(f"{ref!r}: the version after '@' must be a whole number from 1.")
+    return name, int(version)
+
+
+def check_source(text: Any, part: str = "template") -> str:
+    """Refuse text that is empty or not valid Jinja2, saying where the syntax breaks."""
+    if not isinstance(text, str) or not text.strip():
+        raise BadRequestError(f"The {part} is empty; write the prompt, with {{{{variables}}}} "
+                              "where each row's values go.")
+    try:
+        _ENV.parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise BadRequestError(f"The {part} is not a valid template at line {exc.lineno}: "
+                              f"{exc.message}.") from None
+    return text
+
+
+def variables_of(*texts: str | None) -> tuple[str, ...]:
+    """The variable names the texts use, sorted (what a dataset row must give)."""
+    names: set[str] = set()
+    for text in texts:
+        if text:
+            names |= meta.find_undeclared_variables(_ENV.parse(text))
+    return tuple(sorted(names))
+
+
+def render(text: str, variables: Mapping[str, Any], *, where: str = "",
+           part: str = "template") -> str:
+    """Render ``text`` with ``variables``. A missing variable raises ``BadRequestError``:
+    "``where``: the template uses {{ x }} but no value for x was given"; a template that
+    misbehaves in the sandbox raises the same type with its reason."""
+    prefix = f"{where}: " if where else ""
+    try:
+        return _ENV.from_string(text).render(**dict(variables))
+    except jinja2.UndefinedError as exc:
+        missing = _missing_name(str(exc.message or exc))
+        given = ", ".join(sorted(variables)) or "none"
+        raise BadRequestError(f"{prefix}the {part} uses {{{{ {missing} }}}} but no value for "
+                              f"{missing!r} was given (variables given: {given}).") from None
+    except jinja2.exceptions.SecurityError as exc:
+        raise BadRequestError(f"{prefix}the {part} tried something the sandbox forbids ({exc}).") from None
+    except jinja2.TemplateError as exc:
+        raise BadRequestError(f"{prefix}the {part} could not be rendered ({exc}).") from None
+
+
+def _missing_name(message: str) -> str:
+    found = re.search(r"'([^']+)' is undefined", message)
+    return found.group(1) if found else message

@@ -1,0 +1,11 @@
+"""``streamlit run server.py`` (what ``scripts/app`` runs): the UI and the HTTP API on one port.
+
+Streamlit finds ``app`` (an ``st.App``) here and serves it: ``app.py`` runs per session as
+the UI, and the API routes (core/api) answer beside it, on the same service and recorder the
+pages use. ``python -m core serve`` runs the API alone.
+"""
+import streamlit as st
+
+from ui.deps import api_routes
+
+app = st.App("app.py", routes=api_routes())

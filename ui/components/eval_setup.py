@@ -1,0 +1,74 @@
+"""Choosing what an evaluation runs: a template (saved, or written and saved here) and a
+dataset (uploaded CSV/JSONL, or a saved version). Each returns its choice or None."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.errors import ParleyError
+
+__all__ = ["template_picker", "dataset_picker"]
+
+_NEW = "(write a new template)"
+
+
+def template_picker(bench, *, user: str, key: str):
+    """The chosen ``PromptTemplate`` version, or None."""
+    st.subheader("1. Prompt template")
+    saved = {t["ref"]: t for t in bench.evals.templates()}
+    refs = [_NEW, *saved]
+    chosen = st.selectbox("Template", refs, index=len(refs) - 1 if saved else 0, key=f"{key}_ref")
+    if chosen != _NEW:
+        template = bench.template(chosen)
+        st.caption(f"{template.ref} · service type {template.service_type or '-'} · "
+                   f"variables: {', '.join(template.variables) or 'none'}")
+        with st.expander("Show the template"):
+            if template.system:
+                st.code(template.system, language=None)
+            st.code(template.template, language=None)
+        return template
+    name = st.text_input("Name", key=f"{key}_name", placeholder="answer_builder")
+    services = ["(none)", *bench.service.settings.service_types]
+    service_type = st.selectbox("Service type", services, key=f"{key}_service")
+    system = st.text_area("System prompt (optional)", key=f"{key}_system")
+    text = st.text_area("Template", key=f"{key}_text", placeholder="Answer the question: {{ question }}")
+    if st.button("Save template", key=f"{key}_save"):
+        try:
+            saved_now = bench.save_template(name, text, user=user, system=system or None,
+                                            service_type=None if service_type == "(none)" else service_type)
+        except ParleyError as err:
+            st.error(str(err))
+        else:
+            st.session_state[f"{key}_ref"] = saved_now.ref
+            st.rerun()
+    return None
+
+
+def dataset_picker(bench, *, user: str, key: str):
+    """The chosen ``Dataset`` version, or None. An uploaded file is stored as a new version
+    (the same content as the latest version of its name reuses it)."""
+    st.subheader("2. Dataset")
+    upload = st.file_uploader("Upload a CSV or JSONL file (columns = variables, plus an "
+                              "optional 'expected')", type=["csv", "jsonl"], key=f"{key}_file")
+    if upload is not None:
+        marker = (upload.name, upload.size)
+        if st.session_state.get(f"{key}_seen") != marker:
+            try:
+                dataset = bench.upload_dataset(upload.getvalue(), upload.name, user=user)
+            except ParleyError as err:
+                st.error(str(err))
+                return None
+            st.session_state[f"{key}_seen"] = marker
+            st.session_state[f"{key}_ref"] = dataset.ref
+    saved = [d["ref"] for d in bench.evals.datasets()]
+    if not saved:
+        st.caption("No dataset yet: upload one.")
+        return None
+    current = st.session_state.get(f"{key}_ref")
+    ref = st.selectbox("Dataset version", saved, index=saved.index(current) if current in saved else 0,
+                       key=f"{key}_pick")
+    st.session_state[f"{key}_ref"] = ref
+    dataset = bench.dataset(ref)
+    st.caption(f"{dataset.ref}: {len(dataset.rows)} rows · columns {', '.join(dataset.columns)}")
+    with st.expander("Preview the rows"):
+        st.dataframe(list(dataset.rows[:200]), hide_index=True)
+    return dataset
