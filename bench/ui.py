@@ -4,7 +4,7 @@ byte; /compare usable ≤ 1.5 s after navigation on a warm server).
 
     .venv/bin/python bench/ui.py [--rounds 5] [--ttft 0.5]
 
-The app runs as a user runs it (``streamlit run app.py``) on a parley.yaml whose models live on
+The app runs as a user runs it (``streamlit run server.py``, what scripts/app runs) on a parley.yaml whose models live on
 the provider emulator (tests/fakes). Every provider waits a fixed ``--ttft`` before its first
 byte, then streams 40 pieces at 20 a second. Debian's Chromium (Playwright) at 1400x900 types a
 prompt and clicks Send; a MutationObserver in the page stamps, per column, when the round's
@@ -84,7 +84,7 @@ def start_app(emulator, root: Path) -> tuple[subprocess.Popen, str]:
            "PARLEY_DATA_DIR": str(root / ".parley"), "PARLEY_USER": "bench@example.com",
            "PARLEY_DATABASE_URL": f"sqlite:///{root / '.parley' / 'parley.db'}"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "server.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=REPO, env=env, stdout=(root / "streamlit.log").open("wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -34,7 +34,7 @@ WATCH_COLUMNS = """() => {
 
 
 def test_both_columns_stream_at_once_with_the_bundled_model(page, parley_app):
-    app = parley_app(models=(), env=OUT_OF_THE_BOX)
+    app = parley_app(models=(), env=OUT_OF_THE_BOX, script="server.py")
     open_app(page, f"{app.url}/compare")
     expect(page.get_by_text("Only SmolLM2 135M (bundled) is available")).to_be_visible()
     page.evaluate(WATCH_COLUMNS)
@@ -55,7 +55,7 @@ def test_both_columns_stream_at_once_with_the_bundled_model(page, parley_app):
 
 
 def test_ctrl_enter_in_the_prompt_box_sends(page, parley_app):
-    app = parley_app(models=(), env=OUT_OF_THE_BOX)
+    app = parley_app(models=(), env=OUT_OF_THE_BOX, script="server.py")
     open_app(page, f"{app.url}/compare")
     box = page.get_by_label("Prompt", exact=True)
     box.fill("Say hi.")

@@ -17,7 +17,8 @@ from tests.browser.conftest import REPO
 from tests.browser.streamlit_page import open_app, settle
 
 SHOTS = REPO / ".parley" / "screenshots"
-PAGES = ("compare", "chat", "preferences", "usage", "providers", "costs")
+PAGES = ("compare", "chat", "images", "preferences", "usage", "evals", "calls", "providers",
+         "keys", "costs")
 OUT_OF_THE_BOX = {"PARLEY_CONFIG": "", "ANTHROPIC_API_KEY": "", "GEMINI_API_KEY": "",
                   "GOOGLE_API_KEY": "", "OPENAI_API_KEY": ""}
 PAGE_HEIGHT = """() => Math.max(...[...document.querySelectorAll(
@@ -48,7 +49,7 @@ def shoot(page, url: str, state: str) -> dict[str, list[str]]:
 
 
 def test_every_page_empty_and_after_demo(page, parley_app):
-    app = parley_app(models=(), env=OUT_OF_THE_BOX)
+    app = parley_app(models=(), env=OUT_OF_THE_BOX, script="server.py")  # as scripts/app runs it
     page.set_viewport_size({"width": 1400, "height": 900})
     empty = shoot(page, app.url, "empty")
     demo = subprocess.run([sys.executable, "-m", "core", "demo", "--calls", "3000"], cwd=REPO,
