@@ -34,4 +34,9 @@ st.dataframe([{
     "Output / 1M": per_million(s.entry.per_million("output"), s.entry.is_local),
     "Context window": f"{s.entry.context_window:,} tokens" if s.entry.context_window else "unknown",
     "Description": s.entry.description or "",
-} for s in statuses], hide_index=True, width="stretch")
+} for s in statuses], hide_index=True, width="stretch", column_config={
+    # narrow columns, so the table fits a 1400 px window; a long cell shows whole on hover
+    **{name: st.column_config.TextColumn(width="small") for name in ("Name", "Provider", "Badge",
+                                                                      "API key")},
+    "Ready": st.column_config.TextColumn(width="medium"),
+    "Description": st.column_config.TextColumn(width="medium")})
