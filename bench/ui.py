@@ -107,6 +107,7 @@ def one_round(page, emulator, args, round_id: str, columns: int) -> dict[str, li
         emulator.set_default(model, Reply(text=reply_text(round_id), ttft=args.ttft,
                                           tokens_per_second=RATE))
     emulator.arrivals.clear()
+    page.wait_for_timeout(args.pause * 1000)  # a person reads the answers before sending again
     page.evaluate(f"() => {{ window.stamps = {{}}; window.round = '{round_id}'; window.clickedAt = null; }}")
     page.get_by_label("Prompt", exact=True).fill(f"bench {round_id}")
     page.get_by_role("button", name="Send").click()
@@ -119,7 +120,6 @@ def one_round(page, emulator, args, round_id: str, columns: int) -> dict[str, li
         print("stamps:", page.evaluate("() => window.stamps"), file=sys.stderr)
         raise
     settle(page)
-    page.wait_for_timeout(300)  # the run after the answers (saving, the turn view) ends too
     settle(page)
     stamps, clicked = page.evaluate("() => window.stamps"), page.evaluate("() => window.clickedAt")
     arrivals = sorted(t for _, t in emulator.arrivals)[:columns]
@@ -131,7 +131,7 @@ def one_round(page, emulator, args, round_id: str, columns: int) -> dict[str, li
         out["last"].append(stamp - last_byte * 1000)
     out["to_provider"] = [t * 1000 - clicked for t in arrivals]
     if os.environ.get("BENCH_UI_DEBUG"):
-        print(round_id, {k: [round(v) for v in vals] for k, vals in out.items()}, file=sys.stderr)
+        print(round_id, "clicked", clicked / 1000, {k: [round(v) for v in vals] for k, vals in out.items()}, file=sys.stderr)
     return out
 
 
@@ -176,6 +176,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--ttft", type=float, default=0.5, help="provider's first-byte latency, s")
+    parser.add_argument("--pause", type=float, default=2.0,
+                        help="seconds between one round's last answer and the next Send")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -187,7 +189,8 @@ def main() -> None:
                                                      args=["--no-sandbox", "--disable-gpu"])
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
                 print(f"provider: first byte after {args.ttft * 1000:.0f} ms, then {PIECES} pieces "
-                      f"at {RATE:.0f}/s; {args.rounds} rounds after a warm-up; load average "
+                      f"at {RATE:.0f}/s; {args.rounds} rounds after a warm-up, {args.pause:g} s "
+                      f"apart; load average "
                       f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
                 for columns in (2, 4):
                     got = measure_columns(page, emulator, args, url, columns)
@@ -200,6 +203,8 @@ def main() -> None:
                        measure_interactive(page, url, args.rounds), 1500)
                 browser.close()
         finally:
+            if os.environ.get("BENCH_UI_DEBUG"):
+                print((Path(tmp) / "streamlit.log").read_text()[-6000:], file=sys.stderr)
             process.terminate()
             try:
                 process.wait(timeout=20)
