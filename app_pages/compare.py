@@ -90,7 +90,9 @@ with compare_tab:
         with place:
             columns.append(column_config.show(key=f"cmp_col{i}", models=models,
                                               default=names[i % len(names)],
-                                              settings=not same or i == 0, label=LETTERS[i]))
+                                              settings=not same or i == 0,
+                                              # blind answers are lettered in shuffled order
+                                              label=f"Column {i + 1}" if blind else LETTERS[i]))
     if same:
         columns = [dataclasses.replace(columns[0], model=c.model) for c in columns]
 
