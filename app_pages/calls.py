@@ -9,6 +9,7 @@ import datetime as dt
 import streamlit as st
 
 from core.errors import ParleyError
+from core.pricing import cost_label
 from core.store.calls import CallQuery
 from core.validation import ColumnConfig
 from ui.components import call_details, column_config
@@ -68,21 +69,22 @@ except ParleyError as err:
     st.stop()
 if not page["calls"]:
     st.info("No calls match these filters." if len(cursors) == 1 else "No more calls.")
-rows = [{"time": c["created_at"][:19].replace("T", " "), "user": c["user_id"],
-         "service": c["service_type"], "model": c["model"], "provider": c["provider"],
-         "kind": c["kind"], "status": c["status"], "tokens in": c["input_tokens"],
-         "tokens out": c["output_tokens"], "reasoning": c["reasoning_tokens"],
-         "cache read": c["cache_read_tokens"], "cache write": c["cache_write_tokens"],
-         "tool calls": c["tool_calls"], "cost": c["total_cost"], "cache saved": c["saved_cost"],
-         "ms": c["response_time_ms"],
-         "fallback": "yes" if c["fallback_of"] else "", "key": c["key_id"] or "",
-         "call id": c["litellm_call_id"]}
+LOCAL_PROVIDERS = {"local", "ollama", "lm_studio", "vllm"}
+rows = [{"Time": c["created_at"][:19].replace("T", " "), "User": c["user_id"],
+         "Feature": c["service_type"], "Model": c["model"], "Status": c["status"],
+         "Tokens in": f"{c['input_tokens'] or 0:,}", "Tokens out": f"{c['output_tokens'] or 0:,}",
+         "Cost": ("–" if c["status"] != "success" and not c["total_cost"]
+                  else cost_label(c["total_cost"], c["provider"] in LOCAL_PROVIDERS)),
+         "Took": "–" if c["response_time_ms"] is None else f"{c['response_time_ms']:,.0f} ms",
+         "Kind": c["kind"], "Reasoning": f"{c['reasoning_tokens'] or 0:,}",
+         "Cache read / write": f"{c['cache_read_tokens'] or 0:,} / {c['cache_write_tokens'] or 0:,}",
+         "Tool calls": c["tool_calls"] or "",
+         "Cache saved": "" if c["saved_cost"] is None else cost_label(c["saved_cost"]),
+         "Fallback": "yes" if c["fallback_of"] else "", "Key": c["key_id"] or "",
+         "Call id": c["litellm_call_id"]}
         for c in page["calls"]]
 table = st.dataframe(rows, hide_index=True, on_select="rerun", selection_mode="multi-row",
-                     key=f"calls_table_{len(cursors)}", column_config={
-                         "cost": st.column_config.NumberColumn(format="$%.6f"),
-                         "cache saved": st.column_config.NumberColumn(format="$%.6f"),
-                         "ms": st.column_config.NumberColumn(format="%.0f")})
+                     key=f"calls_table_{len(cursors)}", width="stretch")
 back, position, forward = st.columns([1, 2, 1])
 if back.button("← Newer", disabled=len(cursors) == 1, key="calls_back"):
     cursors.pop()

@@ -44,15 +44,16 @@ def option_label(option: str) -> str:
         return "auto (routed)" if svc.settings.routes else "auto (no routes configured: your default)"
     if option == DEFAULT:
         mine = default_model()
-        return f"Your default ({mine})" if mine else "Your default"
-    return f"{models[option].display_name} · {models[option].price_label()}"
+        return f"Your default ({models[mine].display_name if mine in models else mine})" \
+            if mine else "Your default"
+    return models[option].choice_label()
 
 
 def answer_caption(result) -> str:
     """``claude · routed: complex · total 812 ms · 12 in / 40 out tokens · $0.000636``, then why."""
     entry = svc.catalog.get(result.served_by or result.model)
     how = f"routed: {result.route}" if result.route else (result.source or "chosen")
-    line = answer_stats(result, entry.is_local, who=f"{result.served_by or result.model} · {how}")
+    line = answer_stats(result, entry.is_local, who=f"{entry.display_name} · {how}")
     return f"{line}  \n{result.route_reason}" if result.route_reason else line
 
 

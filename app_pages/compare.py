@@ -2,19 +2,20 @@
 
 Session keys (all ``cmp_*``): ``cmp_current`` is the ``Comparison`` on screen (kept until the
 columns or blind mode change, or "New comparison"). ``cmp_reopen`` (a saved comparison from
-History) and ``cmp_sent`` (clear the prompt box) are applied on the next run, before the
-widgets exist.
+History) and ``cmp_unsent`` (a prompt whose sending failed, back into the box with the
+error) are applied on the next run, before the widgets exist. The prompt form clears itself on
+submit (no second run that could overwrite what is typed next).
 """
 import dataclasses
 
 import streamlit as st
 
 from core import ParleyError
-from core.attachments import check_attachments, identify, missing_capability
+from core.attachments import check_attachments, identify
 from core.images import image_models
 from core.playground.fanout import FanOut, continue_with_tool_results
 from core.playground.sessions import LETTERS, Comparison
-from core.pricing import estimate_columns
+from core.pricing import DEFAULT_MAX_TOKENS, estimate_cost
 from ui.components import (answer_diff, column_config, comparison_history, comparison_view,
                            leaderboard, live_columns, vote_buttons)
 from ui.deps import service
@@ -31,11 +32,23 @@ if not models:
                "or install the bundled local model (scripts/setup).")
     st.stop()
 if len(models) == 1:
-    st.info(f"Only {models[0].display_name} is available: compare it with itself under "
-            "different settings.")
+    st.caption(f"Only {models[0].display_name} is available: compare it with itself under "
+               "different settings, or add a model (see Providers).")
 
 
 keeps_history = svc.settings.privacy == "store"  # history holds prompts and answers
+display_names = {m.name: m.display_name for m in svc.catalog}
+
+
+def ceiling_text(columns: list) -> str:
+    """The most each column's answer can cost (its max tokens out), known before typing: the
+    prompt's own tokens cost little beside it, and counting them would load the tokenizers."""
+    parts = []
+    for letter, column in zip(LETTERS, columns):
+        entry = svc.catalog.get(column.model)
+        bound = estimate_cost(entry, 0, column.max_tokens or DEFAULT_MAX_TOKENS)
+        parts.append(f"{letter} {bound.label}")
+    return "Most an answer can cost, before the prompt's tokens: " + " · ".join(parts)
 
 
 def persist(method: str, *args) -> None:
@@ -51,8 +64,9 @@ def persist(method: str, *args) -> None:
 
 if "cmp_store_error" in st.session_state:
     st.warning(st.session_state.pop("cmp_store_error"))
-if st.session_state.pop("cmp_sent", False):
-    st.session_state.cmp_prompt = ""  # the prompt went out: the box is ready for the next turn
+if "cmp_unsent" in st.session_state:  # sending failed: the prompt goes back in the box
+    st.error(st.session_state.cmp_unsent[1])
+    st.session_state.cmp_prompt = st.session_state.pop("cmp_unsent")[0]
 if "cmp_reopen" in st.session_state:
     reopened = Comparison.from_data(st.session_state.pop("cmp_reopen"))
     st.session_state.update(cmp_current=reopened, cmp_count=len(reopened.columns), cmp_same=False,
@@ -63,12 +77,13 @@ if "cmp_reopen" in st.session_state:
 compare_tab, board_tab, history_tab = st.tabs(["Compare", "Leaderboard", "History"])
 
 with compare_tab:
-    top = st.columns(4)
-    count = top[0].radio("Columns", [2, 3, 4], horizontal=True, key="cmp_count")
+    top = st.columns([3, 2, 2, 2], vertical_alignment="center")
+    count = top[0].radio("Columns", [2, 3, 4], horizontal=True, key="cmp_count",
+                         format_func=lambda n: f"{n} columns", label_visibility="collapsed")
     same = top[1].toggle("Same settings for all", key="cmp_same")
     blind = top[2].toggle("Blind mode", key="cmp_blind",
                           help="Names hidden and columns shuffled until you vote.")
-    if top[3].button("New comparison", key="cmp_new"):
+    if top[3].button("New comparison", key="cmp_new", width="stretch"):
         st.session_state.pop("cmp_current", None)
     names = [m.name for m in models]
     columns = []
@@ -76,7 +91,9 @@ with compare_tab:
         with place:
             columns.append(column_config.show(key=f"cmp_col{i}", models=models,
                                               default=names[i % len(names)],
-                                              settings=not same or i == 0, label=f"Column {LETTERS[i]}"))
+                                              settings=not same or i == 0,
+                                              # blind answers are lettered in shuffled order
+                                              label=f"Column {i + 1}" if blind else LETTERS[i]))
     if same:
         columns = [dataclasses.replace(columns[0], model=c.model) for c in columns]
 
@@ -84,48 +101,44 @@ with compare_tab:
     if current is not None and (current.columns != columns or current.blind != blind):
         current = None  # the setup changed: the next prompt starts a new comparison
     histories = [current.history(i) if current else [] for i in range(count)]
-    prompt = st.text_area("Prompt", key="cmp_prompt", placeholder="Ask all columns the same thing…")
-    uploads = st.file_uploader("Attach images or a PDF", type=["png", "jpg", "jpeg", "webp", "gif", "pdf"],
-                               accept_multiple_files=True, key=f"cmp_files_{st.session_state.get('cmp_files_n', 0)}",
-                               help="Up to 4 images (PNG, JPEG, WebP, GIF) and one PDF, sent with the prompt.")
-    try:
-        attachments = check_attachments([identify(f.getvalue(), f.name) for f in uploads or []])
-    except ParleyError as err:
-        st.error(str(err))
-        attachments = None
-    for i, column in enumerate(columns):
-        missing = missing_capability(svc.settings, column.model, attachments or [])
-        if missing:
-            st.caption(f"{LETTERS[i]} · {column.model} cannot read {missing}: its column will say so.")
+    # A form: one click on Send (or Ctrl/Cmd+Enter in the box) sends the text as typed; nothing
+    # above the button changes while typing, so it never moves under the pointer.
+    with st.form("cmp_form", border=False, clear_on_submit=True):
+        prompt = st.text_area("Prompt", key="cmp_prompt", height=100, label_visibility="collapsed",
+                              placeholder="Ask all columns the same thing… (Ctrl+Enter sends)")
+        row = st.columns([1, 6, 3], vertical_alignment="center")
+        submitted = row[0].form_submit_button("Send", type="primary", key="cmp_send",
+                                              width="stretch")
+        row[1].caption(ceiling_text(columns))
+        with row[2].expander("Attach images or a PDF"):
+            uploads = st.file_uploader(
+                "Attach images or a PDF", type=["png", "jpg", "jpeg", "webp", "gif", "pdf"],
+                accept_multiple_files=True, key="cmp_files", label_visibility="collapsed",
+                help="Up to 4 images (PNG, JPEG, WebP, GIF) and one PDF, sent with the prompt.")
 
-    if prompt.strip():  # litellm's tokenizers load here, never on the first paint
-        try:
-            estimates = estimate_columns(svc.catalog, prompt, columns, svc.count_tokens, histories)
-            st.caption("Estimated cost of this prompt: " + " · ".join(
-                f"{LETTERS[i]} {e.input_tokens} tokens in, {e.label}" for i, e in enumerate(estimates)))
-        except ParleyError as err:
-            st.caption(f"No estimate: {err}")
-
-    if st.button("Send", type="primary", key="cmp_send", disabled=not prompt.strip() or attachments is None):
+    if submitted and not prompt.strip():
+        st.warning("Type a prompt first.")
+    elif submitted:
         comparison = current or Comparison.new(user, columns, blind=blind)
         try:
+            attachments = check_attachments([identify(f.getvalue(), f.name) for f in uploads or []])
             run = FanOut(svc, prompt, comparison.columns, user_id=user, histories=histories,
                          metadata={"comparison_id": comparison.id}, attachments=attachments).start()
         except ParleyError as err:
-            st.error(str(err))
-            st.stop()
-        headers = [f"Model {comparison.letter(i)}" if blind else f"{comparison.letter(i)} · {c.label()}"
-                   for i, c in enumerate(comparison.columns)]
+            st.session_state.cmp_unsent = (prompt, str(err))
+            st.rerun()
+        headers = [f"Model {comparison.letter(i)}" if blind else comparison_view.header(
+                   comparison, i, display_names) for i in range(len(comparison.columns))]
         results = live_columns.show(key="cmp_live", run=run, headers=headers,
                                     order=comparison.display_order(), hidden=blind)
         comparison.add_turn(prompt, results, [a.name for a in attachments])
-        st.session_state.update(cmp_current=comparison, cmp_sent=True,
-                                cmp_files_n=st.session_state.get("cmp_files_n", 0) + int(bool(attachments)))
+        st.session_state.cmp_current = comparison
         persist("save_comparison", comparison.to_row())
         st.rerun()
 
     if current is not None and current.turns:
         local = {m.name for m in svc.catalog if m.is_local}
+
         def send_tool_results(column: int, results: dict[str, str]) -> None:
             with st.spinner("Sending the tool results…"):
                 try:
@@ -138,6 +151,7 @@ with compare_tab:
             st.rerun()
 
         chosen = comparison_view.show(key="cmp_view", comparison=current, local_models=local,
+                                      display_names=display_names,
                                       on_tool_results=send_tool_results)
         if chosen is not None:
             answer = current.turns[-1]["answers"][chosen]
@@ -159,7 +173,7 @@ with compare_tab:
                        "Names revealed.")
         with st.expander("Diff two answers"):
             answer_diff.show(key="cmp_diff", answers={
-                comparison_view.header(current, i): a.get("content", "")
+                comparison_view.header(current, i, display_names): a.get("content", "")
                 for i, a in enumerate(current.turns[-1]["answers"])})
         exports = st.columns(2)
         exports[0].download_button("Export Markdown", current.to_markdown(), f"comparison-{current.id}.md",
@@ -173,7 +187,8 @@ with board_tab:
     else:
         mine = st.toggle("Only my votes", key="cmp_board_mine")
         try:
-            leaderboard.show(key="cmp_board", rows=store.leaderboard(user_id=user if mine else None))
+            leaderboard.show(key="cmp_board", rows=store.leaderboard(user_id=user if mine else None),
+                             local_models={m.name for m in svc.catalog if m.is_local})
         except ParleyError as err:
             st.error(str(err))
 

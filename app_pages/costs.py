@@ -10,7 +10,8 @@ from core.console import analytics
 from core.console.budgets import WARN_AT, budget_report
 from core.guards import Budgets
 from core.errors import ParleyError
-from ui import charts
+from core.pricing import money
+from ui import charts, tables
 from ui.deps import service
 from ui.state import require_admin
 
@@ -56,7 +57,7 @@ def _count(n: int) -> str:
 
 def show_totals(total: dict) -> None:
     cols = st.columns(5)
-    cols[0].metric("Spend", f"${total['cost']:,.2f}")
+    cols[0].metric("Spend", money(total["cost"]))
     cols[1].metric("Calls", f"{total['calls']:,}")
     cols[2].metric("Tokens", _count(total["total_tokens"]))
     cols[3].metric("Failed", f"{total['failures'] / total['calls']:.1%}")
@@ -94,8 +95,14 @@ def show_spend(filters: analytics.Filters) -> None:
     left.plotly_chart(charts.top_users(users, 10))
     right.plotly_chart(charts.spend_by(analytics.spend_by_service(store, filters), "service",
                                        "Spend per feature (service type)"))
-    st.dataframe(users, hide_index=True, column_config={"cost": st.column_config.NumberColumn(
-        "cost", format="$%.4f")})
+    tables.show(users, key="costs_users_table", columns=_with_extras(
+        users, ["user", "calls", "failures", "input_tokens", "output_tokens", "cost"]),
+        unpriced=users["unpriced_calls"] >= users["calls"])
+
+
+def _with_extras(frame, columns: list[str]) -> list[str]:
+    """``columns``, plus the demo and unpriced counts when any row has some."""
+    return columns + [c for c in ("unpriced_calls", "demo_calls") if frame[c].any()]
 
 
 def show_models(filters: analytics.Filters) -> None:
@@ -105,7 +112,12 @@ def show_models(filters: analytics.Filters) -> None:
     left.plotly_chart(charts.model_cost_tokens(models))
     right.plotly_chart(charts.reliability(models))
     st.plotly_chart(charts.latency(analytics.latency_by_model(store, filters)))
-    st.dataframe(models, hide_index=True)
+    local = {e.name for e in svc.catalog.with_references() if e.is_local} | {"local"}
+    tables.show(models, key="costs_models_table", columns=_with_extras(
+        models, ["model", "provider", "calls", "failure_rate", "fallback_rate", "input_tokens",
+                 "output_tokens", "cost"]),
+        local=models["model"].isin(local) & (models["cost"] == 0),
+        unpriced=models["unpriced_calls"] >= models["calls"])
 
 
 def show_month(filters: analytics.Filters) -> None:
@@ -122,22 +134,28 @@ def show_month(filters: analytics.Filters) -> None:
     if report.empty:
         return
     st.plotly_chart(charts.budgets(report))
+    if report["budget"].isna().all():
+        st.caption("No budgets are set, so there is nothing to compare these forecasts with: "
+                   "add `budgets:` under `parley:` in parley.yaml (see parley.example.yaml).")
+        return
     over = report[report["status"] == "over"]["user"].tolist()
     warned = report[report["status"] == "warning"]["user"].tolist()
     if over:
         st.error(f"Over budget: {', '.join(over)}.")
     if warned:
         st.warning(f"Above {WARN_AT:.0%} of budget: {', '.join(warned)}.")
-    st.dataframe(report, hide_index=True)
+    tables.show(report, key="costs_budget_table")
 
 
 def show_reprice(filters: analytics.Filters, total: dict) -> None:
     st.subheader("Re-pricing")
-    frame = analytics.reprice(store, filters, svc.catalog)
+    frame = analytics.reprice(store, filters, svc.catalog.with_references())
+    st.caption("What these calls' tokens would have cost on each model, at its price per token; "
+               "models that are not configured here are priced from LiteLLM's price list.")
     st.plotly_chart(charts.reprice(frame, total["cost"]))
     for row in frame.itertuples():
-        cost = "unknown (no price configured)" if row.would_cost != row.would_cost \
-            else f"${row.would_cost:,.2f}"
+        cost = "price unknown" if row.would_cost != row.would_cost else (
+            "local (free)" if row.provider == "local" and not row.would_cost else money(row.would_cost))
         st.markdown(f"- These calls would have cost **{cost}** on **{row.display_name}**")
 
 

@@ -21,7 +21,7 @@ st.caption(f"Calls that name no model use your choice here. A typical request is
 def describe(name: str) -> str:
     entry = svc.catalog.get(name)
     typical = cost_label(estimate_cost(entry, TYPICAL_IN, TYPICAL_OUT).cost, entry.is_local)
-    parts = [entry.display_name, entry.badge, entry.price_label(), f"typical request {typical}",
+    parts = [entry.choice_label(badge=True), f"typical request {typical}",
              None if entry.available else "not available: " + "; ".join(entry.missing)]
     return " · ".join(p for p in parts if p)
 
@@ -50,12 +50,12 @@ def saved_message(model: str, service_type: str | None) -> str:
         return f"Saved: {svc.catalog.get(model).display_name} is now {what}."
     now = preferences.resolved(book.store, svc.settings, svc.catalog, user, service_type)
     if service_type:
-        return f"Saved: {service_type} now uses your default model ({display_name(now['model'])})."
-    return f"Saved: you now use the app default model ({display_name(now['model'])})."
+        return f"Saved: {service_type} now uses your default model: {display_name(now['model'])}."
+    return f"Saved: you now use the app default model: {display_name(now['model'])}."
 
 
 def app_default_label() -> str:
-    return f"Use the app default ({display_name(svc.settings.default_model)})"
+    return f"Use the app default: {display_name(svc.settings.default_model)}"
 
 
 def display_name(model: str) -> str:
@@ -100,8 +100,8 @@ for service_type in svc.settings.service_types:
 rows = [preferences.resolved(book.store, svc.settings, svc.catalog, user, s)
         for s in (None, *svc.settings.service_types)]
 st.subheader("What your calls get")
-st.dataframe([{"service type": r["service"] or "(any other)", "model": r["model"],
-               "because": {"service": "your override", "user": "your default",
+st.dataframe([{"Service type": r["service"] or "(any other)", "Model": display_name(r["model"]),
+               "Because": {"service": "your override", "user": "your default",
                            "everyone": "set for everyone", "default": "the app's default"
                            }[r["source"]]} for r in rows],
              hide_index=True, width="stretch")
@@ -113,9 +113,9 @@ except ParleyError:
 if decided:
     st.subheader("Decided by evaluations")
     st.caption("Model choices applied from an evaluation run; the run shows why.")
-    st.dataframe([{"service type": d["service_type"], "model": d["model"],
-                   "for": "everyone" if d["user_id"] == preferences.EVERYONE else "you",
-                   "decided by": d["decided_by"], "when": d["created_at"][:16].replace("T", " "),
-                   "run": f"/evals?run={d['run_id']}"} for d in decided],
+    st.dataframe([{"Service type": d["service_type"], "Model": display_name(d["model"]),
+                   "For": "everyone" if d["user_id"] == preferences.EVERYONE else "you",
+                   "Decided by": d["decided_by"], "When": d["created_at"][:16].replace("T", " "),
+                   "Run": f"/evals?run={d['run_id']}"} for d in decided],
                  hide_index=True, width="stretch",
-                 column_config={"run": st.column_config.LinkColumn("run", display_text=r"run=(.*)")})
+                 column_config={"Run": st.column_config.LinkColumn("Run", display_text=r"run=(.*)")})

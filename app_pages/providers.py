@@ -16,8 +16,8 @@ st.caption("Prices are US dollars per 1M tokens. Keys are never shown; only whet
 
 def per_million(price: float | None, local: bool) -> str:
     if price is None:
-        return "unknown"
-    return "free (local)" if local and not price else f"${price:,.2f}"
+        return "price unknown"
+    return "local (free)" if local and not price else f"${price:,.2f}"
 
 
 statuses = model_statuses(svc.settings, svc.catalog)
@@ -29,12 +29,17 @@ if not statuses:
 ready = sum(s.available for s in statuses)
 st.write(f"{ready} of {len(statuses)} models can answer now.")
 st.dataframe([{
-    "model": s.entry.display_name, "name": s.entry.name, "provider": s.entry.provider,
-    "badge": s.entry.badge or "", "available": "yes" if s.available else f"no: {shown(s.problem)}",
-    "API key": s.key,
-    "input / 1M": per_million(s.entry.per_million("input"), s.entry.is_local),
-    "output / 1M": per_million(s.entry.per_million("output"), s.entry.is_local),
-    "context window": f"{s.entry.context_window:,} tokens" if s.entry.context_window else "unknown",
-    "default": "✓" if s.entry.name == svc.settings.default_model else "",
-    "description": shown(s.entry.description or ""),
-} for s in statuses], hide_index=True, width="stretch")
+    "Model": s.entry.display_name + (" (default)" if s.entry.name == svc.settings.default_model
+                                     else ""),
+    "Name": s.entry.name, "Provider": s.entry.provider, "Badge": s.entry.badge or "",
+    "Ready": "yes" if s.available else f"no: {shown(s.problem)}", "API key": s.key,
+    "Input / 1M": per_million(s.entry.per_million("input"), s.entry.is_local),
+    "Output / 1M": per_million(s.entry.per_million("output"), s.entry.is_local),
+    "Context window": f"{s.entry.context_window:,} tokens" if s.entry.context_window else "unknown",
+    "Description": shown(s.entry.description or ""),
+} for s in statuses], hide_index=True, width="stretch", column_config={
+    # narrow columns, so the table fits a 1400 px window; a long cell shows whole on hover
+    **{name: st.column_config.TextColumn(width="small") for name in ("Name", "Provider", "Badge",
+                                                                      "API key")},
+    "Ready": st.column_config.TextColumn(width="medium"),
+    "Description": st.column_config.TextColumn(width="medium")})

@@ -8,7 +8,8 @@ from core.console import analytics
 from core.console.budgets import forecast
 from core.guards import Budgets
 from core.errors import ParleyError
-from ui import charts
+from core.pricing import money
+from ui import charts, tables
 from ui.deps import service
 from ui.state import current_user
 
@@ -34,7 +35,7 @@ try:
                 "or through the API with your user id, show up here.")
         st.stop()
     cols = st.columns(4)
-    cols[0].metric("Spend", f"${total['cost']:,.2f}")
+    cols[0].metric("Spend", money(total["cost"]))
     cols[1].metric("Calls", f"{total['calls']:,}")
     cols[2].metric("Tokens", f"{total['total_tokens']:,}")
     cols[3].metric("Failed", f"{total['failures']:,}")
@@ -54,8 +55,12 @@ try:
     left.plotly_chart(charts.spend_by(by_model, "model", "Your spend per model"))
     right.plotly_chart(charts.spend_by(by_feature, "service", "Your spend per feature"))
     st.subheader("By model and feature")
-    st.dataframe(analytics.usage_breakdown(store, filters, ("model", "service"), as_user=user),
-                 hide_index=True, column_config={"cost": st.column_config.NumberColumn(
-                     "cost", format="$%.4f")})
+    rows = analytics.usage_breakdown(store, filters, ("model", "service"), as_user=user)
+    local = {e.name for e in svc.catalog if e.is_local}
+    tables.show(rows, key="usage_table", columns=["model", "service", "calls", "failures",
+                                                  "input_tokens", "output_tokens", "cost"]
+                + (["demo_calls"] if rows["demo_calls"].any() else []),
+                local=rows["model"].isin(local) & (rows["cost"] == 0),
+                unpriced=rows["unpriced_calls"] >= rows["calls"])
 except ParleyError as err:
     st.error(str(err))

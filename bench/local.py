@@ -103,7 +103,7 @@ def main() -> None:
     loop = asyncio.new_event_loop()
     loop.run_until_complete(parley_round(svc, 8))  # load Parley's copy and litellm once
     loaded = rss_mb()
-    engine = LocalModel(path)._engine()  # the one Parley's calls above loaded and run on
+    engine = LocalModel(path)._pool().first()  # the one Parley's calls above loaded and run on
     rates: dict[str, list[float]] = {"raw llama.cpp": [], "parley (LiteLLM)": []}
     for _ in range(args.rounds):
         tokens, seconds = on_engine_thread(engine, raw_round, raw, args.max_tokens)

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from core.config import LOCAL_PROVIDER, ModelConfig, Settings
 from core.config.discovery import Endpoint, discover
+from core.config.environment import how_to_add, reference_models
 from core.errors import UnknownModelError
 
 __all__ = ["ModelEntry", "Catalog", "cost_map_entry", "provider_of", "ModelStatus",
@@ -73,6 +74,15 @@ class ModelEntry:
             return "local" if free else f"local · {text}"
         return text
 
+    def choice_label(self, *, badge: bool = False) -> str:
+        """What a picker shows: ``Claude (Anthropic) · Premium · $3.00 / $15.00 per 1M tokens``,
+        each part only once (``SmolLM2 135M (bundled) · local``, not "... · Local · local")."""
+        parts = [self.display_name]
+        for part in ([self.badge] if badge and self.badge else []) + [self.price_label()]:
+            if part.lower() not in " · ".join(parts).lower():
+                parts.append(part)
+        return " · ".join(parts)
+
     def to_json(self) -> dict[str, Any]:
         """The public shape of ``models --json`` (DESIGN.md)."""
         return {"name": self.name, "provider": self.provider, "display_name": self.display_name,
@@ -105,10 +115,16 @@ class Catalog:
         try:
             return self._entries[name]
         except KeyError:
-            raise UnknownModelError(str(name), self.names()) from None
+            raise UnknownModelError(str(name), self.names(), how_to_add(str(name))) from None
 
     def available(self) -> list[ModelEntry]:
         return [e for e in self._entries.values() if e.available]
+
+    def with_references(self) -> list[ModelEntry]:
+        """Every configured model, then Claude, Gemini and GPT (priced from LiteLLM's cost
+        map) where no configured model of that name exists: the yardsticks of re-pricing."""
+        extra = [_entry(c) for c in reference_models() if c.name not in self._entries]
+        return [*self._entries.values(), *extra]
 
 
 def provider_of(model: str, cost_entry: dict | None = None) -> str:

@@ -104,9 +104,11 @@ class BadRequestError(ParleyError):
 class UnknownModelError(BadRequestError):
     kind = "unknown_model"
 
-    def __init__(self, name: str, known: list[str]):
+    def __init__(self, name: str, known: list[str], how_to_add: str = ""):
         names = ", ".join(known) if known else "none are configured"
-        super().__init__(f"Model '{name}' is not configured; choose one of: {names}.", model=name)
+        hint = f" {how_to_add}" if how_to_add else ""
+        super().__init__(f"Model '{name}' is not configured; choose one of: {names}.{hint}",
+                         model=name)
 
 
 class ContextTooLongError(BadRequestError):

@@ -4,8 +4,8 @@
 per-token prices (tiers above 200k input tokens included): an upper bound, since a model may
 stop before ``max_output_tokens``. ``estimate_call`` counts the input tokens with the token
 counter it is given (``AIService.count_tokens``: the model's own tokenizer). ``call_cost``
-prices a call that was made; ``cost_label`` renders a cost: ``$0.000123``, ``local`` or
-``price unknown`` (never $0 for a price nobody knows).
+prices a call that was made; ``cost_label`` renders a cost: ``$0.0123``, ``< $0.0001``,
+``local`` or ``price unknown`` (never $0 for a price nobody knows); ``price_kind`` names which.
 
 Every money decision is here. What LiteLLM knows of prices reaches this module two ways: the
 catalog's per-token prices (read from LiteLLM's bundled cost map, ``core.catalog``), and, for a
@@ -23,7 +23,7 @@ from core.validation import messages_for
 TokenCounter = Callable[[ModelEntry, list[dict]], int]
 
 __all__ = ["Estimate", "estimate_cost", "estimate_call", "estimate_columns", "cost_label",
-           "call_cost", "DEFAULT_MAX_TOKENS", "TokenCounter"]
+           "money", "price_kind", "call_cost", "DEFAULT_MAX_TOKENS", "TokenCounter"]
 
 DEFAULT_MAX_TOKENS = 1024  # the output bound an estimate assumes when a call sets none
 _TIER_THRESHOLD = 200_000
@@ -103,10 +103,34 @@ def has_price_override(entry: ModelEntry) -> bool:
 
 
 def cost_label(cost: float | None, is_local: bool = False) -> str:
-    """``$0.000123`` (six decimals below a cent), ``local`` for a free local model, or
-    ``price unknown``."""
+    """``$0.0123`` (see ``money``), ``local`` for a free local model, or ``price unknown``."""
     if cost is None:
         return "price unknown"
     if is_local and not cost:
         return "local"
-    return f"${cost:.6f}" if cost < 0.01 else f"${cost:.4f}"
+    return money(cost)
+
+
+def money(amount: float) -> str:
+    """Dollars with the precision the amount needs: ``$0``, ``< $0.0001``, ``$0.0123``,
+    ``$0.25``, ``$1,234.56``. Never ``$0.0000`` for an amount that is not zero."""
+    if amount == 0:
+        return "$0"
+    if abs(amount) < 0.0001:
+        return "< $0.0001" if amount > 0 else "> -$0.0001"
+    sign = "-" if amount < 0 else ""
+    amount = abs(amount)
+    if amount >= 1:
+        return f"{sign}${amount:,.2f}"
+    text = f"{amount:.4f}".rstrip("0")
+    if len(text.split(".")[1]) < 2:
+        text = f"{amount:.2f}"
+    return f"{sign}${text}"
+
+
+def price_kind(cost: float | None, is_local: bool) -> str:
+    """What a cost means, for JSON and CSV: ``local`` (a free local model), ``unknown`` (no
+    price is configured; the cost is not $0) or ``known``."""
+    if is_local and not cost:
+        return "local"
+    return "unknown" if cost is None else "known"

@@ -9,17 +9,28 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.pricing import money
+
 __all__ = ["spend_over_time", "spend_by", "top_users", "model_cost_tokens", "reliability",
            "latency", "month_tokens", "budgets", "reprice"]
 
 _HEIGHT = 360
-_MONEY = "$%{y:,.2f}"
+_MONEY = "$%{y:,.4~f}"  # $0.0012, $2.5: as many decimals as the amount needs, up to 4
 
 
 def _tidy(fig: go.Figure, title: str, height: int = _HEIGHT) -> go.Figure:
+    """Title, size and margins; every value axis starts at 0, so a chart of nothing but $0
+    shows 0..1, never -1..1."""
     fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=50, b=10),
                       legend_title_text="", hovermode="closest")
+    fig.update_yaxes(rangemode="nonnegative")
     return fig
+
+
+def _money_axis(fig: go.Figure, axis: str = "y", **kwargs) -> None:
+    """Dollar ticks (``$0.05``, ``$1.2k``), from 0."""
+    update = fig.update_yaxes if axis == "y" else fig.update_xaxes
+    update(tickprefix="$", tickformat=",.4~r", rangemode="nonnegative", **kwargs)
 
 
 def spend_over_time(frame: pd.DataFrame, by: str) -> go.Figure:
@@ -27,15 +38,17 @@ def spend_over_time(frame: pd.DataFrame, by: str) -> go.Figure:
     fig = px.bar(frame, x="day", y="cost", color=by, hover_data={"calls": ":,"},
                  labels={"cost": "spend (USD)", "day": ""})
     fig.update_layout(barmode="stack", bargap=0.1)
-    fig.update_yaxes(tickprefix="$")
+    fig.update_traces(hovertemplate=None)
+    _money_axis(fig)
     return _tidy(fig, f"Spend per day by {by}")
 
 
 def spend_by(frame: pd.DataFrame, key: str, title: str) -> go.Figure:
     """Spend per ``key`` (e.g. service type): columns ``key``, ``cost``, ``calls``."""
-    fig = px.bar(frame, x=key, y="cost", hover_data={"calls": ":,"}, text_auto="$.2s",
+    fig = px.bar(frame, x=key, y="cost", hover_data={"calls": ":,"},
                  labels={"cost": "spend (USD)", key: ""})
-    fig.update_yaxes(tickprefix="$")
+    fig.update_traces(texttemplate="$%{y:,.4~f}", textposition="auto")
+    _money_axis(fig)
     return _tidy(fig, title)
 
 
@@ -44,7 +57,7 @@ def top_users(frame: pd.DataFrame, n: int = 10) -> go.Figure:
     top = frame.head(n).iloc[::-1]
     fig = px.bar(top, x="cost", y="user", orientation="h", hover_data={"calls": ":,"},
                  labels={"cost": "spend (USD)", "user": ""})
-    fig.update_xaxes(tickprefix="$")
+    _money_axis(fig, "x")
     return _tidy(fig, f"Top {min(n, len(frame))} users by spend")
 
 
@@ -57,8 +70,8 @@ def model_cost_tokens(frame: pd.DataFrame) -> go.Figure:
     for column, name in (("input_tokens", "input tokens"), ("output_tokens", "output tokens")):
         fig.add_trace(go.Scatter(x=frame["model"], y=frame[column], name=name, mode="markers",
                                  marker=dict(size=12)), secondary_y=True)
-    fig.update_yaxes(title_text="spend (USD)", tickprefix="$", secondary_y=False)
-    fig.update_yaxes(title_text="tokens", secondary_y=True)
+    _money_axis(fig, title_text="spend (USD)", secondary_y=False)
+    fig.update_yaxes(title_text="tokens", rangemode="nonnegative", tickformat="~s", secondary_y=True)
     return _tidy(fig, "Cost and tokens per model")
 
 
@@ -111,15 +124,18 @@ def budgets(frame: pd.DataFrame) -> go.Figure:
                              mode="markers", marker=dict(symbol="line-ew-open", size=28,
                                                          line=dict(width=3))))
     fig.update_layout(barmode="overlay")
-    fig.update_yaxes(tickprefix="$")
+    _money_axis(fig)
     return _tidy(fig, "This month: spend, forecast and budget")
 
 
 def reprice(frame: pd.DataFrame, actual: float) -> go.Figure:
-    """What the calls would have cost on each model: columns ``model``, ``would_cost``;
-    ``actual`` is drawn as a line."""
+    """What the calls would have cost on each model: columns ``display_name``, ``would_cost``;
+    ``actual`` (what they did cost) is drawn as a line. A free local model's bar reads "local"."""
     priced = frame.dropna(subset=["would_cost"])
-    fig = px.bar(priced, x="model", y="would_cost", labels={"would_cost": "would cost (USD)", "model": ""})
-    fig.add_hline(y=actual, line_dash="dash", annotation_text=f"recorded ${actual:,.2f}")
-    fig.update_yaxes(tickprefix="$")
+    fig = go.Figure(go.Bar(x=priced["display_name"], y=priced["would_cost"],
+                           text=[money(c) if c else "local (free)" for c in priced["would_cost"]],
+                           textposition="outside", hovertemplate=_MONEY))
+    fig.add_hline(y=actual, line_dash="dash", annotation_text=f"recorded {money(actual)}")
+    _money_axis(fig, title_text="would cost (USD)")
     return _tidy(fig, "The same calls on another model")
+

@@ -7,6 +7,7 @@ from core.catalog import Catalog
 from core.cli.context import Context, emit
 from core.errors import BadRequestError
 from core.playground.sessions import answer_stats
+from core.pricing import price_kind
 
 __all__ = ["register", "describe"]
 
@@ -67,7 +68,8 @@ def run_ask(args, ctx: Context) -> int:
                    temperature=args.temperature, max_tokens=args.max_tokens,
                    attachments=_attachments(args))
     if args.json:
-        emit(ctx.service.generate_sync(args.prompt, **options).to_json(), True, str)
+        emit(public_result(ctx.service.generate_sync(args.prompt, **options), ctx.service.catalog),
+             True, str)
         return 0
     result = None
     for item in ctx.service.stream_sync(args.prompt, **options):
@@ -89,9 +91,11 @@ def run_compare(args, ctx: Context) -> int:
     results = ctx.service.compare_sync(args.prompt, names, user_id=args.user,
                                        system_prompt=args.system, temperature=args.temperature,
                                        max_tokens=args.max_tokens, attachments=_attachments(args))
-    emit([r.to_json() for r in results], args.json, lambda _: "\n\n".join(
-        f"== {r.model} ==\n" + (r.content + "\n" + describe(r) if r.ok else f"error: {r.error}")
-        for r in results))
+    emit([public_result(r, ctx.service.catalog) for r in results], args.json,
+         lambda _: "\n\n".join(
+             f"== {letter} · {r.model} ==\n" + (r.content + "\n" + describe(r) if r.ok
+                                               else f"error: {r.error}")
+             for letter, r in zip("ABCD", results)))
     return 0 if any(r.ok for r in results) else 1
 
 
@@ -105,6 +109,21 @@ def _attachments(args) -> list | None:
 
 
 def describe(result) -> str:
-    """One line: who answered, then the answer's stats (``answer_stats``)."""
-    who = f"{result.served_by or result.model} ({result.provider})"
+    """One line: who answered (``claude via anthropic``; a name alone when the provider is the
+    same word), then the answer's stats (``answer_stats``)."""
+    who = result.served_by or result.model
+    if result.provider and result.provider != who:
+        who = f"{who} via {result.provider}"
     return f"-- {answer_stats(result, who=who)}"
+
+
+def public_result(result, catalog: Catalog) -> dict:
+    """``result.to_json()`` plus ``price``: ``local`` (cost null: a free local model answered),
+    ``unknown`` (cost null: no price is configured) or ``known``."""
+    data = result.to_json()
+    served = result.served_by or result.model
+    local = served in catalog.names() and catalog.get(served).is_local
+    data["price"] = price_kind(data["cost"], local)
+    if data["price"] == "local":
+        data["cost"] = None
+    return data

@@ -10,6 +10,7 @@ import json
 from core.catalog import Catalog
 from core.console.demo import MAX_CALLS, fill_demo
 from core.errors import BadRequestError
+from core.identity import local_user
 
 __all__ = ["register", "run_demo"]
 
@@ -20,6 +21,8 @@ def register(subparsers) -> None:
     demo.add_argument("--days", type=int, default=120,
                       help="spread them over this many days up to today (default 120)")
     demo.add_argument("--seed", type=int, help="random seed, for the same data twice")
+    demo.add_argument("--user", help="also write calls as this user (default: you, as the app's "
+                                     "local mode names you: $PARLEY_USER or your login)")
     demo.add_argument("--json", action="store_true")
     demo.set_defaults(run=run_demo)
 
@@ -30,7 +33,7 @@ def run_demo(args, ctx) -> int:
     settings = ctx.settings
     store = ctx.store()
     summary = fill_demo(store, args.calls, Catalog(settings), settings.service_types,
-                        days=args.days, seed=args.seed)
+                        days=args.days, seed=args.seed, me=args.user or local_user())
     location = getattr(store, "location", None) or getattr(store, "path", "")
     if args.json:
         print(json.dumps({"calls": summary.calls, "first_day": summary.first_day.isoformat(),

@@ -80,5 +80,5 @@ def _print(answer: dict, as_json: bool, prefix: str = "") -> None:
     why = {"service": f"{answer['user']}'s override{where}",
            "everyone": f"the override{where} set for everyone",
            "user": f"{answer['user']}'s default",
-           "default": "parley.default_model (no stored choice applies)"}[answer["source"]]
-    emit(answer, as_json, lambda a: f"{prefix}{a['model']}  ({why})")
+           "default": "parley.default_model: no stored choice applies"}[answer["source"]]
+    emit(answer, as_json, lambda a: f"{prefix}{a['model']} ({why})")

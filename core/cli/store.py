@@ -18,6 +18,7 @@ from typing import Any, Callable, Protocol
 from urllib.parse import unquote, urlsplit
 
 from core.errors import BadRequestError, ParleyError, redact
+from core.pricing import cost_label, price_kind
 from core.recording.recorder import Recorder, spool_dir_for
 from core.recording.spool import backlog, rejected
 from core.identity import sync_admins
@@ -179,16 +180,17 @@ def run_usage(args, ctx: CliContext) -> int:
         raise
     except Exception as exc:
         return _store_failed(args, ctx, exc)
-    public = [_public_row(row) for row in rows]
+    local = _local_keys(args.by, ctx.settings)
+    public = [_public_row(row, local) for row in rows]
     if args.json:
         print(json.dumps(public, indent=2))
     elif args.csv:
-        print(_render_csv(public), end="")
+        print(_render_csv(args.by, public), end="")
     else:
         print(_render_table(args.by, rows, public))
         waiting = backlog(spool_dir(ctx.settings))
         if waiting:
-            print(f"note: {waiting} recorded call(s) are not shipped yet and not counted; "
+            print(f"note: {waiting:,} recorded call(s) are not shipped yet and not counted; "
                   f"`python -m core db flush` ships them.")
     return 0
 
@@ -208,36 +210,64 @@ def safe_location(url: str) -> str:
     return backend
 
 
-def _public_row(row: dict[str, Any]) -> dict[str, Any]:
-    """The ``usage --json`` shape; cost is None when no call of the group had a price."""
+def _local_keys(by: str, settings: Any) -> set[str]:
+    """The groups that are local models (``--by model``) or local providers (``--by
+    provider``), whose cost shows as "local", not $0."""
+    from core.catalog import Catalog
+
+    try:
+        entries = list(Catalog(settings))
+    except (AttributeError, TypeError):  # settings without models: nothing is known local
+        return set()
+    if by == "model":
+        return {e.name for e in entries if e.is_local}
+    if by == "provider":
+        return {"local", "ollama", "lm_studio", "vllm"}
+    return set()
+
+
+def _public_row(row: dict[str, Any], local: set[str]) -> dict[str, Any]:
+    """The ``usage --json`` shape: ``cost`` is None when the price is unknown (no call of the
+    group had one) or the group is a free local model; ``price`` says which (``local``,
+    ``unknown``, ``known``); ``demo_calls`` counts the rows ``demo`` wrote."""
     out = {name: row.get(name) for name in USAGE_FIELDS}
     if row.get("calls") and row.get("unpriced_calls", 0) >= row["calls"]:
         out["cost"] = None
+    out["price"] = price_kind(out["cost"], row.get("key") in local)
+    if out["price"] == "local":
+        out["cost"] = None
+    out["demo_calls"] = row.get("demo_calls") or 0
     return out
 
 
 def _render_table(by: str, rows: list[dict[str, Any]], public: list[dict[str, Any]]) -> str:
     if not public:
         return "no calls recorded for this selection"
-    header = (by, "calls", "failures", "input tokens", "output tokens", "cost")
-    total = {name: sum(r[name] or 0 for r in public) for name in USAGE_FIELDS[1:]}
-    priced = [r["cost"] for r in public if r["cost"] is not None]
-    total.update(key="total", cost=sum(priced) if priced else None)
-    lines = [header] + [_cells(r) for r in public] + [_cells(total)]
+    demo = sum(r["demo_calls"] for r in public)
+    header = (by, "calls", "failures", "input tokens", "output tokens", "cost") + (
+        ("demo calls",) if demo else ())
+    total = {name: sum(r[name] or 0 for r in public) for name in (*USAGE_FIELDS[1:], "demo_calls")}
+    priced = [r["cost"] for r in public if r["price"] == "known"]
+    total.update(key="total", cost=sum(priced) if priced else None,
+                 price="known" if priced else public[0]["price"])
+    lines = [header] + [_cells(r, demo) for r in public] + [_cells(total, demo)]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     text = [_align(line, widths) for line in lines]
     text.insert(-1, "-" * len(text[0]))
     unpriced = sum(r.get("unpriced_calls", 0) for r in rows)
     if unpriced:
-        text.append(f"note: {unpriced} call(s) have no known price; their cost is not included "
-                    f"(\"unknown\" where no call of the group had a price).")
+        text.append(f"note: {unpriced:,} call(s) have no known price; their cost is not included "
+                    f"(\"price unknown\" where no call of the group had a price).")
+    if demo:
+        text.append(f"note: {demo:,} of these calls are demo data (`python -m core demo`).")
     return "\n".join(text)
 
 
-def _cells(row: dict[str, Any]) -> tuple[str, ...]:
-    cost = "unknown" if row["cost"] is None else f"${row['cost']:.6f}"
-    return (str(row["key"]), f"{row['calls']:,}", f"{row['failures']:,}",
-            f"{row['input_tokens']:,}", f"{row['output_tokens']:,}", cost)
+def _cells(row: dict[str, Any], demo: int) -> tuple[str, ...]:
+    cost = "local" if row["price"] == "local" else cost_label(row["cost"])
+    cells = (str(row["key"]), f"{row['calls']:,}", f"{row['failures']:,}",
+             f"{row['input_tokens']:,}", f"{row['output_tokens']:,}", cost)
+    return cells + ((f"{row['demo_calls']:,}",) if demo else ())
 
 
 def _align(cells: tuple[str, ...], widths: list[int]) -> str:
@@ -245,12 +275,17 @@ def _align(cells: tuple[str, ...], widths: list[int]) -> str:
     return "  ".join([first] + [c.rjust(w) for c, w in zip(cells[1:], widths[1:])])
 
 
-def _render_csv(public: list[dict[str, Any]]) -> str:
+def _render_csv(by: str, public: list[dict[str, Any]]) -> str:
+    """One row per group; the first column is named after ``--by``; ``cost`` is empty when
+    ``price`` is ``local`` or ``unknown``."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=USAGE_FIELDS, lineterminator="\n")
+    fields = [by, *USAGE_FIELDS[1:], "price", "demo_calls"]
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in public:
-        writer.writerow({**row, "cost": "" if row["cost"] is None else f"{row['cost']:.6f}"})
+        cost = "" if row["cost"] is None else f"{row['cost']:.6f}"
+        writer.writerow({by: row["key"], **{k: v for k, v in row.items() if k != "key"},
+                         "cost": cost})
     return buffer.getvalue()
 
 

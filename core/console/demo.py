@@ -79,15 +79,16 @@ def demo_models(catalog: Catalog) -> list[DemoModel]:
 
 def demo_records(n: int, models: list[DemoModel], services: tuple[str, ...] = SERVICES, *,
                  days: int = 120, end: dt.datetime | None = None, seed: int | None = None,
-                 chunk: int = 50_000) -> Iterator[list[CallRecord]]:
-    """``n`` demo records over the ``days`` days up to ``end`` (default now), in chunks."""
+                 chunk: int = 50_000, users: tuple[str, ...] = USERS) -> Iterator[list[CallRecord]]:
+    """``n`` demo records over the ``days`` days up to ``end`` (default now), in chunks, by
+    ``users`` (the first the busiest)."""
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_CALLS:
         raise BadRequestError(f"The number of demo calls must be from 1 to {MAX_CALLS:,}, not {n!r}.")
     if not models:
         raise BadRequestError("Demo data needs at least one configured model.")
     end = end or dt.datetime.now(dt.timezone.utc)
     rng = np.random.default_rng(seed)
-    plan = _Plan(rng, models, services or SERVICES, days, end)
+    plan = _Plan(rng, models, services or SERVICES, days, end, users or USERS)
     # calls are written in time order, as a real log is: each chunk takes the next days
     day_of_call = np.repeat(np.arange(days), rng.multinomial(n, plan.day_weight))
     run = secrets.token_hex(4)
@@ -96,13 +97,17 @@ def demo_records(n: int, models: list[DemoModel], services: tuple[str, ...] = SE
 
 
 def fill_demo(store: CallLog, n: int, catalog: Catalog, services: tuple[str, ...] = (), *,
-              days: int = 120, seed: int | None = None, end: dt.datetime | None = None) -> DemoSummary:
-    """Write ``n`` demo calls to ``store``; returns what was written and how long it took."""
+              days: int = 120, seed: int | None = None, end: dt.datetime | None = None,
+              me: str | None = None) -> DemoSummary:
+    """Write ``n`` demo calls to ``store``; returns what was written and how long it took.
+    ``me`` (the user running it) becomes the third busiest of the demo users, so their own
+    usage page has something to show too."""
     started = time.perf_counter()
     end = end or dt.datetime.now(dt.timezone.utc)
     written = 0
+    users = USERS if not me or me in USERS else (*USERS[:2], me, *USERS[2:-1])
     for records in demo_records(n, demo_models(catalog), tuple(services) or SERVICES, days=days,
-                                end=end, seed=seed):
+                                end=end, seed=seed, users=users):
         written += store.record_calls(records)
     first = (end - dt.timedelta(days=days - 1)).date()
     return DemoSummary(written, first, end.date(), time.perf_counter() - started)
@@ -112,18 +117,18 @@ class _Plan:
     """Who uses what, and how often: drawn once per run, then sampled chunk by chunk."""
 
     def __init__(self, rng: np.random.Generator, models: list[DemoModel], services: tuple[str, ...],
-                 days: int, end: dt.datetime):
+                 days: int, end: dt.datetime, users: tuple[str, ...] = USERS):
         if not 1 <= days <= 3650:
             raise BadRequestError(f"Demo data spans 1 to 3650 days, not {days}.")
-        self.models, self.services = models, services
-        self.user_weight = _normalised(1 / np.arange(1, len(USERS) + 1) ** 1.1)
+        self.models, self.services, self.users = models, services, users
+        self.user_weight = _normalised(1 / np.arange(1, len(users) + 1) ** 1.1)
         self.model_weight = _normalised(rng.uniform(0.5, 1.5, len(models)))
         self.service_weight = _normalised(rng.uniform(0.4, 1.6, len(services)))
-        self.favourite_model = rng.integers(0, len(models), len(USERS))
+        self.favourite_model = rng.integers(0, len(models), len(users))
         # a failed call falls back to the most used other model, as router fallbacks usually do
         order = np.argsort(-self.model_weight).tolist()
         self.fallback_to = {m.name: next(j for j in order if j != i) for i, m in enumerate(models)}
-        self.favourite_service = rng.integers(0, len(services), len(USERS))
+        self.favourite_service = rng.integers(0, len(services), len(users))
         first_day = (end - dt.timedelta(days=days - 1)).replace(hour=0, minute=0, second=0,
                                                                 microsecond=0)
         self.day_start = first_day.timestamp() + 86400 * np.arange(days)
@@ -142,7 +147,7 @@ class _Plan:
     def chunk(self, rng: np.random.Generator, days: np.ndarray, prefix: str, offset: int) -> list[CallRecord]:
         """Records for calls on the given day numbers (one per call), in time order."""
         size = len(days)
-        user = rng.choice(len(USERS), size, p=self.user_weight)
+        user = rng.choice(len(self.users), size, p=self.user_weight)
         model = np.where(rng.random(size) < 0.65, self.favourite_model[user],
                          rng.choice(len(self.models), size, p=self.model_weight))
         service = np.where(rng.random(size) < 0.5, self.favourite_service[user],
@@ -177,7 +182,7 @@ class _Plan:
                 before.error = "The provider did not answer in time."
                 before.input_tokens = before.output_tokens = before.total_tokens = 0
                 before.total_cost, before.ttft_ms = 0.0, None
-                u, s, bad = USERS.index(before.user_id), self.services.index(before.service_type), False
+                u, s, bad = self.users.index(before.user_id), self.services.index(before.service_type), False
                 m = self.fallback_to[before.model]
                 at, fallback_of = before.created_at.timestamp() + before.response_time_ms / 1000, before.call_id
             model = self.models[m]
@@ -187,7 +192,7 @@ class _Plan:
             elif model.input_cost_per_token is not None and model.output_cost_per_token is not None:
                 cost = tin * model.input_cost_per_token + tout * model.output_cost_per_token
             records.append(CallRecord(
-                call_id=f"{prefix}{offset + i:09d}", user_id=USERS[u],
+                call_id=f"{prefix}{offset + i:09d}", user_id=self.users[u],
                 service_type=self.services[s], model=model.name, provider=model.provider,
                 provider_model="", status="failure" if bad else "success",
                 created_at=dt.datetime.fromtimestamp(at, utc),

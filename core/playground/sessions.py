@@ -9,6 +9,7 @@ two answers word by word.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import hashlib
@@ -143,7 +144,7 @@ class Comparison:
         letters = LETTERS[:len(order)]
         if outcome not in (*letters, *OUTCOMES):
             raise BadRequestError(f"A vote is one of {', '.join(letters)}, tie or both_bad.")
-        names = [self._answered_by(turn, i) for i in order]
+        names = self._contestants(turn, order)
         winner = {"tie": "tie", "both_bad": None}.get(outcome) or (
             names[letters.index(outcome)] if outcome in letters else None)
         turn["vote"] = {"outcome": outcome, "winner": winner}
@@ -158,6 +159,23 @@ class Comparison:
             "metadata": {"outcome": outcome, "comparison_id": self.id,
                          "turn": len(self.turns) - 1, "blind": self.blind,
                          "ttft_ms": _by_model(names, [a.get("ttft_ms") for a in answers])}}
+
+    def _contestants(self, turn: dict, order: list[int]) -> list[str]:
+        """Who competed, per column in ``order``: the model that answered, or, where columns
+        share a model, the configuration (``local · t=0.2 · max 1024``), so a comparison of
+        one model under different settings still ranks something. Identical columns keep the
+        same name, and the leaderboard leaves such a vote out."""
+        names = [self._answered_by(turn, i) for i in order]
+        return [f"{name} · {self._settings_label(i)}" if names.count(name) > 1 else name
+                for name, i in zip(names, order)]
+
+    def _settings_label(self, column: int) -> str:
+        config = self.columns[column]
+        label = dataclasses.replace(config, system_prompt=None).label().split(" · ", 1)[1:]
+        if config.system_prompt:
+            digest = hashlib.sha256(config.system_prompt.encode()).hexdigest()[:6]
+            label.append(f"system prompt {digest}")
+        return " · ".join(label) or "default settings"
 
     @staticmethod
     def _answered_by(turn: dict, column: int) -> str:

@@ -36,7 +36,8 @@ def at(emulator, tmp_path, monkeypatch):
 
 
 def send(at: AppTest, prompt: str) -> AppTest:
-    at.text_area(key="cmp_prompt").input(prompt).run()
+    """Type ``prompt`` and click Send: one run, as the form submits both together."""
+    at.text_area(key="cmp_prompt").input(prompt)
     return at.button(key="cmp_send").click().run()
 
 

@@ -74,8 +74,10 @@ def test_the_console_shows_spend_charts_and_marks_demo_data(app):
                            "Demo calls": "1"}
     assert any("1 of these 5 calls are **demo data**" in i.value for i in at.info)
     assert len(at.get("plotly_chart")) >= 8
-    assert at.dataframe[0].value["user"].tolist() == ["bob@example.com", "alice@example.com",
-                                                      "dora@example.com"]
+    users = at.dataframe[0].value
+    assert users["User"].tolist() == ["bob@example.com", "alice@example.com", "dora@example.com"]
+    assert list(users.columns[:6]) == ["User", "Calls", "Failures", "Input tokens",
+                                       "Output tokens", "Spend"]  # headers in words
     assert "Claude (Anthropic)" in " ".join(m.value for m in at.markdown)
 
 
@@ -85,7 +87,7 @@ def test_filters_change_every_figure(app):
     assert metrics(at)["Spend"] == "$4.00" and metrics(at)["Calls"] == "3"
     at.multiselect(key="costs_users").set_value(["alice@example.com"]).run()
     assert metrics(at)["Calls"] == "1"
-    assert at.dataframe[0].value["user"].tolist() == ["alice@example.com"]
+    assert at.dataframe[0].value["User"].tolist() == ["alice@example.com"]
     at.multiselect(key="costs_users").set_value([]).run()
     at.toggle(key="costs_demo").set_value(False).run()
     assert metrics(at)["Calls"] == "2" and metrics(at)["Demo calls"] == "0"
@@ -107,6 +109,14 @@ def test_budgets_are_flagged_at_80_and_100_percent(app):
     if TODAY.day > 3:  # bob's $2.00 call was three days ago: this month only after the 3rd
         assert "Over budget: bob@example.com" in errors
     assert "alice@example.com" in warnings  # $1.75 of $2.00 is 87.5 %
+    budgets = at.dataframe[-1].value
+    assert {"Budget", "Spent (of budget)", "Forecast (of budget)", "Status"} <= set(budgets.columns)
+
+
+def test_without_budgets_the_console_says_so_in_one_line(app):
+    at = app("costs", calls=RECENT).run()
+    assert any(c.value.startswith("No budgets are set") for c in at.caption)
+    assert not any("Status" in d.value.columns for d in at.dataframe)
 
 
 def test_a_user_who_is_not_an_admin_sees_no_console(app):
@@ -126,7 +136,7 @@ def test_usage_shows_only_the_users_own_calls(app):
     at.segmented_control(key="usage_period").set_value("Last 7 days").run()
     assert metrics(at) == {"Spend": "$2.00", "Calls": "2", "Tokens": "2,500", "Failed": "1"}
     table = at.dataframe[0].value
-    assert set(table["model"]) == {"claude", "gemini"} and "alice@example.com" not in str(table)
+    assert set(table["Model"]) == {"claude", "gemini"} and "alice@example.com" not in str(table)
     assert len(at.get("plotly_chart")) == 2
 
 

@@ -69,6 +69,7 @@ def test_the_calls_page_lists_calls_and_filters_them(app_env):
     at = AppTest.from_file(str(PAGES / "calls.py"), default_timeout=30).run()
     assert not at.exception, at.exception
     calls = at.dataframe[0].value
-    assert len(calls) == 6 and set(calls["model"]) == {"claude", "gemini"}
+    assert len(calls) == 6 and set(calls["Model"]) == {"claude", "gemini"}
+    assert all(cost.startswith(("$", "<")) for cost in calls["Cost"] if cost != "–")
     at.multiselect(key="calls_models").set_value(["gemini"]).run()
-    assert set(at.dataframe[0].value["model"]) == {"gemini"}
+    assert set(at.dataframe[0].value["Model"]) == {"gemini"}

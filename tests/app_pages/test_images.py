@@ -56,7 +56,7 @@ def test_two_image_models_answer_side_by_side_with_their_cost(page):
     assert len(pictures) == 4  # two per model
     captions = [c.value for c in at.caption]
     assert any(c.startswith("2 images · $0.0218 · 7 in / 544 out tokens") for c in captions), captions
-    assert any(c.startswith("2 images · $0.0800") for c in captions), captions
+    assert any(c.startswith("2 images · $0.08 ") for c in captions), captions
     from ui.deps import service
     service().recorder.flush()
     rows = service().store.usage("model", user_id="pat@example.com")

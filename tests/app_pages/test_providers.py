@@ -44,7 +44,7 @@ def table(emulator, tmp_path, monkeypatch):
     assert not at.exception
     page_text = repr(at._tree) + " ".join(str(e.value) for e in [*at.markdown, *at.caption])
     frame = at.dataframe[0].value
-    rows = {row["name"]: row for row in frame.to_dict("records")}
+    rows = {row["Name"]: row for row in frame.to_dict("records")}
     return rows, page_text + frame.to_csv()
 
 
@@ -55,31 +55,31 @@ def test_every_configured_model_is_listed(table):
 
 def test_a_cloud_model_with_its_key_set(table):
     claude = table[0]["claude"]
-    assert claude["model"] == "Claude (Anthropic)" and claude["provider"] == "anthropic"
-    assert claude["available"] == "yes" and claude["API key"] == "set"
-    assert claude["input / 1M"] == "$3.00" and claude["output / 1M"] == "$15.00"
-    assert claude["context window"] == "200,000 tokens" and claude["default"] == "✓"
+    assert claude["Model"] == "Claude (Anthropic) (default)" and claude["Provider"] == "anthropic"
+    assert claude["Ready"] == "yes" and claude["API key"] == "set"
+    assert claude["Input / 1M"] == "$3.00" and claude["Output / 1M"] == "$15.00"
+    assert claude["Context window"] == "200,000 tokens"
 
 
 def test_a_model_without_its_key_says_which_is_missing(table):
     gpt = table[0]["gpt"]
-    assert gpt["available"] == "no: OPENAI_API_KEY is not set" and gpt["API key"] == "not set"
+    assert gpt["Ready"] == "no: OPENAI_API_KEY is not set" and gpt["API key"] == "not set"
 
 
 def test_an_unpriced_model_shows_unknown_never_zero(table):
     mystery = table[0]["mystery"]
-    assert mystery["input / 1M"] == mystery["output / 1M"] == "unknown"
-    assert mystery["context window"] == "unknown"
-    assert (mystery["badge"], mystery["description"]) == ("Experimental",
+    assert mystery["Input / 1M"] == mystery["Output / 1M"] == "price unknown"
+    assert mystery["Context window"] == "unknown"
+    assert (mystery["Badge"], mystery["Description"]) == ("Experimental",
                                                            "A model nobody has priced.")
 
 
 def test_local_servers_are_checked(table):
     rows, _ = table
-    assert rows["llama"]["available"].startswith("no: Ollama at http://127.0.0.1:")
-    assert "not reachable" in rows["llama"]["available"]
+    assert rows["llama"]["Ready"].startswith("no: Ollama at http://127.0.0.1:")
+    assert "not reachable" in rows["llama"]["Ready"]
     assert rows["llama"]["API key"] == "not needed"
-    assert rows["served"]["available"] == "yes" and rows["served"]["input / 1M"] == "free (local)"
+    assert rows["served"]["Ready"] == "yes" and rows["served"]["Input / 1M"] == "local (free)"
 
 
 def test_no_key_appears_on_the_page(table):

@@ -20,7 +20,7 @@ def test_a_default_set_in_the_browser_is_kept_and_serves_calls(page, parley_app)
     open_app(page, f"{app.url}/preferences")  # a deep link as the server's first visit
     expect(page.get_by_test_id("stSidebar")).to_contain_text(f"Local mode: {user} (admin)")
     default = page.get_by_role("combobox", name="Default model")
-    expect(default).to_have_value("Use the app default (Claude (Anthropic))")
+    expect(default).to_have_value("Use the app default: Claude (Anthropic)")
 
     default.click()
     claude = re.compile(r"^Claude \(Anthropic\) · \$3\.00 \/ \$15\.00 per 1M tokens · "
@@ -43,8 +43,8 @@ def test_a_default_set_in_the_browser_is_kept_and_serves_calls(page, parley_app)
     assert result["model"] == "gemini" and result["served_by"] == "gemini" and result["error"] is None
 
     page.get_by_role("combobox", name="Default model").click()
-    page.get_by_role("option", name="Use the app default (Claude (Anthropic))").click()
-    expect(page.get_by_text("Saved: you now use the app default model (Claude (Anthropic)).")
+    page.get_by_role("option", name="Use the app default: Claude (Anthropic)").click()
+    expect(page.get_by_text("Saved: you now use the app default model: Claude (Anthropic).")
            ).to_be_visible()
     now = subprocess.run([sys.executable, "-m", "core", "prefs", "get", "--user", user, "--json"],
                          cwd=REPO, env=app.env, capture_output=True, text=True, timeout=60)

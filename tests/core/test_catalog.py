@@ -71,3 +71,12 @@ def test_models_json_shape():
     entry = catalog_of(model("gpt", "openai/gpt-4.1-mini")).get("gpt")
     assert set(entry.to_json()) == {"name", "provider", "display_name", "input_cost_per_1m",
                                     "output_cost_per_1m", "price_known", "context_window", "available"}
+
+
+def test_a_picker_label_says_each_thing_once():
+    from core.config.environment import bundled_local_model
+    from core.catalog import _entry
+
+    local = _entry(bundled_local_model())
+    assert local.choice_label(badge=True) == "SmolLM2 135M (bundled) · Local"
+    assert local.choice_label() == "SmolLM2 135M (bundled) · local"

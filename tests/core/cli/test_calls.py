@@ -21,7 +21,7 @@ ASK_FIELDS = {"content", "model", "provider", "input_tokens", "output_tokens", "
               "price_known", "response_time_ms", "ttft_ms", "call_id", "fallback_used", "served_by",
               "error", "route", "route_reason", "kind", "reasoning_tokens", "cache_read_tokens",
               "cache_write_tokens", "image_tokens", "saved_cost", "reasoning", "tool_calls", "json_valid",
-              "json_errors"}
+              "json_errors", "price"}
 
 
 @pytest.fixture
@@ -85,14 +85,14 @@ def test_ask_json_matches_provider_usage_and_litellm_prices(config, capsys, emul
     assert (result["input_tokens"], result["output_tokens"]) == (1234, usage.output_tokens)
     price = sum(litellm.cost_per_token(model=PROVIDER_MODELS[name], prompt_tokens=1234,
                                        completion_tokens=usage.output_tokens))
-    assert result["cost"] == pytest.approx(price, rel=1e-12)
+    assert result["cost"] == pytest.approx(price, rel=1e-12) and result["price"] == "known"
     assert result["served_by"] == name and result["fallback_used"] is False
 
 
 def test_ask_streams_text_then_a_summary_line(config, capsys):
     code, out, err = run_cli(capsys, "ask", "hello world", "--model", "gpt")
     assert code == 0 and out.strip() == "Echo: hello world"
-    assert "gpt (openai)" in err and "$" in err
+    assert "gpt via openai" in err and "$" in err and "((" not in err
 
 
 def test_ask_reports_a_fallback(config, capsys, emulator):
@@ -105,6 +105,7 @@ def test_ask_reports_a_fallback(config, capsys, emulator):
 @pytest.mark.parametrize("argv, words, code", [
     (["ask", "", "--json"], "prompt is empty", 2),
     (["ask", "hi", "--model", "nope"], "choose one of: claude, gemini, gpt, old", 2),
+    (["compare", "hi", "--models", "claude,mistral"], "To use mistral, list it under model_list", 2),
     (["ask", "hi", "--temperature", "9"], "Temperature must be", 2),
     (["ask", "hi", "--max-tokens", "-5"], "max_tokens must be", 2),
     (["ask", "hi", "--model", "old"], "NOT_SET_KEY is not set", 1),
@@ -142,3 +143,19 @@ def test_a_new_user_runs_python_m_core_ask(config, emulator, tmp_path):
     status = subprocess.run([sys.executable, "-m", "core", "db", "status", "--json"], capture_output=True,
                             text=True, env=env, timeout=120, cwd=tmp_path)
     assert json.loads(status.stdout)["counts"]["request_logs"] == 1
+
+
+def test_two_columns_of_one_model_get_distinct_headers(config, capsys):
+    code, out, _ = run_cli(capsys, "compare", "hi", "--models", "gpt,gpt")
+    assert code == 0 and "== A · gpt ==" in out and "== B · gpt ==" in out
+
+
+def test_on_a_fresh_machine_compare_says_which_keys_make_it_work(tmp_path, capsys, monkeypatch):
+    """The README's `compare --models claude,gemini` with no key and no parley.yaml."""
+    for name in ("PARLEY_CONFIG", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY",
+                 "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, "compare", "hi", "--models", "claude,gemini")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "set ANTHROPIC_API_KEY in the environment" in err and "parley.example.yaml" in err

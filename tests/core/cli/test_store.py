@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.cli.store import StoreContext, register, safe_location, spool_dir
+from core.config.environment import bundled_local_model
 from core.errors import BadRequestError, StoreUnavailableError
 from core.recording.recorder import Recorder
 from core.store.base import USAGE_FIELDS
@@ -28,8 +29,9 @@ class MemoryStore(RecordingStore):
             if user_id and r.user_id != user_id:
                 continue
             key = r.created_at.date().isoformat() if by == "day" else getattr(r, attr)
-            g = groups.setdefault(key, dict.fromkeys(USAGE_FIELDS[1:], 0) | {"key": key,
-                                                                              "unpriced_calls": 0})
+            g = groups.setdefault(key, dict.fromkeys(USAGE_FIELDS[1:], 0) | {
+                "key": key, "unpriced_calls": 0, "demo_calls": 0})
+            g["demo_calls"] += bool(r.is_demo)
             g["calls"] += 1
             g["failures"] += r.status == "failure"
             g["input_tokens"] += r.input_tokens
@@ -104,12 +106,13 @@ def test_usage_json_has_exactly_the_documented_fields(settings, store, capsys):
     code, out, _ = run(["usage", "--by", "user", "--json"], settings, store, capsys)
     rows = json.loads(out)
     assert code == 0
-    assert all(list(r) == ["key", "calls", "failures", "input_tokens", "output_tokens", "cost"]
-               for r in rows)
+    assert all(list(r) == ["key", "calls", "failures", "input_tokens", "output_tokens", "cost",
+                           "price", "demo_calls"] for r in rows)
     by_key = {r["key"]: r for r in rows}
     assert by_key["ann"] == {"key": "ann", "calls": 2, "failures": 1, "input_tokens": 23,
-                             "output_tokens": 10, "cost": 0.75}
+                             "output_tokens": 10, "cost": 0.75, "price": "known", "demo_calls": 0}
     assert by_key["bob"]["cost"] is None  # only unpriced calls: unknown, never $0
+    assert by_key["bob"]["price"] == "unknown"
     assert by_key["cat"]["cost"] == 0.125
 
 
@@ -123,9 +126,9 @@ def test_usage_table_is_aligned_with_a_total_and_marks_unknown_prices(settings, 
     table = [line for line in lines if not line.startswith(("note", "-"))]
     assert len({len(line) for line in table}) == 1  # every row as wide as the header
     bob = next(line for line in lines if line.startswith("bob"))
-    assert bob.endswith("unknown")
+    assert bob.endswith("price unknown")
     total = next(line for line in lines if line.startswith("total"))
-    assert total.split() == ["total", "5", "1", "65", "25", "$0.875000"]
+    assert total.split() == ["total", "5", "1", "65", "25", "$0.875"]
     assert "note: 2 call(s) have no known price" in out
 
 
@@ -134,8 +137,27 @@ def test_usage_csv_and_filters(settings, store, capsys):
     code, out, _ = run(["usage", "--by", "model", "--user", "ann", "--csv"], settings, store, capsys)
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0
-    assert rows == [{"key": "claude", "calls": "2", "failures": "1", "input_tokens": "23",
-                     "output_tokens": "10", "cost": "0.750000"}]
+    assert rows == [{"model": "claude", "calls": "2", "failures": "1", "input_tokens": "23",
+                     "output_tokens": "10", "cost": "0.750000", "price": "known",
+                     "demo_calls": "0"}]
+
+
+def test_usage_shows_local_models_as_local_and_marks_demo_rows(settings, store, capsys):
+    """A free local model is "local" in the table, the CSV and the JSON, never $0."""
+    fill(store, [make_record(1, model="local", provider="local", total_cost=0.0),
+                 make_record(2, model="claude", total_cost=0.5, is_demo=True)])
+    settings.models = (bundled_local_model(),)
+    _, out, _ = run(["usage", "--by", "model"], settings, store, capsys)
+    local = next(line for line in out.splitlines() if line.startswith("local"))
+    assert local.split()[-2:] == ["local", "0"] and "$0" not in local
+    assert "demo calls" in out.splitlines()[0] and "1 of these calls are demo data" in out
+    _, out, _ = run(["usage", "--by", "model", "--json"], settings, store, capsys)
+    rows = {r["key"]: r for r in json.loads(out)}
+    assert (rows["local"]["cost"], rows["local"]["price"]) == (None, "local")
+    assert rows["claude"]["demo_calls"] == 1
+    _, out, _ = run(["usage", "--by", "model", "--csv"], settings, store, capsys)
+    rows = {r["model"]: r for r in csv.DictReader(io.StringIO(out))}
+    assert (rows["local"]["cost"], rows["local"]["price"]) == ("", "local")
 
 
 def test_usage_mentions_calls_not_yet_shipped(settings, store, capsys):

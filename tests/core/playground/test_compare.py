@@ -12,7 +12,7 @@ from core.playground.fanout import FanOut
 from core.validation import ColumnConfig
 from core.playground.sessions import Comparison, word_diff
 from core.errors import BadRequestError, UnknownModelError
-from core.pricing import cost_label, estimate_call, estimate_cost
+from core.pricing import cost_label, estimate_call, estimate_cost, money
 from tests.emulated import KEYS, PROVIDER_MODELS, Collected, make_service
 from tests.fakes.script import Fault, Reply
 
@@ -143,6 +143,36 @@ def test_a_blind_vote_names_the_models_behind_the_letters():
     assert not comparison.hidden
     with pytest.raises(BadRequestError):
         comparison.vote("E")
+
+
+def test_money_has_the_precision_the_amount_needs():
+    assert [money(a) for a in (0, 0.00004, 0.00123, 0.0154, 0.25, 1234.567)] == [
+        "$0", "< $0.0001", "$0.0012", "$0.0154", "$0.25", "$1,234.57"]
+    assert cost_label(0.00004) == "< $0.0001" and cost_label(0.0, is_local=True) == "local"
+
+
+def test_a_vote_between_settings_of_one_model_names_the_configurations():
+    columns = [ColumnConfig("local", 0.2, 1024), ColumnConfig("local", 0.9, 1024, "Be brief.")]
+    comparison = Comparison.new("pat", columns, blind=True, rng=random.Random(1))
+    comparison.turns.append({"prompt": "q", "vote": None, "answers": [
+        {"model": "local", "served_by": "local", "content": "A1", "cost": 0.0},
+        {"model": "local", "served_by": "local", "content": "B1", "cost": 0.0}]})
+    vote = comparison.vote("tie")
+    assert sorted(vote["models"]) == ["local · t=0.2 · max 1024",
+                                      f"local · t=0.9 · max 1024 · system prompt {_digest('Be brief.')}"]
+
+
+def test_identical_columns_keep_one_name_so_the_leaderboard_leaves_them_out():
+    columns = [ColumnConfig("local", 0.2, 1024)] * 2
+    comparison = Comparison.new("pat", columns, blind=True, rng=random.Random(1))
+    comparison.turns.append({"prompt": "q", "vote": None, "answers": [
+        {"model": "local", "content": "A1"}, {"model": "local", "content": "B1"}]})
+    assert len(set(comparison.vote("A")["models"])) == 1
+
+
+def _digest(text: str) -> str:
+    import hashlib
+    return hashlib.sha256(text.encode()).hexdigest()[:6]
 
 
 def test_exports_carry_every_turn_and_reopen_the_same_comparison():

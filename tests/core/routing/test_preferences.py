@@ -68,7 +68,7 @@ def test_resolution_order_service_then_user_then_default(configured, capsys):
 
 def test_set_prints_what_now_applies(configured, capsys):
     code, out, _ = prefs("set", "--user", "alice", "--model", "claude", capsys=capsys)
-    assert code == 0 and out.strip() == "claude  (alice's default)"
+    assert code == 0 and out.strip() == "claude (alice's default)"
 
 
 async def test_a_call_naming_no_model_is_served_by_the_stored_choice(emulator, tmp_path):
@@ -122,7 +122,7 @@ def test_clearing_the_default_keeps_the_overrides(configured, capsys):
     prefs("set", "--user", "bob", "--model", "claude", capsys=capsys)
     code, out, _ = prefs("clear", "--user", "alice", capsys=capsys)
     assert code == 0 and out.strip() == \
-        "Removed alice's default; now gemini  (parley.default_model (no stored choice applies))"
+        "Removed alice's default; now gemini (parley.default_model: no stored choice applies)"
     assert stored_rows("alice") == {"xray": "gpt"}
     assert stored_rows("bob") == {None: "claude"}
     xray = prefs("get", "--user", "alice", "--service", "xray", "--json", capsys=capsys)[1]
@@ -133,7 +133,7 @@ def test_clearing_what_is_not_stored_says_so_and_succeeds(configured, capsys):
     prefs("set", "--user", "alice", "--model", "claude", capsys=capsys)
     code, out, _ = prefs("clear", "--user", "alice", "--service", "xray", capsys=capsys)
     assert code == 0 and out.strip() == \
-        "alice had no override for xray stored; still claude  (alice's default)"
+        "alice had no override for xray stored; still claude (alice's default)"
     assert prefs("clear", "--user", "alice", "--service", "xray", "--json",
                  capsys=capsys)[1]["cleared"] is False
     assert stored_rows("alice") == {None: "claude"}
@@ -188,7 +188,7 @@ def test_page_lists_each_model_with_badge_price_and_a_typical_request(configured
     default = at.selectbox(key="prefs_default")
     assert default.value == ""  # nothing stored: the app default applies
     labels = default.options
-    assert labels[0] == "Use the app default (Gemini (Google))" and len(labels) == 4
+    assert labels[0] == "Use the app default: Gemini (Google)" and len(labels) == 4
     gemini = next(label for label in labels if label.startswith("Gemini (Google)"))
     assert "per 1M tokens" in gemini and "typical request $" in gemini
     assert [s.label for s in at.selectbox][1:] == ["xray", "smart_questions", "answer_builder"]
@@ -202,7 +202,8 @@ def test_page_saves_a_default_at_once_and_keeps_it_after_reload(configured):
     again = page().run()
     assert again.selectbox(key="prefs_default").value == "claude"
     table = again.dataframe[0].value
-    assert list(table["model"]) == ["claude"] * 4 and set(table["because"]) == {"your default"}
+    assert list(table["Model"]) == ["Claude (Anthropic)"] * 4  # display names, not internal ones
+    assert set(table["Because"]) == {"your default"}
 
 
 def test_page_saves_a_service_override(configured):
@@ -213,7 +214,7 @@ def test_page_saves_a_service_override(configured):
     assert at.selectbox(key="prefs_xray").value == "gpt"
     assert stored_rows("alice") == {"xray": "gpt"}
     table = page().run().dataframe[0].value
-    assert table.loc[table["service type"] == "xray", "because"].item() == "your override"
+    assert table.loc[table["Service type"] == "xray", "Because"].item() == "your override"
 
 
 def test_page_says_when_a_saved_model_is_no_longer_configured(configured):
@@ -243,13 +244,13 @@ def test_page_removes_an_override_with_use_my_default(configured):
     assert xray.value == "gpt" and xray.options[0] == "Use my default"
     xray.select_index(0).run()
     assert not at.exception
-    assert at.success[0].value == "Saved: xray now uses your default model (Claude (Anthropic))."
+    assert at.success[0].value == "Saved: xray now uses your default model: Claude (Anthropic)."
     assert at.selectbox(key="prefs_xray").value == ""
     assert stored_rows("alice") == {None: "claude"}
     again = page().run()
     assert again.selectbox(key="prefs_xray").value == ""
     table = again.dataframe[0].value
-    assert table.loc[table["service type"] == "xray", "because"].item() == "your default"
+    assert table.loc[table["Service type"] == "xray", "Because"].item() == "your default"
 
 
 def test_page_removes_the_default_with_use_the_app_default(configured):
@@ -258,10 +259,10 @@ def test_page_removes_the_default_with_use_the_app_default(configured):
     at = page().run()
     assert at.selectbox(key="prefs_default").value == "claude"
     at.selectbox(key="prefs_default").select_index(0).run()
-    assert at.success[0].value == "Saved: you now use the app default model (Gemini (Google))."
+    assert at.success[0].value == "Saved: you now use the app default model: Gemini (Google)."
     assert stored_rows("alice") == {"xray": "gpt"}
     table = page().run().dataframe[0].value
-    assert dict(zip(table["service type"], table["because"])) == {
+    assert dict(zip(table["Service type"], table["Because"])) == {
         "(any other)": "the app's default", "xray": "your override",
         "smart_questions": "the app's default", "answer_builder": "the app's default"}
 

@@ -3,7 +3,6 @@
 an admin removed from the configuration is no longer one anywhere."""
 from __future__ import annotations
 
-import dataclasses
 
 from core import identity as access
 from core.config import ModelConfig, build_settings
