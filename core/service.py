@@ -222,9 +222,9 @@ class AIService:
         try:
             outcome = await generate_images(self.gateway, request)
         except ParleyError as err:
-            self._record_failure(request, err, user_id, service_type, metadata, key_id=key_id)
+            self._record_failure(request, err, user_id, service_type, metadata)
             raise
-        self._record(request, outcome, user_id, service_type, metadata, key_id)
+        self._record(request, outcome, user_id, service_type, metadata)
         return outcome.result
 
     def generate_image_sync(self, prompt: str, **kwargs: Any) -> GenerationResult:
