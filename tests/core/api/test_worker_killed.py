@@ -36,8 +36,11 @@ def worker_pids(supervisor: int) -> list[int]:
     return pids
 
 
-async def one_stream(client: httpx.AsyncClient, url: str, secret: str) -> str | None:
-    """The call id of a stream that reached [DONE], else None."""
+async def one_stream(client: httpx.AsyncClient, url: str, secret: str, delay: float,
+                     done_ids: list) -> str | None:
+    """The call id of a stream that reached [DONE] (also appended to ``done_ids``), else None.
+    Streams start ``delay`` seconds in, so they end at different times."""
+    await asyncio.sleep(delay)
     try:
         async with client.stream("POST", url, headers={"Authorization": f"Bearer {secret}"},
                                  json={"model": "gemini", "stream": True,
@@ -47,6 +50,8 @@ async def one_stream(client: httpx.AsyncClient, url: str, secret: str) -> str | 
             done = False
             async for line in r.aiter_lines():
                 done = done or line == "data: [DONE]"
+            if done:
+                done_ids.append(r.headers["x-parley-call-id"])
             return r.headers["x-parley-call-id"] if done else None
     except httpx.HTTPError:
         return None
@@ -65,12 +70,15 @@ def test_every_answered_call_is_recorded_once_when_a_worker_is_killed(api_env, t
     async def run() -> list[str | None]:
         limits = httpx.Limits(max_connections=STREAMS)
         async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-            return await asyncio.gather(*(one_stream(client, url, secret) for _ in range(STREAMS)))
+            return await asyncio.gather(*(one_stream(client, url, secret, i * 0.02, done_ids)
+                                          for i in range(STREAMS)))
 
-    killed = []
+    killed, done_ids = [], []
 
     def kill_one():
-        time.sleep(0.6)  # streams are under way on both workers
+        deadline = time.monotonic() + 60
+        while len(done_ids) < 10 and time.monotonic() < deadline:
+            time.sleep(0.01)  # some streams answered, the rest under way on both workers
         victim = worker_pids(proc.pid)[0]
         os.kill(victim, signal.SIGKILL)
         killed.append(victim)
