@@ -91,15 +91,19 @@ def test_an_evaluation_from_upload_to_the_decision(page, parley_app, emulator, t
     assert max(seen) == 60 and any(0 < n < 60 for n in seen), seen  # the bar moved on its own
     expect(page.get_by_text(re.compile(r"^Run run-\w+ is done"))).to_be_visible(timeout=30_000)
 
+    page.reload()  # a later visit: the run is listed under Runs
+    page.wait_for_selector('[data-testid="stApp"]')
+    settle(page)
     page.get_by_role("tab", name="Runs").click()
     settle(page)
-    for _ in range(4):  # blind: the better answer is whichever echoes the question
+    for n in range(1, 5):  # blind: the better answer is whichever echoes the question
+        expect(page.get_by_text(re.compile(rf"^Row {n} of 20: "))).to_be_visible()
         first = page.locator('[data-testid="stColumn"]',
                              has=page.get_by_text("Answer A", exact=True)).last.inner_text()
         letter = "A" if "Echo: Name fruit" in first else "B"
         page.get_by_role("button", name=f"{letter} better").click()
+        expect(page.get_by_text(f"Vote on row {n} saved.")).to_be_visible()
         settle(page)
-        expect(page.get_by_text(re.compile(r"^Vote on row \d+ saved\."))).to_be_visible()
 
     expect(page.locator('[data-testid="stDataFrame"]:visible')).to_have_count(2)  # totals, matrix
     with page.expect_download() as download:
