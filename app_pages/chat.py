@@ -44,7 +44,7 @@ def option_label(option: str) -> str:
         return "auto (routed)" if svc.settings.routes else "auto (no routes configured: your default)"
     if option == DEFAULT:
         mine = default_model()
-        return f"Your default ({models[mine].display_name if mine in models else mine})" \
+        return f"Your default: {models[mine].display_name if mine in models else mine}" \
             if mine else "Your default"
     return models[option].choice_label()
 

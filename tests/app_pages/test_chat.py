@@ -41,7 +41,7 @@ def test_an_empty_chat_offers_auto_your_default_and_each_model(chat):
     assert app.title[0].value == "Chat"
     picker = app.selectbox[0]
     assert picker.value == "auto"
-    assert picker.options[:2] == ["auto (routed)", "Your default (gemini)"]
+    assert picker.options[:2] == ["auto (routed)", "Your default: gemini"]
     assert "claude · $3.00 / $15.00 per 1M tokens" in picker.options
     assert "Mystery · price unknown" in picker.options
     assert not app.chat_message
