@@ -40,14 +40,15 @@ keeps_history = svc.settings.privacy == "store"  # history holds prompts and ans
 display_names = {m.name: m.display_name for m in svc.catalog}
 
 
-def ceiling_text(columns: list) -> str:
+def ceiling_text(columns: list, blind: bool) -> str:
     """The most each column's answer can cost (its max tokens out), known before typing: the
-    prompt's own tokens cost little beside it, and counting them would load the tokenizers."""
-    parts = []
-    for letter, column in zip(LETTERS, columns):
-        entry = svc.catalog.get(column.model)
-        bound = estimate_cost(entry, 0, column.max_tokens or DEFAULT_MAX_TOKENS)
-        parts.append(f"{letter} {bound.label}")
+    prompt's own tokens cost little beside it, and counting them would load the tokenizers.
+    Blind: none, so no price hints at which answer is which model's."""
+    if blind:
+        return "Blind mode: prices and figures show after your vote."
+    bounds = [estimate_cost(svc.catalog.get(c.model), 0, c.max_tokens or DEFAULT_MAX_TOKENS)
+              for c in columns]
+    parts = [f"{letter} {bound.label}" for letter, bound in zip(LETTERS, bounds)]
     return "Most an answer can cost, before the prompt's tokens: " + " · ".join(parts)
 
 
@@ -109,7 +110,7 @@ with compare_tab:
         row = st.columns([1, 6, 3], vertical_alignment="center")
         submitted = row[0].form_submit_button("Send", type="primary", key="cmp_send",
                                               width="stretch")
-        row[1].caption(ceiling_text(columns))
+        row[1].caption(ceiling_text(columns, blind))
         with row[2].expander("Attach images or a PDF"):
             uploads = st.file_uploader(
                 "Attach images or a PDF", type=["png", "jpg", "jpeg", "webp", "gif", "pdf"],

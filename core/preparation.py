@@ -74,6 +74,7 @@ def structured_options(tools, tool_choice, response_format, reasoning_effort) ->
 
 async def prepare(service, call: Call) -> Prepared:
     """The request for ``call`` on ``service`` (an ``AIService``), or ``ParleyError``."""
+    attachments = check_attachments(call.attachments)  # first: a bad one is the real fault
     continuing = (call.prompt is None and bool(call.history) and isinstance(call.history, list)
                   and isinstance(call.history[-1], dict) and call.history[-1].get("role") == "tool")
     check_call("(tool results)" if continuing else call.prompt, call.temperature, call.max_tokens,
@@ -81,7 +82,6 @@ async def prepare(service, call: Call) -> Prepared:
     check_arguments(service_type=call.service_type, model=call.model, provider=call.provider,
                     system_prompt=call.system_prompt, metadata=call.metadata, history=call.history,
                     fallbacks=call.fallbacks, complexity=call.complexity)
-    attachments = check_attachments(call.attachments)
     if attachments and call.prompt is None:
         raise BadRequestError("Attach files to a prompt, not to tool results.")
     messages = messages_for(call.prompt, call.system_prompt, call.history)

@@ -98,8 +98,8 @@ class Caller:
             self.service.catalog.get(model)  # 404 for an unknown model
         model = model or next(iter(image_models(self.service.settings)), None)
         if model is not None and not key.allows(model):
-            raise ApiError(403, f"API key {key.prefix} may use only {', '.join(key.models)}, "
-                                f"not {model}.", code="model_not_allowed")
+            raise ApiError(403, f"API key {key.prefix} may not use {model}; it may use only "
+                                f"{', '.join(key.models)}.", code="model_not_allowed")
         if key.rate_limit_per_minute:
             self.limiter.acquire(f"key:{key.prefix}", key.rate_limit_per_minute)
         call = self.service.generate_image(

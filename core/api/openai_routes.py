@@ -69,7 +69,7 @@ def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
     async def images(body: ImageGenerationRequest, key: ApiKey = Depends(key_of),
                      x_parley_service: str | None = Header(default=None)):
         """Images from a prompt by an image model, in OpenAI's shape."""
-        service_type = caller.service_type(key, x_parley_service)
+        service_type = caller.service_type(key, x_parley_service, None, "images")
         result = await caller.generate_image(key, service_type=service_type, prompt=body.prompt,
                                              model=body.model, n=body.n, size=body.size,
                                              quality=body.quality)

@@ -106,7 +106,7 @@ def _address(hex_ip: str, family: int) -> str:
 
 def test_scripts_app_listens_on_loopback_only(tmp_path):
     command = scripts_app_command()
-    assert command[:5] == [".venv/bin/python", "-m", "streamlit", "run", "app.py"]
+    assert command[:5] == [".venv/bin/python", "-m", "streamlit", "run", "server.py"]
     assert not any(arg.startswith("--server.address") for arg in command)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
