@@ -85,7 +85,9 @@ async def test_a_rejected_key_is_not_retried(svc, emulator):
     assert [r.protocol for r in emulator.requests] == ["anthropic", "gemini"]
 
 
-async def test_a_failing_primary_cools_down_and_later_calls_skip_it(svc, emulator):
+async def test_a_failing_primary_cools_down_and_later_calls_skip_it(emulator):
+    # A cooldown long enough that a slow machine cannot outlast it between the two calls.
+    svc = make_service(emulator, router={"timeout": 2, "cooldown_time": 300})
     emulator.set_default(CLAUDE, Fault("503"))
     first = await svc.generate("one", model="claude")
     tried = sum(r.protocol == "anthropic" for r in emulator.requests)
@@ -93,6 +95,7 @@ async def test_a_failing_primary_cools_down_and_later_calls_skip_it(svc, emulato
     second = await svc.generate("two", model="claude")
     assert second.served_by == "gemini" and second.fallback_used
     assert sum(r.protocol == "anthropic" for r in emulator.requests) == tried
+    svc.close()
 
 
 async def test_a_hung_gemini_stream_times_out_and_falls_back(emulator):
