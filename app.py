@@ -3,11 +3,15 @@
 Everyone gets compare, chat, preferences, usage, providers and API keys; admins also get the cost
 console. For anyone else the admin pages are registered but hidden, and the gate below shows
 "Admins only" instead of running them, so a direct link (``/costs``) shows no data. In team
-mode a visitor who has not signed in gets the login page, whatever URL they opened.
+mode a visitor who has not signed in gets the login page, whatever URL they opened. In local
+mode a browser that is not on this machine gets a refusal page and nothing else.
 """
 import streamlit as st
 
-from ui.state import is_admin, login_page, require_admin, show_identity, signed_in
+from core import ConfigError
+from ui.deps import service
+from ui.state import (is_admin, login_page, refuse_remote_client, require_admin, show_identity,
+                      signed_in)
 
 # (script, title, icon, url path); the root URL opens the first
 PAGES = [("app_pages/compare.py", "Compare", "⚖️", "compare"),
@@ -23,6 +27,14 @@ PAGES = [("app_pages/compare.py", "Compare", "⚖️", "compare"),
 ADMIN_PAGES = {"costs"}  # url paths only admins may open
 
 st.set_page_config(page_title="Parley", page_icon="🗣️", layout="wide")
+refuse_remote_client()  # local mode: only this machine's browser (its user is an admin)
+try:
+    service()  # parley.yaml is read and checked here, once per process
+except ConfigError as err:
+    st.title("Parley's configuration needs fixing")
+    st.error(str(err))
+    st.caption("Fix it, then restart the app.")
+    st.stop()
 
 
 def open_first_screen() -> None:

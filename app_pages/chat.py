@@ -13,6 +13,7 @@ from core import ParleyError
 from core.attachments import check_attachments, identify
 from core.images import image_models
 from core.playground.sessions import answer_stats
+from ui.components import safe_answer
 from ui.deps import service
 from ui.state import current_user
 
@@ -72,7 +73,7 @@ if not thread:
                "complexity calls for; under each answer you see which model, why, and the cost.")
 for turn in thread:
     with st.chat_message(turn["role"]):
-        st.markdown(turn["content"])
+        safe_answer.show(turn["content"])
         if turn.get("caption"):
             st.caption(turn["caption"])
 
@@ -86,7 +87,7 @@ except ParleyError as err:
 if prompt:
     attached = f"📎 {', '.join(a.name for a in attachments)}" if attachments else ""
     with st.chat_message("user"):
-        st.markdown(prompt)
+        safe_answer.show(prompt)
         if attached:
             st.caption(attached)
     choice = st.session_state[MODEL]
@@ -96,10 +97,11 @@ if prompt:
             for item in svc.stream_sync(prompt, user_id=user, service_type="chat",
                                         model=None if choice == DEFAULT else choice,
                                         history=[{"role": t["role"], "content": t["content"]}
-                                                 for t in thread], attachments=attachments):
+                                                 for t in thread], trim_history=True,
+                                        attachments=attachments):
                 if isinstance(item, str):
                     text += item
-                    box.markdown(text + "▌")
+                    safe_answer.show(text, container=box, cursor=True)
                 else:
                     result = item
         except ParleyError as err:

@@ -2,11 +2,14 @@
 import streamlit as st
 
 from core.catalog import model_statuses
+from core.errors import hide_urls
 from ui.deps import service
-from ui.state import current_user
+from ui.state import current_user, is_admin
 
 current_user()  # in team mode: the login page unless someone is signed in
 svc = service()
+# Where local model servers live is for admins; others learn only whether a model can answer.
+shown = str if is_admin() else hide_urls
 st.title("Providers")
 st.caption("Prices are US dollars per 1M tokens. Keys are never shown; only whether one is set.")
 
@@ -27,11 +30,11 @@ ready = sum(s.available for s in statuses)
 st.write(f"{ready} of {len(statuses)} models can answer now.")
 st.dataframe([{
     "model": s.entry.display_name, "name": s.entry.name, "provider": s.entry.provider,
-    "badge": s.entry.badge or "", "available": "yes" if s.available else f"no: {s.problem}",
+    "badge": s.entry.badge or "", "available": "yes" if s.available else f"no: {shown(s.problem)}",
     "API key": s.key,
     "input / 1M": per_million(s.entry.per_million("input"), s.entry.is_local),
     "output / 1M": per_million(s.entry.per_million("output"), s.entry.is_local),
     "context window": f"{s.entry.context_window:,} tokens" if s.entry.context_window else "unknown",
     "default": "✓" if s.entry.name == svc.settings.default_model else "",
-    "description": s.entry.description or "",
+    "description": shown(s.entry.description or ""),
 } for s in statuses], hide_index=True, width="stretch")

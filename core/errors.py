@@ -32,20 +32,25 @@ __all__ = [
     "ContextTooLongError", "ProviderError", "AuthError", "RateLimitError", "QuotaError",
     "ProviderTimeoutError", "ProviderDownError", "ProviderBadResponse",
     "AllModelsFailedError", "BudgetExceededError", "UserRateLimitError", "StreamAbandonedError",
-    "StoreUnavailableError", "redact",
+    "StoreUnavailableError", "redact", "hide_urls",
 ]
 
 _SECRET_PATTERNS = [
+    # credentials inside a URL: scheme://user:password@host keeps the user, scheme://key@host nothing
+    re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@'\"]*:)([^/\s@'\"]+)(?=@)"),
+    re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s:@'\"]+)(?=@)"),
     re.compile(r"(sk-(?:ant-)?[A-Za-z0-9_\-]{6,})"),
     re.compile(r"(AIza[0-9A-Za-z_\-]{10,})"),
-    re.compile(r"(?i)((?:api[_-]?key|key|token|authorization|bearer|x-api-key|apikey)"
+    re.compile(r"(?i)((?:api[_-]?key|key|token|authorization|bearer|x-api-key|apikey|password|passwd|"
+               r"pwd|secret|client[_-]?secret)"
                r"[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?)([^\s\"'&,}]+)"),
     re.compile(r"(eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*)"),
 ]
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Return ``text`` with API keys, bearer tokens, JWTs and the given ``secrets`` masked."""
+    """Return ``text`` with API keys, bearer tokens, JWTs, passwords (``password=``), credentials
+    inside URLs (``postgresql://u:***@h``, ``https://***@host``) and the given ``secrets`` masked."""
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
@@ -55,6 +60,19 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
         else:
             text = pattern.sub("***", text)
     return text
+
+
+_URL = re.compile(r"(?i)\b(?:https?|wss?|postgres(?:ql)?|redis)://[^\s'\"<>)]+")
+
+
+def hide_urls(text: str) -> str:
+    """``text`` with every URL replaced by ``[internal address]``: for people who may use a
+    server but need not know where it lives (the providers page, for non-admins)."""
+    def hidden(match: re.Match) -> str:
+        url = match.group(0)
+        kept = url.rstrip(".,;:")  # sentence punctuation after a URL is not part of it
+        return "[internal address]" + url[len(kept):]
+    return _URL.sub(hidden, text)
 
 
 class ParleyError(Exception):

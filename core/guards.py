@@ -41,22 +41,31 @@ from core.store import open_store
 from core.store.base import UsageReader
 from core.store.rollups import RollupQuery
 
-__all__ = ["CallLimiter", "WINDOW_SECONDS", "Budgets", "BudgetGuard", "guard_for", "month_query",
-           "LocalLimiter", "RedisLimiter", "CallRateLimitError", "limiter_for", "UserLimiter",
-           "SpendCounter"]
+__all__ = ["CallLimiter", "WINDOW_SECONDS", "TEAM_RATE_LIMIT_PER_MINUTE", "Budgets", "BudgetGuard",
+           "Hold", "guard_for", "month_query", "LocalLimiter", "RedisLimiter", "CallRateLimitError",
+           "limiter_for", "UserLimiter", "SpendCounter"]
 
 WINDOW_SECONDS = 60.0
+TEAM_RATE_LIMIT_PER_MINUTE = 30  # team mode's limit per user when parley.rate_limit_per_minute is unset
 _SOURCE = "parley.budgets"
 
 
 class CallLimiter:
-    """A sliding window per user; ``per_minute=None`` means no limit. Thread-safe."""
+    """A sliding window per user; ``per_minute=None`` means no limit. Thread-safe. A user with
+    no call in the last window is forgotten (swept once per window), so memory follows the
+    users active in the last minute, not every user ever seen."""
 
     def __init__(self, per_minute: int | None, clock: Callable[[], float] = time.monotonic):
         self.per_minute = per_minute
         self._clock = clock
         self._starts: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._next_sweep = clock() + WINDOW_SECONDS
+
+    @property
+    def tracked_users(self) -> int:
+        """How many users the limiter holds call times for."""
+        return len(self._starts)
 
     def acquire(self, user: str) -> None:
         """Count one call for ``user``, or raise ``UserRateLimitError`` (nothing counted)."""
@@ -64,12 +73,21 @@ class CallLimiter:
             return
         now = self._clock()
         with self._lock:
+            if now >= self._next_sweep:
+                self._forget_idle(now)
             starts = self._starts[user]
             while starts and now - starts[0] >= WINDOW_SECONDS:
                 starts.popleft()
             if len(starts) >= self.per_minute:
                 raise UserRateLimitError(user, self.per_minute, WINDOW_SECONDS - (now - starts[0]))
             starts.append(now)
+
+    def _forget_idle(self, now: float) -> None:
+        idle = [user for user, starts in self._starts.items()
+                if not starts or now - starts[-1] >= WINDOW_SECONDS]
+        for user in idle:
+            del self._starts[user]
+        self._next_sweep = now + WINDOW_SECONDS
 
 
 @dataclass(frozen=True)
@@ -97,7 +115,8 @@ class Budgets:
             raise ConfigError("must be true or false", source=source, key=f"{_SOURCE}.hard")
         default = raw.get("default")
         return cls(default=None if default is None else _amount(default, source, "default"),
-                   users={str(u): _amount(v, source, f"users.{u}") for u, v in users.items()},
+                   users={str(u).strip().lower(): _amount(v, source, f"users.{u}")
+                          for u, v in users.items()},
                    hard=hard)
 
     @classmethod
@@ -105,7 +124,8 @@ class Budgets:
         return cls.from_config(settings.budgets, settings.source)
 
     def for_user(self, user_id: str) -> float | None:
-        return self.users.get(user_id, self.default)
+        """The user's monthly budget; user ids compare lower-cased (Bob@x.com is bob@x.com)."""
+        return self.users.get(user_id.strip().lower(), self.default)
 
     @property
     def any(self) -> bool:
@@ -123,40 +143,100 @@ def month_query(today: dt.date, users: tuple[str, ...] | None, demo: bool | None
     return RollupQuery(by=("user",), since=today.replace(day=1), until=today, users=users, demo=demo)
 
 
+@dataclass
+class _Ledger:
+    """One user's spend as this process knows it beyond the store's last read."""
+
+    base: float = 0.0        # spend at the last read (never less than what was known before it)
+    read_at: float | None = None  # time.monotonic() of that read; None: never read
+    local: float = 0.0       # cost of calls finished here since that read
+    reserved: float = 0.0    # the most the calls in flight may still cost
+    in_flight: int = 0
+
+
+@dataclass(frozen=True)
+class Hold:
+    """What a call reserved of its user's budget; hand it back to ``BudgetGuard.settle``."""
+
+    user: str
+    estimate: float
+
+
 class BudgetGuard:
-    """Refuses a user's calls once their hard monthly budget is spent. Spend is read from
-    the rollups through ``store_opener`` (opened on first use) and cached per user for
-    ``ttl_s`` seconds, so the check costs one small read per user per interval."""
+    """Refuses a user's calls once their hard monthly budget is spent, and holds concurrent
+    calls to it.
+
+    Spend is read from the rollups through ``store_opener`` (opened on first use) at most every
+    ``ttl_s`` seconds per user; between reads, calls finished in this process are added as they
+    end (a read never lowers what was already known, so a call the recorder has not shipped
+    yet still counts). Each call ``reserve``s the most it should cost; a call is refused when
+    the budget is spent, or when the calls in flight have reserved the rest. A call with none
+    in flight is let through while any budget is left, so a burst of concurrent calls overshoots
+    a budget by at most one call per process (other processes' unshipped calls are seen at the
+    next read)."""
 
     def __init__(self, budgets: Budgets, store_opener: Callable[[], UsageReader], *, ttl_s: float = 10.0,
                  today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.timezone.utc).date()):
         self.budgets, self._opener, self._ttl, self._today = budgets, store_opener, ttl_s, today
         self._store: UsageReader | None = None
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, float]] = {}
+        self._ledgers: dict[str, _Ledger] = defaultdict(_Ledger)
+
+    def applies(self, user_id: str) -> bool:
+        """Whether ``user_id`` has a hard budget (so their calls are reserved and counted)."""
+        return self.budgets.hard and self.budgets.for_user(user_id) is not None
 
     def _spent(self, user_id: str) -> float:
-        cached = self._cache.get(user_id)
-        if cached and time.monotonic() - cached[0] < self._ttl:
-            return cached[1]
+        ledger = self._ledgers[user_id]
+        if ledger.read_at is not None and time.monotonic() - ledger.read_at < self._ttl:
+            return ledger.base + ledger.local
         with self._lock:
             if self._store is None:
                 self._store = self._opener()
         rows = self._store.usage_rollup(month_query(self._today(), (user_id,), False))
-        spent = sum(row["cost"] for row in rows)
-        self._cache[user_id] = (time.monotonic(), spent)
-        return spent
+        read = sum(row["cost"] for row in rows)
+        with self._lock:
+            known = ledger.base + ledger.local if ledger.read_at is not None else 0.0
+            ledger.base, ledger.local, ledger.read_at = max(read, known), 0.0, time.monotonic()
+            return ledger.base
+
+    def reserve(self, user_id: str, estimate: float = 0.0) -> Hold | None:
+        """Before a call: raise ``BudgetExceededError`` (nothing held) when ``user_id``'s hard
+        budget is spent or reserved by their calls in flight; else hold ``estimate`` (USD, the
+        most the call should cost) until ``settle``. None when no hard budget applies."""
+        if not self.applies(user_id):
+            return None
+        budget = self.budgets.for_user(user_id)
+        self._spent(user_id)
+        with self._lock:
+            ledger = self._ledgers[user_id]
+            spent = ledger.base + ledger.local
+            if spent >= budget:
+                raise BudgetExceededError(
+                    f"{user_id} has spent ${spent:,.2f} of a ${budget:,.2f} monthly budget; calls "
+                    "are refused until next month unless an admin raises it in parley.budgets.")
+            if ledger.in_flight and spent + ledger.reserved + estimate > budget:
+                raise BudgetExceededError(
+                    f"{user_id}'s calls in progress may use the rest of a ${budget:,.2f} monthly "
+                    f"budget (${spent:,.2f} spent); wait for them to finish, then try again.")
+            ledger.in_flight += 1
+            ledger.reserved += estimate
+        return Hold(user_id, estimate)
+
+    def settle(self, hold: Hold | None, cost: float | None) -> None:
+        """After a call (answered, failed or abandoned): release its hold and count ``cost``
+        (None: an unknown price, which budgets do not count)."""
+        if hold is None:
+            return
+        with self._lock:
+            ledger = self._ledgers[hold.user]
+            ledger.in_flight -= 1
+            ledger.reserved -= hold.estimate
+            ledger.local += cost or 0.0
 
     def check(self, user_id: str) -> None:
         """Raise ``BudgetExceededError`` when budgets are hard and ``user_id``'s is spent."""
-        budget = self.budgets.for_user(user_id)
-        if not self.budgets.hard or budget is None:
-            return
-        spent = self._spent(user_id)
-        if spent >= budget:
-            raise BudgetExceededError(
-                f"{user_id} has spent ${spent:,.2f} of a ${budget:,.2f} monthly budget; calls "
-                "are refused until next month unless an admin raises it in parley.budgets.")
+        self.settle(self.reserve(user_id), 0.0)
 
     def close(self) -> None:
         if self._store is not None:

@@ -16,24 +16,26 @@ import threading
 import uuid
 from typing import Any, AsyncIterator, Iterator, Mapping
 
-from core.attachments import check_attachments, content_parts, missing_capability, redacted
-from core.images import check_image_request, image_models
+from core.attachments import check_attachments, redacted
 from core.catalog import Catalog, ModelEntry
 from core.config import Settings, load_settings
 from core.errors import AuthError, BadRequestError, ParleyError, StreamAbandonedError
 from core.guards import CallLimiter, guard_for
-from core.llm.gateway import CallRequest, Gateway, count_tokens
+from core.llm.gateway import Gateway, count_tokens
+from core.preparation import Call, check_names, from_template, prepare, structured_options
 from core.recording import open_recorder
 from core.recording.records import build_records
 from core.results import GenerationResult
-from core.routing import Choice, choose_model, fit_context
+from core.routing import Choice, choose_model
 from core.routing.preferences import PreferenceBook
-from core.structured import Structured, check_structured, judge
-from core.validation import ColumnConfig, check_call, check_columns, messages_for
+from core.routing.window import CountCache
+from core.structured import judge
+from core.validation import ColumnConfig, check_call, check_columns, check_metadata
 
 __all__ = ["AIService"]
 
 log = logging.getLogger("parley")
+_COUNTS = CountCache(lambda entry, messages: count_tokens(entry.provider_model, messages))
 
 
 class AIService:
@@ -87,42 +89,42 @@ class AIService:
                        provider: str | None = None, temperature: float | None = None,
                        max_tokens: int | None = None, complexity: str | None = None,
                        history: list[dict] | None = None, fallbacks: bool = True,
-                       attachments: list | None = None, tools: list[dict] | None = None,
-                       tool_choice: Any = None, response_format: dict | None = None,
-                       reasoning_effort: str | None = None, template: str | None = None,
-                       variables: dict | None = None, key_id: str | None = None,
-                       call_id: str | None = None) -> GenerationResult:
-        """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had.
+                       trim_history: bool = False, attachments: list | None = None,
+                       tools: list[dict] | None = None, tool_choice: Any = None,
+                       response_format: dict | None = None, reasoning_effort: str | None = None,
+                       template: str | None = None, variables: dict | None = None,
+                       key_id: str | None = None, call_id: str | None = None) -> GenerationResult:
+        """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had;
+        every argument is checked before anything is sent (``core/preparation.py``).
 
-        ``attachments``: images and PDFs (core/attachments.py); ``tools``, ``tool_choice``,
-        ``response_format``, ``reasoning_effort``: core/structured.py. The result carries the
-        tool calls (arguments checked against their schemas), whether the answer matches the
-        schema, the reasoning text and the token classes. ``prompt=None`` continues a
-        ``history`` that ends with tool results.
-
-        ``template="name"`` (or ``"name@3"``) renders a stored prompt template
-        (``core.prompts``) with ``variables`` instead of taking ``prompt``: its system
-        prompt applies unless ``system_prompt`` is given, its service type unless
-        ``service_type`` is, and the call's metadata names the version (``template``).
-
-        ``key_id`` names the API key the call came through (recorded); ``call_id`` is the id
-        to record it under (default: a new UUID)."""
-        if template is not None:
-            prompt, system_prompt, service_type, metadata = self._from_template(
-                prompt, template, variables, system_prompt, service_type, metadata)
-        extras = _extras(attachments, tools, tool_choice, response_format, reasoning_effort)
-        request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
-                                        temperature, max_tokens, complexity, history, fallbacks, extras,
-                                        call_id)
-        metadata = _with_route(metadata, choice)
+        ``trim_history`` leaves the oldest turns of ``history`` out until the request fits the
+        model's context window (a chat), instead of refusing it. ``attachments``: images and
+        PDFs (core/attachments.py); ``tools``, ``tool_choice``, ``response_format``,
+        ``reasoning_effort``: core/structured.py. The result carries the tool calls (arguments
+        checked against their schemas), whether the answer matches the schema, the reasoning
+        text and the token classes. ``prompt=None`` continues a ``history`` that ends with tool
+        results. ``template="name"`` (or ``"name@3"``) renders a stored prompt template
+        (``core.prompts``) with ``variables`` instead of taking ``prompt``; the call's metadata
+        names the version. ``key_id`` names the API key the call came through (recorded);
+        ``call_id`` is the id to record it under (default: a new UUID)."""
+        call = self._call(locals())
+        prepared = await prepare(self, call)
+        request, choice, hold = prepared.request, prepared.choice, prepared.hold
+        metadata = _with_route(call.metadata, choice)
+        cost = None
         try:
             outcome = await self.gateway.complete(request)
+            cost = outcome.result.cost
         except ParleyError as err:
-            self._record_failure(request, err, user_id, service_type, metadata, key_id=key_id)
+            self._record_failure(request, err, call.user_id, call.service_type, metadata,
+                                 key_id=key_id)
             raise
+        finally:
+            if hold is not None:
+                self.budget.settle(hold, cost)
         _stamp(outcome.result, choice)
-        judge(outcome.result, extras[1])
-        self._record(request, outcome, user_id, service_type, metadata, key_id)
+        judge(outcome.result, call.structured)
+        self._record(request, outcome, call.user_id, call.service_type, metadata, key_id)
         return outcome.result
 
     async def stream(self, prompt: str | None = None, user_id: str = "anonymous",
@@ -131,33 +133,31 @@ class AIService:
                      provider: str | None = None, temperature: float | None = None,
                      max_tokens: int | None = None, complexity: str | None = None,
                      history: list[dict] | None = None, fallbacks: bool = True,
-                     attachments: list | None = None, tools: list[dict] | None = None,
-                     tool_choice: Any = None, response_format: dict | None = None,
-                     reasoning_effort: str | None = None, template: str | None = None,
-                     variables: dict | None = None, key_id: str | None = None,
+                     trim_history: bool = False, attachments: list | None = None,
+                     tools: list[dict] | None = None, tool_choice: Any = None,
+                     response_format: dict | None = None, reasoning_effort: str | None = None,
+                     template: str | None = None, variables: dict | None = None,
+                     key_id: str | None = None,
                      call_id: str | None = None) -> AsyncIterator[str | GenerationResult]:
         """Yield text deltas as they arrive, then the ``GenerationResult``; takes exactly
         ``generate``'s arguments. Closing the iterator early records the call as abandoned,
         with its partial answer."""
-        if template is not None:
-            prompt, system_prompt, service_type, metadata = self._from_template(
-                prompt, template, variables, system_prompt, service_type, metadata)
-        extras = _extras(attachments, tools, tool_choice, response_format, reasoning_effort)
-        request, choice = self._prepare(prompt, user_id, service_type, model, provider, system_prompt,
-                                        temperature, max_tokens, complexity, history, fallbacks, extras,
-                                        call_id)
-        metadata = _with_route(metadata, choice)
+        call = self._call(locals())
+        prepared = await prepare(self, call)
+        request, choice, hold = prepared.request, prepared.choice, prepared.hold
+        user_id, service_type = call.user_id, call.service_type
+        metadata = _with_route(call.metadata, choice)
         parts: list[str] = []
-        finished = False
+        finished, cost = False, None
         try:
             async for item in self.gateway.stream(request):
                 if isinstance(item, str):
                     parts.append(item)
                     yield item
                 else:
-                    finished = True
+                    finished, cost = True, item.result.cost
                     _stamp(item.result, choice)
-                    judge(item.result, extras[1])
+                    judge(item.result, call.structured)
                     self._record(request, item, user_id, service_type, metadata, key_id)
                     yield item.result
         except ParleyError as err:
@@ -169,6 +169,8 @@ class AIService:
             if not finished:
                 self._record_abandoned(request, user_id, service_type, metadata, "".join(parts),
                                        key_id)
+            if hold is not None:  # an abandoned stream may have cost up to its estimate
+                self.budget.settle(hold, cost if finished else hold.estimate)
 
     async def compare(self, prompt: str, models: list, user_id: str = "anonymous",
                       service_type: str = "playground", **options: Any) -> list[GenerationResult]:
@@ -183,6 +185,7 @@ class AIService:
         if not models:
             raise BadRequestError("Name at least one model to compare.")
         fallbacks, metadata = options.pop("fallbacks", False), options.pop("metadata", None)
+        check_metadata(metadata)
         attachments = check_attachments(options.pop("attachments", None))
         columns = check_columns(models, self.catalog, **options)
         check_call(prompt, None, None, user_id)
@@ -206,6 +209,7 @@ class AIService:
         """``n`` images from ``prompt`` by an image model (None: the first configured one; see
         core/images.py), priced per image by LiteLLM and recorded with ``kind="image"``.
         The result's ``images`` hold the pictures; ``cost`` is None when the price is unknown."""
+        from core.images import check_image_request
         from core.llm.images import generate_images
 
         request = check_image_request(self.settings, model, prompt, n, size, quality, str(uuid.uuid4()))
@@ -230,11 +234,14 @@ class AIService:
         return self._loop_thread().run(self.generate_image(prompt, **kwargs))
 
     def generate_sync(self, prompt: str | None = None, **kwargs: Any) -> GenerationResult:
-        """``generate`` for scripts and Streamlit: runs on the service's own event loop thread."""
+        """``generate`` for scripts and Streamlit: runs on the service's own event loop thread.
+        A misspelt argument is a ``BadRequestError`` naming the nearest one."""
+        check_names(self.generate, kwargs)
         return self._loop_thread().run(self.generate(prompt, **kwargs))
 
     def stream_sync(self, prompt: str | None = None, **kwargs: Any) -> Iterator[str | GenerationResult]:
         """``stream`` for synchronous callers; deltas arrive as the provider sends them."""
+        check_names(self.stream, kwargs)
         return self._loop_thread().iterate(self.stream(prompt, **kwargs))
 
     def compare_sync(self, prompt: str, models: list[str], **kwargs: Any) -> list[GenerationResult]:
@@ -248,8 +255,9 @@ class AIService:
     @staticmethod
     def count_tokens(entry: ModelEntry, messages: list[dict]) -> int:
         """Tokens ``messages`` hold for ``entry``'s model, by its own tokenizer where LiteLLM
-        has one (loads litellm: call it once there is something to count)."""
-        return count_tokens(entry.provider_model, messages)
+        has one (loads litellm: call it once there is something to count). Recent counts are
+        remembered, so a page re-estimating the same prompt counts it once."""
+        return _COUNTS(entry, messages)
 
     @property
     def store(self):
@@ -269,63 +277,26 @@ class AIService:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _from_template(self, prompt, ref, variables, system_prompt, service_type, metadata):
-        """(prompt, system prompt, service type, metadata) of a call made from a template."""
-        from core.prompts import PromptTemplate, parse_ref
-
-        if prompt:
-            raise BadRequestError("Give a prompt or a template, not both.")
-        name, version = parse_ref(ref)
-        if not hasattr(self.store, "evals"):
-            raise BadRequestError("Prompt templates need a SQLite or Postgres store "
-                                  "(PARLEY_DATABASE_URL).")
-        row = self.store.evals().template(name, version)
-        if row is None:
-            raise BadRequestError(f"There is no template {ref!r}; save it first.")
-        found = PromptTemplate.from_row(row)
-        system, rendered = found.render(variables or {})
-        if service_type == "default" and found.service_type:
-            service_type = found.service_type
-        return (rendered, system_prompt if system_prompt is not None else system, service_type,
-                {**(metadata or {}), "template": found.ref})
-
+    def _call(self, arguments: dict) -> Call:
+        """A ``Call`` from ``generate``'s or ``stream``'s arguments, its template rendered and
+        its structured options checked."""
+        args = {k: v for k, v in arguments.items() if k != "self"}
+        if args.pop("template") is not None:
+            (args["prompt"], args["system_prompt"], args["service_type"],
+             args["metadata"]) = from_template(
+                self.store, args["prompt"], arguments["template"], args["variables"],
+                args["system_prompt"], args["service_type"], args["metadata"])
+        args.pop("variables")
+        args.pop("key_id")
+        args["structured"] = structured_options(args.pop("tools"), args.pop("tool_choice"),
+                                                args.pop("response_format"),
+                                                args.pop("reasoning_effort"))
+        return Call(**args)
 
     def _loop_thread(self) -> LoopThread:
         if self._loop is None:
             self._loop = LoopThread()
         return self._loop
-
-    def _prepare(self, prompt, user_id, service_type, model, provider, system_prompt,
-                 temperature, max_tokens, complexity, history, fallbacks, extras, call_id=None):
-        attachments, structured = extras
-        continuing = (prompt is None and bool(history) and isinstance(history[-1], dict)
-                      and history[-1].get("role") == "tool")
-        check_call("(tool results)" if continuing else prompt, temperature, max_tokens, user_id)
-        choice = self.choose(user_id=user_id, service_type=service_type, model=model,
-                             provider=provider, complexity=complexity, prompt=prompt or "")
-        if attachments and prompt is None:
-            raise BadRequestError("Attach files to a prompt, not to tool results.")
-        if choice.model in image_models(self.settings):
-            raise BadRequestError(f"{choice.model} makes images, not answers; use generate_image "
-                                  "(the Images page), or pick a chat model.")
-        missing = missing_capability(self.settings, choice.model, attachments)
-        if missing:
-            raise BadRequestError(f"{choice.model} cannot read {missing}; pick a model that can, "
-                                  f"or send the prompt without them.")
-        messages = messages_for(prompt, system_prompt, history)
-        if attachments:
-            messages[-1] = {"role": "user", "content": content_parts(prompt, attachments)}
-        # Pre-flight: a prompt too long for every candidate is refused before anything is sent.
-        choice = fit_context(choice, messages, self.catalog, self.settings, self.count_tokens,
-                             fallbacks=fallbacks)
-        if self.budget is not None:
-            self.budget.check(user_id)
-        # Counted once the call is valid; each compare column is a call of its own.
-        self.limiter.acquire(user_id)
-        request = CallRequest(model=choice.model, call_id=call_id or str(uuid.uuid4()), messages=messages,
-                              temperature=temperature, max_tokens=max_tokens, fallbacks=fallbacks,
-                              options=structured.litellm_kwargs())
-        return request, choice
 
     def _record(self, request, outcome, user_id, service_type, metadata, key_id=None) -> None:
         if self.recorder is not None:
@@ -364,12 +335,6 @@ class AIService:
             priced = None
         self._record_failure(request, error, user_id, service_type, metadata, partial, key_id,
                              priced)
-
-
-def _extras(attachments, tools, tool_choice, response_format, reasoning_effort):
-    """The checked attachments and ``Structured`` options of one call (BadRequestError if bad)."""
-    structured: Structured = check_structured(tools, tool_choice, response_format, reasoning_effort)
-    return check_attachments(attachments), structured
 
 
 def _stamp(result: GenerationResult, choice: Choice) -> None:

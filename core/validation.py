@@ -6,13 +6,15 @@ and its settings) checked the same way. Nothing here connects to anything.
 """
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from core.errors import BadRequestError
 
-__all__ = ["check_call", "messages_for", "ColumnConfig", "check_columns", "MAX_PROMPT_CHARS",
-           "MAX_COLUMNS"]
+__all__ = ["check_call", "check_arguments", "check_text", "check_metadata", "check_request_size",
+           "messages_for", "ColumnConfig", "check_columns", "MAX_PROMPT_CHARS", "MAX_COLUMNS"]
 
 MAX_PROMPT_CHARS = 2_000_000
 MAX_OUTPUT_TOKENS = 1_000_000
@@ -20,8 +22,11 @@ MAX_OUTPUT_TOKENS = 1_000_000
 
 def check_call(prompt: Any, temperature: Any, max_tokens: Any, user_id: Any) -> None:
     """Raise ``BadRequestError`` for input no provider should be sent."""
+    if prompt is not None and not isinstance(prompt, str):
+        raise BadRequestError(f"The prompt must be text, not {type(prompt).__name__}.")
     if not isinstance(prompt, str) or not prompt.strip():
         raise BadRequestError("The prompt is empty; type something to send.")
+    check_text(prompt, "The prompt")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise BadRequestError(f"The prompt is {len(prompt):,} characters; the limit is "
                               f"{MAX_PROMPT_CHARS:,}. Shorten it.")
@@ -35,6 +40,109 @@ def check_call(prompt: Any, temperature: Any, max_tokens: Any, user_id: Any) -> 
                               f"not {max_tokens!r}.")
     if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 256:
         raise BadRequestError("user_id must be a non-empty string of at most 256 characters.")
+    check_text(user_id, "user_id")
+
+
+def check_text(text: str, what: str) -> None:
+    """``BadRequestError`` when ``text`` cannot be stored as UTF-8: a lone surrogate, which is
+    how Python carries invalid UTF-8 from a shell or a file (``surrogateescape``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequestError(f"{what} holds text that is not valid Unicode (character "
+                              f"{exc.start + 1} is {text[exc.start]!a}); save or paste it as "
+                              "UTF-8.") from None
+
+
+def check_arguments(*, service_type: Any, model: Any, provider: Any, system_prompt: Any,
+                    metadata: Any, history: Any, fallbacks: Any, complexity: Any) -> None:
+    """The rest of ``generate``'s arguments, by type and content; one sentence on the first fault."""
+    if not isinstance(service_type, str) or not service_type.strip() or len(service_type) > 128:
+        raise BadRequestError(f"service_type must be a non-empty name of at most 128 characters, "
+                              f"not {_shown(service_type)}.")
+    check_text(service_type, "service_type")
+    for name, value in (("model", model), ("provider", provider), ("complexity", complexity)):
+        if value is not None and not isinstance(value, str):
+            raise BadRequestError(f"{name} must be one model name (text), not {_shown(value)}.")
+    if system_prompt is not None:
+        if not isinstance(system_prompt, str):
+            raise BadRequestError(f"The system prompt must be text, not {_shown(system_prompt)}.")
+        check_text(system_prompt, "The system prompt")
+    if not isinstance(fallbacks, bool):
+        raise BadRequestError(f"fallbacks must be true or false, not {_shown(fallbacks)}.")
+    if history is not None and not isinstance(history, (list, tuple)):
+        raise BadRequestError(f"history must be a list of {{'role', 'content'}} turns, "
+                              f"not {_shown(history)}.")
+    check_metadata(metadata)
+
+
+MAX_METADATA_BYTES = 64_000
+
+
+def check_metadata(metadata: Any) -> None:
+    """``metadata`` is None or a mapping that is plain JSON (text keys; text, numbers, true/false,
+    null, lists and mappings; no cycles), at most ``MAX_METADATA_BYTES`` once encoded."""
+    if metadata is None:
+        return
+    if not isinstance(metadata, Mapping):
+        raise BadRequestError(f"metadata must be a mapping of names to values, not "
+                              f"{_shown(metadata)}.")
+    size = _json_size(metadata, "metadata", set())
+    if size > MAX_METADATA_BYTES:
+        raise BadRequestError(f"metadata is {size:,} bytes as JSON; the limit is "
+                              f"{MAX_METADATA_BYTES:,}.")
+
+
+def _json_size(value: Any, where: str, open_: set[int]) -> int:
+    if value is None or isinstance(value, bool):
+        return 5
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
+            raise BadRequestError(f"{where} is {value!r}, which JSON cannot hold.")
+        return len(repr(value))
+    if isinstance(value, str):
+        check_text(value, where)
+        return len(value.encode("utf-8")) + 2
+    if not isinstance(value, (Mapping, list, tuple)):
+        raise BadRequestError(f"{where} is a {type(value).__name__}; metadata holds only text, "
+                              "numbers, true/false, null, lists and mappings.")
+    if id(value) in open_:
+        raise BadRequestError(f"{where} contains itself; metadata must be plain JSON.")
+    open_.add(id(value))
+    try:
+        if isinstance(value, Mapping):
+            size = 2
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise BadRequestError(f"{where} has the key {_shown(key)}; metadata keys "
+                                          "must be text.")
+                check_text(key, f"{where} key")
+                size += _json_size(item, f"{where}.{key}"[:80], open_) + len(key.encode()) + 4
+            return size
+        return 2 + sum(_json_size(item, f"{where}[{i}]", open_) + 1 for i, item in enumerate(value))
+    finally:
+        open_.discard(id(value))
+
+
+def check_request_size(messages: list[dict[str, str]], max_bytes: int) -> None:
+    """The whole request (system prompt, history and prompt) within ``max_bytes`` of UTF-8."""
+    size = sum(_utf8_size(m.get("content")) for m in messages)
+    if size > max_bytes:
+        raise BadRequestError(f"This request is {size:,} bytes (system prompt, history and prompt "
+                              f"together); the limit is {max_bytes:,} bytes "
+                              "(parley.max_request_bytes). Shorten it or start a new conversation.")
+
+
+def _utf8_size(content: Any) -> int:
+    """Bytes a message's content takes: its text, or its parts (attachments included) as JSON."""
+    if isinstance(content, str):
+        return len(content.encode("utf-8", "surrogatepass"))
+    return 0 if content is None else len(json.dumps(content, default=str).encode("utf-8"))
+
+
+def _shown(value: Any) -> str:
+    text = ascii(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def messages_for(prompt: str | None, system_prompt: str | None = None,
@@ -51,8 +159,10 @@ def messages_for(prompt: str | None, system_prompt: str | None = None,
 
 
 def _history_turn(turn: Any) -> dict[str, Any]:
-    role = turn.get("role") if isinstance(turn, dict) else None
-    content = turn.get("content") if isinstance(turn, dict) else None
+    role = turn.get("role") if isinstance(turn, Mapping) else None
+    content = turn.get("content") if isinstance(turn, Mapping) else None
+    if isinstance(content, str):
+        check_text(content, "A history turn")
     if role == "assistant" and isinstance(turn.get("tool_calls"), list) and turn["tool_calls"]:
         return {"role": role, "content": content if isinstance(content, str) else None,
                 "tool_calls": turn["tool_calls"]}

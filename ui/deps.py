@@ -6,13 +6,26 @@ under the environment, so either can carry a key; they never reach a page.
 """
 from __future__ import annotations
 
+import logging
 import os
 
 import streamlit as st
 
-from core import AIService
+from core import AIService, ParleyError
+from core.guards import TEAM_RATE_LIMIT_PER_MINUTE, CallLimiter, RedisLimiter, UserLimiter
+from core.identity import sync_admins
 
-__all__ = ["service", "environment", "evals", "api_routes", "keyring"]
+__all__ = ["service", "environment", "team_mode", "evals", "api_routes", "keyring"]
+
+log = logging.getLogger("parley")
+
+
+def team_mode() -> bool:
+    """Whether Streamlit auth is configured (an ``[auth]`` section in the secrets)."""
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
+        return False
 
 
 def environment() -> dict[str, str]:
@@ -28,12 +41,24 @@ def environment() -> dict[str, str]:
 @st.cache_resource(show_spinner=False)
 def service() -> AIService:
     """The process-wide service (settings read once; restart the app after editing them).
+    At start, ``parley.admins`` is copied to the database; in team mode every user gets a
+    rate limit (``parley.rate_limit_per_minute``, else ``TEAM_RATE_LIMIT_PER_MINUTE``).
     With ``parley.alerts`` set, the spend-alert watcher starts with it (its own thread)."""
     from core.console.alerts import start_watcher
 
     env = environment()
     svc = AIService.from_env(env)
     svc.alert_watcher = start_watcher(svc.settings, env)
+    if team_mode():
+        per_minute = svc.settings.rate_limit_per_minute or TEAM_RATE_LIMIT_PER_MINUTE
+        url = svc.settings.redis_url  # with Redis, one count for every worker and replica
+        svc.limiter = (UserLimiter(per_minute, RedisLimiter(url)) if url
+                       else CallLimiter(per_minute))
+    if svc.store is not None:
+        try:
+            sync_admins(svc.settings, svc.store)
+        except ParleyError as err:  # the app still decides from parley.admins; the DB catches up
+            log.warning("could not copy parley.admins to the database: %s", err)
     return svc
 
 

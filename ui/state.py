@@ -6,22 +6,48 @@ change it. Otherwise Parley runs in local mode, for one local user with admin ri
 """
 from __future__ import annotations
 
+import ipaddress
+
 import streamlit as st
 
 from core import identity as access
 from ui import deps
 
-__all__ = ["access_mode", "current_user", "is_admin", "login_page", "require_admin",
-           "show_identity", "signed_in"]
+__all__ = ["access_mode", "client_is_local", "current_user", "is_admin", "login_page",
+           "refuse_remote_client", "require_admin", "show_identity", "signed_in"]
 
 
 def access_mode() -> str:
     """``access.TEAM`` when Streamlit auth is configured, else ``access.LOCAL``."""
+    return access.TEAM if deps.team_mode() else access.LOCAL
+
+
+def client_is_local() -> bool:
+    """Whether this browser connects from this machine (a loopback address). Streamlit gives
+    the TCP peer of the session's websocket as text, or None for loopback and for no session
+    at all (a script run outside a server, such as a test harness)."""
+    address = st.context.ip_address
+    if not isinstance(address, str):
+        return True
     try:
-        configured = "auth" in st.secrets
-    except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
-        configured = False
-    return access.TEAM if configured else access.LOCAL
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def refuse_remote_client() -> None:
+    """In local mode the one user is the admin, so only a browser on this machine may use
+    Parley: anyone else gets a page saying why, and the script stops. Binding to 127.0.0.1
+    (.streamlit/config.toml) is the first guard; this one holds when an operator overrides it."""
+    if access_mode() != access.LOCAL or client_is_local():
+        return
+    st.title("Parley is in local mode")
+    st.error("This Parley runs in local mode, where its one user is an admin, so it answers "
+             "only browsers on the machine it runs on. To share it, the operator turns on "
+             "team mode (sign-in); see the README.")
+    st.stop()
 
 
 def signed_in() -> bool:
@@ -34,6 +60,7 @@ def current_user() -> str:
     local user otherwise. In team mode without a signed-in user, shows the login page and
     stops the script, so no page runs without an identity. Every page calls this first."""
     if access_mode() == access.LOCAL:
+        refuse_remote_client()
         return access.local_user()
     email = _signed_in_email()
     if email is None:
@@ -43,18 +70,19 @@ def current_user() -> str:
 
 
 def _signed_in_email() -> str | None:
-    """The signed-in user's email; None when nobody is signed in. A sign-in without an
-    email (the provider was not asked for the ``email`` scope) cannot be used: say so."""
+    """The signed-in user's id (their email, lower-cased); None when nobody is signed in. A
+    sign-in whose email the identity provider has not verified (``core.identity.sign_in_problem``)
+    cannot be used: say why in one sentence, offer to log out, and stop."""
     if not st.user.get("is_logged_in"):
         return None
-    email = st.user.get("email")
-    if not email:
-        st.error("Your sign-in did not include an email address, which Parley uses as your "
-                 "user id. Ask the admin to request the 'email' scope from the identity provider.")
-        if st.button("Log out", key="parley_logout_no_email"):
+    problem = access.sign_in_problem(st.user.to_dict(), deps.service().settings.allowed_domains)
+    if problem:
+        st.title("Parley")
+        st.error(problem)
+        if st.button("Log out", key="parley_logout_refused"):
             st.logout()
         st.stop()
-    return str(email).strip()
+    return access.normalise_user(str(st.user.get("email")))
 
 
 def is_admin() -> bool:

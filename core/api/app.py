@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from core.api.calls import Caller
-from core.api.errors import ApiError, error_body, from_parley_error
+from core.api.errors import ApiError, from_parley_error
 from core.api.keys import KeyRing
 from core.guards import limiter_for
 from core.errors import ParleyError

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 from core.errors import BadRequestError, ParleyError, redact
 from core.recording.recorder import Recorder, spool_dir_for
 from core.recording.spool import backlog, rejected
+from core.identity import sync_admins
 from core.store import open_store  # the backends load their drivers only on use
 from core.store.postgres import safe_location as postgres_location  # psycopg loads on connect
 from core.store.base import USAGE_DIMENSIONS, USAGE_FIELDS, Store
@@ -32,6 +33,7 @@ class StoreSettings(Protocol):
     database_url: str
     data_dir: Path
     privacy: str
+    admins: tuple[str, ...]
 
 
 class CliContext(Protocol):
@@ -111,16 +113,19 @@ def register(subparsers) -> None:
 def run_db_upgrade(args, ctx: CliContext) -> int:
     try:
         applied = ctx.store().upgrade()
+        admins = sync_admins(ctx.settings, ctx.store())
     except ParleyError:
         raise
     except Exception as exc:
         return _store_failed(args, ctx, exc)
     if args.json:
-        print(json.dumps({"applied": applied}))
-    elif applied:
+        print(json.dumps({"applied": applied, "admins": admins}))
+        return 0
+    if applied:
         print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
     else:
         print("the schema is current; nothing to apply")
+    print(f"admins: {admins} from parley.admins")
     return 0
 
 

@@ -9,20 +9,24 @@ and are never printed.
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 
-from core.config.discovery import SERVERS, environment_only
+from core.config.database import check_postgres_url
+from core.config.discovery import environment_only
 from core.config.environment import environment_models
 from core.config.model import ModelConfig
-from core.config.settings import COMPLEXITY_LEVELS, PRIVACY_MODES, Settings
+from core.config.schema import ParleySection, validate_file, validate_section
+from core.config.settings import Settings
 from core.errors import ConfigError
 
 __all__ = ["load_settings", "build_settings", "resolve_env_refs"]
 
+log = logging.getLogger("parley")
 _ENV_PREFIX = "os.environ/"
 _ROUTER_DEFAULTS = {"num_retries": 2, "timeout": 30.0}
 
@@ -45,7 +49,10 @@ def load_settings(path: str | os.PathLike | None = None,
 
 
 def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
-    return env.get("PARLEY_DATABASE_URL") or f"sqlite:///{data_dir / 'parley.db'}"
+    url = (env.get("PARLEY_DATABASE_URL") or "").strip()
+    if url.startswith(("postgresql://", "postgres://")):
+        check_postgres_url(url)
+    return url or f"sqlite:///{data_dir / 'parley.db'}"
 
 
 def _read_yaml(path: Path) -> dict:
@@ -66,36 +73,22 @@ def _read_yaml(path: Path) -> dict:
 
 
 def _parse(data: dict, source: str, env: Mapping[str, str], common: dict) -> Settings:
-    unknown = set(data) - {"model_list", "router_settings", "parley", "litellm_settings",
-                           "general_settings", "environment_variables"}
-    if unknown:
-        raise ConfigError(f"unknown top-level key(s) {sorted(unknown)}", source=source)
-    models = tuple(_parse_model(i, item, source, env)
-                   for i, item in enumerate(_expect(data, "model_list", list, source, [])))
-    parley = _expect(data, "parley", dict, source, {})
-    endpoints = _endpoints(parley.get("endpoints"), source)
+    checked = validate_file(data, source)
+    if checked.ignored:
+        log.warning("%s: ignoring %s: LiteLLM proxy settings that Parley does not run",
+                    source, ", ".join(checked.ignored))
+    models = tuple(_model_config(entry, env) for entry in checked.model_list)
+    parley = checked.parley.model_dump(exclude_unset=True)
+    endpoints = dict(checked.parley.endpoints)
     if not models and not endpoints:
         raise ConfigError("lists no models; add at least one entry (or parley.endpoints)",
                           source=source, key="model_list")
     names = _Names({m.name for m in models}, endpoints)
-    router = {**_ROUTER_DEFAULTS, **_expect(data, "router_settings", dict, source, {})}
+    router = {**_ROUTER_DEFAULTS,
+              **checked.router_settings.model_dump(exclude_unset=True, exclude_none=True)}
     _check_router(router, names, source)
     return build_settings(models, router, parley, source, common, endpoints=endpoints,
-                          endpoint_only=environment_only(env))
-
-
-def _endpoints(endpoints: Any, source: str) -> dict[str, str]:
-    """``parley.endpoints: {ollama: http://localhost:11434, vllm: ...}``: local servers whose
-    models are listed when the models are first asked for (connecting to nothing now)."""
-    if not endpoints:
-        return {}
-    kinds = {s.kind for s in SERVERS}
-    if not isinstance(endpoints, dict) or not all(
-            k in kinds and isinstance(v, str) and v.startswith(("http://", "https://"))
-            for k, v in endpoints.items()):
-        raise ConfigError(f"must map {', '.join(sorted(kinds))} to http(s) base URLs",
-                          source=source, key="parley.endpoints")
-    return dict(endpoints)
+                          endpoint_only=environment_only(env), ignored=checked.ignored)
 
 
 class _Names(set):
@@ -113,39 +106,31 @@ class _Names(set):
 
 def build_settings(models: tuple[ModelConfig, ...], router: dict, parley: dict, source: str,
                    common: dict, *, endpoints: dict[str, str] | None = None,
-                   endpoint_only: dict[str, str] | None = None) -> Settings:
+                   endpoint_only: dict[str, str] | None = None,
+                   ignored: tuple[str, ...] = ()) -> Settings:
     """Validate the ``parley:`` section against ``models`` and assemble ``Settings``."""
+    section: ParleySection = validate_section(ParleySection, parley, source, "parley")
     endpoints = endpoints or {}
     names = _Names({m.name for m in models}, endpoints)
     if not names and not endpoints:
         raise ConfigError("lists no models", source=source, key="model_list")
-    default = parley.get("default_model", models[0].name if models else None)
+    default = section.default_model or (models[0].name if models else None)
     if default is not None or models:  # only local servers: the first they list, once asked
         _check_name(default, names, source, "parley.default_model")
-    routes = parley.get("routes") or {}
-    if not isinstance(routes, dict):
-        raise ConfigError("must be a mapping of complexity to model", source=source, key="parley.routes")
-    for level, target in routes.items():
-        if level not in COMPLEXITY_LEVELS:
-            raise ConfigError(f"{level!r} is not a complexity; use {', '.join(COMPLEXITY_LEVELS)}",
-                              source=source, key="parley.routes")
+    for level, target in section.routes.items():
         _check_name(target, names, source, f"parley.routes.{level}")
-    route_first = parley.get("route_over_preferences", False)
-    if not isinstance(route_first, bool):
-        raise ConfigError("must be true or false", source=source, key="parley.route_over_preferences")
-    privacy = parley.get("privacy", "none")
-    if privacy not in PRIVACY_MODES:
-        raise ConfigError(f"must be one of {', '.join(PRIVACY_MODES)}, not {privacy!r}",
-                          source=source, key="parley.privacy")
     return Settings(
         declared=tuple(models), router_settings=router, default_model=default,
         endpoints=dict(endpoints), endpoint_only=dict(endpoint_only or {}),
-        service_types=tuple(_str_list(parley, "service_types", source)),
-        routes=dict(routes), route_over_preferences=route_first,
-        admins=tuple(_str_list(parley, "admins", source)),
-        privacy=privacy, source=source, budgets=dict(parley.get("budgets") or {}),
-        rate_limit_per_minute=_rate_limit(parley, source), cache=_cache(parley, source, common),
-        alerts=_alerts(parley, source), **common)
+        service_types=tuple(section.service_types), routes=dict(section.routes),
+        route_over_preferences=section.route_over_preferences,
+        admins=tuple(section.admins), privacy=section.privacy, source=source,
+        budgets=section.budgets.model_dump(exclude_unset=True) if section.budgets else {},
+        rate_limit_per_minute=section.rate_limit_per_minute,
+        allowed_domains=tuple(d.lower() for d in section.allowed_domains),
+        max_request_bytes=section.max_request_bytes or Settings.max_request_bytes,
+        max_request_tokens=section.max_request_tokens, ignored=ignored,
+        cache=_cache(parley, source, common), alerts=_alerts(parley, source), **common)
 
 
 def _alerts(parley: dict, source: str) -> dict[str, Any]:
@@ -182,56 +167,16 @@ def _cache(parley: dict, source: str, common: dict) -> dict[str, Any]:
     return {"type": kind, "ttl": float(ttl)}
 
 
-def _rate_limit(parley: dict, source: str) -> int | None:
-    """``parley.rate_limit_per_minute``: calls one user may start per minute; unset = no limit."""
-    value = parley.get("rate_limit_per_minute")
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100_000:
-        raise ConfigError(f"must be a whole number of calls from 1 to 100000, not {value!r}",
-                          source=source, key="parley.rate_limit_per_minute")
-    return value
-
-
-def _expect(data: dict, key: str, kind: type, source: str, default: Any) -> Any:
-    value = data.get(key, default)
-    if value is None:
-        return default
-    if not isinstance(value, kind):
-        raise ConfigError(f"must be a {kind.__name__}, not {type(value).__name__}",
-                          source=source, key=key)
-    return value
-
-
-def _str_list(section: dict, key: str, source: str) -> list[str]:
-    value = section.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError("must be a list of strings", source=source, key=f"parley.{key}")
-    return value
-
-
 def _check_name(name: Any, names: set[str], source: str, key: str) -> None:
     if name not in names:
         raise ConfigError(f"names model {name!r}, which is not in model_list "
                           f"(configured: {', '.join(sorted(names))})", source=source, key=key)
 
 
-def _parse_model(index: int, item: Any, source: str, env: Mapping[str, str]) -> ModelConfig:
-    key = f"model_list[{index}]"
-    if not isinstance(item, dict):
-        raise ConfigError("must be a mapping with model_name and litellm_params", source=source, key=key)
-    name = item.get("model_name")
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError("model_name is missing or empty", source=source, key=key)
-    params = item.get("litellm_params")
-    if not isinstance(params, dict) or not isinstance(params.get("model"), str):
-        raise ConfigError("litellm_params.model is missing; write e.g. "
-                          "'anthropic/claude-sonnet-4-5-20250929'", source=source, key=f"{key} ({name})")
-    info = item.get("model_info") or {}
-    if not isinstance(info, dict):
-        raise ConfigError("model_info must be a mapping", source=source, key=f"{key} ({name})")
-    resolved, missing = resolve_env_refs(params, env)
-    return ModelConfig(name=name.strip(), litellm_params=resolved, model_info=dict(info),
+def _model_config(entry, env: Mapping[str, str]) -> ModelConfig:
+    resolved, missing = resolve_env_refs(entry.litellm_params.model_dump(), env)
+    info = entry.model_info.model_dump(exclude_none=True) if entry.model_info else {}
+    return ModelConfig(name=entry.model_name, litellm_params=resolved, model_info=info,
                        missing_env=tuple(missing))
 
 
@@ -251,22 +196,9 @@ def resolve_env_refs(params: dict, env: Mapping[str, str]) -> tuple[dict, list[s
 
 
 def _check_router(router: dict, names: set[str], source: str) -> None:
-    for key in ("num_retries", "allowed_fails"):
-        value = router.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                  or not 0 <= value <= 10):
-            raise ConfigError("must be a whole number from 0 to 10", source=source,
-                              key=f"router_settings.{key}")
-    for key in ("timeout", "cooldown_time", "retry_after"):
-        value = router.get(key)
-        if value is not None and (not isinstance(value, (int, float)) or value < 0 or value > 3600):
-            raise ConfigError("must be a number of seconds from 0 to 3600", source=source,
-                              key=f"router_settings.{key}")
-    for key in ("fallbacks", "context_window_fallbacks"):
-        for entry in router.get(key) or []:
-            if not isinstance(entry, dict) or not all(isinstance(v, list) for v in entry.values()):
-                raise ConfigError("entries must look like {claude: [gemini]}", source=source,
-                                  key=f"router_settings.{key}")
+    """Every model a fallback list names is configured (types were checked by the schema)."""
+    for key in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):
+        for index, entry in enumerate(router.get(key) or []):
             for primary, targets in entry.items():
                 for target in [primary, *targets]:
-                    _check_name(target, names, source, f"router_settings.{key}")
+                    _check_name(target, names, source, f"router_settings.{key}[{index}]")

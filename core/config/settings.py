@@ -38,6 +38,10 @@ class Settings:
     redis_url: str = ""  # PARLEY_REDIS_URL: limits, budgets, cooldowns and the cache shared
     cache: dict[str, Any] = field(default_factory=dict)  # parley.cache: {type, ttl}; {} = off
     alerts: dict[str, Any] = field(default_factory=dict)  # parley.alerts (core/console/alerts.py)
+    allowed_domains: tuple[str, ...] = ()  # team sign-in: hosted domains trusted without email_verified
+    max_request_bytes: int = 4_000_000     # system prompt + history + prompt, UTF-8 bytes
+    max_request_tokens: int | None = None  # the same in tokens; None: the model's context window
+    ignored: tuple[str, ...] = ()          # LiteLLM proxy sections in the file that Parley does not run
     # Local servers {kind: base_url} and {kind: the one model to serve}, listed on first use.
     endpoints: dict[str, str] = field(default_factory=dict)
     endpoint_only: dict[str, str] = field(default_factory=dict)

@@ -45,11 +45,12 @@ from typing import Any, Callable
 from core.config import PRIVACY_MODES
 from core.errors import BadRequestError, ConfigError, redact
 from core.results import CallRecord
+from core.recording.safe_form import made_safe
 from core.recording.spool import Batch, Spool
 from core.store.base import CallLog, utc_iso
 
 __all__ = ["Recorder", "PRIVACY_MODES", "BATCH_SIZE", "spool_dir_for", "encode_record",
-           "decode_records"]
+           "decode_records", "made_safe"]
 
 log = logging.getLogger("parley.recorder")
 
@@ -70,7 +71,8 @@ def spool_dir_for(data_dir: Path, database_url: str) -> Path:
 
 
 # Built once: json.dumps with options builds a new encoder on every call.
-_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
+_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str,
+                            allow_nan=False).encode
 _to_canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                                       default=str).encode
 
@@ -186,7 +188,7 @@ class Recorder:
         self._open_store, self._store = store_opener, None
         self.privacy, self._secrets = privacy, tuple(secrets)
         self._batch_size, self._interval, self._max_backoff = batch_size, flush_interval, max_backoff
-        self.recorded = self.shipped = self.inserted = self.lost = 0
+        self.recorded = self.shipped = self.inserted = self.lost = self.made_safe = 0
         self.last_error: str | None = None
         self._failures = 0
         self._since_wake = 0
@@ -205,9 +207,19 @@ class Recorder:
         return self._spool.directory
 
     def record(self, rec: CallRecord) -> None:
-        """Make ``rec`` durable locally and queue it for the store. Never raises."""
+        """Make ``rec`` durable locally and queue it for the store. Never raises. A record
+        holding what JSON cannot (text that is not Unicode, a non-text key, a cycle) is kept
+        with those values made safe, marked so in its metadata, and counted in ``made_safe``."""
         try:
-            self._spool.append(encode_record(rec, self.privacy, self._secrets))
+            try:
+                line = encode_record(rec, self.privacy, self._secrets)
+            except (ValueError, TypeError, UnicodeError, RecursionError) as exc:
+                line = encode_record(made_safe(rec, f"{type(exc).__name__}"), self.privacy,
+                                     self._secrets)
+                self.made_safe += 1
+                log.warning("the record of call %s held data JSON cannot hold (%s); it is kept "
+                            "with that data written as text", ascii(rec.call_id), type(exc).__name__)
+            self._spool.append(line)
         except Exception as exc:  # a call must not fail because its record could not be kept
             self.lost += 1
             log.error("could not keep the record of call %s locally: %s", rec.call_id,
@@ -241,7 +253,8 @@ class Recorder:
     def stats(self) -> dict[str, Any]:
         return {"recorded": self.recorded, "shipped": self.shipped, "inserted": self.inserted,
                 "backlog": self.backlog(), "rejected": self._spool.rejected(),
-                "torn": self._spool.torn, "lost": self.lost, "last_error": self.last_error,
+                "torn": self._spool.torn, "lost": self.lost, "made_safe": self.made_safe,
+                "last_error": self.last_error,
                 "spool_dir": str(self.spool_dir)}
 
     def close(self, timeout: float = 5.0) -> None:

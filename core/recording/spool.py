@@ -74,13 +74,22 @@ class _Segment:
         os.pwrite(self._ack_fd, b"%0*d\n" % (_ACK_WIDTH, offset), 0)
         self.acked = offset
 
+    def replaced(self) -> bool:
+        """True when the path no longer names this file (removed, or replaced by something else)."""
+        try:
+            return os.stat(self.path).st_ino != os.fstat(self.fd).st_ino
+        except FileNotFoundError:
+            return True
+
     def close(self, remove: bool) -> None:
+        replaced = self.replaced()
         for fd in (self.fd, self._ack_fd):
             if fd is not None:
                 os.close(fd)
         if remove:
             self.ack_path.unlink(missing_ok=True)
-            self.path.unlink(missing_ok=True)
+            if not replaced:  # never remove what someone put in its place
+                self.path.unlink(missing_ok=True)
 
 
 @dataclass
@@ -135,10 +144,30 @@ class Spool:
             self._unsynced = True
 
     def sync(self) -> None:
-        """Flush appended lines to the disk itself (bounds a power loss to one round)."""
+        """Flush appended lines to the disk itself (bounds a power loss to one round). Called by
+        the reader thread, which also rescues a segment whose file was removed or replaced."""
+        self._rescue_replaced()
         if self._unsynced and self._current is not None:
             self._unsynced = False
             os.fdatasync(self._current.fd)
+
+    def _rescue_replaced(self) -> None:
+        """Copy the unacknowledged lines of this process's segments whose file is gone (removed,
+        or replaced by a directory...) into a fresh segment, so a later run still finds them.
+        Lines already shipped again are skipped by the store (idempotent by call id)."""
+        for seg in [s for s in self._segments if s.owner == self.owner and s.replaced()]:
+            with self._lock:
+                lines, _ = seg.read(1 << 30)
+                if seg is self._current:
+                    self._rotate_locked()
+                for line in lines:
+                    os.write(self._current.fd, line + b"\n")
+                    self._current.size += len(line) + 1
+                self._unsynced = True
+                self._segments.remove(seg)
+            log.warning("spool file %s was removed or replaced; its %d unshipped records were "
+                        "copied to %s", seg.path.name, len(lines), self._current.path.name)
+            seg.close(remove=False)
 
     def next_batch(self, max_lines: int) -> Batch | None:
         """The oldest unacknowledged lines, or None when everything is acknowledged.
@@ -171,7 +200,7 @@ class Spool:
             if fd is None:
                 continue
             self._locks[owner] = fd
-            segs = sorted(self.directory.glob(f"{owner}.*.jsonl"))
+            segs = sorted(p for p in self.directory.glob(f"{owner}.*.jsonl") if p.is_file())
             self._segments[:0] = [_Segment(p, owner) for p in segs]
             adopted += 1
             if not segs:
@@ -203,7 +232,8 @@ class Spool:
             seg.close(remove=seg.acked == seg.size)
         self._segments = []
         for owner in list(self._locks):
-            self._release(owner, remove=not any(self.directory.glob(f"{owner}.*.jsonl")))
+            self._release(owner, remove=not any(p.is_file() for p in
+                                                self.directory.glob(f"{owner}.*.jsonl")))
 
     def _create_own_lock(self) -> int:
         # Locked under a temporary name, then renamed: a "<owner>.lock" that exists is always
@@ -277,7 +307,7 @@ def backlog(directory: Path) -> int:
     counted without joining the spool, so a status report changes nothing."""
     total = 0
     for path in Path(directory).glob("*.jsonl"):
-        if path.name == _REJECTED:
+        if path.name == _REJECTED or not path.is_file():
             continue
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)

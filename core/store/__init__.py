@@ -17,10 +17,11 @@ import os
 from pathlib import Path
 from typing import Mapping
 
+from core.config.database import check_postgres_url
 from core.errors import ConfigError
 from core.store.base import USAGE_DIMENSIONS, USAGE_FIELDS, Store
 
-__all__ = ["Store", "USAGE_DIMENSIONS", "USAGE_FIELDS", "open_store"]
+__all__ = ["Store", "USAGE_DIMENSIONS", "USAGE_FIELDS", "open_store", "check_postgres_url"]
 
 _SQLITE_PREFIX = "sqlite://"
 
@@ -43,6 +44,7 @@ def open_store(url: str, *, data_dir: Path | None = None,
     if url.startswith(("postgresql://", "postgres://")):
         from core.store.postgres import PostgresStore
 
+        check_postgres_url(url)
         return PostgresStore(url)
     if url == "supabase":
         return _open_supabase(env)

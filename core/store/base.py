@@ -23,7 +23,7 @@ from core.results import CallRecord
 if TYPE_CHECKING:
     from core.store.rollups import RollupQuery
 
-__all__ = ["Store", "CallLog", "UsageReader", "PreferenceStore", "VoteStore", "ComparisonStore",
+__all__ = ["Store", "AdminList", "CallLog", "UsageReader", "PreferenceStore", "VoteStore", "ComparisonStore",
            "USAGE_DIMENSIONS", "USAGE_FIELDS", "VOTE_KEYS", "call_row", "check_call",
            "check_usage_query", "usage_row", "utc_iso", "vote_row", "COMPARISON_KEYS",
            "LEADERBOARD_FIELDS", "comparison_row", "leaderboard_rows", "check_limit"]
@@ -130,7 +130,16 @@ class ComparisonStore(Protocol):
 
 
 @runtime_checkable
-class Store(CallLog, UsageReader, PreferenceStore, VoteStore, ComparisonStore, Protocol):
+class AdminList(Protocol):
+    """Who is an admin, as the database sees it (row-level security on Postgres, the SQLite
+    store's reads): a copy of ``parley.admins``, the one source (``core.identity.sync_admins``)."""
+
+    def sync_admins(self, admins: Sequence[str]) -> int:
+        """Make ``parley_admins`` hold exactly ``admins``, lower-cased and trimmed (blank ones
+        dropped); returns how many admins it now holds. Service role only."""
+
+
+class Store(CallLog, UsageReader, PreferenceStore, VoteStore, ComparisonStore, AdminList, Protocol):
     """A whole backend: every protocol above, plus its schema and lifetime. Callers take the
     smallest protocol they need; ``open_store`` gives a ``Store``."""
 

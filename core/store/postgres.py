@@ -294,6 +294,11 @@ class PostgresStore(SqlFunctionKeys, SqlFunctionAlerts):
 
         return EvalStore(self._transaction, self._transaction, "postgres")
 
+    def sync_admins(self, admins: Sequence[str]) -> int:
+        """``parley_sync_admins``: the table holds exactly ``admins``, lower-cased."""
+        return int(self._call("select public.parley_sync_admins(%s::jsonb)",
+                              (json.dumps(list(admins)),)))
+
     def status(self) -> dict[str, Any]:
         """Backend, host/database, migrations applied and pending, and row counts."""
         with self._transaction() as cur:

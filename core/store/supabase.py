@@ -220,6 +220,10 @@ class SupabaseStore(SqlFunctionKeys, SqlFunctionAlerts):
         return self._rpc("parley_comparisons", {"p_user_id": user_id, "p_limit": check_limit(limit)},
                          as_user=as_user)
 
+    def sync_admins(self, admins: Sequence[str]) -> int:
+        """``parley_sync_admins`` over REST, as the service role."""
+        return int(self._rpc("parley_sync_admins", {"p_admins": list(admins)}))
+
     def status(self) -> dict[str, Any]:
         """Backend, project host and row counts; migrations are the Supabase CLI's (None)."""
         return {"backend": self.backend, "location": self.location, "applied_migrations": None,

@@ -47,7 +47,8 @@ def app(emulator, tmp_path, monkeypatch):
         at = AppTest.from_file(str(PAGES / f"{page}.py"), default_timeout=30)
         if user is not None:
             at.secrets["auth"] = dict(AUTH)
-            at.user = {"is_logged_in": True, "email": user, "name": user.split("@")[0]}
+            at.user = {"is_logged_in": True, "email": user, "email_verified": True,
+                       "name": user.split("@")[0]}
         return at
 
     yield build

@@ -85,3 +85,36 @@ def test_local_servers_are_checked(table):
 def test_no_key_appears_on_the_page(table):
     _, text = table
     assert all(key not in text for key in KEYS.values())
+
+
+def test_a_user_who_is_not_an_admin_sees_no_internal_address(emulator, tmp_path, monkeypatch):
+    """In team mode, where local model servers live is for admins: a user sees that llama
+    cannot answer, and why, but not the server's address."""
+    from tests.core.test_identity import AUTH
+    from ui.deps import service
+
+    port = closed_port()
+    emulator.list_models("served-model")
+    extra = [{"model_name": "llama", "litellm_params": {
+        "model": "ollama_chat/llama3.2", "api_base": f"http://127.0.0.1:{port}"}},
+        {"model_name": "served", "litellm_params": {
+            "model": "hosted_vllm/served-model", "api_base": emulator.openai_base},
+         "model_info": {"description": f"Our GPU box at {emulator.openai_base}."}}]
+    config = write_config(emulator, tmp_path / "parley.yaml", models=("claude",), extra=extra,
+                          parley={"admins": ["admin@example.com"]})
+    monkeypatch.setenv("PARLEY_CONFIG", str(config))
+    shown = {}
+    for user in ("bob@example.com", "admin@example.com"):
+        service.clear()
+        at = AppTest.from_file(str(PAGES / "providers.py"), default_timeout=30)
+        at.secrets["auth"] = dict(AUTH)
+        at.user = {"is_logged_in": True, "email": user, "email_verified": True}
+        at.run()
+        assert not at.exception
+        shown[user] = at.dataframe[0].value.to_csv()
+    service.clear()
+    assert str(port) not in shown["bob@example.com"] and "127.0.0.1" not in shown["bob@example.com"]
+    assert "[internal address]" in shown["bob@example.com"]
+    assert "not reachable" in shown["bob@example.com"]
+    assert f"127.0.0.1:{port}" in shown["admin@example.com"]
+    assert emulator.openai_base in shown["admin@example.com"]

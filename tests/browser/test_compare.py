@@ -36,7 +36,8 @@ def test_a_blind_comparison_streams_is_voted_and_reaches_the_leaderboard(page, p
     expect(page.get_by_text("Claude says the sky is blue today")).to_be_visible()
     expect(page.get_by_text("Gemini says the sky looks grey")).to_be_visible()
     stats = page.get_by_text(re.compile(r"first token \d+ ms · total \d+ ms · \d+ in / \d+ out tokens · \$"))
-    expect(stats).to_have_count(2)
+    expect(stats).to_have_count(0)  # blind: nothing that tells the models apart until the vote
+    expect(page.get_by_text("Details appear after your vote.")).to_have_count(2)
     expect(page.get_by_text("Model A", exact=True)).to_be_visible()
     expect(page.get_by_text(re.compile(r"^[AB] · (claude|gemini)"))).to_have_count(0)  # names hidden
 
@@ -44,6 +45,7 @@ def test_a_blind_comparison_streams_is_voted_and_reaches_the_leaderboard(page, p
     settle(page)
     expect(page.get_by_text("Vote recorded")).to_be_visible()
     expect(page.get_by_text(re.compile(r"^[AB] · (claude|gemini)"))).to_have_count(2)  # revealed
+    expect(stats).to_have_count(2)
     winner = page.get_by_text(re.compile(r"^A · (claude|gemini)")).inner_text().split(" · ")[1]
 
     page.get_by_role("tab", name="Leaderboard").click()

@@ -90,3 +90,45 @@ def test_guard_for_builds_a_guard_only_for_hard_budgets(emulator):
     assert isinstance(guard_for(settings({"default": 5, "hard": True})), BudgetGuard)
     with pytest.raises(ConfigError):
         guard_for(settings({"default": "five"}))
+
+
+async def test_a_hard_budget_holds_under_20_concurrent_calls(emulator, store):
+    """20 calls at once, by one user whose budget covers about 5: the calls in flight reserve
+    what each may cost, so the budget is overshot by at most one call (per process)."""
+    import asyncio
+
+    from core.errors import BudgetExceededError
+    from tests.fakes.script import Reply
+
+    svc = make_service(emulator)
+    emulator.set_default("*", Reply(text=" ".join(["word"] * 50)))
+    probe = await svc.generate("How much?", user_id="probe", model="claude", max_tokens=60)
+    one_call = probe.cost
+    budget = 5.5 * one_call
+    svc.budget = BudgetGuard(Budgets(users={"newcomer": budget}, hard=True), lambda: store,
+                             today=lambda: TODAY)
+    try:
+        outcomes = await asyncio.gather(*(svc.generate("How much?", user_id="newcomer", model="claude",
+                                                       max_tokens=60) for _ in range(20)),
+                                        return_exceptions=True)
+        answered = [o for o in outcomes if not isinstance(o, Exception)]
+        refused = [o for o in outcomes if isinstance(o, BudgetExceededError)]
+        assert len(answered) + len(refused) == 20 and answered and refused
+        burst = sum(o.cost for o in answered)
+        later = []  # then one at a time until the budget refuses
+        for _ in range(10):
+            try:
+                later.append(await svc.generate("How much?", user_id="newcomer", model="claude",
+                                                max_tokens=60))
+            except BudgetExceededError:
+                break
+        else:
+            pytest.fail("the budget never refused a call")
+    finally:
+        svc.close()
+    spent = burst + sum(o.cost for o in later)
+    print(f"\n20 concurrent calls on a ${budget:.6f} budget (5.5 calls): {len(answered)} answered "
+          f"(${burst:.6f}, {burst / budget:.0%} of it); then {len(later)} more one at a time: "
+          f"${spent:.6f} = {spent / budget:.0%} of the budget, {(spent - budget) / one_call:+.2f} calls")
+    assert burst <= budget + one_call
+    assert spent <= budget + one_call

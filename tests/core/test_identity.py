@@ -45,7 +45,8 @@ def app(emulator, tmp_path, monkeypatch):
 
 
 def signed_in(email: str) -> dict:
-    return {"is_logged_in": True, "email": email, "name": email.split("@")[0]}
+    return {"is_logged_in": True, "email": email, "email_verified": True,
+            "name": email.split("@")[0]}
 
 
 def titles(at: AppTest) -> list[str]:
@@ -100,7 +101,7 @@ def test_the_login_button_starts_streamlits_login(app, monkeypatch):
 def test_team_mode_sign_in_without_an_email_is_explained(app):
     at = app(team=True, user={"is_logged_in": True, "name": "No Email"}).run()
     assert "did not include an email address" in at.error[0].value
-    assert not at.title
+    assert titles(at) == ["Parley"] and not at.sidebar.caption
 
 
 def test_team_mode_claims_without_login_flag_are_not_a_login(app):

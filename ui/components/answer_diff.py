@@ -22,6 +22,13 @@ def show(*, key: str, answers: dict[str, str]) -> None:
     left = left_col.selectbox("From", labels, index=0, key=f"{key}_left")
     right = right_col.selectbox("To", labels, index=1, key=f"{key}_right")
     pieces = word_diff(answers[left], answers[right])
-    body = "".join(html.escape(text) if op == "equal" else
-                   f'<span style="{_STYLE[op]}">{html.escape(text)}</span>' for op, text in pieces)
+    body = "".join(_inert(text) if op == "equal" else
+                   f'<span style="{_STYLE[op]}">{_inert(text)}</span>' for op, text in pieces)
     st.markdown(f'<div style="white-space:pre-wrap">{body}</div>', unsafe_allow_html=True)
+
+
+def _inert(text: str) -> str:
+    """Answer text as HTML that stays text: escaped, with no blank line (which would end the
+    HTML block and let Markdown, images included, be parsed again) and no ``!`` to start an
+    image with."""
+    return html.escape(text).replace("\n", "&#10;").replace("!", "&#33;")

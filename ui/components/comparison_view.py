@@ -6,7 +6,7 @@ from typing import Callable
 import streamlit as st
 
 from core.playground.sessions import Comparison
-from ui.components import answer_card, tool_results
+from ui.components import answer_card, safe_answer, tool_results
 
 __all__ = ["show", "header"]
 
@@ -27,7 +27,7 @@ def show(*, key: str, comparison: Comparison, local_models: set[str],
     for n, turn in enumerate(comparison.turns):
         last = n == len(comparison.turns) - 1
         files = f" 📎 {', '.join(turn['attachments'])}" if turn.get("attachments") else ""
-        st.markdown(f"**You:** {turn['prompt']}{files}")
+        safe_answer.show(f"**You:** {turn['prompt']}{files}")
         order = comparison.display_order()
         for place, column in zip(st.columns(len(order)), order):
             with place:

@@ -6,6 +6,8 @@ import streamlit as st
 from core.playground.fanout import FanOut
 from core.playground.sessions import answer_stats
 from core.results import GenerationResult
+from ui.components import safe_answer
+from ui.components.answer_card import BLIND_FAILURE
 
 __all__ = ["show"]
 
@@ -15,7 +17,8 @@ def show(*, key: str, run: FanOut, headers: list[str], order: list[int],
     """Stream every column of ``run`` (already started) in ``order``, each as fast as its own
     tokens arrive; columns still waiting show the time passing. Returns the results, one per
     column. A rerun (the user clicks elsewhere) stops the run; its calls are recorded as
-    abandoned."""
+    abandoned. Answers are rendered so they fetch nothing (``safe_answer``); ``hidden`` (blind
+    mode) shows no time, tokens, cost or error text that could tell the models apart."""
     slots = {}
     for position, column in zip(st.columns(len(order)), order):
         with position:
@@ -27,23 +30,23 @@ def show(*, key: str, run: FanOut, headers: list[str], order: list[int],
         for event in run.events(ticks=True):
             if event.kind == "tick":
                 for column in order:
-                    if not texts[column] and run.results[column] is None:
+                    if not texts[column] and run.results[column] is None and not hidden:
                         slots[column][1].caption(f"waiting for the first token… "
                                                  f"{event.elapsed_ms / 1000:.1f} s")
                 continue
             body, caption = slots[event.column]
             if event.kind == "delta":
                 if not texts[event.column]:
-                    caption.caption(f"first token {event.elapsed_ms:.0f} ms · streaming…")
+                    caption.caption("streaming…" if hidden
+                                    else f"first token {event.elapsed_ms:.0f} ms · streaming…")
                 texts[event.column] += event.text
-                body.markdown(texts[event.column] + "▌")
+                safe_answer.show(texts[event.column], container=body, cursor=True)
             elif event.result.ok:
-                body.markdown(event.result.content or "_(empty answer)_")
-                answer = event.result.to_json()
-                answer["fallback_used"] = answer["fallback_used"] and not hidden
-                caption.caption(answer_stats(answer))
+                safe_answer.show(event.result.content or "_(empty answer)_", container=body)
+                caption.caption(safe_answer.BLIND_CAPTION if hidden
+                                else answer_stats(event.result.to_json()))
             else:
-                body.error(event.result.error)
+                body.error(BLIND_FAILURE if hidden else event.result.error)
                 caption.empty()
     finally:
         run.cancel()

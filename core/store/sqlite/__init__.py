@@ -84,6 +84,12 @@ class SqliteStore(SqliteKeys, SqliteAlerts):
             raise StoreUnavailableError(
                 f"The SQLite store at {self.path} cannot be used ({exc}); check that the file "
                 "is writable and not locked by another program.") from None
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is not sqlite3.DatabaseError:  # integrity and data errors: the record's fault
+                raise
+            raise StoreUnavailableError(
+                f"{self.path} is not a SQLite database Parley can use ({exc}); point "
+                "PARLEY_DATABASE_URL at another file, or move this one aside.") from None
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
@@ -110,7 +116,18 @@ class SqliteStore(SqliteKeys, SqliteAlerts):
             self._migrated = True
 
     def _is_admin(self, conn: sqlite3.Connection, user_id: str) -> bool:
-        return conn.execute("SELECT 1 FROM parley_admins WHERE user_id = ?", (user_id,)).fetchone() is not None
+        return conn.execute("SELECT 1 FROM parley_admins WHERE user_id = ?",
+                            (user_id.strip().lower(),)).fetchone() is not None
+
+    def sync_admins(self, admins: Sequence[str]) -> int:
+        """The table holds exactly ``admins``, lower-cased and trimmed."""
+        wanted = sorted({a.strip().lower() for a in admins if a and a.strip()})
+        with self._writing() as conn:
+            conn.execute(f"DELETE FROM parley_admins WHERE user_id NOT IN "
+                         f"({', '.join('?' * len(wanted))})", wanted)
+            conn.executemany("INSERT OR IGNORE INTO parley_admins VALUES (?, ?)",
+                             [(a, utc_iso(dt.datetime.now(dt.timezone.utc))) for a in wanted])
+            return conn.execute("SELECT count(*) FROM parley_admins").fetchone()[0]
 
     # -- Store ----------------------------------------------------------------------
 

@@ -85,8 +85,9 @@ def test_a_redis_cache_is_shared_by_two_workers(emulator, tmp_path, monkeypatch,
 
 
 @pytest.mark.parametrize("cache, words", [
-    ({"type": "memcached"}, "local or redis"), ({"type": "local", "ttl": -1}, "ttl"),
-    ({"type": "redis"}, "PARLEY_REDIS_URL"), ({"size": 3}, "mapping with type")])
+    ({"type": "memcached"}, "parley.cache.type: must be one of local, redis"),
+    ({"type": "local", "ttl": -1}, "ttl"),
+    ({"type": "redis"}, "PARLEY_REDIS_URL"), ({"size": 3}, "parley.cache.size")])
 def test_a_bad_cache_setting_names_the_key(emulator, tmp_path, cache, words):
     from core.config import load_settings
     from core.errors import ConfigError

@@ -49,6 +49,7 @@ class FakeSettings:
     database_url: str
     data_dir: Path
     privacy: str = "none"
+    admins: tuple[str, ...] = ()
 
     def secrets(self) -> tuple[str, ...]:
         return ("sk-configured-key-123",)

@@ -62,7 +62,7 @@ def test_parley_config_env_names_the_file(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("body, key, words", [
     ("model_list: [{litellm_params: {model: x}}]", "model_list[0]", "model_name"),
-    ("model_list: [{model_name: a}]", "model_list[0] (a)", "litellm_params.model"),
+    ("model_list: [{model_name: a}]", "model_list[0] (a)", "litellm_params.model is missing"),
     ("model_list: []", "model_list", "no models"),
     ("model_list: [{model_name: a, litellm_params: {model: openai/x}}]\nparley: {default_model: b}",
      "parley.default_model", "'b'"),
@@ -73,7 +73,7 @@ def test_parley_config_env_names_the_file(tmp_path, monkeypatch):
     ("model_list: [{model_name: a, litellm_params: {model: openai/x}}]\nparley: {privacy: maybe}",
      "parley.privacy", "none, store, hash"),
     ("model_list: [{model_name: a, litellm_params: {model: openai/x}}]\nmodels: []",
-     None, "unknown top-level"),
+     "models", "is not a top-level key; did you mean 'model_list'?"),
 ])
 def test_bad_config_names_file_key_and_fault(tmp_path, body, key, words):
     path = write(tmp_path, body)

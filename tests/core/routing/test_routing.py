@@ -151,7 +151,7 @@ def test_every_answer_says_why_its_model_was_chosen(routed):
 
 
 @pytest.mark.parametrize("parley, key", [
-    ({"routes": {"hard": "claude"}}, "parley.routes"),
+    ({"routes": {"hard": "claude"}}, "parley.routes.hard"),
     ({"route_over_preferences": "yes"}, "parley.route_over_preferences"),
 ])
 def test_bad_routing_settings_name_the_key(emulator, parley, key):
