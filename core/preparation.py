@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.attachments import check_attachments, content_parts, missing_capability
+from core.images import image_models
 from core.errors import BadRequestError, ParleyError
 from core.guards import Hold
 from core.images import image_models

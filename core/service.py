@@ -19,6 +19,7 @@ from typing import Any, AsyncIterator, Iterator, Mapping
 
 from core.attachments import check_attachments, redacted
 from core.images import check_image_request
+from core.llm.images import generate_images
 from core.catalog import Catalog, ModelEntry
 from core.config import Settings, load_settings
 from core.errors import AuthError, BadRequestError, ParleyError, StreamAbandonedError
@@ -207,8 +208,6 @@ class AIService:
         """``n`` images from ``prompt`` by an image model (None: the first configured one; see
         core/images.py), priced per image by LiteLLM and recorded with ``kind="image"``.
         The result's ``images`` hold the pictures; ``cost`` is None when the price is unknown."""
-        from core.llm.images import generate_images
-
         request = dataclasses.replace(check_image_request(self.settings, model, prompt, n, size,
                                                           quality, str(uuid.uuid4())), key_id=key_id)
         check_call(prompt, None, None, user_id)

@@ -28,7 +28,7 @@ async def generate_images(gateway, request) -> Outcome:
     try:
         response = await gateway.router.aimage_generation(
             prompt=request.prompt, model=request.model, litellm_call_id=request.call_id,
-            drop_params=True, **options)
+            drop_params=True, caching=False, **options)  # every generation is new, and billed
     except Exception as exc:
         error: ParleyError = to_parley_error(exc, request.model, gateway.settings.secrets())
         error.attempts = [Attempt(request.model, ms_since(started), exc)]
