@@ -106,9 +106,12 @@ class CompletionsRequest(_Body):
 
 
 class ChatRequest(_Body):
-    """``/api/v1/ai/chat``: a prompt and an optional system prompt."""
+    """``/api/v1/ai/chat``: a prompt and an optional system prompt, or a stored prompt
+    template (``name`` or ``name@version``) and its ``variables`` instead of the prompt."""
 
-    prompt: str = Field(min_length=1)
+    prompt: str | None = Field(default=None, min_length=1)
+    template: str | None = Field(default=None, min_length=1)
+    variables: dict[str, Any] | None = None
     system_prompt: str | None = None
     model: str | None = None
     provider: str | None = None
@@ -121,6 +124,7 @@ class ChatRequest(_Body):
 class RoutedChatRequest(ChatRequest):
     """``/api/v1/ai/chat/routed``: ``complexity`` picks the route; none: classified."""
 
+    prompt: str = Field(min_length=1)
     complexity: Literal["simple", "moderate", "complex", "search"] | None = None
 
 

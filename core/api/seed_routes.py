@@ -74,7 +74,15 @@ def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
     @routes.post("/api/v1/ai/chat")
     async def chat(body: ChatRequest, key: ApiKey = Depends(key_of),
                    x_parley_service: str | None = Header(default=None)):
-        """A prompt (and optional system prompt) in, the answer with usage out."""
+        """A prompt (and optional system prompt) in, the answer with usage out; or a prompt
+        template and its variables, recorded with the template's version."""
+        if (body.prompt is None) == (body.template is None):
+            raise ApiError(400, "Give a prompt or a template (with its variables), not both "
+                                "and not neither.", code="invalid_request")
+        if body.template is not None:
+            return await _answer(caller, key, body, x_parley_service, prompt=None,
+                                 template=body.template, variables=body.variables or {},
+                                 system_prompt=body.system_prompt)
         return await _answer(caller, key, body, x_parley_service, prompt=body.prompt,
                              system_prompt=body.system_prompt)
 
@@ -143,12 +151,14 @@ def _save(caller: Caller, key: ApiKey, model: str, service_type: str | None) -> 
     return _resolved(caller, key, service_type)
 
 
-async def _answer(caller: Caller, key: ApiKey, body, header: str | None, *, prompt: str,
+async def _answer(caller: Caller, key: ApiKey, body, header: str | None, *, prompt: str | None,
                   model: str | None = None, **call: Any):
     named = model or body.model or body.provider
     if body.model and body.provider and body.model != body.provider:
         raise ApiError(400, "model and provider disagree; give one of them.", code="invalid_request")
-    service_type = caller.service_type(key, header, body.service_type)
+    # A template brings its own service type unless the call names one ("default" lets it).
+    fallback = "default" if call.get("template") else "api"
+    service_type = caller.service_type(key, header, body.service_type, fallback)
     prepared = caller.prepare(key, prompt=prompt, service_type=service_type, model=named,
                               temperature=body.temperature, max_tokens=body.max_tokens, **call)
     if body.stream:

@@ -73,3 +73,17 @@ def test_the_calls_page_lists_calls_and_filters_them(app_env):
     assert all(cost.startswith(("$", "<")) for cost in calls["Cost"] if cost != "–")
     at.multiselect(key="calls_models").set_value(["gemini"]).run()
     assert set(at.dataframe[0].value["Model"]) == {"gemini"}
+
+
+@pytest.mark.parametrize("viewer, privacy, shown", [
+    (dict(user="bob", admin=False), "none", False),   # another user, prompts private
+    (dict(user="bob", admin=False), "hash", False),
+    (dict(user="bob", admin=False), "store", True),   # the deployment keeps prompts
+    (dict(user="tester", admin=False), "none", True),  # the run's author
+    (dict(user="alice", admin=True), "none", True),   # an admin
+])
+def test_a_shared_run_shows_inputs_and_answers_only_as_privacy_allows(viewer, privacy, shown):
+    from ui.components.eval_results import texts_visible
+
+    assert texts_visible(read_only=True, author="tester", privacy=privacy, **viewer) is shown
+    assert texts_visible(read_only=False, author="tester", privacy=privacy, **viewer) is True

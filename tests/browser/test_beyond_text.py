@@ -29,6 +29,11 @@ def type_into(page, label: str, text: str, nth: int = 0) -> None:
     settle(page)
 
 
+def ask(page, text: str) -> None:
+    """Type the prompt into /compare's form (sent by the Send button)."""
+    page.get_by_placeholder(re.compile("Ask all columns the same thing")).fill(text)
+
+
 def send(page) -> None:
     button = page.get_by_role("button", name="Send", exact=True)
     expect(button).to_be_enabled(timeout=60_000)  # the first estimate loads the tokenizers
@@ -42,13 +47,13 @@ def test_an_image_two_vision_models_and_one_that_cannot_see(page, parley_app, em
     picture = tmp_path / "fox.png"
     picture.write_bytes(png("fox"))
     open_app(page, f"{app.url}/compare")
-    page.locator('[data-testid="stRadio"]').get_by_text("3", exact=True).click()
+    page.get_by_text("3 columns", exact=True).click()
     settle(page)
+    expect(page.get_by_role("button", name=re.compile(r"^C · blind"))).to_be_visible()
+    page.get_by_text("Attach images or a PDF", exact=True).first.click()
     page.locator('input[type="file"]').set_input_files(str(picture))
-    settle(page)
     expect(page.get_by_text("fox.png")).to_be_visible()
-    expect(page.get_by_text("C · blind cannot read images: its column will say so.")).to_be_visible()
-    type_into(page, "Prompt", "What is in this picture?")
+    ask(page, "What is in this picture?")
     send(page)
     answers = page.get_by_text("Echo: What is in this picture? [seen: image/png]").filter(visible=True)
     expect(answers).to_have_count(2, timeout=60_000)
@@ -62,9 +67,12 @@ def test_both_models_call_a_tool_and_answer_after_its_result(page, parley_app):
     open_app(page, f"{app.url}/compare")
     page.get_by_text("Same settings for all", exact=True).click()
     settle(page)
+    page.get_by_role("button", name=re.compile(r"^A · ")).click()  # column A's settings popover
     page.get_by_text("Tools · JSON schema · reasoning").first.click()
     type_into(page, "Tools (JSON)", json.dumps(WEATHER))
-    type_into(page, "Prompt", "Weather in Paris?")
+    page.keyboard.press("Escape")  # close the popover
+    settle(page)
+    ask(page, "Weather in Paris?")
     send(page)
     calls = page.get_by_text(re.compile(r"tool call get_weather\(\{\"city\": \"Weather in Paris\?\"\}\)"))
     expect(calls).to_have_count(2)
@@ -96,7 +104,7 @@ def test_two_image_models_side_by_side_with_their_cost(page, parley_app, emulato
     page.get_by_role("button", name="Generate").click()
     settle(page, timeout_ms=60_000)
     expect(page.locator('[data-testid="stImage"]')).to_have_count(2, timeout=60_000)
-    expect(page.get_by_text(re.compile(r"^1 image · \$0\.0400 · "))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^1 image · \$0\.04 · "))).to_be_visible()  # Imagen: $0.04 an image
     expect(page.get_by_text(re.compile(r"^1 image · \$0\.04\d+ · \d+ in / 1056 out tokens"))).to_be_visible()
 
 

@@ -57,7 +57,13 @@ def show(bench, runs, run_id: str, *, user: str, admin: bool, key: str,
     if run["status"] != "done" and not read_only:
         progress(bench, runs, run_id, key=f"{key}_progress")
     _totals(report["totals"])
-    _matrix(report)
+    texts = texts_visible(read_only=read_only, admin=admin, user=user, author=run["created_by"],
+                          privacy=bench.service.settings.privacy)
+    _matrix(report, texts)
+    if not texts:
+        st.caption("Inputs and answers are hidden: this deployment keeps prompts private "
+                   "(parley.privacy), so a shared run shows its figures only.")
+        return
     left, right = st.columns(2)
     left.download_button("Export CSV", to_csv(report["results"], report["dataset"].columns,
                                               report["dataset"].rows),
@@ -90,16 +96,24 @@ def _totals(totals: list[dict]) -> None:
         "quality per $": st.column_config.NumberColumn(format="%.1f")})
 
 
-def _matrix(report: dict) -> None:
+def texts_visible(*, read_only: bool, admin: bool, user: str, author: str, privacy: str) -> bool:
+    """May this viewer see a run's inputs and answers? A shared (read-only) link shows them as
+    ``parley.privacy`` allows: to the run's author and to admins always, to other signed-in
+    users only with ``privacy: store``; its figures are shown to everyone."""
+    return not read_only or admin or user == author or privacy == "store"
+
+
+def _matrix(report: dict, texts: bool = True) -> None:
     st.markdown("**Rows x models**")
     labels = [m["label"] for m in report["run"]["models"]]
     table = []
     for entry in report["matrix"]:
         row = {"row": entry["row_index"] + 1,
-               "inputs": json.dumps(entry["inputs"], ensure_ascii=False)[:200]}
+               "inputs": json.dumps(entry["inputs"], ensure_ascii=False)[:200] if texts else "(private)"}
         for label in labels:
             cell = entry["cells"][label] or {}
-            row[label] = cell.get("answer") or cell.get("error") or ""
+            answer = cell.get("answer") or cell.get("error") or ""
+            row[label] = answer if texts else ("(private)" if answer else "")
             row[f"{label} score"] = cell.get("judge_score")
             row[f"{label} pass"] = cell.get("passed")
             row[f"{label} $"] = cell.get("cost")

@@ -102,3 +102,30 @@ def test_models_lists_only_what_the_key_may_use(api):
     secret = api.make_key("alice", models=["gpt"])
     listed = api.openai(secret).models.list()
     assert [m.id for m in listed.data] == ["gpt"]
+
+
+def test_chat_renders_a_stored_template_and_records_its_version(api, emulator):
+    from core.prompts import variables_of
+    from core.store.sqlite import SqliteStore
+
+    store = SqliteStore(api.db_path)
+    store.upgrade()
+    store.evals().save_template({
+        "name": "greet", "template": "Say hello to {{ name }} in French", "system": "Be terse",
+        "service_type": None, "variables": variables_of("Be terse", "Say hello to {{ name }} in French"),
+        "settings": {}, "created_by": "test"})
+    emulator.enqueue("claude-sonnet-4-5-20250929", Reply("Bonjour Ana"))
+    secret = api.make_key("alice")
+    response = call(api, "POST", "/api/v1/ai/chat", secret,
+                    json={"template": "greet", "variables": {"name": "Ana"}, "model": "claude"})
+    assert response.status_code == 200, response.json()
+    assert response.json()["content"] == "Bonjour Ana"
+    sent = json.dumps(emulator.requests[-1].body)
+    assert "Say hello to Ana in French" in sent and "Be terse" in sent
+    [row] = api.records()
+    assert json.loads(row["metadata"])["template"] == "greet@1"
+
+    missing = call(api, "POST", "/api/v1/ai/chat", secret, json={"template": "greet", "variables": {}})
+    assert missing.status_code == 400 and "name" in missing.json()["error"]["message"]
+    both = call(api, "POST", "/api/v1/ai/chat", secret, json={"prompt": "hi", "template": "greet"})
+    assert both.status_code == 400 and "not both" in both.json()["error"]["message"]
