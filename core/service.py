@@ -271,6 +271,8 @@ class AIService:
             self.budget.close()
         if self._loop is not None:
             self._loop.stop()
+        if self._gateway is not None:
+            self._gateway.close()
 
     # -- internals ----------------------------------------------------------------------
 

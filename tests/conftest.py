@@ -48,3 +48,19 @@ def no_response_cache_left_behind():
     litellm = sys.modules.get("litellm")
     if litellm is not None:
         litellm.cache = None
+
+
+@pytest.fixture(autouse=True)
+def no_router_callbacks_left_behind():
+    """Each LiteLLM Router hooks its callbacks (its cooldowns among them) into process-wide
+    lists that hold at most 30; a test that did not close its service must not leave them for
+    the next tests (``AIService.close`` unhooks them in the app)."""
+    yield
+    litellm = sys.modules.get("litellm")
+    if litellm is None:
+        return
+    for name in ("callbacks", "success_callback", "failure_callback", "_async_success_callback",
+                 "_async_failure_callback", "input_callback", "service_callback"):
+        hooks = getattr(litellm, name, None)
+        if isinstance(hooks, list):
+            hooks[:] = [h for h in hooks if not isinstance(getattr(h, "__self__", None), litellm.Router)]

@@ -73,6 +73,13 @@ class Gateway:
         """The LiteLLM Router for every available model (built, and litellm loaded, on first use)."""
         return runtime.observed_router_class()(model_list=self._model_list(), **self._router_kwargs())
 
+    def close(self) -> None:
+        """Unhook the Router's callbacks from LiteLLM's process-wide lists (``Router.discard``).
+        LiteLLM keeps at most 30 there: a process that builds more Routers and never discards
+        them silently loses the newest ones' cooldowns."""
+        if "router" in self.__dict__:
+            self.__dict__.pop("router").discard()
+
     async def complete(self, request: CallRequest) -> Outcome:
         """One non-streaming call; raises ``ParleyError`` when no model could answer."""
         self._check_available(request.model)

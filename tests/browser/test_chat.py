@@ -43,7 +43,7 @@ def test_a_routed_chat_answer_streams_with_its_route_and_cost(page, parley_app, 
 
     expect(page.get_by_text("Define the name before you print it")).to_be_visible()
     expect(page.get_by_text(re.compile(
-        r"^claude · routed: complex · first token \d+ ms · total \d+ ms · \d+ in / \d+ out tokens · \$"))
+        r"^Claude \(Anthropic\) · routed: complex · first token \d+ ms · total \d+ ms · \d+ in / \d+ out tokens · (< )?\$"))
            ).to_be_visible()
     expect(page.get_by_text(re.compile("The prompt is complex because it asks for work on code"))
            ).to_be_visible()

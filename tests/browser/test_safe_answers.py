@@ -49,7 +49,7 @@ def test_a_compared_answer_fetches_nothing(page, parley_app, emulator):
     page.wait_for_timeout(1000)  # time for any image the page holds to be asked for
     assert asked, "the page's own requests were seen"
     assert to_attacker(asked) == []
-    link = page.get_by_role("link", name="image").first
+    link = page.get_by_role("link", name="image", exact=True).first
     assert link.get_attribute("href") == f"https://{ATTACKER}/?q=secret"  # there to click
 
 

@@ -60,3 +60,17 @@ def test_a_stream_keeps_the_providers_own_chunks(emulator):
         return runtime.provider_chunks(stream)
     chunks = asyncio.run(read())
     assert chunks and any(c.choices and c.choices[0].finish_reason for c in chunks)
+
+
+def test_a_closed_service_leaves_no_callback_in_litellms_lists(emulator):
+    """LiteLLM keeps at most 30 callbacks per list; each Router adds its own (cooldowns
+    included). Closing the service must take them out, or the 31st Router has no cooldowns."""
+    from tests.emulated import make_service
+
+    litellm = runtime.load()
+    before = len(litellm.failure_callback)
+    svc = make_service(emulator)
+    svc.generate_sync("hi", model="gpt")
+    assert len(litellm.failure_callback) == before + 1
+    svc.close()
+    assert len(litellm.failure_callback) == before
