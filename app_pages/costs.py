@@ -9,6 +9,7 @@ import streamlit as st
 from core.console import analytics
 from core.console.budgets import WARN_AT, budget_report
 from core.guards import Budgets
+from core.images import image_models
 from core.errors import ParleyError
 from core.pricing import money
 from ui import charts, tables
@@ -88,8 +89,11 @@ def show_beyond_text(filters: analytics.Filters) -> None:
 
 
 def show_spend(filters: analytics.Filters) -> None:
-    by = st.radio("Stack by", ["model", "provider"], horizontal=True, key="costs_stack")
-    st.plotly_chart(charts.spend_over_time(analytics.spend_by_day(store, filters, by=by), by))
+    by = st.radio("Stack by", ["model", "provider", "kind"], horizontal=True, key="costs_stack",
+                  help="kind: chat answers or generated images")
+    frame = (analytics.spend_by_kind_day(store, filters, set(image_models(svc.settings)))
+             if by == "kind" else analytics.spend_by_day(store, filters, by=by))
+    st.plotly_chart(charts.spend_over_time(frame, by))
     left, right = st.columns(2)
     users = analytics.spend_by_user(store, filters)
     left.plotly_chart(charts.top_users(users, 10))

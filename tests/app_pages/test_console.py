@@ -1,6 +1,8 @@
 """The cost console (/costs) and a user's own usage page (/usage), as users see them (AppTest)."""
 from __future__ import annotations
 
+import json
+
 import datetime as dt
 
 import pytest
@@ -79,6 +81,16 @@ def test_the_console_shows_spend_charts_and_marks_demo_data(app):
     assert list(users.columns[:6]) == ["User", "Calls", "Failures", "Input tokens",
                                        "Output tokens", "Spend"]  # headers in words
     assert "Claude (Anthropic)" in " ".join(m.value for m in at.markdown)
+
+
+def test_spend_over_time_can_be_stacked_by_kind(app):
+    at = app("costs", calls=RECENT).run()
+    at.radio(key="costs_stack").set_value("kind").run()
+    assert not at.exception
+    chart = at.get("plotly_chart")[0]
+    figure = json.loads(chart.proto.spec)
+    assert {trace["name"] for trace in figure["data"]} == {"chat"}  # no image model configured
+    assert "Spend per day by kind" in json.dumps(figure["layout"])
 
 
 def test_filters_change_every_figure(app):

@@ -95,6 +95,18 @@ def test_spend_over_time_stacks_by_provider(store):
                                    (D3, "anthropic"): 0.001, (D3, "ollama"): 0.0})
 
 
+def test_spend_over_time_stacks_by_kind_of_call(store):
+    """Image spend is its own kind: here gemini stands for an image model."""
+    frame = analytics.spend_by_kind_day(store, ALL, {"gemini"})
+    rows = frame.to_dict("records")
+    cost = {(row["day"].date(), row["kind"]): row["cost"] for row in rows}
+    calls = {(row["day"].date(), row["kind"]): row["calls"] for row in rows}
+    assert cost == pytest.approx({(D1, "chat"): 0.006, (D1, "image"): 0.0004,
+                                  (D2, "chat"): 0.0135, (D2, "image"): 0.0, (D3, "chat"): 0.001})
+    assert calls == {(D1, "chat"): 1, (D1, "image"): 1, (D2, "chat"): 1, (D2, "image"): 1,
+                     (D3, "chat"): 2}
+
+
 def test_model_summary_counts_failures_and_fallbacks(store):
     models = by_key(analytics.model_summary(store, ALL), "model")
     assert models["claude"]["fallbacks"] == 1 and models["claude"]["fallback_rate"] == pytest.approx(1 / 3)
