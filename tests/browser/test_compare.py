@@ -21,7 +21,7 @@ def test_a_blind_comparison_streams_is_voted_and_reaches_the_leaderboard(page, p
 
     page.get_by_role("tabpanel", name="Compare").get_by_text("Blind mode", exact=True).click()
     settle(page)
-    expect(page.get_by_text("Most an answer can cost")).to_be_visible()
+    expect(page.get_by_text("Blind mode: prices and figures show after your vote.")).to_be_visible()
     page.get_by_label("Prompt", exact=True).fill("What colour is the sky?")
     page.get_by_role("button", name="Send").click()  # one click sends what was typed
 
