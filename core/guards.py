@@ -286,7 +286,8 @@ def _refuse(name: str, limit: int, wait_s: float) -> UserRateLimitError:
 
 
 class LocalLimiter:
-    """This process's count. Thread-safe."""
+    """This process's count. Thread-safe. A name (a key or a user) with no call in the last
+    window is forgotten (swept once per window), so memory follows the active names."""
 
     backend = "local"
 
@@ -294,10 +295,18 @@ class LocalLimiter:
         self._clock = clock
         self._starts: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._swept = clock()
+
+    def __len__(self) -> int:
+        return len(self._starts)
 
     def acquire(self, name: str, per_minute: int) -> None:
         now = self._clock()
         with self._lock:
+            if now - self._swept >= WINDOW_SECONDS:
+                self._swept = now
+                for idle in [n for n, s in self._starts.items() if not s or now - s[-1] >= WINDOW_SECONDS]:
+                    del self._starts[idle]
             starts = self._starts[name]
             while starts and now - starts[0] >= WINDOW_SECONDS:
                 starts.popleft()

@@ -119,3 +119,19 @@ def test_the_rate_limiter_forgets_idle_users():
     limiter.acquire("someone")
     with pytest.raises(UserRateLimitError):  # forgetting others does not reset an active user
         limiter.acquire("someone")
+
+
+def test_the_api_keys_limiter_forgets_idle_keys_too():
+    from core.guards import CallRateLimitError, LocalLimiter
+
+    now = [0.0]
+    limiter = LocalLimiter(clock=lambda: now[0])
+    for n in range(1000):
+        limiter.acquire(f"key:pk-{n}", 2)
+    assert len(limiter) == 1000
+    now[0] = 61.0
+    limiter.acquire("key:pk-active", 2)
+    assert len(limiter) == 1, "keys idle for a whole window are forgotten"
+    limiter.acquire("key:pk-active", 2)
+    with pytest.raises(CallRateLimitError):  # forgetting others does not reset an active key
+        limiter.acquire("key:pk-active", 2)
