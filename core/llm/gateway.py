@@ -26,7 +26,7 @@ from core.errors import (AllModelsFailedError, AuthError, ConfigError, ParleyErr
 from core.llm import runtime
 from core.llm.errors import to_parley_error
 from core.llm.local.engine import LocalModel, find_bundled_model
-from core.llm.usage import tool_calls_and_reasoning, saved_by_cache, token_classes
+from core.llm.usage import priced_usage, saved_by_cache, token_classes, tool_calls_and_reasoning
 from core.llm.runtime import ATTEMPTS, Attempt, ms_since
 from core import pricing
 from core.results import GenerationResult
@@ -261,7 +261,7 @@ class Gateway:
         # Estimated counts are priced as counts: the provider's (empty) usage would price zero.
         # On a cache hit LiteLLM's response_cost is stale (see runtime.is_cache_hit): price the usage.
         provider_price = None if estimated else functools.partial(
-            _litellm_price, entry, response, input_tokens, output_tokens, not cache_hit)
+            priced_usage, entry.provider_model, response, input_tokens, output_tokens, not cache_hit)
         result.cost = pricing.call_cost(entry, input_tokens, output_tokens, provider_price)
         result.price_known = result.cost is not None
         if cache_hit:  # answered from parley.cache: nothing was billed; say what it saved
@@ -306,28 +306,6 @@ def count_tokens(model: str, messages: list[dict[str, Any]]) -> int:
     if model.startswith(f"{LOCAL_PROVIDER}/"):
         return LocalModel(find_bundled_model()).count_tokens(messages)
     return int(runtime.load().token_counter(model=model, messages=messages))
-
-
-def _litellm_price(entry: ModelEntry, response, input_tokens: int, output_tokens: int,
-                   use_reported: bool = True) -> float | None:
-    """LiteLLM's price of the provider's usage on ``response``, or None when it has none.
-
-    The cost LiteLLM put on the response while making the call (documented as
-    ``response._hidden_params["response_cost"]``) is used when positive: pricing the same usage
-    again was most of Parley's own time per call (bench/overhead.py). LiteLLM reports 0 for a
-    model it cannot price, so otherwise the usage is priced again, tiers included."""
-    cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
-    if use_reported and isinstance(cost, (int, float)) and cost > 0:
-        return float(cost)
-    litellm = runtime.load()
-    usage = getattr(response, "usage", None)
-    try:
-        prompt_cost, completion_cost = litellm.cost_per_token(
-            model=entry.provider_model, prompt_tokens=input_tokens, completion_tokens=output_tokens,
-            usage_object=usage if isinstance(usage, litellm.Usage) else None)
-    except Exception:  # LiteLLM raises when the model is not in its cost map: the price is unknown
-        return None
-    return prompt_cost + completion_cost
 
 
 def _retry_policy(settings: dict) -> dict[str, int]:

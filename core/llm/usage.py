@@ -10,6 +10,7 @@ totals, never added to them:
 ``saved_by_cache`` prices the same usage as if nothing had been cached (every prompt token at
 the input rate) through LiteLLM's own ``cost_per_token``, and returns the difference: positive
 when cache reads saved money, negative when a cache write cost more than it saved yet.
+``priced_usage`` is LiteLLM's price of a call's usage (what ``core.pricing.call_cost`` uses).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 from core.llm import runtime
 
-__all__ = ["TokenClasses", "token_classes", "saved_by_cache", "tool_calls_and_reasoning"]
+__all__ = ["TokenClasses", "token_classes", "saved_by_cache", "tool_calls_and_reasoning", "priced_usage"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,28 @@ def tool_calls_and_reasoning(response) -> tuple[list[dict], str | None]:
              for call in getattr(message, "tool_calls", None) or []]
     reasoning = getattr(message, "reasoning_content", None)
     return calls, reasoning or None
+
+
+def priced_usage(provider_model: str, response, input_tokens: int, output_tokens: int,
+                   use_reported: bool = True) -> float | None:
+    """LiteLLM's price of the provider's usage on ``response``, or None when it has none.
+
+    The cost LiteLLM put on the response while making the call (documented as
+    ``response._hidden_params["response_cost"]``) is used when positive: pricing the same usage
+    again was most of Parley's own time per call (bench/overhead.py). LiteLLM reports 0 for a
+    model it cannot price, so otherwise the usage is priced again, tiers included."""
+    cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
+    if use_reported and isinstance(cost, (int, float)) and cost > 0:
+        return float(cost)
+    litellm = runtime.load()
+    usage = getattr(response, "usage", None)
+    try:
+        prompt_cost, completion_cost = litellm.cost_per_token(
+            model=provider_model, prompt_tokens=input_tokens, completion_tokens=output_tokens,
+            usage_object=usage if isinstance(usage, litellm.Usage) else None)
+    except Exception:  # LiteLLM raises when the model is not in its cost map: the price is unknown
+        return None
+    return prompt_cost + completion_cost
 
 
 def _count(holder, name: str) -> int | None:
