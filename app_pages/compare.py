@@ -75,33 +75,16 @@ if "cmp_reopen" in st.session_state:
     for i, column in enumerate(reopened.columns):
         st.session_state.update(column_config.widget_values(f"cmp_col{i}", column))
 
-compare_tab, board_tab, history_tab = st.tabs(["Compare", "Leaderboard", "History"])
-
-with compare_tab:
-    top = st.columns([3, 2, 2, 2], vertical_alignment="center")
-    count = top[0].radio("Columns", [2, 3, 4], horizontal=True, key="cmp_count",
-                         format_func=lambda n: f"{n} columns", label_visibility="collapsed")
-    same = top[1].toggle("Same settings for all", key="cmp_same")
-    blind = top[2].toggle("Blind mode", key="cmp_blind",
-                          help="Names hidden and columns shuffled until you vote.")
-    if top[3].button("New comparison", key="cmp_new", width="stretch"):
-        st.session_state.pop("cmp_current", None)
-    names = [m.name for m in models]
-    columns = []
-    for i, place in enumerate(st.columns(count)):
-        with place:
-            columns.append(column_config.show(key=f"cmp_col{i}", models=models,
-                                              default=names[i % len(names)],
-                                              settings=not same or i == 0,
-                                              # blind answers are lettered in shuffled order
-                                              label=f"Column {i + 1}" if blind else LETTERS[i]))
-    if same:
-        columns = [dataclasses.replace(columns[0], model=c.model) for c in columns]
-
+@st.fragment
+def prompt_and_answers(columns: list, blind: bool) -> None:
+    """The prompt form, the answers streaming, and the comparison so far. A fragment: Send
+    reruns only this part, so the columns start streaming without the whole page (navigation,
+    every column's settings) being rebuilt and sent to the browser first. What changes the rest
+    of the page (an answer kept, a vote) reruns the whole page."""
     current = st.session_state.get("cmp_current")
     if current is not None and (current.columns != columns or current.blind != blind):
         current = None  # the setup changed: the next prompt starts a new comparison
-    histories = [current.history(i) if current else [] for i in range(count)]
+    histories = [current.history(i) if current else [] for i in range(len(columns))]
     # A form: one click on Send (or Ctrl/Cmd+Enter in the box) sends the text as typed; nothing
     # above the button changes while typing, so it never moves under the pointer.
     with st.form("cmp_form", border=False, clear_on_submit=True):
@@ -181,6 +164,32 @@ with compare_tab:
                                    "text/markdown", key="cmp_export_md", disabled=current.hidden)
         exports[1].download_button("Export JSON", current.to_json(), f"comparison-{current.id}.json",
                                    "application/json", key="cmp_export_json", disabled=current.hidden)
+
+
+compare_tab, board_tab, history_tab = st.tabs(["Compare", "Leaderboard", "History"])
+
+with compare_tab:
+    top = st.columns([3, 2, 2, 2], vertical_alignment="center")
+    count = top[0].radio("Columns", [2, 3, 4], horizontal=True, key="cmp_count",
+                         format_func=lambda n: f"{n} columns", label_visibility="collapsed")
+    same = top[1].toggle("Same settings for all", key="cmp_same")
+    blind = top[2].toggle("Blind mode", key="cmp_blind",
+                          help="Names hidden and columns shuffled until you vote.")
+    if top[3].button("New comparison", key="cmp_new", width="stretch"):
+        st.session_state.pop("cmp_current", None)
+    names = [m.name for m in models]
+    columns = []
+    for i, place in enumerate(st.columns(count)):
+        with place:
+            columns.append(column_config.show(key=f"cmp_col{i}", models=models,
+                                              default=names[i % len(names)],
+                                              settings=not same or i == 0,
+                                              # blind answers are lettered in shuffled order
+                                              label=f"Column {i + 1}" if blind else LETTERS[i]))
+    if same:
+        columns = [dataclasses.replace(columns[0], model=c.model) for c in columns]
+
+    prompt_and_answers(columns, blind)
 
 with board_tab:
     if store is None:
