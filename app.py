@@ -13,17 +13,18 @@ from ui.deps import alert_watcher, service
 from ui.state import (is_admin, login_page, refuse_remote_client, require_admin, show_identity,
                       signed_in)
 
-# (script, title, icon, url path); the root URL opens the first
-PAGES = [("app_pages/compare.py", "Compare", "⚖️", "compare"),
-         ("app_pages/chat.py", "Chat", "💬", "chat"),
-         ("app_pages/images.py", "Images", "🖼️", "images"),
-         ("app_pages/preferences.py", "Preferences", "⭐", "preferences"),
-         ("app_pages/usage.py", "Your usage", "📈", "usage"),
-         ("app_pages/evals.py", "Evaluations", "🧪", "evals"),
-         ("app_pages/calls.py", "Calls", "📜", "calls"),
-         ("app_pages/providers.py", "Providers", "🔌", "providers"),
-         ("app_pages/keys.py", "API keys", "🔑", "keys"),
-         ("app_pages/costs.py", "Cost console", "💰", "costs")]
+# (script, title, icon, url path); the root URL opens the first. Material icons ship with
+# Streamlit, so they show on machines without an emoji font.
+PAGES = [("app_pages/compare.py", "Compare", ":material/compare_arrows:", "compare"),
+         ("app_pages/chat.py", "Chat", ":material/chat:", "chat"),
+         ("app_pages/images.py", "Images", ":material/image:", "images"),
+         ("app_pages/preferences.py", "Preferences", ":material/star:", "preferences"),
+         ("app_pages/usage.py", "Your usage", ":material/monitoring:", "usage"),
+         ("app_pages/evals.py", "Evaluations", ":material/science:", "evals"),
+         ("app_pages/calls.py", "Calls", ":material/receipt_long:", "calls"),
+         ("app_pages/providers.py", "Providers", ":material/power:", "providers"),
+         ("app_pages/keys.py", "API keys", ":material/key:", "keys"),
+         ("app_pages/costs.py", "Cost console", ":material/payments:", "costs")]
 ADMIN_PAGES = {"costs"}  # url paths only admins may open
 
 st.set_page_config(page_title="Parley", page_icon="🗣️", layout="wide")

@@ -8,6 +8,7 @@ import datetime as dt
 
 import streamlit as st
 
+from core.catalog import LOCAL_PROVIDERS
 from core.errors import ParleyError
 from core.pricing import cost_label
 from core.store.calls import CallQuery
@@ -69,22 +70,18 @@ except ParleyError as err:
     st.stop()
 if not page["calls"]:
     st.info("No calls match these filters." if len(cursors) == 1 else "No more calls.")
-LOCAL_PROVIDERS = {"local", "ollama", "lm_studio", "vllm"}
 rows = [{"Time": c["created_at"][:19].replace("T", " "), "User": c["user_id"],
          "Feature": c["service_type"], "Model": c["model"], "Status": c["status"],
-         "Tokens in": f"{c['input_tokens'] or 0:,}", "Tokens out": f"{c['output_tokens'] or 0:,}",
+         "Tokens in": c["input_tokens"] or 0, "Tokens out": c["output_tokens"] or 0,
          "Cost": ("–" if c["status"] != "success" and not c["total_cost"]
                   else cost_label(c["total_cost"], c["provider"] in LOCAL_PROVIDERS)),
-         "Took": "–" if c["response_time_ms"] is None else f"{c['response_time_ms']:,.0f} ms",
-         "Kind": c["kind"], "Reasoning": f"{c['reasoning_tokens'] or 0:,}",
-         "Cache read / write": f"{c['cache_read_tokens'] or 0:,} / {c['cache_write_tokens'] or 0:,}",
-         "Tool calls": c["tool_calls"] or "",
-         "Cache saved": "" if c["saved_cost"] is None else cost_label(c["saved_cost"]),
-         "Fallback": "yes" if c["fallback_of"] else "", "Key": c["key_id"] or "",
-         "Call id": c["litellm_call_id"]}
+         "Took (ms)": None if c["response_time_ms"] is None else round(c["response_time_ms"]),
+         "Notes": call_details.notes(c)}
         for c in page["calls"]]
+NUMBER = st.column_config.NumberColumn(format="localized")  # 12,297, right-aligned
 table = st.dataframe(rows, hide_index=True, on_select="rerun", selection_mode="multi-row",
-                     key=f"calls_table_{len(cursors)}", width="stretch")
+                     key=f"calls_table_{len(cursors)}", width="stretch",
+                     column_config={"Tokens in": NUMBER, "Tokens out": NUMBER, "Took (ms)": NUMBER})
 back, position, forward = st.columns([1, 2, 1])
 if back.button("← Newer", disabled=len(cursors) == 1, key="calls_back"):
     cursors.pop()
@@ -107,7 +104,7 @@ if chosen:
                 "cmp_col0", ColumnConfig(detail["model"], system_prompt=call_details.system_of(detail))))
             st.switch_page("app_pages/compare.py")
     st.subheader(f"Make a dataset from {len(chosen)} selected call(s)")
-    name = st.text_input("Dataset name", key="calls_dataset_name", placeholder="xray_real")
+    name = st.text_input("Dataset name", key="calls_dataset_name", placeholder="support_questions")
     if st.button("Make dataset", key="calls_dataset"):
         try:
             bench, _ = evals()

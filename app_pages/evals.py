@@ -32,10 +32,13 @@ with new_run:
     template = eval_setup.template_picker(bench, user=user, key="evals_template")
     dataset = eval_setup.dataset_picker(bench, user=user, key="evals_dataset")
     names = svc.catalog.names()
-    models = st.multiselect("Models (2 to 4)", names, max_selections=4, key="evals_models")
+    shown = {m.name: m.display_name for m in svc.catalog}
+    models = st.multiselect("Models (2 to 4)", names, max_selections=4, key="evals_models",
+                            format_func=lambda n: shown.get(n, n))
     judges = ["(no judge)", *names]
     default_judge = judges.index("local") if "local" in judges else 0
     judge = st.selectbox("Judge", judges, index=default_judge, key="evals_judge",
+                         format_func=lambda n: shown.get(n, n),
                          help="A model that scores every answer from 1 to 10 against the rubric.")
     rubric = st.text_area("Rubric", DEFAULT_RUBRIC, key="evals_rubric",
                           disabled=judge == "(no judge)")

@@ -30,7 +30,7 @@ with st.form("new_key", clear_on_submit=True):
     st.subheader("New key")
     owner = st.text_input("User", value=user, disabled=not admin,
                           help="The user the key's calls are recorded under.")
-    name = st.text_input("Name", placeholder="e.g. xray backend")
+    name = st.text_input("Name", placeholder="e.g. support backend")
     left, right = st.columns(2)
     service_type = left.selectbox("Service type", ["(any)", *svc.settings.service_types])
     models = right.multiselect("Models it may use (none: any)", svc.catalog.names())

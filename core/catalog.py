@@ -25,10 +25,10 @@ from core.config.discovery import Endpoint, discover
 from core.config.environment import how_to_add, reference_models
 from core.errors import UnknownModelError
 
-__all__ = ["ModelEntry", "Catalog", "cost_map_entry", "provider_of", "ModelStatus",
-           "model_statuses"]
+__all__ = ["ModelEntry", "Catalog", "LOCAL_PROVIDERS", "cost_map_entry", "provider_of",
+           "ModelStatus", "model_statuses"]
 
-_LOCAL_PROVIDERS = {"ollama", "lm_studio", "vllm", "local"}
+LOCAL_PROVIDERS = {"ollama", "lm_studio", "vllm", "local"}  # their calls cost nothing
 _PROVIDER_ALIASES = {"ollama_chat": "ollama", "hosted_vllm": "vllm", LOCAL_PROVIDER: "local",
                      "vertex_ai": "gemini", "vertex_ai_beta": "gemini", "azure": "openai",
                      "text-completion-openai": "openai"}
@@ -54,7 +54,7 @@ class ModelEntry:
 
     @property
     def is_local(self) -> bool:
-        return self.provider in _LOCAL_PROVIDERS
+        return self.provider in LOCAL_PROVIDERS
 
     @property
     def price_known(self) -> bool:
@@ -167,7 +167,7 @@ def _entry(config: ModelConfig) -> ModelEntry:
     base = cost_map_entry(model) or {}
     provider = provider_of(model, base)
     merged = {**base, **{k: v for k, v in config.litellm_params.items() if "cost_per" in k}, **info}
-    local = provider in _LOCAL_PROVIDERS
+    local = provider in LOCAL_PROVIDERS
     input_price = merged.get("input_cost_per_token", 0.0 if local else None)
     output_price = merged.get("output_cost_per_token", 0.0 if local else None)
     return ModelEntry(

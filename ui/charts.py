@@ -47,7 +47,7 @@ def spend_by(frame: pd.DataFrame, key: str, title: str) -> go.Figure:
     """Spend per ``key`` (e.g. service type): columns ``key``, ``cost``, ``calls``."""
     fig = px.bar(frame, x=key, y="cost", hover_data={"calls": ":,"},
                  labels={"cost": "spend (USD)", key: ""})
-    fig.update_traces(texttemplate="$%{y:,.4~f}", textposition="auto")
+    fig.update_traces(text=[money(cost) for cost in frame["cost"]], textposition="auto")
     _money_axis(fig)
     return _tidy(fig, title)
 
@@ -71,8 +71,13 @@ def model_cost_tokens(frame: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Scatter(x=frame["model"], y=frame[column], name=name, mode="markers",
                                  marker=dict(size=12)), secondary_y=True)
     _money_axis(fig, title_text="spend (USD)", secondary_y=False)
-    fig.update_yaxes(title_text="tokens", rangemode="nonnegative", tickformat="~s", secondary_y=True)
-    return _tidy(fig, "Cost and tokens per model")
+    # an overlaying axis syncs its ticks to the left one by default (179.979k); round ones instead
+    fig.update_yaxes(title_text="tokens", rangemode="nonnegative", tickformat="~s", tickmode="auto",
+                     showgrid=False, secondary_y=True)
+    fig = _tidy(fig, "Cost and tokens per model")
+    # the legend goes under the title: at the right it would cover the tokens axis
+    fig.update_layout(legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"))
+    return fig
 
 
 def reliability(frame: pd.DataFrame) -> go.Figure:

@@ -213,7 +213,7 @@ def safe_location(url: str) -> str:
 def _local_keys(by: str, settings: Any) -> set[str]:
     """The groups that are local models (``--by model``) or local providers (``--by
     provider``), whose cost shows as "local", not $0."""
-    from core.catalog import Catalog
+    from core.catalog import LOCAL_PROVIDERS, Catalog
 
     try:
         entries = list(Catalog(settings))
@@ -222,7 +222,7 @@ def _local_keys(by: str, settings: Any) -> set[str]:
     if by == "model":
         return {e.name for e in entries if e.is_local}
     if by == "provider":
-        return {"local", "ollama", "lm_studio", "vllm"}
+        return set(LOCAL_PROVIDERS)
     return set()
 
 

@@ -60,6 +60,7 @@ def test_both_columns_stream_at_once_with_the_bundled_model(page, parley_app):
     assert times["A"]["first"] < times["B"]["last"], times
     expect(page.get_by_text("Name three colours of the rainbow.").first).to_be_visible()
     expect(page.get_by_label("Prompt", exact=True)).to_have_value("")  # ready for the next turn
+    page.screenshot(path=SHOTS / "answered-compare.png")
 
 
 def test_ctrl_enter_in_the_prompt_box_sends(page, parley_app):

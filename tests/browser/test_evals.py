@@ -68,7 +68,7 @@ def test_an_evaluation_from_upload_to_the_decision(page, parley_app, emulator, t
     tokens.fill("8")
     tokens.press("Enter")
     settle(page)
-    for model in ("claude", "gemini", "local"):
+    for model in ("Claude", "Gemini", "SmolLM2"):  # the pickers show display names
         page.get_by_role("combobox", name="Models (2 to 4)").click()
         page.keyboard.type(model)
         page.keyboard.press("Enter")

@@ -4,7 +4,31 @@ from __future__ import annotations
 
 import streamlit as st
 
-__all__ = ["show", "prompt_of", "system_of"]
+from core.catalog import LOCAL_PROVIDERS
+from core.pricing import cost_label
+
+__all__ = ["show", "notes", "prompt_of", "system_of"]
+
+
+def notes(call: dict) -> str:
+    """What sets a call apart, in a few words for the list (``fallback · 2 tool calls · 120
+    reasoning · cache read 6,000``); the details view has the figures."""
+    parts = []
+    if call.get("kind") not in (None, "chat"):
+        parts.append(call["kind"])
+    if call.get("fallback_of"):
+        parts.append("fallback")
+    if call.get("tool_calls"):
+        parts.append(f"{call['tool_calls']} tool call{'s' * (call['tool_calls'] != 1)}")
+    if call.get("reasoning_tokens"):
+        parts.append(f"{call['reasoning_tokens']:,} reasoning")
+    if call.get("cache_read_tokens"):
+        parts.append(f"cache read {call['cache_read_tokens']:,}")
+    if call.get("saved_cost"):
+        parts.append(f"cache saved {cost_label(call['saved_cost'])}")
+    if call.get("key_id"):
+        parts.append("API key")
+    return " · ".join(parts)
 
 
 def prompt_of(call: dict) -> str | None:
@@ -26,7 +50,7 @@ def system_of(call: dict) -> str | None:
 
 def show(*, key: str, call: dict) -> None:
     st.subheader(f"Call {call['litellm_call_id']}")
-    cost = "price unknown" if call["total_cost"] is None else f"${call['total_cost']:.6f}"
+    cost = cost_label(call["total_cost"], call.get("provider") in LOCAL_PROVIDERS)
     cols = st.columns(5)
     cols[0].metric("Model", call["model"])
     cols[1].metric("Cost", cost)
@@ -35,6 +59,16 @@ def show(*, key: str, call: dict) -> None:
     cols[4].metric("First token", "-" if call["ttft_ms"] is None else f"{call['ttft_ms']:,.0f} ms")
     st.caption(f"{call['created_at']} · {call['user_id']} · {call['service_type']} · "
                f"{call['provider']} ({call['provider_model']}) · {call['status']}")
+    extras = [f"kind {call.get('kind') or 'chat'}",
+              f"reasoning {call.get('reasoning_tokens') or 0:,} tokens",
+              f"cache read / write {call.get('cache_read_tokens') or 0:,} / "
+              f"{call.get('cache_write_tokens') or 0:,} tokens",
+              f"tool calls {call.get('tool_calls') or 0}"]
+    if call.get("saved_cost") is not None:
+        extras.append(f"saved by the cache {cost_label(call['saved_cost'])}")
+    if call.get("key_id"):
+        extras.append(f"API key {call['key_id']}")
+    st.caption(" · ".join(extras))
     if call.get("route_reason"):
         st.caption(f"Route: {call.get('route') or '-'} · {call['route_reason']}")
     if call["fallback_of"]:

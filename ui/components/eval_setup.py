@@ -28,7 +28,7 @@ def template_picker(bench, *, user: str, key: str):
                 st.code(template.system, language=None)
             st.code(template.template, language=None)
         return template
-    name = st.text_input("Template name", key=f"{key}_name", placeholder="answer_builder")
+    name = st.text_input("Template name", key=f"{key}_name", placeholder="support_reply")
     services = ["(none)", *bench.service.settings.service_types]
     service_type = st.selectbox("Service type", services, key=f"{key}_service")
     system = st.text_area("System prompt (optional)", key=f"{key}_system")
