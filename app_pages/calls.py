@@ -68,8 +68,13 @@ try:
 except ParleyError as err:
     st.error(str(err))
     st.stop()
+if not page["calls"] and len(cursors) == 1:
+    unfiltered = all(value is None for name, value in filters.items() if name not in ("sort", "limit"))
+    st.info("No calls recorded yet: calls made in Compare, Chat, Evaluations or through the API "
+            "show up here." if unfiltered else "No calls match these filters.")
+    st.stop()
 if not page["calls"]:
-    st.info("No calls match these filters." if len(cursors) == 1 else "No more calls.")
+    st.info("No more calls.")
 rows = [{"Time": c["created_at"][:19].replace("T", " "), "User": c["user_id"],
          "Feature": c["service_type"], "Model": c["model"], "Status": c["status"],
          "Tokens in": c["input_tokens"] or 0, "Tokens out": c["output_tokens"] or 0,

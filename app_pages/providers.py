@@ -1,4 +1,5 @@
 """Providers: every configured model, what it costs, and whether it can answer now."""
+import pandas as pd
 import streamlit as st
 
 from core.catalog import model_statuses
@@ -28,18 +29,16 @@ if not statuses:
 
 ready = sum(s.available for s in statuses)
 st.write(f"{ready} of {len(statuses)} models can answer now.")
-st.dataframe([{
+# A table that wraps its cells, so every column (the reason a model cannot answer, its
+# description) shows whole at 1400 px; a badge shows when it says more than the provider does.
+st.table(pd.DataFrame([{
     "Model": s.entry.display_name + (" (default)" if s.entry.name == svc.settings.default_model
                                      else ""),
-    "Name": s.entry.name, "Provider": s.entry.provider, "Badge": s.entry.badge or "",
+    "Name": s.entry.name, "Provider": s.entry.provider,
+    "Badge": "" if (s.entry.badge or "").lower() == s.entry.provider.lower() else s.entry.badge or "",
     "Ready": "yes" if s.available else f"no: {shown(s.problem)}", "API key": s.key,
     "Input / 1M": per_million(s.entry.per_million("input"), s.entry.is_local),
     "Output / 1M": per_million(s.entry.per_million("output"), s.entry.is_local),
     "Context window": f"{s.entry.context_window:,} tokens" if s.entry.context_window else "unknown",
     "Description": shown(s.entry.description or ""),
-} for s in statuses], hide_index=True, width="stretch", column_config={
-    # narrow columns, so the table fits a 1400 px window; a long cell shows whole on hover
-    **{name: st.column_config.TextColumn(width="small") for name in ("Name", "Provider", "Badge",
-                                                                      "API key")},
-    "Ready": st.column_config.TextColumn(width="medium"),
-    "Description": st.column_config.TextColumn(width="medium")})
+} for s in statuses]), hide_index=True)

@@ -75,6 +75,20 @@ def test_the_calls_page_lists_calls_and_filters_them(app_env):
     assert set(at.dataframe[0].value["Model"]) == {"gemini"}
 
 
+def test_a_fresh_calls_page_says_where_calls_come_from(emulator, tmp_path, monkeypatch):
+    """Nothing recorded: one line saying what will show here, no empty grid and no pager."""
+    from ui.deps import service
+
+    monkeypatch.setenv("PARLEY_CONFIG", str(write_config(emulator, tmp_path / "parley.yaml")))
+    service.clear()
+    at = AppTest.from_file(str(PAGES / "calls.py"), default_timeout=30).run()
+    service.clear()
+    assert not at.exception, at.exception
+    assert [i.value for i in at.info] == ["No calls recorded yet: calls made in Compare, Chat, "
+                                          "Evaluations or through the API show up here."]
+    assert not at.dataframe and not [b for b in at.button if "Older" in b.label]
+
+
 @pytest.mark.parametrize("viewer, privacy, shown", [
     (dict(user="bob", admin=False), "none", False),   # another user, prompts private
     (dict(user="bob", admin=False), "hash", False),

@@ -43,7 +43,7 @@ def table(emulator, tmp_path, monkeypatch):
     service.clear()
     assert not at.exception
     page_text = repr(at._tree) + " ".join(str(e.value) for e in [*at.markdown, *at.caption])
-    frame = at.dataframe[0].value
+    frame = at.table[0].value
     rows = {row["Name"]: row for row in frame.to_dict("records")}
     return rows, page_text + frame.to_csv()
 
@@ -111,7 +111,7 @@ def test_a_user_who_is_not_an_admin_sees_no_internal_address(emulator, tmp_path,
         at.user = {"is_logged_in": True, "email": user, "email_verified": True}
         at.run()
         assert not at.exception
-        shown[user] = at.dataframe[0].value.to_csv()
+        shown[user] = at.table[0].value.to_csv()
     service.clear()
     assert str(port) not in shown["bob@example.com"] and "127.0.0.1" not in shown["bob@example.com"]
     assert "[internal address]" in shown["bob@example.com"]
