@@ -32,7 +32,7 @@ st.write(f"{ready} of {len(statuses)} models can answer now.")
 # A table that wraps its cells, so every column (the reason a model cannot answer, its
 # description) shows whole at 1400 px; a badge shows when it says more than the provider does.
 st.table(pd.DataFrame([{
-    "Model": s.entry.display_name + (" (default)" if s.entry.name == svc.settings.default_model
+    "Model": s.entry.display_name + (" · default" if s.entry.name == svc.settings.default_model
                                      else ""),
     "Name": s.entry.name, "Provider": s.entry.provider,
     "Badge": "" if (s.entry.badge or "").lower() == s.entry.provider.lower() else s.entry.badge or "",

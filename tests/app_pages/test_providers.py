@@ -55,7 +55,7 @@ def test_every_configured_model_is_listed(table):
 
 def test_a_cloud_model_with_its_key_set(table):
     claude = table[0]["claude"]
-    assert claude["Model"] == "Claude (Anthropic) (default)" and claude["Provider"] == "anthropic"
+    assert claude["Model"] == "Claude (Anthropic) · default" and claude["Provider"] == "anthropic"
     assert claude["Ready"] == "yes" and claude["API key"] == "set"
     assert claude["Input / 1M"] == "$3.00" and claude["Output / 1M"] == "$15.00"
     assert claude["Context window"] == "200,000 tokens"
