@@ -62,3 +62,4 @@ page = st.navigation([st.Page(open_first_screen, title="Parley", url_path="home"
 if page.url_path in ADMIN_PAGES and not admin:
     require_admin()
 page.run()
+service().warm()  # litellm loads in the background once the first page has painted

@@ -188,6 +188,7 @@ with compare_tab:
                                               label=f"Column {i + 1}" if blind else LETTERS[i]))
     if same:
         columns = [dataclasses.replace(columns[0], model=c.model) for c in columns]
+    columns_models = [c.model for c in columns]
 
     prompt_and_answers(columns, blind)
 
@@ -218,3 +219,6 @@ with history_tab:
         if chosen_row is not None:
             st.session_state.cmp_reopen = chosen_row["data"]
             st.rerun()
+
+# Last, so the page has painted: litellm and an engine per bundled-model column load meanwhile.
+svc.warm(columns_models)

@@ -24,7 +24,7 @@ from core.catalog import Catalog, ModelEntry
 from core.config import Settings, load_settings
 from core.errors import AuthError, BadRequestError, ParleyError, StreamAbandonedError
 from core.guards import CallLimiter, RedisLimiter, UserLimiter, guard_for
-from core.llm.gateway import Gateway, count_tokens
+from core.llm.gateway import Gateway, count_tokens, warm_up
 from core.preparation import Call, check_names, from_template, prepare, structured_options
 from core.recording import open_recorder
 from core.recording.records import build_records
@@ -75,6 +75,14 @@ class AIService:
         if self._gateway is None:
             self._gateway = Gateway(self.settings, self.catalog)
         return self._gateway
+
+    def warm(self, models: list[str] = ()) -> None:
+        """Get ready, in the background, to answer ``models`` at the same time (a compare
+        page's columns), so the first send waits for no load: litellm is imported (once per
+        process), and the bundled model loads one engine per column naming it. Returns at
+        once; the app calls it after a page has painted."""
+        known = set(self.catalog.names())
+        warm_up([self.catalog.get(name).provider_model for name in models if name in known])
 
     def choose(self, *, user_id: str | None = None, service_type: str | None = None,
                model: str | None = None, provider: str | None = None,

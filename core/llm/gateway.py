@@ -308,6 +308,16 @@ def count_tokens(model: str, messages: list[dict[str, Any]]) -> int:
     return int(runtime.load().token_counter(model=model, messages=messages))
 
 
+def warm_up(provider_models: list[str]) -> None:
+    """Get ready for calls, in the background: litellm loaded (seconds, once per process), and
+    one engine of the bundled model for each of ``provider_models`` that is the bundled model,
+    so that that many answers start at once."""
+    runtime.preload()
+    count = sum(model.startswith(f"{LOCAL_PROVIDER}/") for model in provider_models)
+    if count:
+        LocalModel(find_bundled_model()).warm(count)
+
+
 def _retry_policy(settings: dict) -> dict[str, int]:
     """Retry what may pass on a second try (5xx, 429 without fallbacks); never a rejected key,
     a bad request, or a timeout (a hung provider would multiply the wait)."""

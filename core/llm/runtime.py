@@ -2,6 +2,8 @@
 
 ``load()`` imports litellm (seconds: never at the import of a Parley module, so a page paints
 before it) once, after pointing it at its bundled cost map, and returns the module.
+``preload()`` does the same on a background thread, so that the first call does not wait
+for it (the app starts it once a page has painted).
 Setting up means three process-wide changes, made here and nowhere else:
 
 - ``LITELLM_LOCAL_MODEL_COST_MAP=True`` in the environment before the import (without it the
@@ -30,11 +32,12 @@ import contextvars
 import functools
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
 from types import ModuleType
 
-__all__ = ["load", "observed_router_class", "provider_chunks", "Attempt", "ATTEMPTS", "ms_since"]
+__all__ = ["load", "preload", "observed_router_class", "provider_chunks", "Attempt", "ATTEMPTS", "ms_since"]
 
 ATTEMPTS: contextvars.ContextVar[list | None] = contextvars.ContextVar("parley_attempts", default=None)
 
@@ -56,9 +59,26 @@ def ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-@functools.cache
+_setting_up = threading.Lock()  # a preload and a first call may arrive together
+
+
+def preload() -> threading.Thread | None:
+    """Start ``load()`` on a background thread; None when litellm is loaded already."""
+    if _load.cache_info().currsize:
+        return None
+    thread = threading.Thread(target=load, name="parley-litellm-load", daemon=True)
+    thread.start()
+    return thread
+
+
 def load() -> ModuleType:
-    """The litellm module, imported and set up for Parley (once per process)."""
+    """The litellm module, imported and set up for Parley (once per process; thread-safe)."""
+    with _setting_up:
+        return _load()
+
+
+@functools.cache
+def _load() -> ModuleType:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
     import litellm
     from litellm.utils import custom_llm_setup

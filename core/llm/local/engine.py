@@ -223,6 +223,29 @@ class _Pool:
             self.idle.append(engine)
             self.changed.notify_all()
 
+    def short_of(self, count: int) -> int:
+        """How many engines to load so that ``count`` (at most ``limit``) exist."""
+        with self.changed:
+            return max(0, min(count, self.limit) - len(self.engines) - self.loading)
+
+    def warm(self, count: int) -> None:
+        """Load engines, one at a time, until ``count`` (at most ``limit``) exist; each is idle
+        at once, so a call that arrives meanwhile takes the first one ready."""
+        while True:
+            with self.changed:
+                if len(self.engines) + self.loading >= min(count, self.limit):
+                    return
+                self.loading += 1
+            try:
+                with _build_lock:
+                    engine = _new_engine(*self.args)
+            finally:
+                with self.changed:
+                    self.loading -= 1
+            with self.changed:
+                self.engines.append(engine)
+            self.back(engine)
+
 
 def _new_engine(path: Path, n_ctx: int, n_threads: int) -> _Engine:
     try:
@@ -309,6 +332,24 @@ class LocalModel:
             yield from engine.run(chunks)
         finally:
             pool.back(engine)
+
+    def warm(self, count: int) -> threading.Thread | None:
+        """Load up to ``count`` engines (at most ``MAX_ENGINES``) on a background thread, so that
+        many answers can start at once without waiting for a load (about a second each);
+        None when they are loaded already. A failure to load is left for the call to report."""
+        if self.path is None or self._pool().short_of(count) == 0:
+            return None
+        pool = self._pool()
+
+        def load() -> None:
+            try:
+                pool.warm(count)
+            except ConfigError:
+                pass  # the first call says what is missing, with the install hint
+
+        thread = threading.Thread(target=load, name="parley-local-warm", daemon=True)
+        thread.start()
+        return thread
 
     def _pool(self) -> _Pool:
         if self.path is None:

@@ -161,6 +161,35 @@ def test_beyond_the_engine_limit_a_caller_waits_for_a_free_engine(monkeypatch):
     assert waiting.result(timeout=60).output_tokens == 2
 
 
+def test_warming_loads_an_engine_per_column_in_the_background_once(monkeypatch):
+    """The compare page warms one engine per bundled-model column, so the first send does not
+    wait for loads; warming again, or for more than the limit, loads nothing more."""
+    from core.llm.local import engine as module
+
+    monkeypatch.setattr(module, "MAX_ENGINES", 3)
+    monkeypatch.setattr(module, "_pools", {})
+    fresh = LocalModel(GGUF)
+    thread = fresh.warm(2)
+    assert thread is not None and thread.name == "parley-local-warm"
+    thread.join(timeout=120)
+    pool = fresh._pool()
+    assert (len(pool.engines), len(pool.idle)) == (2, 2)
+    assert fresh.warm(2) is None and fresh.warm(1) is None  # already there: no thread
+    fresh.warm(10).join(timeout=120)
+    assert len(pool.engines) == 3  # the limit
+    answers = [fresh.stream(HELLO, temperature=0, max_tokens=4) for _ in range(3)]
+    assert all(next(a).text for a in answers) and len(pool.engines) == 3  # no load on the way
+    for answer in answers:
+        answer.close()
+
+
+def test_warming_a_missing_model_file_is_left_for_the_call_to_report(tmp_path):
+    missing = LocalModel(tmp_path / "absent.gguf")
+    missing.warm(2).join(timeout=10)  # no exception escapes the thread
+    with pytest.raises(ConfigError, match="does not exist"):
+        missing.complete(HELLO, max_tokens=2)
+
+
 def test_generation_runs_on_the_engines_one_thread_whoever_calls(model, monkeypatch):
     """One OpenMP team per engine: its generations run on its own thread (see ``_Engine``)."""
     seen, generate = [], LocalModel._generate

@@ -74,3 +74,37 @@ def test_a_closed_service_leaves_no_callback_in_litellms_lists(emulator):
     assert len(litellm.failure_callback) == before + 1
     svc.close()
     assert len(litellm.failure_callback) == before
+
+
+PRELOAD = """
+import sys, threading
+from core.llm import runtime
+assert "litellm" not in sys.modules
+thread = runtime.preload()
+assert thread is not None and thread.daemon
+callers = [threading.Thread(target=runtime.load) for _ in range(4)]  # first calls, meanwhile
+for t in callers:
+    t.start()
+for t in [thread, *callers]:
+    t.join(timeout=120)
+import litellm
+mine = [p for p in litellm.custom_provider_map if p["provider"] == "parley-local"]
+assert len(mine) == 1, mine  # set up once, however many threads asked at the same time
+assert runtime.preload() is None  # loaded: nothing more to start
+print("ok")
+"""
+
+
+def test_litellm_preloads_on_a_background_thread_and_is_set_up_once():
+    """The app preloads litellm after a page paints, so the first send does not wait seconds
+    for the import; a call arriving meanwhile waits for the same load, not a second one."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.paths import REPO
+
+    env = {k: v for k, v in os.environ.items() if k != "LITELLM_LOCAL_MODEL_COST_MAP"}
+    done = subprocess.run([sys.executable, "-c", PRELOAD], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
