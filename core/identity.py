@@ -30,13 +30,14 @@ TEAM = "team"
 
 
 def local_user(env: Mapping[str, str] | None = None) -> str:
-    """The local-mode user id: ``$PARLEY_USER``, else the OS login name, else ``local``."""
+    """The local-mode user id: ``$PARLEY_USER``, else the OS login name, else ``local``
+    (trimmed and lower-cased, like a signed-in user's)."""
     env = os.environ if env is None else env
-    named = (env.get("PARLEY_USER") or "").strip()
+    named = normalise_user(env.get("PARLEY_USER") or "")
     if named:
         return named
     try:
-        return getpass.getuser() or "local"
+        return normalise_user(getpass.getuser()) or "local"
     except (KeyError, OSError):  # no login name for this uid (containers): a fixed name will do
         return "local"
 

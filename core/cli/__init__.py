@@ -1,6 +1,7 @@
 """``python -m core``: one module per command family, each with ``register(subparsers)``.
 
-Every command takes ``--json``. Errors print one line to stderr and exit non-zero (2: bad input
+Every command takes ``--json``. A ``--user`` is trimmed and lower-cased, the spelling the app
+gives a signed-in user, so ``--user Ann@Example.com`` and the app's ann@example.com are one user. Errors print one line to stderr and exit non-zero (2: bad input
 or config; 1: the call failed); ``--debug`` shows the traceback as well. A new family is a
 module here with ``register``, added to ``FAMILIES``.
 """
@@ -13,6 +14,7 @@ import traceback
 from core.cli import calls, demo, evals, keys, prefs, serve, store
 from core.cli.context import Context
 from core.errors import BadRequestError, ConfigError, ParleyError
+from core.identity import normalise_user
 
 __all__ = ["main", "build_parser", "FAMILIES"]
 
@@ -32,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "user", None):  # one spelling of a user id, as the app signs users in
+        args.user = normalise_user(args.user)
     ctx = Context(args)
     try:
         return int(args.run(args, ctx) or 0)

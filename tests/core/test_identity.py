@@ -143,7 +143,8 @@ def test_admin_rule(user, mode, expected, emulator):
 
 def test_local_user_prefers_parley_user():
     assert access.local_user({"PARLEY_USER": " carol "}) == "carol"
-    assert access.local_user({}) == getpass.getuser()
+    assert access.local_user({"PARLEY_USER": "Carol@Example.com"}) == "carol@example.com"
+    assert access.local_user({}) == getpass.getuser().lower()
 
 
 def test_rate_limit_message_on_the_chat_page(app, monkeypatch, emulator, tmp_path):

@@ -62,3 +62,18 @@ def test_ask_with_an_unknown_complexity_is_one_line_and_exit_2(configured, emula
     assert code == 2 and out == ""
     assert err == "error: Complexity 'hard' is not one of: simple, moderate, complex, search.\n"
     assert emulator.requests == []
+
+
+def test_a_user_id_is_one_user_however_it_is_capitalised(configured, capsys):
+    """``--user`` takes the app's spelling (trimmed, lower case), so the preference set for
+    Ann@Example.com is the one ann@example.com's calls get, and her calls are counted once."""
+    assert main(["prefs", "set", "--user", " Ann@Example.COM ", "--model", "gpt"]) == 0
+    assert main(["prefs", "get", "--user", "ann@example.com", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["prefs", "get", "--user", "ANN@example.com", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == "gpt"
+    code, _, _ = ask(capsys, "hello", "--user", "Ann@Example.com")
+    assert code == 0
+    assert main(["usage", "--by", "user", "--json"]) == 0
+    users = [row["key"] for row in json.loads(capsys.readouterr().out)]
+    assert users == ["ann@example.com"]
