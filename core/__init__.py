@@ -10,12 +10,12 @@ from core.errors import (AllModelsFailedError, AuthError, BadRequestError, Budge
                          ProviderDownError, ProviderError, ProviderTimeoutError, QuotaError,
                          RateLimitError, StoreUnavailableError, UnknownModelError,
                          UserRateLimitError)
-from core.results import CallRecord, GenerationResult
+from core.results import CallRecord, Delta, GenerationResult
 from core.service import AIService
 from core.validation import ColumnConfig
 
 __all__ = [
-    "AIService", "GenerationResult", "CallRecord", "ColumnConfig", "Catalog", "ModelEntry",
+    "AIService", "GenerationResult", "CallRecord", "Delta", "ColumnConfig", "Catalog", "ModelEntry",
     "Settings", "load_settings",
     "ParleyError", "ConfigError", "BadRequestError", "UnknownModelError", "ContextTooLongError",
     "ProviderError", "AuthError", "RateLimitError", "QuotaError", "ProviderTimeoutError",

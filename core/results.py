@@ -1,4 +1,5 @@
-"""What a call returns (``GenerationResult``) and what is recorded of each attempt (``CallRecord``).
+"""What a call returns (``GenerationResult``), what a stream yields before it (``Delta``), and
+what is recorded of each attempt (``CallRecord``).
 
 Both are plain data with no dependency beyond the standard library, so the UI can import
 them without paying for litellm's import.
@@ -9,11 +10,24 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["GenerationResult", "CallRecord", "utc_now"]
+__all__ = ["GenerationResult", "CallRecord", "Delta", "utc_now"]
 
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+class Delta(str):
+    """A piece of a streamed answer: a ``str`` like any other, whose ``served_by`` names the
+    model that is answering (a fallback's name when the chosen model failed before its first
+    token), so a stream can say who answers as soon as the text starts."""
+
+    served_by: str | None
+
+    def __new__(cls, text: str, served_by: str | None = None) -> "Delta":
+        piece = super().__new__(cls, text)
+        piece.served_by = served_by
+        return piece
 
 
 @dataclass

@@ -148,7 +148,8 @@ class AIService:
                      template: str | None = None, variables: dict | None = None,
                      key_id: str | None = None,
                      call_id: str | None = None) -> AsyncIterator[str | GenerationResult]:
-        """Yield text deltas as they arrive, then the ``GenerationResult``; takes exactly
+        """Yield text deltas as they arrive (each a ``Delta``: a ``str`` whose ``served_by``
+        names the model answering), then the ``GenerationResult``; takes exactly
         ``generate``'s arguments. Closing the iterator early records the call as abandoned,
         with its partial answer."""
         call = self._call(locals())

@@ -14,8 +14,8 @@ key owner's preference for the service type). ``stream: true`` answers in OpenAI
 format: a role chunk, content chunks, a chunk with the finish reason, a usage chunk (always:
 Parley asks every provider for usage), then ``data: [DONE]``. Responses carry
 ``x-parley-call-id``, ``x-parley-served-by`` and, when the price is known, ``x-parley-cost``
-(streams: the call id and the model chosen in headers; the final usage chunk's ``parley``
-object has the cost and the model that actually answered).
+(streams: the call id and the model answering, a fallback's name when the chosen model failed
+before its first token, in headers; the final usage chunk's ``parley`` object has the cost).
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from core.api.calls import Caller
 from core.api.errors import ApiError
 from core.api.keys import ApiKey
 from core.api.schemas import ChatCompletionRequest, ImageGenerationRequest, messages_to_call
-from core.api.sse import SSEResponse, prepend, primed, sse_error, sse_event
+from core.api.sse import SSEResponse, prepend, primed, served_by, sse_error, sse_event
 from core.results import GenerationResult
 
 __all__ = ["router", "completion_body", "result_headers"]
@@ -59,8 +59,9 @@ def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
             temperature=body.temperature, max_tokens=body.max_completion_tokens or body.max_tokens,
             attachments=call["attachments"], **body.structured())
         if body.stream:
-            headers = {"x-parley-call-id": prepared.call_id, "x-parley-served-by": prepared.model}
             stream, first = await primed(caller.stream(key, prepared))
+            headers = {"x-parley-call-id": prepared.call_id,
+                       "x-parley-served-by": served_by(first, prepared.model)}
             return SSEResponse(_chunks(caller, prepared, stream, first), headers=headers)
         result = await caller.generate(key, prepared)
         return JSONResponse(completion_body(result), headers=result_headers(result))
@@ -158,7 +159,7 @@ async def _chunks(caller: Caller, prepared, stream: AsyncIterator, first_item) -
     """The OpenAI SSE stream of one call from its first item on; a failure after it started
     is sent as an error event (the status line has gone), then ``[DONE]``."""
     base = {"id": f"chatcmpl-{prepared.call_id}", "object": "chat.completion.chunk",
-            "created": int(time.time()), "model": prepared.model}
+            "created": int(time.time()), "model": served_by(first_item, prepared.model)}
 
     def chunk(delta: dict, finish: str | None = None, **extra: Any) -> bytes:
         return sse_event({**base, "choices": [{"index": 0, "delta": delta,

@@ -26,7 +26,7 @@ from core.api.keys import ApiKey
 from core.api.openai_routes import result_headers
 from core.api.schemas import (ChatRequest, CompletionsRequest, PreferenceRequest,
                               RoutedChatRequest, messages_to_call)
-from core.api.sse import SSEResponse, prepend, primed, sse_error, sse_event
+from core.api.sse import SSEResponse, prepend, primed, served_by, sse_error, sse_event
 from core.results import GenerationResult
 
 __all__ = ["router", "TYPICAL_INPUT", "TYPICAL_OUTPUT"]
@@ -165,7 +165,7 @@ async def _answer(caller: Caller, key: ApiKey, body, header: str | None, *, prom
         stream, first = await primed(caller.stream(key, prepared))
         return SSEResponse(_events(caller, stream, first),
                            headers={"x-parley-call-id": prepared.call_id,
-                                    "x-parley-served-by": prepared.model})
+                                    "x-parley-served-by": served_by(first, prepared.model)})
     result = await caller.generate(key, prepared)
     return JSONResponse(result_json(result), headers=result_headers(result))
 

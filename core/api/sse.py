@@ -15,7 +15,7 @@ from starlette.responses import StreamingResponse
 from core.api.errors import ApiError, from_parley_error
 from core.errors import ParleyError
 
-__all__ = ["SSEResponse", "sse_event", "sse_error", "primed", "prepend"]
+__all__ = ["SSEResponse", "sse_event", "sse_error", "primed", "prepend", "served_by"]
 
 _NONE = object()
 
@@ -61,6 +61,12 @@ async def primed(stream: AsyncIterator) -> tuple[AsyncIterator, Any]:
         await stream.aclose()
         raise
     return stream, first
+
+
+def served_by(first: Any, chosen: str) -> str:
+    """The model answering a stream, known from its first item (a ``core.results.Delta`` or,
+    for an empty answer, the result): a fallback's name when ``chosen`` failed before it."""
+    return getattr(first, "served_by", None) or chosen
 
 
 async def prepend(first: Any, stream: AsyncIterator) -> AsyncIterator:

@@ -29,7 +29,7 @@ from core.llm.local.engine import LocalModel, find_bundled_model
 from core.llm.usage import priced_usage, saved_by_cache, token_classes, tool_calls_and_reasoning
 from core.llm.runtime import ATTEMPTS, Attempt, ms_since
 from core import pricing
-from core.results import GenerationResult
+from core.results import Delta, GenerationResult
 
 __all__ = ["Gateway", "CallRequest", "Attempt", "Outcome", "count_tokens"]
 
@@ -112,7 +112,7 @@ class Gateway:
                 state = _StreamState(started)
                 try:
                     async for delta in self._stream_once(current, state):
-                        yield delta
+                        yield Delta(delta, served_by=_serving(attempts, request))
                 except ProviderTimeoutError as stalled:
                     if state.ttft is not None:
                         raise
@@ -237,7 +237,7 @@ class Gateway:
 
     def _outcome(self, request: CallRequest, response, attempts: list[Attempt], elapsed_ms: float,
                  ttft_ms: float | None, streamed: bool = False, cache_hit: bool = False) -> Outcome:
-        served = next((a.model for a in reversed(attempts) if a.ok), request.model)
+        served = _serving(attempts, request)
         entry = self.catalog.get(served)
         usage = getattr(response, "usage", None)
         input_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
@@ -306,6 +306,11 @@ def count_tokens(model: str, messages: list[dict[str, Any]]) -> int:
     if model.startswith(f"{LOCAL_PROVIDER}/"):
         return LocalModel(find_bundled_model()).count_tokens(messages)
     return int(runtime.load().token_counter(model=model, messages=messages))
+
+
+def _serving(attempts: list[Attempt], request: CallRequest) -> str:
+    """The model answering: the last attempt that succeeded (a fallback after failures)."""
+    return next((a.model for a in reversed(attempts) if a.ok), request.model)
 
 
 def warm_up(provider_models: list[str]) -> None:

@@ -20,7 +20,7 @@ from tests.paths import REPO
 
 def test_all_is_explicit_and_importable():
     assert set(core.__all__) == {
-        "AIService", "GenerationResult", "CallRecord", "ColumnConfig", "Catalog", "ModelEntry",
+        "AIService", "GenerationResult", "CallRecord", "Delta", "ColumnConfig", "Catalog", "ModelEntry",
         "Settings", "load_settings", "ParleyError", "ConfigError", "BadRequestError",
         "UnknownModelError", "ContextTooLongError", "ProviderError", "AuthError", "RateLimitError",
         "QuotaError", "ProviderTimeoutError", "ProviderDownError", "ProviderBadResponse",

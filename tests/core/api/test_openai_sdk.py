@@ -57,6 +57,25 @@ def test_stream_arrives_in_openai_chunks_with_usage(gateway, emulator, model):
     assert rows[0]["total_cost"] > 0
 
 
+def test_a_stream_answered_by_a_fallback_names_it_from_the_first_byte(gateway, emulator):
+    """claude fails before its first token; gemini (its fallback) answers. The headers,
+    sent with the first chunk, already name gemini, and so does every chunk."""
+    from tests.fakes import Fault
+
+    emulator.set_default(MODELS["claude"], Fault("503"))
+    emulator.enqueue(MODELS["gemini"], Reply("from the fallback"))
+    secret = gateway.make_key("dora")
+    client = gateway.openai(secret)
+
+    raw = client.chat.completions.with_raw_response.create(
+        model="claude", messages=[{"role": "user", "content": "hi"}], stream=True)
+    chunks = list(raw.parse())
+
+    assert raw.headers["x-parley-served-by"] == "gemini"
+    assert {c.model for c in chunks} == {"gemini"}
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "from the fallback"
+
+
 def test_no_model_means_the_key_owners_preference(gateway, emulator):
     secret = gateway.make_key("carol")
     http = gateway.http
