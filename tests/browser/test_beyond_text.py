@@ -116,6 +116,8 @@ def test_an_image_attached_in_chat_reaches_the_model(page, parley_app, tmp_path)
     page.locator('[data-testid="stChatInput"] input[type="file"]').set_input_files(str(picture))
     box = page.locator('[data-testid="stChatInputTextArea"]')
     box.fill("What is this?")
+    # Send is disabled until the upload has finished; Enter before that is ignored
+    expect(page.get_by_test_id("stChatInputSubmitButton")).to_be_enabled(timeout=30_000)
     box.press("Enter")
     settle(page, timeout_ms=60_000)
     expect(page.get_by_text("Echo: What is this? [seen: image/png]")).to_be_visible(timeout=60_000)
