@@ -188,7 +188,6 @@ with compare_tab:
                                               label=f"Column {i + 1}" if blind else LETTERS[i]))
     if same:
         columns = [dataclasses.replace(columns[0], model=c.model) for c in columns]
-    columns_models = [c.model for c in columns]
 
     prompt_and_answers(columns, blind)
 
@@ -221,4 +220,4 @@ with history_tab:
             st.rerun()
 
 # Last, so the page has painted: litellm and an engine per bundled-model column load meanwhile.
-svc.warm(columns_models)
+svc.warm([c.model for c in columns])

@@ -60,15 +60,17 @@ def ms_since(started: float) -> float:
 
 
 _setting_up = threading.Lock()  # a preload and a first call may arrive together
+_preloading: threading.Thread | None = None
 
 
 def preload() -> threading.Thread | None:
-    """Start ``load()`` on a background thread; None when litellm is loaded already."""
-    if _load.cache_info().currsize:
+    """Start ``load()`` on a background thread; None when litellm is loaded, or loading."""
+    global _preloading
+    if _load.cache_info().currsize or (_preloading is not None and _preloading.is_alive()):
         return None
-    thread = threading.Thread(target=load, name="parley-litellm-load", daemon=True)
-    thread.start()
-    return thread
+    _preloading = threading.Thread(target=load, name="parley-litellm-load", daemon=True)
+    _preloading.start()
+    return _preloading
 
 
 def load() -> ModuleType:

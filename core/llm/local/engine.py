@@ -242,6 +242,7 @@ class _Pool:
             finally:
                 with self.changed:
                     self.loading -= 1
+                    self.changed.notify_all()  # a caller waiting at the limit may load its own
             with self.changed:
                 self.engines.append(engine)
             self.back(engine)

@@ -82,6 +82,7 @@ from core.llm import runtime
 assert "litellm" not in sys.modules
 thread = runtime.preload()
 assert thread is not None and thread.daemon
+assert runtime.preload() is None  # loading already: no second thread
 callers = [threading.Thread(target=runtime.load) for _ in range(4)]  # first calls, meanwhile
 for t in callers:
     t.start()
