@@ -14,7 +14,6 @@ import contextvars
 import dataclasses
 import functools
 import inspect
-import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
@@ -28,6 +27,7 @@ from core.llm.errors import to_parley_error
 from core.llm.local.engine import LocalModel, find_bundled_model
 from core.llm.usage import priced_usage, saved_by_cache, token_classes, tool_calls_and_reasoning
 from core.llm.runtime import ATTEMPTS, Attempt, ms_since
+from core.llm.streams import StreamState, close_quietly, cut_short, settle_stream_attempts
 from core import pricing
 from core.results import Delta, GenerationResult
 
@@ -109,7 +109,7 @@ class Gateway:
         started, current = time.perf_counter(), request
         try:
             while True:
-                state = _StreamState(started)
+                state = StreamState(started)
                 try:
                     async for delta in self._stream_once(current, state):
                         yield Delta(delta, served_by=_serving(attempts, request))
@@ -132,7 +132,7 @@ class Gateway:
         yield self._outcome(request, built, attempts, ms_since(started), state.ttft, streamed=True,
                             cache_hit=state.cache_hit)
 
-    async def _stream_once(self, request: CallRequest, state: "_StreamState"):
+    async def _stream_once(self, request: CallRequest, state: StreamState):
         """One Router stream; a wait longer than the timeout for any chunk raises
         ``ProviderTimeoutError`` (LiteLLM's own timeout does not cover Gemini streams)."""
         response = await self.router.acompletion(**self._call_kwargs(request, stream=True))
@@ -145,7 +145,7 @@ class Gateway:
                     async with asyncio.timeout(idle):
                         chunk = await chunks.__anext__()
                 except StopAsyncIteration:
-                    if state.ttft is not None and _cut_short(response):
+                    if state.ttft is not None and cut_short(response):
                         raise ProviderDownError(
                             f"{request.model}'s answer was cut off before it finished; "
                             f"try again.", model=request.model) from None
@@ -158,7 +158,7 @@ class Gateway:
                 if delta:
                     yield delta
         finally:
-            await _close_quietly(response)
+            await close_quietly(response)
 
     def _fall_over(self, request: CallRequest, current: CallRequest, attempts: list[Attempt],
                    error: ParleyError) -> CallRequest:
@@ -269,7 +269,7 @@ class Gateway:
             result.price_known = True
         elif not (estimated or entry.is_local or pricing.has_price_override(entry)):
             result.saved_cost = saved_by_cache(entry.provider_model, usage, result.cost)
-        _settle_stream_attempts(attempts)
+        settle_stream_attempts(attempts)
         return Outcome(result, attempts)
 
     def price_partial(self, request: CallRequest, content: str) -> tuple[int, int, float | None]:
@@ -289,7 +289,7 @@ class Gateway:
                 for a in attempts if not a.ok]
 
     def _failure(self, request: CallRequest, exc: BaseException, attempts: list[Attempt]) -> ParleyError:
-        _settle_stream_attempts(attempts, exc)
+        settle_stream_attempts(attempts, exc)
         if not attempts:
             attempts.append(Attempt(request.model, 0.0, exc))
         failures = self._failures(attempts)
@@ -343,61 +343,3 @@ def _only_available(entries: list[dict], available: set[str]) -> list[dict]:
             if primary in available and usable:
                 kept.append({primary: usable})
     return kept
-
-
-def _settle_stream_attempts(attempts: list[Attempt], exc: BaseException | None = None) -> None:
-    """A stream that opened but broke before its first token looks like a success to the
-    Router's per-deployment call; every opened attempt but the one that answered failed."""
-    opened = [a for a in attempts if a.ok]
-    broken = opened[:-1] if exc is None else opened
-    for attempt in broken:
-        attempt.error = exc or ConnectionError("the stream failed before its first token")
-
-
-async def _close_quietly(response) -> None:
-    """Close a stream being abandoned. Closing a stalled stream makes LiteLLM raise about the
-    dropped connection; the stall is the error that counts, so this one is only logged."""
-    try:
-        await response.aclose()
-    except Exception as exc:  # noqa: BLE001 - secondary to the error being raised
-        logging.getLogger("parley").debug("closing an abandoned stream: %s", type(exc).__name__)
-
-
-@dataclass
-class _StreamState:
-    """What one stream has delivered so far."""
-
-    started: float
-    chunks: list = field(default_factory=list)
-    ttft: float | None = None
-    cache_hit: bool = False
-
-    def add(self, chunk) -> str | None:
-        """Keep ``chunk``; return its text, noting the time of the first."""
-        self.chunks.append(chunk)
-        delta = chunk.choices[0].delta.content if chunk.choices else None
-        if delta and self.ttft is None:
-            self.ttft = ms_since(self.started)
-        return delta
-
-    def readable(self) -> bool:
-        """Did the stream carry text or token usage? (LiteLLM gives any stream a finish
-        reason of its own, so that proves nothing.)"""
-        return self.ttft is not None or any(
-            getattr(getattr(c, "usage", None), "total_tokens", 0) for c in self.chunks)
-
-
-def _cut_short(response) -> bool:
-    """Was the answer the provider started cut off? LiteLLM keeps, in the stream's ``chunks``,
-    a finish reason only when the provider sent one (the "stop" it yields at the end of any
-    stream is its own). A connection dropped mid-answer can end the stream quietly, or the
-    Router may continue it on a fallback model (whose chunks are not in this list): text with
-    no finish reason of the provider's means the answer was cut. A first model that failed
-    before any text and handed over to a fallback is not a cut."""
-    has_text = finished = False
-    for chunk in runtime.provider_chunks(response):
-        choices = getattr(chunk, "choices", None)
-        if choices:
-            finished = finished or bool(getattr(choices[0], "finish_reason", None))
-            has_text = has_text or bool(getattr(getattr(choices[0], "delta", None), "content", None))
-    return has_text and not finished
