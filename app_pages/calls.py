@@ -8,9 +8,7 @@ import datetime as dt
 
 import streamlit as st
 
-from core.catalog import LOCAL_PROVIDERS
 from core.errors import ParleyError
-from core.pricing import cost_label
 from core.store.calls import CallQuery
 from core.validation import ColumnConfig
 from ui.components import call_details, column_config
@@ -79,7 +77,7 @@ rows = [{"Time": c["created_at"][:19].replace("T", " "), "User": c["user_id"],
          "Feature": c["service_type"], "Model": c["model"], "Status": c["status"],
          "Tokens in": c["input_tokens"] or 0, "Tokens out": c["output_tokens"] or 0,
          "Cost": ("–" if c["status"] != "success" and not c["total_cost"]
-                  else cost_label(c["total_cost"], c["provider"] in LOCAL_PROVIDERS)),
+                  else call_details.cost_of(c)),
          "Took (ms)": None if c["response_time_ms"] is None else round(c["response_time_ms"]),
          "Notes": call_details.notes(c)}
         for c in page["calls"]]

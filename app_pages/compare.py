@@ -37,7 +37,7 @@ if len(models) == 1:
 
 
 keeps_history = svc.settings.privacy == "store"  # history holds prompts and answers
-display_names = {m.name: m.display_name for m in svc.catalog}
+display_names = svc.catalog.display_names()
 
 
 def ceiling_text(columns: list, blind: bool) -> str:

@@ -32,7 +32,7 @@ with new_run:
     template = eval_setup.template_picker(bench, user=user, key="evals_template")
     dataset = eval_setup.dataset_picker(bench, user=user, key="evals_dataset")
     names = svc.catalog.names()
-    shown = {m.name: m.display_name for m in svc.catalog}
+    shown = svc.catalog.display_names()
     models = st.multiselect("Models (2 to 4)", names, max_selections=4, key="evals_models",
                             format_func=lambda n: shown.get(n, n))
     judges = ["(no judge)", *names]

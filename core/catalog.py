@@ -110,6 +110,10 @@ class Catalog:
     def names(self) -> list[str]:
         return list(self._entries)
 
+    def display_names(self) -> dict[str, str]:
+        """Each model's name -> the name people read (``claude`` -> ``Claude (Anthropic)``)."""
+        return {name: entry.display_name for name, entry in self._entries.items()}
+
     def get(self, name: str) -> ModelEntry:
         """The entry for ``name``; ``UnknownModelError`` listing the choices if not configured."""
         try:

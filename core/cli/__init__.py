@@ -1,9 +1,10 @@
 """``python -m core``: one module per command family, each with ``register(subparsers)``.
 
-Every command takes ``--json``. A ``--user`` is trimmed and lower-cased, the spelling the app
-gives a signed-in user, so ``--user Ann@Example.com`` and the app's ann@example.com are one user. Errors print one line to stderr and exit non-zero (2: bad input
-or config; 1: the call failed); ``--debug`` shows the traceback as well. A new family is a
-module here with ``register``, added to ``FAMILIES``.
+Every command takes ``--json``. Errors print one line to stderr and exit non-zero (2: bad input
+or config; 1: the call failed); ``--debug`` shows the traceback as well. A ``--user`` is
+trimmed and lower-cased, the spelling the app gives a signed-in user, so ``--user
+Ann@Example.com`` and the app's ann@example.com are one user. A new family is a module here
+with ``register``, added to ``FAMILIES``.
 """
 from __future__ import annotations
 

@@ -7,7 +7,13 @@ import streamlit as st
 from core.catalog import LOCAL_PROVIDERS
 from core.pricing import cost_label
 
-__all__ = ["show", "notes", "prompt_of", "system_of"]
+__all__ = ["show", "notes", "cost_of", "prompt_of", "system_of"]
+
+
+def cost_of(call: dict) -> str:
+    """A recorded call's cost in words: ``$0.0123``, ``local`` (a local provider answered) or
+    ``price unknown``."""
+    return cost_label(call["total_cost"], call.get("provider") in LOCAL_PROVIDERS)
 
 
 def notes(call: dict) -> str:
@@ -50,7 +56,7 @@ def system_of(call: dict) -> str | None:
 
 def show(*, key: str, call: dict) -> None:
     st.subheader(f"Call {call['litellm_call_id']}")
-    cost = cost_label(call["total_cost"], call.get("provider") in LOCAL_PROVIDERS)
+    cost = cost_of(call)
     cols = st.columns(5)
     cols[0].metric("Model", call["model"])
     cols[1].metric("Cost", cost)
