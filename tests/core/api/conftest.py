@@ -90,20 +90,26 @@ def _keyring(env):
     return KeyRing(lambda: open_store(settings.database_url, data_dir=settings.data_dir, env=env))
 
 
-@pytest.fixture
-def in_process(api_env):
+def serve_in_process(env: dict[str, str]):
+    """Yield a ``Gateway`` on the API routes in this process (Starlette's TestClient), on the
+    service and keys ``env`` configures (already in the environment); close all after."""
     from starlette.testclient import TestClient
 
     from core.api import create_app
     from core.service import AIService
 
     service = AIService.from_env()
-    keyring = _keyring(api_env)
+    keyring = _keyring(env)
     client = TestClient(create_app(service, keyring), base_url="http://testserver")
-    yield _gateway("http://testserver", client, api_env, keyring, service.recorder.flush)
+    yield _gateway("http://testserver", client, env, keyring, service.recorder.flush)
     client.close()
     service.close()
     keyring.close()
+
+
+@pytest.fixture
+def in_process(api_env):
+    yield from serve_in_process(api_env)
 
 
 def _gateway(base_url, http, env, keyring, flush) -> Gateway:

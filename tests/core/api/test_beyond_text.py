@@ -10,7 +10,7 @@ import json
 import openai
 import pytest
 
-from tests.core.api.conftest import ENV_KEYS, _gateway, _keyring
+from tests.core.api.conftest import ENV_KEYS, serve_in_process
 from tests.emulated import write_config
 from tests.fakes.parts import png
 
@@ -33,18 +33,7 @@ def api(emulator, tmp_path, monkeypatch):
     env = {**ENV_KEYS, "PARLEY_CONFIG": str(config), "PARLEY_DATA_DIR": str(tmp_path / ".parley")}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    from starlette.testclient import TestClient
-
-    from core.api import create_app
-    from core.service import AIService
-
-    service = AIService.from_env()
-    keyring = _keyring(env)
-    client = TestClient(create_app(service, keyring), base_url="http://testserver")
-    yield _gateway("http://testserver", client, env, keyring, service.recorder.flush)
-    client.close()
-    service.close()
-    keyring.close()
+    yield from serve_in_process(env)
 
 
 @pytest.mark.parametrize("model", ["claude", "gemini", "gpt"])
