@@ -13,7 +13,7 @@ from typing import Any, Sequence
 from core.store.rollups import (BUCKETS, KEY_COLUMNS, LATENCY_BOUNDS_MS, PERFORMANCE_GRAINS,
                                 USAGE_GRAINS, Grain, RollupQuery, coarser)
 
-__all__ = ["create_tables", "fold_rollups", "usage_rollup", "performance_rollup"]
+__all__ = ["create_tables", "fold_rollups", "usage_rollup", "performance_rollup", "rollup_where"]
 
 _USAGE = ["calls", "failures", "input_tokens", "output_tokens", "total_tokens", "cost",
           "unpriced_calls"]
@@ -102,14 +102,15 @@ _USAGE_MEASURES = ("sum(calls) AS calls, sum(failures) AS failures, "
                    "sum(CASE WHEN is_demo THEN calls ELSE 0 END) AS demo_calls")
 
 
-def _select(grain: Grain, measures: str, query: RollupQuery) -> tuple[str, list[Any]]:
-    keys = [f"{_GROUP[d].format(period=grain.period)} AS \"{d}\"" for d in query.by]
+def rollup_where(query: RollupQuery, period: str) -> tuple[list[str], list[Any]]:
+    """The WHERE conditions (joined with AND) and parameters of ``query``'s dates, on the
+    ``period`` column, and of its filters (an empty filter matches nothing) and demo choice."""
     where, params = ["1"], []
     if query.since:
-        where.append(f"{grain.period} >= ?")
+        where.append(f"{period} >= ?")
         params.append(query.since.isoformat())
     if query.until:
-        where.append(f"{grain.period} <= ?")
+        where.append(f"{period} <= ?")
         params.append(query.until.isoformat())
     for name, column in _FILTER.items():
         values = getattr(query, name)
@@ -119,6 +120,12 @@ def _select(grain: Grain, measures: str, query: RollupQuery) -> tuple[str, list[
     if query.demo is not None:
         where.append("is_demo = ?")
         params.append(int(query.demo))
+    return where, params
+
+
+def _select(grain: Grain, measures: str, query: RollupQuery) -> tuple[str, list[Any]]:
+    keys = [f"{_GROUP[d].format(period=grain.period)} AS \"{d}\"" for d in query.by]
+    where, params = rollup_where(query, grain.period)
     positions = ", ".join(str(i + 1) for i in range(len(keys)))
     group = f"GROUP BY {positions} ORDER BY {positions}" if keys else "HAVING count(*) > 0"
     sql = f"SELECT {', '.join([*keys, measures])} FROM {grain.table} WHERE {' AND '.join(where)} {group}"

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 from core.results import CallRecord
 from core.store.rollups import RollupQuery
+from core.store.sqlite.rollups import rollup_where
 from core.store.token_classes import CLASS_MEASURES, class_increments, class_totals
 
 __all__ = ["fold_token_classes", "token_class_totals"]
@@ -16,8 +17,6 @@ _UPSERT = (f"INSERT INTO usage_classes_daily ({', '.join(_KEYS + CLASS_MEASURES)
            f"VALUES ({', '.join('?' * (len(_KEYS) + len(CLASS_MEASURES)))}) "
            f"ON CONFLICT ({', '.join(_KEYS)}) DO UPDATE SET "
            + ", ".join(f"{m} = {m} + excluded.{m}" for m in CLASS_MEASURES))
-_FILTERS = (("users", "user_id"), ("providers", "provider"), ("models", "model"),
-            ("services", "service_type"))
 
 
 def fold_token_classes(conn: sqlite3.Connection, records: Sequence[CallRecord],
@@ -28,21 +27,7 @@ def fold_token_classes(conn: sqlite3.Connection, records: Sequence[CallRecord],
 
 def token_class_totals(conn: sqlite3.Connection, query: RollupQuery) -> dict[str, Any]:
     """The sums over ``query``'s days and filters."""
-    where, params = ["1 = 1"], []
-    if query.since:
-        where.append("day >= ?")
-        params.append(query.since.isoformat())
-    if query.until:
-        where.append("day <= ?")
-        params.append(query.until.isoformat())
-    for name, column in _FILTERS:
-        values = getattr(query, name)
-        if values is not None:
-            where.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "0 = 1")
-            params.extend(values)
-    if query.demo is not None:
-        where.append("is_demo = ?")
-        params.append(int(query.demo))
+    where, params = rollup_where(query, "day")
     sums = ", ".join(f"sum({m}) AS {m}" for m in CLASS_MEASURES)
     cursor = conn.execute(f"SELECT {sums} FROM usage_classes_daily WHERE {' AND '.join(where)}", params)
     row = cursor.fetchone()
