@@ -116,7 +116,9 @@ def test_an_image_attached_in_chat_reaches_the_model(page, parley_app, tmp_path)
     page.locator('[data-testid="stChatInput"] input[type="file"]').set_input_files(str(picture))
     box = page.locator('[data-testid="stChatInputTextArea"]')
     box.fill("What is this?")
-    # Send is disabled until the upload has finished; Enter before that is ignored
+    # The file is in the box (its chip), and uploaded (Send is disabled while it uploads).
+    # Under load the chip came after the text, and Enter sent the text alone (seen in CI).
+    expect(page.get_by_role("button", name="Remove fox.png")).to_be_visible(timeout=30_000)
     expect(page.get_by_test_id("stChatInputSubmitButton")).to_be_enabled(timeout=30_000)
     box.press("Enter")
     settle(page, timeout_ms=60_000)
