@@ -84,7 +84,7 @@ def model_list(emulator: str) -> list[dict]:
 def start_servers(work: Path, emulator: str) -> tuple[list[subprocess.Popen], str, str, str]:
     """LiteLLM's proxy and Parley's API on free ports; returns (processes, proxy url, parley
     url, a Parley key)."""
-    from core.api.keys import KeyRing
+    from core.keys import KeyRing
     from core.store.sqlite import SqliteStore
 
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONPATH": str(ROOT)}

@@ -69,9 +69,9 @@ def alert_watcher():
 
 @st.cache_resource(show_spinner=False)
 def keyring():
-    """The API keys (core.api.keys.KeyRing) in the service's store: the /keys page and the
+    """The API keys (core.keys.KeyRing) in the service's store: the /keys page and the
     API routes share it, so a key revoked on the page is refused at once."""
-    from core.api.keys import KeyRing
+    from core.keys import KeyRing
     from core.store import open_store
 
     settings, env = service().settings, environment()

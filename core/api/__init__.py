@@ -1,7 +1,7 @@
 """Parley's HTTP API (the only package that imports FastAPI/Starlette).
 
 ``create_app(service)`` builds the FastAPI app; ``api_routes(service)`` its routes, for
-``st.App(..., routes=...)``. Keys (``core.api.keys``) need no web framework, so the CLI and
+``st.App(..., routes=...)``. Keys (``core.keys``) need no web framework, so the CLI and
 pages import them without loading FastAPI.
 """
 from __future__ import annotations

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 
 from core.api.calls import Caller
 from core.api.errors import ApiError, from_parley_error
-from core.api.keys import KeyRing
+from core.keys import KeyRing
 from core.guards import limiter_for
 from core.errors import ParleyError
 

@@ -10,7 +10,7 @@ from typing import Callable
 from fastapi import Header
 from starlette.concurrency import run_in_threadpool
 
-from core.api.keys import ApiKey
+from core.keys import ApiKey
 
 __all__ = ["authenticated"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
 from core.api.errors import ApiError
-from core.api.keys import ApiKey, KeyRing
+from core.keys import ApiKey, KeyRing
 from core.results import GenerationResult
 
 __all__ = ["Caller", "PreparedCall"]

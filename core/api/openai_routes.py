@@ -29,7 +29,7 @@ from fastapi.routing import APIRoute
 
 from core.api.calls import Caller
 from core.api.errors import ApiError
-from core.api.keys import ApiKey
+from core.keys import ApiKey
 from core.api.schemas import ChatCompletionRequest, ImageGenerationRequest, messages_to_call
 from core.api.sse import SSEResponse, prepend, primed, served_by, sse_error, sse_event
 from core.results import GenerationResult

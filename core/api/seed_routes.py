@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.api.calls import Caller
 from core.api.errors import ApiError
-from core.api.keys import ApiKey
+from core.keys import ApiKey
 from core.api.openai_routes import result_headers
 from core.api.schemas import (ChatRequest, CompletionsRequest, PreferenceRequest,
                               RoutedChatRequest, messages_to_call)

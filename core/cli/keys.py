@@ -36,7 +36,7 @@ def register(commands) -> None:
 
 
 def _ring(ctx):
-    from core.api.keys import KeyRing
+    from core.keys import KeyRing
 
     return KeyRing(ctx.store)
 

@@ -82,7 +82,7 @@ def api_env(emulator, tmp_path, monkeypatch):
 
 
 def _keyring(env):
-    from core.api.keys import KeyRing
+    from core.keys import KeyRing
     from core.config import load_settings
     from core.store import open_store
 

@@ -18,7 +18,7 @@ HELLO = {"model": "gemini", "messages": [{"role": "user", "content": "still ther
 @pytest.fixture
 def pg_api(api_env, create_database, monkeypatch):  # noqa: F811
     from core.api import create_app
-    from core.api.keys import KeyRing
+    from core.keys import KeyRing
     from core.service import AIService
     from core.store import open_store
 

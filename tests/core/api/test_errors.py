@@ -88,7 +88,7 @@ def test_malformed_or_mistyped_bodies_are_400(api, emulator, body, words):
 
 
 def test_a_revoked_key_is_refused_at_once_here(api, emulator):
-    from core.api.keys import KeyRing  # noqa: F401 - the in-process keyring is the app's
+    from core.keys import KeyRing  # noqa: F401 - the in-process keyring is the app's
 
     secret = api.make_key()
     assert post(api, HELLO, secret).status_code == 200
@@ -100,7 +100,7 @@ def test_a_revoked_key_is_refused_at_once_here(api, emulator):
 def test_an_expired_key_is_401(api):
     import datetime as dt
 
-    from core.api.keys import KeyRing  # noqa: F401
+    from core.keys import KeyRing  # noqa: F401
 
     ring = api.http.app.state.caller.keyring
     secret, _ = ring.create("alice", created_by="t",

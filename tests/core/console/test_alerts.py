@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from core.console.alerts import AlertWatcher
-from core.api.keys import KeyRing
+from core.keys import KeyRing
 from core.config import ModelConfig, build_settings
 from core.errors import ConfigError
 from core.store.sqlite import SqliteStore

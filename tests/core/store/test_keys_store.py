@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from core.api.keys import KeyRing, KeyRefused, hash_secret
+from core.keys import KeyRing, KeyRefused, hash_secret
 from core.errors import BadRequestError
 from tests.core.store.records import make_record
 
