@@ -226,7 +226,7 @@ def main() -> int:
         workdir = Path(tmp)
         print(f"Python speed on this machine: sum(range(1000)) in {python_speed():.1f} µs "
               "(a recent laptop: about 8 µs)\n")
-        print(f"1. Recorder.record on the request path, privacy none")
+        print("1. Recorder.record on the request path, privacy none")
         for label, fsync, busy, count in (
                 ("shipper idle (store down)", False, False, args.path_records),
                 ("shipper draining meanwhile", False, True, args.path_records),

@@ -15,6 +15,7 @@ The tree::
     │   ├── ProviderDownError       5xx / overloaded / connection refused / cut stream
     │   └── ProviderBadResponse     the provider answered with something unreadable
     ├── AllModelsFailedError        the model and every fallback failed; .failures lists each
+    ├── NotAllowedError             the caller's API key may not use this model or service type
     ├── BudgetExceededError         the user's hard monthly budget is spent
     ├── UserRateLimitError          this user started too many calls this minute (Parley's limit)
     ├── StreamAbandonedError        the reader closed a stream before it ended (recorded, not raised)
@@ -31,7 +32,7 @@ __all__ = [
     "ParleyError", "ConfigError", "BadRequestError", "UnknownModelError",
     "ContextTooLongError", "ProviderError", "AuthError", "RateLimitError", "QuotaError",
     "ProviderTimeoutError", "ProviderDownError", "ProviderBadResponse",
-    "AllModelsFailedError", "BudgetExceededError", "UserRateLimitError", "StreamAbandonedError",
+    "AllModelsFailedError", "NotAllowedError", "BudgetExceededError", "UserRateLimitError", "StreamAbandonedError",
     "StoreUnavailableError", "redact", "hide_urls",
 ]
 
@@ -163,6 +164,17 @@ class AllModelsFailedError(ParleyError):
         parts = " ".join(f"{name}: {err}" for name, err in failures.items())
         super().__init__(f"Every model failed. {parts}")
         self.failures = failures
+
+
+class NotAllowedError(ParleyError):
+    """The call's API key may not do this (a model or service type outside its limits);
+    ``code`` says which, for the API's error body (``model_not_allowed``, ...)."""
+
+    kind = "not_allowed"
+
+    def __init__(self, message: str, *, code: str = "model_not_allowed", model: str | None = None):
+        super().__init__(message, model=model)
+        self.code = code
 
 
 class BudgetExceededError(ParleyError):

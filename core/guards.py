@@ -43,7 +43,7 @@ from core.store.rollups import RollupQuery
 
 __all__ = ["CallLimiter", "WINDOW_SECONDS", "TEAM_RATE_LIMIT_PER_MINUTE", "Budgets", "BudgetGuard",
            "Hold", "guard_for", "month_query", "LocalLimiter", "RedisLimiter", "CallRateLimitError",
-           "limiter_for", "UserLimiter", "SpendCounter"]
+           "limiter_for", "user_limiter", "UserLimiter", "SpendCounter"]
 
 WINDOW_SECONDS = 60.0
 TEAM_RATE_LIMIT_PER_MINUTE = 30  # team mode's limit per user when parley.rate_limit_per_minute is unset
@@ -243,14 +243,16 @@ class BudgetGuard:
             self._store.close()
 
 
-def guard_for(settings, env: Mapping[str, str] | None = None) -> BudgetGuard | None:
-    """The guard for ``settings`` when ``parley.budgets.hard`` is on, else None. A wrong
+def guard_for(settings, env: Mapping[str, str] | None = None, *,
+              store_opener: Callable[[], UsageReader] | None = None) -> BudgetGuard | None:
+    """The guard for ``settings`` when ``parley.budgets.hard`` is on, else None; it reads spend
+    from the store ``store_opener`` opens (default: the configured one). A wrong
     ``parley.budgets`` raises ``ConfigError`` here, when the service is built."""
     budgets = Budgets.from_settings(settings)
     if not budgets.hard or not budgets.any:
         return None
-    return BudgetGuard(budgets, lambda: open_store(settings.database_url,
-                                                   data_dir=settings.data_dir, env=env))
+    return BudgetGuard(budgets, store_opener or (lambda: open_store(
+        settings.database_url, data_dir=settings.data_dir, env=env)))
 
 
 # KEYS[1]: the name's sorted set; ARGV: now (ms), window (ms), limit, member.
@@ -338,6 +340,17 @@ class RedisLimiter:
 def limiter_for(redis_url: str | None):
     """The Redis limiter when ``redis_url`` is set, else a local one."""
     return RedisLimiter(redis_url) if redis_url else LocalLimiter()
+
+
+def user_limiter(settings, team: bool = False):
+    """Each user's calls per minute: ``parley.rate_limit_per_minute`` (in team mode
+    ``TEAM_RATE_LIMIT_PER_MINUTE`` when unset), one count for every worker through Redis."""
+    per_minute = settings.rate_limit_per_minute
+    if team and not per_minute:
+        per_minute = TEAM_RATE_LIMIT_PER_MINUTE
+    if settings.redis_url:
+        return UserLimiter(per_minute, RedisLimiter(settings.redis_url))
+    return CallLimiter(per_minute)
 
 
 class UserLimiter:

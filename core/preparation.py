@@ -1,10 +1,17 @@
-"""From a call's arguments to the request that is sent: ``AIService``'s first step.
+"""A call, decided once: what a caller asks (``Call``) and everything decided about it (``Plan``).
 
-``prepare(service, call)`` checks every argument (one sentence for what is wrong, before
-anything is sent or spent), renders a prompt template, checks attachments and structured
-options, chooses the model (``core.routing``), trims a chat's history to the model's window
-when asked, fits the context, bounds the request in bytes and tokens, reserves the call's
-estimated cost against a hard budget and takes a rate-limit slot. A large request is
+    call = Call("Summarise...", user_id="u1", service_type="xray")
+    plan = await service.prepare(call)      # checked, chosen, bounded, reserved; nothing sent
+    result = await service.execute(plan)    # or service.execute_stream(plan)
+
+Pages, API routes, the CLI and evals all state a ``Call``; ``prepare(service, call)`` is the
+one place its model is chosen. In order, it renders a prompt template (its version named in
+the metadata), checks every argument (one sentence for what is wrong, before anything is sent
+or spent), chooses the model (``core.routing``), applies the caller's API key to the whole plan
+(the model, the service type and every fallback of every kind: ``core.routing.chains``), trims
+a chat's history to the model's window when asked, fits the context, bounds the request in
+bytes and tokens, reserves the call's worst-case cost against the user's and the key's hard
+budgets, and takes a slot of the user's and the key's rate limits. A large request is
 tokenized on a worker thread, so one user's 2M-character prompt never stalls the event loop
 every session's streams share.
 """
@@ -13,42 +20,51 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import difflib
-import functools
-import inspect
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from core.attachments import check_attachments, content_parts, missing_capability
-from core.images import image_models
-from core.errors import BadRequestError, ParleyError
+from core.errors import BadRequestError, NotAllowedError, ParleyError
 from core.guards import Hold
 from core.images import image_models
-from core.llm.gateway import CallRequest
+from core.keys import ApiKey
+from core.llm.gateway import CallRequest, Chains
 from core.pricing import estimate_call
 from core.prompts import PromptTemplate, parse_ref
 from core.routing import Choice, fit_context
+from core.routing.chains import chains_for
 from core.routing.window import check_request_tokens, fit_history
 from core.structured import Structured, check_structured
 from core.validation import check_arguments, check_call, check_request_size, messages_for
 
-__all__ = ["Call", "Prepared", "prepare", "from_template", "check_names", "OFFLOAD_CHARS"]
+__all__ = ["Call", "Plan", "Reservation", "prepare", "settle", "check_names", "OFFLOAD_CHARS"]
 
 OFFLOAD_CHARS = 50_000  # requests larger than this are checked and tokenized off the event loop
 
 
-@dataclass
+@dataclass(frozen=True)
 class Call:
-    """Everything ``generate``/``stream`` were asked (``None``: not given)."""
+    """One request for an answer, as its caller states it (``None``: not given). The first six
+    fields are the seed API's, in its order; ``provider`` is a synonym of ``model``.
 
-    prompt: str | None
-    user_id: str
-    service_type: str
+    ``history``: earlier turns; ``prompt=None`` continues a history that ends with tool results.
+    ``trim_history`` leaves the oldest turns out until the request fits the model's window.
+    ``attachments``: images and PDFs (core/attachments.py). ``tools``, ``tool_choice``,
+    ``response_format``, ``reasoning_effort``: core/structured.py. ``template`` (``"name"`` or
+    ``"name@3"``) renders a stored prompt template with ``variables`` instead of ``prompt``.
+    ``key``: the API key the call came through; its models, service type, budget and rate limit
+    bind the whole plan. ``call_id``: the id to record the call under (default: a new UUID)."""
+
+    prompt: str | None = None
+    user_id: str = "anonymous"
+    service_type: str = "default"
     model: str | None = None
-    provider: str | None = None
     system_prompt: str | None = None
     metadata: dict | None = None
+    _: KW_ONLY
+    provider: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
     complexity: str | None = None
@@ -56,25 +72,80 @@ class Call:
     fallbacks: bool = True
     trim_history: bool = False
     attachments: list | None = None
-    structured: Structured | None = None
+    tools: list | None = None
+    tool_choice: Any = None
+    response_format: dict | None = None
+    reasoning_effort: str | None = None
+    template: str | None = None
+    variables: dict | None = None
+    key: ApiKey | None = None
     call_id: str | None = None
-    key_id: str | None = None  # the API key the call came through (recorded with it)
 
 
-@dataclass
-class Prepared:
+@dataclass(frozen=True)
+class Plan:
+    """Everything decided about a call before anything is sent; executing it decides nothing.
+
+    ``request`` is what the gateway sends: the model, the messages, the options and, in
+    ``request.chains``, every model that may answer instead. ``choice`` says why the model was
+    chosen; ``metadata`` is what is recorded with the call (the caller's, the route, the
+    template version); ``estimate`` the most it should cost (0 when no budget needed it);
+    ``holds`` the budget reservations to settle once the cost is known."""
+
+    call: Call
     request: CallRequest
     choice: Choice
-    hold: Hold | None  # the budget reservation to settle once the cost is known
+    metadata: dict
+    structured: Structured
+    estimate: float = 0.0
+    holds: tuple["Reservation", ...] = field(default_factory=tuple)
+
+    @property
+    def model(self) -> str:
+        return self.request.model
+
+    @property
+    def call_id(self) -> str:
+        return self.request.call_id
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        """The model and every model that may answer instead, in order."""
+        return (self.request.model, *self.request.chains.models())
 
 
-def structured_options(tools, tool_choice, response_format, reasoning_effort) -> Structured:
-    """The checked ``tools``/``tool_choice``/``response_format``/``reasoning_effort``."""
-    return check_structured(tools, tool_choice, response_format, reasoning_effort)
+async def prepare(service, call: Call) -> Plan:
+    """The plan for ``call`` on ``service`` (an ``AIService``), or ``ParleyError``; a refused
+    call holds nothing (no budget reserved, no rate-limit slot taken)."""
+    if call.key is not None:
+        _check_key_service(call)
+        _known(service, call.model or call.provider)  # 404 before anything else, as the API says
+    if call.template is not None:
+        call = await asyncio.to_thread(_rendered, service, call)
+    attachments = _checked(call)
+    structured = check_structured(call.tools, call.tool_choice, call.response_format,
+                                  call.reasoning_effort)
+    messages = messages_for(call.prompt, call.system_prompt, call.history)
+    if attachments:
+        messages[-1] = {"role": "user", "content": content_parts(call.prompt, attachments)}
+    check_request_size(messages, service.settings.max_request_bytes)
+    # Tokenizing a large request takes long enough to stall every session's streams, so it
+    # runs on a worker thread; a small one is decided here (a thread hop costs more).
+    if sum(_chars(m.get("content")) for m in messages) > OFFLOAD_CHARS:
+        choice, chains, messages, estimate = await asyncio.to_thread(
+            _decide, service, call, messages, attachments)
+    else:
+        choice, chains, messages, estimate = _decide(service, call, messages, attachments)
+    holds = _reserve(service, call, estimate)
+    request = CallRequest(model=choice.model, call_id=call.call_id or str(uuid.uuid4()),
+                          key_id=call.key.id if call.key else None, messages=messages,
+                          temperature=call.temperature, max_tokens=call.max_tokens,
+                          chains=chains, options=structured.litellm_kwargs())
+    return Plan(call, request, choice, _recorded_metadata(call, choice), structured, estimate, holds)
 
 
-async def prepare(service, call: Call) -> Prepared:
-    """The request for ``call`` on ``service`` (an ``AIService``), or ``ParleyError``."""
+def _checked(call: Call) -> list:
+    """Every argument by type and content; returns the checked attachments."""
     attachments = check_attachments(call.attachments)  # first: a bad one is the real fault
     continuing = (call.prompt is None and bool(call.history) and isinstance(call.history, list)
                   and isinstance(call.history[-1], dict) and call.history[-1].get("role") == "tool")
@@ -85,42 +156,17 @@ async def prepare(service, call: Call) -> Prepared:
                     fallbacks=call.fallbacks, complexity=call.complexity)
     if attachments and call.prompt is None:
         raise BadRequestError("Attach files to a prompt, not to tool results.")
-    messages = messages_for(call.prompt, call.system_prompt, call.history)
-    if attachments:
-        messages[-1] = {"role": "user", "content": content_parts(call.prompt, attachments)}
-    check_request_size(messages, service.settings.max_request_bytes)
-    plan = functools.partial(_plan, service, call, messages, attachments)
-    # Tokenizing a large request takes long enough to stall every session's streams, so it
-    # runs on a worker thread; a small one is checked here (a thread hop costs more).
-    if sum(_chars(m.get("content")) for m in messages) > OFFLOAD_CHARS:
-        choice, messages, estimate = await asyncio.to_thread(plan)
-    else:
-        choice, messages, estimate = plan()
-    budget = service.budget
-    hold = budget.reserve(call.user_id, estimate) if budget is not None else None
-    try:  # counted once the call is valid; each compare column is a call of its own
-        service.limiter.acquire(call.user_id)
-    except ParleyError:
-        if hold is not None:
-            budget.settle(hold, 0.0)
-        raise
-    structured = call.structured or Structured()
-    request = CallRequest(model=choice.model, call_id=call.call_id or str(uuid.uuid4()),
-                          key_id=call.key_id,
-                          messages=messages, temperature=call.temperature,
-                          max_tokens=call.max_tokens, fallbacks=call.fallbacks,
-                          options=structured.litellm_kwargs())
-    return Prepared(request, choice, hold)
+    return attachments
 
 
-def _plan(service, call: Call, messages: list[dict], attachments) -> tuple[Choice, list[dict], float]:
-    """The model, the messages it gets, and the most the call should cost (counted only for a
-    user with a hard budget): a model that can read the attachments, history trimmed to its
-    window when asked, the context window checked (a prompt too long for every candidate is
-    refused before anything is sent), and the request's token bound."""
+def _decide(service, call: Call, messages: list[dict],
+            attachments) -> tuple[Choice, Chains, list[dict], float]:
+    """The model and why, every model that may answer instead, the messages it gets, and the
+    most the call should cost (counted only when a budget needs it)."""
     choice = service.choose(user_id=call.user_id, service_type=call.service_type, model=call.model,
                             provider=call.provider, complexity=call.complexity,
                             prompt=call.prompt or "")
+    _check_key_model(call.key, choice.model)
     if choice.model in image_models(service.settings):
         raise BadRequestError(f"{choice.model} makes images, not answers; use generate_image "
                               "(the Images page), or pick a chat model.")
@@ -135,14 +181,93 @@ def _plan(service, call: Call, messages: list[dict], attachments) -> tuple[Choic
             choice = dataclasses.replace(choice, reason=(
                 f"{choice.reason} The {dropped} oldest messages of the conversation were "
                 f"left out to fit {choice.model}'s context window."))
-    choice = fit_context(choice, messages, service.catalog, service.settings, service.count_tokens,
-                         fallbacks=call.fallbacks)
+    chosen, chains = choice.model, _chains(service, call, choice.model)
+    choice = fit_context(choice, messages, service.catalog, service.count_tokens,
+                         chain=chains.context_window)
+    if choice.model != chosen:  # a context-window fallback answers, with fallbacks of its own
+        chains = _chains(service, call, choice.model)
     entry = service.catalog.get(choice.model)
     check_request_tokens(entry, messages, service.settings.max_request_tokens, service.count_tokens)
     estimate = 0.0
-    if service.budget is not None and service.budget.applies(call.user_id):
+    if _budgeted(service, call):
         estimate = estimate_call(entry, messages, call.max_tokens, service.count_tokens).cost or 0.0
-    return choice, messages, estimate
+    return choice, chains, messages, estimate
+
+
+def _chains(service, call: Call, model: str) -> Chains:
+    if not call.fallbacks:
+        return Chains()
+    key = call.key
+    return chains_for(service.settings, service.catalog, model,
+                      allows=key.allows if key is not None else (lambda _name: True))
+
+
+def _budgeted(service, call: Call) -> bool:
+    """Whether a budget needs this call's worst-case cost: the user's hard budget or the key's."""
+    user = service.budget is not None and service.budget.applies(call.user_id)
+    return user or (call.key is not None and call.key.monthly_budget is not None)
+
+
+def _reserve(service, call: Call, estimate: float) -> tuple[Reservation, ...]:
+    """Reserve ``estimate`` against the user's and the key's budgets and take a slot of the
+    user's and the key's rate limits; on a refusal, hand back what was taken and re-raise."""
+    held: list[Reservation] = []
+    try:
+        if service.budget is not None:
+            held.append(Reservation(service.budget, service.budget.reserve(call.user_id, estimate)))
+        if call.key is not None and service.key_budget is not None:
+            held.append(Reservation(service.key_budget, service.key_budget.reserve(call.key, estimate)))
+        service.limiter.acquire(call.user_id)  # each compare column is a call of its own
+        if call.key is not None and call.key.rate_limit_per_minute:
+            service.key_limiter.acquire(f"key:{call.key.prefix}", call.key.rate_limit_per_minute)
+    except ParleyError:
+        settle(tuple(held), 0.0)
+        raise
+    return tuple(r for r in held if r.hold is not None)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What a call holds of one budget (``guard``: the user's or the key's)."""
+
+    guard: Any
+    hold: Hold | None
+
+
+def settle(reservations: tuple[Reservation, ...], cost: float | None) -> None:
+    """Hand back a plan's budget reservations with the call's cost (None: an unknown price,
+    which budgets do not count)."""
+    for reservation in reservations:
+        if reservation.hold is not None:
+            reservation.guard.settle(reservation.hold, cost)
+
+
+def _check_key_service(call: Call) -> None:
+    fixed = call.key.service_type
+    if fixed and call.service_type != fixed:
+        raise NotAllowedError(f"API key {call.key.prefix} is for service type {fixed!r}, "
+                              f"not {call.service_type!r}.", code="service_not_allowed")
+
+
+def _check_key_model(key: ApiKey | None, model: str) -> None:
+    if key is not None and not key.allows(model):
+        raise NotAllowedError(f"API key {key.prefix} may use only {', '.join(key.models)}, "
+                              f"not {model}.", model=model)
+
+
+def _known(service, model: str | None) -> None:
+    if model is not None and model != "auto":
+        service.catalog.get(model)
+
+
+def _recorded_metadata(call: Call, choice: Choice) -> dict:
+    """The call's metadata plus its routing, for the call log (``request_logs.metadata``)."""
+    routed = {"route_source": choice.source, "route_reason": choice.reason}
+    if choice.route:
+        routed["route"] = choice.route
+    if call.key is not None:
+        routed.update(via=(call.metadata or {}).get("via", "api"), key_prefix=call.key.prefix)
+    return {**(call.metadata or {}), **routed}
 
 
 def _chars(content: Any) -> int:
@@ -151,30 +276,35 @@ def _chars(content: Any) -> int:
     return 0 if content is None else len(json.dumps(content, default=str))
 
 
-def from_template(store, prompt, ref, variables, system_prompt, service_type, metadata):
-    """(prompt, system prompt, service type, metadata) of a call made from a template."""
-    if prompt:
+def _rendered(service, call: Call) -> Call:
+    """``call`` with its template rendered into the prompt and system prompt; a template's
+    service type applies to a call that named none (never to a key fixed to one)."""
+    if call.prompt:
         raise BadRequestError("Give a prompt or a template, not both.")
-    name, version = parse_ref(ref)
-    if not hasattr(store, "evals"):
+    name, version = parse_ref(call.template)
+    store = service.store
+    if store is None or not hasattr(store, "evals"):
         raise BadRequestError("Prompt templates need a SQLite or Postgres store "
                               "(PARLEY_DATABASE_URL).")
     row = store.evals().template(name, version)
     if row is None:
-        raise BadRequestError(f"There is no template {ref!r}; save it first.")
+        raise BadRequestError(f"There is no template {call.template!r}; save it first.")
     found = PromptTemplate.from_row(row)
-    system, rendered = found.render(variables or {})
-    if service_type == "default" and found.service_type:
+    system, rendered = found.render(call.variables or {})
+    service_type = call.service_type
+    if service_type == "default" and found.service_type:  # a key fixed to one never says "default"
         service_type = found.service_type
-    return (rendered, system_prompt if system_prompt is not None else system, service_type,
-            {**(metadata or {}), "template": found.ref})
+    return dataclasses.replace(
+        call, prompt=rendered, template=None, variables=None, service_type=service_type,
+        system_prompt=call.system_prompt if call.system_prompt is not None else system,
+        metadata={**(call.metadata or {}), "template": found.ref})
 
 
-def check_names(method, kwargs: dict) -> None:
-    """``BadRequestError`` for a keyword ``method`` does not take, with the nearest it does."""
-    taken = [name for name in inspect.signature(method).parameters if name != "prompt"]
+def check_names(kwargs: dict) -> None:
+    """``BadRequestError`` for a keyword that is not a ``Call`` field, with the nearest one."""
+    taken = [f.name for f in dataclasses.fields(Call) if f.name != "prompt"]
     for name in kwargs:
         if name not in taken:
             close = difflib.get_close_matches(name, taken, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; it takes {', '.join(taken)}."
-            raise BadRequestError(f"{method.__name__}() takes no argument {name!r}{hint}")
+            raise BadRequestError(f"A call takes no argument {name!r}{hint}")

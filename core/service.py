@@ -12,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
+import functools
+import inspect
 import logging
+import os
 import threading
 import uuid
 from typing import Any, AsyncIterator, Iterator, Mapping
@@ -23,15 +26,17 @@ from core.llm.images import generate_images
 from core.catalog import Catalog, ModelEntry
 from core.config import Settings, load_settings
 from core.errors import AuthError, BadRequestError, ParleyError, StreamAbandonedError
-from core.guards import CallLimiter, RedisLimiter, UserLimiter, guard_for
+from core.guards import CallLimiter, LocalLimiter, guard_for, limiter_for, user_limiter
 from core.llm.gateway import Gateway, count_tokens, warm_up
-from core.preparation import Call, check_names, from_template, prepare, structured_options
+from core.preparation import Call, Plan, check_names, prepare, settle
 from core.recording import open_recorder
 from core.recording.records import build_records
 from core.results import GenerationResult
 from core.routing import Choice, choose_model
 from core.routing.preferences import PreferenceBook
 from core.routing.window import CountCache
+from core.store import open_store
+from core.store.shared import SharedStore
 from core.structured import judge
 from core.validation import ColumnConfig, check_call, check_columns, check_metadata
 
@@ -41,33 +46,59 @@ log = logging.getLogger("parley")
 _COUNTS = CountCache(lambda entry, messages: count_tokens(entry.provider_model, messages))
 
 
+def _takes_a_call(method):
+    """``method(self, call)`` called as ``method(self, prompt, user_id, ..., **fields)``: its
+    arguments are exactly ``Call``'s (one signature, written once), and a misspelt one is a
+    ``TypeError`` when it is called, not when it is awaited."""
+    @functools.wraps(method)
+    def taking_a_call(self, *args, **kwargs):
+        return method(self, Call(*args, **kwargs))
+
+    fields = list(inspect.signature(Call).parameters.values())
+    self_ = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    taking_a_call.__signature__ = inspect.signature(method).replace(parameters=[self_, *fields])
+    return taking_a_call
+
+
 class AIService:
     """Generate, stream and compare across the configured models, recording every attempt."""
 
-    def __init__(self, settings: Settings, *, recorder=None, preferences=None, budget=None):
+    def __init__(self, settings: Settings, *, recorder=None, preferences=None, budget=None,
+                 store: SharedStore | None = None):
+        """``store``: the one store the recorder, preferences and budget read (the service
+        closes it last); None: no store (nothing recorded, no preferences)."""
         self.settings = settings
         self.budget = budget  # a core.guards.BudgetGuard, or None: no hard budgets
+        self.key_budget = None  # guards API keys' monthly budgets (core.assembly sets it)
         self.catalog = Catalog(settings)
         self.recorder = recorder
         self.preferences = preferences  # callable user_id -> {service_type|None: model}
+        self.shared_store = store
         self._gateway = None
         self._loop: LoopThread | None = None
-        self.limiter = CallLimiter(settings.rate_limit_per_minute)
+        self.limiter = CallLimiter(settings.rate_limit_per_minute)  # per user
+        self.key_limiter = LocalLimiter()  # per API key (its own rate limit)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, config: str | None = None,
-                 record: bool = True) -> "AIService":
-        """Settings from ``parley.yaml``/environment; recording to ``PARLEY_DATABASE_URL``."""
+                 record: bool = True, team: bool = False,
+                 store: SharedStore | None = None) -> "AIService":
+        """Settings from ``parley.yaml``/environment; recording to ``PARLEY_DATABASE_URL``.
+        The store (``store``, else the configured one) is opened once, on first use, and
+        shared by the recorder, the preferences and the budget guard. ``team``: several users
+        sign in, so each is held to the team rate limit. Limits are shared by every worker
+        through Redis when it is configured."""
+        env = os.environ if env is None else env
         settings = load_settings(config, env)
-        recorder = preferences = None
-        if record:
-            recorder = open_recorder(settings, env)
-            preferences = PreferenceBook(settings, env)
-        service = cls(settings, recorder=recorder, preferences=preferences,
-                      budget=guard_for(settings, env) if record else None)
-        if settings.redis_url:  # one per-user limit for every worker and replica
-            service.limiter = UserLimiter(settings.rate_limit_per_minute,
-                                          RedisLimiter(settings.redis_url))
+        if record and store is None:
+            store = SharedStore(lambda: open_store(settings.database_url,
+                                                   data_dir=settings.data_dir, env=env))
+        service = cls(settings, store=store if record else None,
+                      recorder=open_recorder(settings, env, store_opener=store) if record else None,
+                      preferences=PreferenceBook(settings, env, store_opener=store) if record else None,
+                      budget=guard_for(settings, env, store_opener=store) if record else None)
+        service.limiter = user_limiter(settings, team)
+        service.key_limiter = limiter_for(settings.redis_url)
         return service
 
     @property
@@ -93,92 +124,76 @@ class AIService:
                             model=model, provider=provider, complexity=complexity, prompt=prompt,
                             preferences=self.preferences)
 
-    async def generate(self, prompt: str | None = None, user_id: str = "anonymous",
-                       service_type: str = "default", model: str | None = None,
-                       system_prompt: str | None = None, metadata: dict | None = None, *,
-                       provider: str | None = None, temperature: float | None = None,
-                       max_tokens: int | None = None, complexity: str | None = None,
-                       history: list[dict] | None = None, fallbacks: bool = True,
-                       trim_history: bool = False, attachments: list | None = None,
-                       tools: list[dict] | None = None, tool_choice: Any = None,
-                       response_format: dict | None = None, reasoning_effort: str | None = None,
-                       template: str | None = None, variables: dict | None = None,
-                       key_id: str | None = None, call_id: str | None = None) -> GenerationResult:
-        """One answer. Raises ``ParleyError`` (one actionable sentence) when none can be had;
-        every argument is checked before anything is sent (``core/preparation.py``).
+    async def prepare(self, call: Call) -> Plan:
+        """Decide ``call`` once: checked, its model chosen, its key applied to every model that
+        may answer, its budgets reserved (``core.preparation``). Raises ``ParleyError`` and then
+        holds nothing; nothing is sent until the plan is executed."""
+        return await prepare(self, call)
 
-        ``trim_history`` leaves the oldest turns of ``history`` out until the request fits the
-        model's context window (a chat), instead of refusing it. ``attachments``: images and
-        PDFs (core/attachments.py); ``tools``, ``tool_choice``, ``response_format``,
-        ``reasoning_effort``: core/structured.py. The result carries the tool calls (arguments
-        checked against their schemas), whether the answer matches the schema, the reasoning
-        text and the token classes. ``prompt=None`` continues a ``history`` that ends with tool
-        results. ``template="name"`` (or ``"name@3"``) renders a stored prompt template
-        (``core.prompts``) with ``variables`` instead of taking ``prompt``; the call's metadata
-        names the version. ``key_id`` names the API key the call came through (recorded);
-        ``call_id`` is the id to record it under (default: a new UUID)."""
-        call = self._call(locals())
-        prepared = await prepare(self, call)
-        request, choice, hold = prepared.request, prepared.choice, prepared.hold
-        metadata = _with_route(call.metadata, choice)
+    async def execute(self, plan: Plan) -> GenerationResult:
+        """One answer for ``plan``: sent, judged against its schemas, recorded with every
+        attempt. Raises ``ParleyError`` (one actionable sentence) when none can be had."""
         cost = None
         try:
-            outcome = await self.gateway.complete(request)
+            outcome = await self.gateway.complete(plan.request)
             cost = outcome.result.cost
         except ParleyError as err:
-            self._record_failure(request, err, call.user_id, call.service_type, metadata)
+            self._record_failure(plan, err)
             raise
         finally:
-            if hold is not None:
-                self.budget.settle(hold, cost)
-        _stamp(outcome.result, choice)
-        judge(outcome.result, call.structured)
-        self._record(request, outcome, call.user_id, call.service_type, metadata)
+            settle(plan.holds, cost)
+        _stamp(outcome.result, plan.choice)
+        judge(outcome.result, plan.structured)
+        self._record(plan, outcome)
         return outcome.result
 
-    async def stream(self, prompt: str | None = None, user_id: str = "anonymous",
-                     service_type: str = "default", model: str | None = None,
-                     system_prompt: str | None = None, metadata: dict | None = None, *,
-                     provider: str | None = None, temperature: float | None = None,
-                     max_tokens: int | None = None, complexity: str | None = None,
-                     history: list[dict] | None = None, fallbacks: bool = True,
-                     trim_history: bool = False, attachments: list | None = None,
-                     tools: list[dict] | None = None, tool_choice: Any = None,
-                     response_format: dict | None = None, reasoning_effort: str | None = None,
-                     template: str | None = None, variables: dict | None = None,
-                     key_id: str | None = None,
-                     call_id: str | None = None) -> AsyncIterator[str | GenerationResult]:
-        """Yield text deltas as they arrive (each a ``Delta``: a ``str`` whose ``served_by``
-        names the model answering), then the ``GenerationResult``; takes exactly
-        ``generate``'s arguments. Closing the iterator early records the call as abandoned,
-        with its partial answer."""
-        call = self._call(locals())
-        prepared = await prepare(self, call)
-        request, choice, hold = prepared.request, prepared.choice, prepared.hold
-        user_id, service_type = call.user_id, call.service_type
-        metadata = _with_route(call.metadata, choice)
+    async def execute_stream(self, plan: Plan) -> AsyncIterator[str | GenerationResult]:
+        """Text deltas for ``plan`` as they arrive (each a ``Delta``: a ``str`` whose
+        ``served_by`` names the model answering), then the ``GenerationResult``. Closing the
+        iterator early records the call as abandoned, with its partial answer."""
         parts: list[str] = []
         finished, cost = False, None
         try:
-            async for item in self.gateway.stream(request):
+            async for item in self.gateway.stream(plan.request):
                 if isinstance(item, str):
                     parts.append(item)
                     yield item
                 else:
                     finished, cost = True, item.result.cost
-                    _stamp(item.result, choice)
-                    judge(item.result, call.structured)
-                    self._record(request, item, user_id, service_type, metadata)
+                    _stamp(item.result, plan.choice)
+                    judge(item.result, plan.structured)
+                    self._record(plan, item)
                     yield item.result
         except ParleyError as err:
             finished = True
-            self._record_failure(request, err, user_id, service_type, metadata, "".join(parts))
+            self._record_failure(plan, err, "".join(parts))
             raise
         finally:
             if not finished:
-                self._record_abandoned(request, user_id, service_type, metadata, "".join(parts))
-            if hold is not None:  # an abandoned stream may have cost up to its estimate
-                self.budget.settle(hold, cost if finished else hold.estimate)
+                self._record_abandoned(plan, "".join(parts))
+            # an abandoned stream may have cost up to its estimate
+            settle(plan.holds, cost if finished else plan.estimate)
+
+    @_takes_a_call
+    async def generate(self, call: Call) -> GenerationResult:
+        """One answer; takes ``Call``'s fields (the seed API: ``prompt, user_id, service_type,
+        model, system_prompt, metadata``, then keywords). Raises ``ParleyError`` (one actionable
+        sentence) when none can be had; every argument is checked before anything is sent.
+        The result carries the tool calls (arguments checked against their schemas), whether
+        the answer matches the schema, the reasoning text and the token classes."""
+        return await self.execute(await self.prepare(call))
+
+    @_takes_a_call
+    async def stream(self, call: Call) -> AsyncIterator[str | GenerationResult]:
+        """``generate``'s arguments; yields text deltas, then the ``GenerationResult``
+        (``execute_stream``)."""
+        plan = await self.prepare(call)
+        source = self.execute_stream(plan)
+        try:
+            async for item in source:
+                yield item
+        finally:
+            await source.aclose()
 
     async def compare(self, prompt: str, models: list, user_id: str = "anonymous",
                       service_type: str = "playground", **options: Any) -> list[GenerationResult]:
@@ -201,7 +216,7 @@ class AIService:
         async def one(index: int, column: ColumnConfig) -> GenerationResult:
             try:
                 return await self.generate(
-                    prompt, user_id, service_type, model=column.model,
+                    prompt, user_id, service_type, column.model,
                     system_prompt=column.system_prompt, temperature=column.temperature,
                     max_tokens=column.max_tokens, fallbacks=fallbacks,
                     metadata={**(metadata or {}), "column": index}, attachments=attachments,
@@ -230,9 +245,9 @@ class AIService:
         try:
             outcome = await generate_images(self.gateway, request)
         except ParleyError as err:
-            self._record_failure(request, err, user_id, service_type, metadata)
+            self._record_failed(request, err, user_id, service_type, metadata)
             raise
-        self._record(request, outcome, user_id, service_type, metadata)
+        self._record_outcome(request, outcome, user_id, service_type, metadata)
         return outcome.result
 
     def generate_image_sync(self, prompt: str, **kwargs: Any) -> GenerationResult:
@@ -242,12 +257,12 @@ class AIService:
     def generate_sync(self, prompt: str | None = None, **kwargs: Any) -> GenerationResult:
         """``generate`` for scripts and Streamlit: runs on the service's own event loop thread.
         A misspelt argument is a ``BadRequestError`` naming the nearest one."""
-        check_names(self.generate, kwargs)
+        check_names(kwargs)
         return self._loop_thread().run(self.generate(prompt, **kwargs))
 
     def stream_sync(self, prompt: str | None = None, **kwargs: Any) -> Iterator[str | GenerationResult]:
         """``stream`` for synchronous callers; deltas arrive as the provider sends them."""
-        check_names(self.stream, kwargs)
+        check_names(kwargs)
         return self._loop_thread().iterate(self.stream(prompt, **kwargs))
 
     def compare_sync(self, prompt: str, models: list[str], **kwargs: Any) -> list[GenerationResult]:
@@ -271,10 +286,10 @@ class AIService:
         return getattr(self.preferences, "store", None)
 
     def close(self) -> None:
-        """Ship what is recorded and stop the background loop."""
+        """Ship what is recorded, stop the background loop, then close the store."""
         if self.recorder is not None:
             self.recorder.close()
-        if hasattr(self.preferences, "close"):
+        if isinstance(self.preferences, PreferenceBook):
             self.preferences.close()
         if self.budget is not None:
             self.budget.close()
@@ -282,37 +297,33 @@ class AIService:
             self._loop.stop()
         if self._gateway is not None:
             self._gateway.close()
+        if self.shared_store is not None:
+            self.shared_store.close()
 
     # -- internals ----------------------------------------------------------------------
-
-    def _call(self, arguments: dict) -> Call:
-        """A ``Call`` from ``generate``'s or ``stream``'s arguments, its template rendered and
-        its structured options checked."""
-        args = {k: v for k, v in arguments.items() if k != "self"}
-        if args.pop("template") is not None:
-            (args["prompt"], args["system_prompt"], args["service_type"],
-             args["metadata"]) = from_template(
-                self.store, args["prompt"], arguments["template"], args["variables"],
-                args["system_prompt"], args["service_type"], args["metadata"])
-        args.pop("variables")
-        args["structured"] = structured_options(args.pop("tools"), args.pop("tool_choice"),
-                                                args.pop("response_format"),
-                                                args.pop("reasoning_effort"))
-        return Call(**args)
 
     def _loop_thread(self) -> LoopThread:
         if self._loop is None:
             self._loop = LoopThread()
         return self._loop
 
-    def _record(self, request, outcome, user_id, service_type, metadata) -> None:
+    def _record(self, plan: Plan, outcome) -> None:
+        self._record_outcome(plan.request, outcome, plan.call.user_id, plan.call.service_type,
+                             plan.metadata)
+
+    def _record_outcome(self, request, outcome, user_id, service_type, metadata) -> None:
         if self.recorder is not None:
             for record in build_records(redacted(request), outcome.result, outcome.attempts,
                                         self.catalog, user_id, service_type, metadata):
                 self.recorder.record(record)
 
-    def _record_failure(self, request, error, user_id, service_type, metadata, partial="",
+    def _record_failure(self, plan: Plan, error: ParleyError, partial: str = "",
                         priced=None) -> None:
+        self._record_failed(plan.request, error, plan.call.user_id, plan.call.service_type,
+                            plan.metadata, partial, priced)
+
+    def _record_failed(self, request, error, user_id, service_type, metadata, partial="",
+                       priced=None) -> None:
         if self.recorder is None:
             return
         failed = GenerationResult(model=request.model, error=str(error), error_kind=error.kind,
@@ -323,29 +334,21 @@ class AIService:
                                     service_type, metadata, priced):
             self.recorder.record(record)
 
-    def _record_abandoned(self, request, user_id, service_type, metadata, partial) -> None:
+    def _record_abandoned(self, plan: Plan, partial: str) -> None:
         """The reader went away: recorded as abandoned, with the text sent so far and an
         estimate of the tokens (and cost) the provider billed for it."""
         error = StreamAbandonedError("The reader stopped the stream before it finished.")
         try:
-            priced = self.gateway.price_partial(request, partial)
+            priced = self.gateway.price_partial(plan.request, partial)
         except Exception as exc:  # noqa: BLE001 - an estimate must never lose the record
             log.warning("could not estimate an abandoned stream's tokens: %s", type(exc).__name__)
             priced = None
-        self._record_failure(request, error, user_id, service_type, metadata, partial, priced)
+        self._record_failure(plan, error, partial, priced)
 
 
 def _stamp(result: GenerationResult, choice: Choice) -> None:
     """Say on the result what chose its model, and why."""
     result.source, result.route, result.route_reason = choice.source, choice.route, choice.reason
-
-
-def _with_route(metadata: dict | None, choice: Choice) -> dict:
-    """The call's metadata plus its routing, for the call log (``request_logs.metadata``)."""
-    routed = {"route_source": choice.source, "route_reason": choice.reason}
-    if choice.route:
-        routed["route"] = choice.route
-    return {**(metadata or {}), **routed}
 
 
 class LoopThread:
@@ -373,11 +376,14 @@ class LoopThread:
 
     def stop(self) -> None:
         """Cancel what still runs on the loop (LiteLLM leaves a logging worker there), then
-        stop it; a task left pending would be destroyed with a warning at exit."""
+        stop and close it; a task left pending, or a loop left open, would be destroyed with a
+        warning at exit."""
         if self.thread.is_alive():
             self.run(_cancel_other_tasks())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()
 
 
 async def _cancel_other_tasks() -> None:

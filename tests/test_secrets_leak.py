@@ -172,13 +172,13 @@ def test_a_store_that_is_down_leaks_neither_keys_nor_its_password(leaky, emulato
 def test_a_failed_chat_shows_no_key_on_the_page(leaky, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from ui.deps import service
+    from ui.deps import parts
 
-    service.clear()
+    parts.clear()
     at = AppTest.from_file("../app_pages/chat.py", default_timeout=30)
     at.session_state["chat_model"] = "echo-bad"
     at.run()
     at.chat_input[0].set_value("hi").run()
-    service.clear()
+    parts.clear()
     assert at.error and "echo-bad" in at.error[0].value
     assert_nowhere({"chat page": repr(at._tree) + " ".join(e.value for e in at.error)})

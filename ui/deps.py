@@ -12,10 +12,11 @@ import os
 import streamlit as st
 
 from core import AIService, ParleyError
-from core.guards import TEAM_RATE_LIMIT_PER_MINUTE, CallLimiter, RedisLimiter, UserLimiter
+from core.assembly import assemble
 from core.identity import sync_admins
 
-__all__ = ["service", "environment", "team_mode", "evals", "api_routes", "keyring", "alert_watcher"]
+__all__ = ["parts", "service", "environment", "team_mode", "evals", "api_routes", "keyring",
+           "alert_watcher"]
 
 log = logging.getLogger("parley")
 
@@ -39,43 +40,36 @@ def environment() -> dict[str, str]:
 
 
 @st.cache_resource(show_spinner=False)
-def service() -> AIService:
-    """The process-wide service (settings read once; restart the app after editing them).
-    At start, ``parley.admins`` is copied to the database; in team mode every user gets a
-    rate limit (``parley.rate_limit_per_minute``, else ``TEAM_RATE_LIMIT_PER_MINUTE``).
-    """
-    svc = AIService.from_env(environment())
-    if team_mode():
-        per_minute = svc.settings.rate_limit_per_minute or TEAM_RATE_LIMIT_PER_MINUTE
-        url = svc.settings.redis_url  # with Redis, one count for every worker and replica
-        svc.limiter = (UserLimiter(per_minute, RedisLimiter(url)) if url
-                       else CallLimiter(per_minute))
-    if svc.store is not None:
+def parts():
+    """The process's parts (core.assembly: the service, the keyring and the one store behind
+    them), built once (settings read once; restart the app after editing them). At start,
+    ``parley.admins`` is copied to the database; in team mode every user gets a rate limit
+    (``parley.rate_limit_per_minute``, else ``TEAM_RATE_LIMIT_PER_MINUTE``)."""
+    parley = assemble(environment(), team=team_mode())
+    if parley.service.store is not None:
         try:
-            sync_admins(svc.settings, svc.store)
+            sync_admins(parley.settings, parley.service.store)
         except ParleyError as err:  # the app still decides from parley.admins; the DB catches up
             log.warning("could not copy parley.admins to the database: %s", err)
-    return svc
+    return parley
+
+
+def service() -> AIService:
+    """The process-wide service."""
+    return parts().service
 
 
 @st.cache_resource(show_spinner=False)
 def alert_watcher():
     """The spend-alert watcher (core.console.alerts) on its own thread, once per process, when
     ``parley.alerts`` is set (else None). app.py starts it with the first page shown."""
-    from core.console.alerts import start_watcher
-
-    return start_watcher(service().settings, environment())
+    return parts().start_alerts()
 
 
-@st.cache_resource(show_spinner=False)
 def keyring():
-    """The API keys (core.keys.KeyRing) in the service's store: the /keys page and the
-    API routes share it, so a key revoked on the page is refused at once."""
-    from core.keys import KeyRing
-    from core.store import open_store
-
-    settings, env = service().settings, environment()
-    return KeyRing(lambda: open_store(settings.database_url, data_dir=settings.data_dir, env=env))
+    """The API keys (core.keys.KeyRing) in the service's store: the /keys page and the API
+    routes share it, so a key revoked on the page is refused at once."""
+    return parts().keyring
 
 
 def api_routes() -> list:

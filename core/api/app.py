@@ -22,8 +22,8 @@ from starlette.exceptions import HTTPException
 
 from core.api.calls import Caller
 from core.api.errors import ApiError, from_parley_error
+from core.assembly import keyring_for
 from core.keys import KeyRing
-from core.guards import limiter_for
 from core.errors import ParleyError
 
 __all__ = ["create_app", "api_routes", "MAX_BODY_BYTES"]
@@ -33,16 +33,13 @@ log = logging.getLogger("parley.api")
 
 
 def create_app(service, keyring: KeyRing | None = None, *, own_loop: bool = False,
-               max_body_bytes: int | None = None, redis_url: str | None = None) -> FastAPI:
-    """The API on ``service`` (an ``AIService``). ``keyring`` defaults to the keys in the
-    service's store; ``redis_url`` (default the settings', from ``PARLEY_REDIS_URL``) shares
-    keys' rate limits and spend across workers; ``own_loop`` runs calls on the service's loop thread (for a host whose loop the
-    service does not own, like Streamlit's)."""
+               max_body_bytes: int | None = None) -> FastAPI:
+    """The API on ``service`` (an ``AIService``, built by ``core.assembly``). ``keyring``
+    defaults to the keys in the service's store; ``own_loop`` runs calls on the service's loop
+    thread (for a host whose loop the service does not own, like Streamlit's)."""
     from core.api import openai_routes, seed_routes
 
-    redis_url = redis_url if redis_url is not None else service.settings.redis_url
-    keyring = keyring or _keyring_for(service, redis_url)
-    caller = Caller(service, keyring, limiter_for(redis_url), own_loop=own_loop)
+    caller = Caller(service, keyring or keyring_for(service), own_loop=own_loop)
     limit = max_body_bytes or int(os.environ.get("PARLEY_API_MAX_BODY_BYTES") or MAX_BODY_BYTES)
     route_class = _route_class(limit, service.settings.secrets())
     app = FastAPI(title="Parley API", version="1", openapi_url="/api/openapi.json",
@@ -76,15 +73,6 @@ class _Unprefixed:
         if scope["type"] in ("http", "websocket"):
             scope = {**scope, "root_path": scope.get("app_root_path", "")}
         await self.app(scope, receive, send)
-
-
-def _keyring_for(service, redis_url: str | None) -> KeyRing:
-    from core.guards import SpendCounter
-    from core.store import open_store
-
-    settings = service.settings
-    return KeyRing(lambda: open_store(settings.database_url, data_dir=settings.data_dir),
-                   spend=SpendCounter(redis_url) if redis_url else None)
 
 
 def _route_class(max_body_bytes: int, secrets: tuple[str, ...]) -> type[APIRoute]:

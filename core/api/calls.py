@@ -1,39 +1,31 @@
-"""How an API request becomes an ``AIService`` call: who it is for, which model the key may
-use, the key's rate limit, and the answer or the stream (on the service's own loop when the
-routes are hosted by another server's loop, as inside Streamlit).
+"""How an API request becomes a planned call: the ``Call`` a route states for a key, the
+``Plan`` the service decides for it (once: the key binds the model, every fallback, the
+service type, the budget and the rate limit), and the answer or the stream (on the service's
+own loop when the routes are hosted by another server's loop, as inside Streamlit).
 
-``Caller.prepare(key, ...)`` returns the ``AIService`` keyword arguments or raises
-``ApiError``/``ParleyError``; ``Caller.generate``/``Caller.stream`` run them.
+    plan = await caller.plan(key, prompt=..., service_type=..., model=..., ...)
+    result = await caller.generate(key, plan)       # or caller.stream(key, plan)
 """
 from __future__ import annotations
 
 import asyncio
-import uuid
-from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
-from core.api.errors import ApiError
+from core.errors import NotAllowedError
 from core.keys import ApiKey, KeyRing
+from core.preparation import Call, Plan
 from core.results import GenerationResult
 
-__all__ = ["Caller", "PreparedCall"]
+__all__ = ["Caller"]
 
 SERVICE_HEADER = "x-parley-service"
 
 
-@dataclass
-class PreparedCall:
-    kwargs: dict[str, Any]
-    call_id: str
-    model: str  # the model chosen before any fallback
-
-
 class Caller:
-    """Runs calls for the routes: ``service`` an ``AIService``, ``keyring`` its keys,
-    ``limiter(name, per_minute)`` the per-key rate limit (local or shared through Redis)."""
+    """Runs calls for the routes: ``service`` an ``AIService``, ``keyring`` its keys."""
 
-    def __init__(self, service, keyring: KeyRing, limiter, *, own_loop: bool = False):
-        self.service, self.keyring, self.limiter, self.own_loop = service, keyring, limiter, own_loop
+    def __init__(self, service, keyring: KeyRing, *, own_loop: bool = False):
+        self.service, self.keyring, self.own_loop = service, keyring, own_loop
 
     def service_type(self, key: ApiKey, header: str | None, body_value: str | None = None,
                      default: str = "api") -> str:
@@ -46,46 +38,21 @@ class Caller:
 
             check_service(self.service.settings, named)  # 400 for one not configured
         if key.service_type and named and named != key.service_type:
-            raise ApiError(403, f"API key {key.prefix} is for service type {key.service_type!r}, "
-                                f"not {named!r}.", code="service_not_allowed")
+            raise NotAllowedError(f"API key {key.prefix} is for service type "
+                                  f"{key.service_type!r}, not {named!r}.", code="service_not_allowed")
         return key.service_type or named or default
 
-    def prepare(self, key: ApiKey, *, prompt: str | None, service_type: str, model: str | None,
-                **call: Any) -> PreparedCall:
-        """Check the model against the key, take a slot of the key's rate limit, and build
-        the ``AIService`` arguments (attributed to the key's user and the key)."""
-        if model is not None and model != "auto":
-            self.service.catalog.get(model)  # 404 for an unknown model, before anything else
-        choice = self.service.choose(user_id=key.user_id, service_type=service_type, model=model,
-                                     complexity=call.get("complexity"), prompt=prompt or "")
-        if not key.allows(choice.model):
-            raise ApiError(403, f"API key {key.prefix} may use only "
-                                f"{', '.join(key.models)}, not {choice.model}.",
-                           code="model_not_allowed")
-        if key.rate_limit_per_minute:
-            self.limiter.acquire(f"key:{key.prefix}", key.rate_limit_per_minute)
-        call_id = str(uuid.uuid4())
-        kwargs = {"prompt": prompt, "user_id": key.user_id, "service_type": service_type,
-                  "model": model, "key_id": key.id, "call_id": call_id,
-                  "fallbacks": self._fallbacks_allowed(key, choice.model),
-                  "metadata": {"via": "api", "key_prefix": key.prefix}, **call}
-        return PreparedCall(kwargs, call_id, choice.model)
+    async def plan(self, key: ApiKey, **fields: Any) -> Plan:
+        """The service's plan for a call with ``fields`` (``Call``'s) made through ``key``,
+        attributed to the key's user: raises ``ParleyError`` (403 for what the key does not
+        allow, 429 for its budget or rate limit) and then holds nothing."""
+        metadata = {"via": "api", **(fields.pop("metadata", None) or {})}
+        return await self.service.prepare(Call(user_id=key.user_id, key=key, metadata=metadata,
+                                               **fields))
 
-    def _fallbacks_allowed(self, key: ApiKey, model: str) -> bool:
-        """A key limited to some models must not be served by another through a fallback."""
-        if key.models is None:
-            return True
-        for entry in self.service.settings.router_settings.get("fallbacks") or []:
-            if model in entry and not all(key.allows(t) for t in entry[model]):
-                return False
-        return True
-
-    async def generate(self, key: ApiKey, prepared: PreparedCall) -> GenerationResult:
-        call = self.service.generate(**prepared.kwargs)
-        if self.own_loop:
-            result = await asyncio.wrap_future(self.service.submit(call))
-        else:
-            result = await call
+    async def generate(self, key: ApiKey, plan: Plan) -> GenerationResult:
+        call = self.service.execute(plan)
+        result = await (asyncio.wrap_future(self.service.submit(call)) if self.own_loop else call)
         self.keyring.note_spend(key, result.cost)
         return result
 
@@ -98,10 +65,10 @@ class Caller:
             self.service.catalog.get(model)  # 404 for an unknown model
         model = model or next(iter(image_models(self.service.settings)), None)
         if model is not None and not key.allows(model):
-            raise ApiError(403, f"API key {key.prefix} may not use {model}; it may use only "
-                                f"{', '.join(key.models)}.", code="model_not_allowed")
+            raise NotAllowedError(f"API key {key.prefix} may not use {model}; it may use only "
+                                  f"{', '.join(key.models)}.", model=model)
         if key.rate_limit_per_minute:
-            self.limiter.acquire(f"key:{key.prefix}", key.rate_limit_per_minute)
+            self.service.key_limiter.acquire(f"key:{key.prefix}", key.rate_limit_per_minute)
         call = self.service.generate_image(
             model=model, user_id=key.user_id, service_type=service_type, key_id=key.id,
             metadata={"via": "api", "key_prefix": key.prefix}, **request)
@@ -109,12 +76,10 @@ class Caller:
         self.keyring.note_spend(key, result.cost)
         return result
 
-    async def stream(self, key: ApiKey, prepared: PreparedCall) -> AsyncIterator[str | GenerationResult]:
+    async def stream(self, key: ApiKey, plan: Plan) -> AsyncIterator[str | GenerationResult]:
         """Deltas, then the result. Closing this iterator early (the client went away)
         closes the service's stream, which records the call as abandoned."""
-        kwargs = dict(prepared.kwargs)
-        prompt = kwargs.pop("prompt")
-        source = self.service.stream(prompt, **kwargs)
+        source = self.service.execute_stream(plan)
         items = _across_loops(self.service, source) if self.own_loop else source
         try:
             async for item in items:

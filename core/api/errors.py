@@ -26,7 +26,7 @@ import logging
 import math
 
 from core.errors import (AllModelsFailedError, AuthError, BadRequestError, BudgetExceededError,
-                         ConfigError, ContextTooLongError, ParleyError, ProviderDownError,
+                         ConfigError, ContextTooLongError, NotAllowedError, ParleyError, ProviderDownError,
                          ProviderError, ProviderTimeoutError, QuotaError, RateLimitError,
                          StoreUnavailableError, UnknownModelError, UserRateLimitError, redact)
 
@@ -75,6 +75,8 @@ def _status_of(err: ParleyError) -> tuple[int, str]:
     explicit = getattr(err, "status", None)
     if err.kind == "key_refused":
         return explicit, err.code
+    if isinstance(err, NotAllowedError):
+        return 403, err.code
     if isinstance(err, UnknownModelError):
         return 404, "model_not_found"
     if isinstance(err, ContextTooLongError):

@@ -53,17 +53,17 @@ def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
         except ValueError as exc:
             raise ApiError(400, f"messages: {exc}.", code="invalid_request") from None
         service_type = caller.service_type(key, x_parley_service)
-        prepared = caller.prepare(
+        plan = await caller.plan(
             key, prompt=call["prompt"], service_type=service_type, model=body.model,
             system_prompt=call["system_prompt"], history=call["history"],
             temperature=body.temperature, max_tokens=body.max_completion_tokens or body.max_tokens,
             attachments=call["attachments"], **body.structured())
         if body.stream:
-            stream, first = await primed(caller.stream(key, prepared))
-            headers = {"x-parley-call-id": prepared.call_id,
-                       "x-parley-served-by": served_by(first, prepared.model)}
-            return SSEResponse(_chunks(caller, prepared, stream, first), headers=headers)
-        result = await caller.generate(key, prepared)
+            stream, first = await primed(caller.stream(key, plan))
+            headers = {"x-parley-call-id": plan.call_id,
+                       "x-parley-served-by": served_by(first, plan.model)}
+            return SSEResponse(_chunks(caller, plan, stream, first), headers=headers)
+        result = await caller.generate(key, plan)
         return JSONResponse(completion_body(result), headers=result_headers(result))
 
     @routes.post("/v1/images/generations")
@@ -155,11 +155,11 @@ def completion_body(result: GenerationResult) -> dict[str, Any]:
             "usage": _usage(result), "parley": _parley(result)}
 
 
-async def _chunks(caller: Caller, prepared, stream: AsyncIterator, first_item) -> AsyncIterator[bytes]:
+async def _chunks(caller: Caller, plan, stream: AsyncIterator, first_item) -> AsyncIterator[bytes]:
     """The OpenAI SSE stream of one call from its first item on; a failure after it started
     is sent as an error event (the status line has gone), then ``[DONE]``."""
-    base = {"id": f"chatcmpl-{prepared.call_id}", "object": "chat.completion.chunk",
-            "created": int(time.time()), "model": served_by(first_item, prepared.model)}
+    base = {"id": f"chatcmpl-{plan.call_id}", "object": "chat.completion.chunk",
+            "created": int(time.time()), "model": served_by(first_item, plan.model)}
 
     def chunk(delta: dict, finish: str | None = None, **extra: Any) -> bytes:
         return sse_event({**base, "choices": [{"index": 0, "delta": delta,

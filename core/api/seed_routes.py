@@ -159,14 +159,14 @@ async def _answer(caller: Caller, key: ApiKey, body, header: str | None, *, prom
     # A template brings its own service type unless the call names one ("default" lets it).
     fallback = "default" if call.get("template") else "api"
     service_type = caller.service_type(key, header, body.service_type, fallback)
-    prepared = caller.prepare(key, prompt=prompt, service_type=service_type, model=named,
-                              temperature=body.temperature, max_tokens=body.max_tokens, **call)
+    plan = await caller.plan(key, prompt=prompt, service_type=service_type, model=named,
+                             temperature=body.temperature, max_tokens=body.max_tokens, **call)
     if body.stream:
-        stream, first = await primed(caller.stream(key, prepared))
+        stream, first = await primed(caller.stream(key, plan))
         return SSEResponse(_events(caller, stream, first),
-                           headers={"x-parley-call-id": prepared.call_id,
-                                    "x-parley-served-by": served_by(first, prepared.model)})
-    result = await caller.generate(key, prepared)
+                           headers={"x-parley-call-id": plan.call_id,
+                                    "x-parley-served-by": served_by(first, plan.model)})
+    result = await caller.generate(key, plan)
     return JSONResponse(result_json(result), headers=result_headers(result))
 
 

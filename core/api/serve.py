@@ -14,26 +14,24 @@ __all__ = ["build", "run"]
 
 
 def build():
-    """A FastAPI app on ``AIService.from_env()``; the service is closed (its recorder
-    flushed) when the server shuts down."""
-    from core.console.alerts import start_watcher
+    """A FastAPI app on the parts ``core.assembly`` puts together; they are closed (the
+    recorder flushed, the store closed last) when the server shuts down."""
     from core.api.app import create_app
-    from core.service import AIService
+    from core.assembly import assemble
 
-    service = AIService.from_env()
-    watcher = start_watcher(service.settings)  # every worker checks; each alert is sent once
+    parley = assemble()
+    watcher = parley.start_alerts()  # every worker checks; each alert is sent once
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         try:
             yield
         finally:
-            service.close()
-            app.state.caller.keyring.close()
             if watcher is not None:
                 watcher.close()
+            parley.close()
 
-    app = create_app(service)
+    app = create_app(parley.service, parley.keyring)
     app.router.lifespan_context = lifespan
     return app
 

@@ -36,9 +36,7 @@ def register(commands) -> None:
 
 
 def _ring(ctx):
-    from core.keys import KeyRing
-
-    return KeyRing(ctx.store)
+    return ctx.keyring
 
 
 def run_keys_create(args, ctx) -> int:

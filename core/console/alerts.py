@@ -204,11 +204,14 @@ class AlertWatcher:
             self._store.close()
 
 
-def start_watcher(settings, env: Mapping[str, str] | None = None) -> AlertWatcher | None:
-    """A running watcher when ``parley.alerts`` is configured, else None."""
+def start_watcher(settings, env: Mapping[str, str] | None = None, *,
+                  store_opener: Callable[[], Any] | None = None) -> AlertWatcher | None:
+    """A running watcher when ``parley.alerts`` is configured, else None; it reads and writes
+    alerts in the store ``store_opener`` opens (default: the configured one)."""
     if not settings.alerts:
         return None
     from core.store import open_store
 
-    return AlertWatcher(settings, lambda: open_store(settings.database_url, data_dir=settings.data_dir,
-                                                     env=env), env=env).start()
+    opener = store_opener or (lambda: open_store(settings.database_url, data_dir=settings.data_dir,
+                                                 env=env))
+    return AlertWatcher(settings, opener, env=env).start()

@@ -31,9 +31,36 @@ from core.llm.streams import StreamState, close_quietly, cut_short, settle_strea
 from core import pricing
 from core.results import Delta, GenerationResult
 
-__all__ = ["Gateway", "CallRequest", "Attempt", "Outcome", "count_tokens"]
+__all__ = ["Gateway", "CallRequest", "Chains", "NO_CHAINS", "Attempt", "Outcome", "count_tokens"]
 
 _PARLEY_ROUTER_KEYS = frozenset({"retry_policy"})
+
+
+@dataclass(frozen=True)
+class Chains:
+    """The fallback chains of one model (each without the model itself, no repeats), as
+    ``core.routing.chains`` resolves them for a call."""
+
+    fallbacks: tuple[str, ...] = ()
+    context_window: tuple[str, ...] = ()
+    content_policy: tuple[str, ...] = ()
+
+    def models(self) -> tuple[str, ...]:
+        """Every model in any chain, in order of first appearance."""
+        return tuple(dict.fromkeys(self.fallbacks + self.context_window + self.content_policy))
+
+    def router_kwargs(self, model: str) -> dict[str, list[dict[str, list[str]]]]:
+        """The per-request fallback arguments of ``litellm.Router`` for a call to ``model``:
+        all three are always given (empty when there is no chain), so the Router's own
+        configured lists never apply."""
+        def one(chain: tuple[str, ...]) -> list[dict[str, list[str]]]:
+            return [{model: list(chain)}] if chain else []
+        return {"fallbacks": one(self.fallbacks),
+                "context_window_fallbacks": one(self.context_window),
+                "content_policy_fallbacks": one(self.content_policy)}
+
+
+NO_CHAINS = Chains()
 
 
 @dataclass
@@ -43,9 +70,9 @@ class CallRequest:
     call_id: str
     temperature: float | None = None
     max_tokens: int | None = None
-    fallbacks: bool = True
+    chains: Chains = NO_CHAINS  # every model that may answer instead (decided by the plan)
     options: dict[str, Any] = field(default_factory=dict)  # tools, tool_choice, response_format, ...
-    key_id: str | None = None  # the API key the call came through (recorded with it; core/api)
+    key_id: str | None = None  # the API key the call came through (recorded with it)
 
 
 @dataclass
@@ -169,17 +196,12 @@ class Gateway:
         else:
             attempts.append(Attempt(current.model, 0.0, error))
         tried = {a.model for a in attempts}
-        following = next((t for t in self.router_fallbacks(request.model) if t not in tried), None)
-        if following is None or not request.fallbacks:
+        following = next((t for t in request.chains.fallbacks if t not in tried), None)
+        if following is None:
             raise error
-        return dataclasses.replace(current, model=following)
-
-    def router_fallbacks(self, model: str) -> list[str]:
-        """The configured fallback chain of ``model`` (available models only)."""
-        for entry in self.router.fallbacks or []:
-            if model in entry:
-                return list(entry[model])
-        return []
+        rest = request.chains.fallbacks[request.chains.fallbacks.index(following) + 1:]
+        return dataclasses.replace(current, model=following,
+                                   chains=dataclasses.replace(request.chains, fallbacks=rest))
 
     # -- building the Router -------------------------------------------------------------
 
@@ -222,7 +244,10 @@ class Gateway:
         kwargs.update(request.options)
         if stream:
             kwargs.update(stream=True, stream_options={"include_usage": True})
-        if not request.fallbacks:
+        # The plan's chains, never the Router's own lists: what may answer was decided (and
+        # limited to what the caller's key allows) before the call.
+        kwargs.update(request.chains.router_kwargs(request.model))
+        if not request.chains.fallbacks:
             kwargs["disable_fallbacks"] = True
         return kwargs
 

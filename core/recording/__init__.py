@@ -6,7 +6,7 @@ ships batches from the ``spool``; ``records`` turns a call's attempts into rows)
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 from core.config import Settings
 from core.recording.recorder import Recorder, spool_dir_for
@@ -15,9 +15,13 @@ from core.store import open_store
 __all__ = ["open_recorder", "Recorder"]
 
 
-def open_recorder(settings: Settings, env: Mapping[str, str] | None = None) -> Recorder:
-    """A recorder shipping to the configured store, spooling under ``settings.data_dir``."""
+def open_recorder(settings: Settings, env: Mapping[str, str] | None = None, *,
+                  store_opener: Callable[[], Any] | None = None) -> Recorder:
+    """A recorder shipping to the store ``store_opener`` opens (default: the configured one),
+    spooling under ``settings.data_dir``."""
     env = os.environ if env is None else env
-    return Recorder(lambda: open_store(settings.database_url, data_dir=settings.data_dir, env=env),
+    opener = store_opener or (lambda: open_store(settings.database_url, data_dir=settings.data_dir,
+                                                 env=env))
+    return Recorder(opener,
                     spool_dir_for(settings.data_dir, settings.database_url),
                     privacy=settings.privacy, secrets=settings.secrets())

@@ -26,7 +26,8 @@ Pre-flight: ``fit_context`` runs before any request is sent. If the prompt does 
 chosen model's context window (``ModelEntry.context_window``: LiteLLM's map or
 ``model_info.max_input_tokens``), the first model of
 ``router_settings.context_window_fallbacks`` for it that is available and fits answers
-instead; if none does, ``ContextTooLongError`` is raised and nothing is sent. Parley checks
+instead (only those the caller's API key allows); if none does, ``ContextTooLongError`` is
+raised and nothing is sent. Parley checks
 this itself rather than relying on the Router's ``context_window_fallbacks``, which only acts
 after a provider has rejected a request; the Router keeps them as a safety net for the rare
 prompt a tokenizer estimate lets through.
@@ -91,21 +92,20 @@ def choose_model(settings: Settings, catalog: Catalog, *, user_id: str | None,
     return _stored(catalog, user_id, service_type, preferences) or _default(settings)
 
 
-def fit_context(choice: Choice, messages: list[dict], catalog: Catalog, settings: Settings,
-                count: TokenCounter, *, fallbacks: bool = True) -> Choice:
-    """``choice`` if the prompt fits its model, else the first context-window fallback that
-    fits (its reason says so). Raises ``ContextTooLongError`` when none fits, or when
-    ``fallbacks`` is False and the model itself does not. A model with an unknown window, or
-    one that cannot be used at all, is passed through (the gateway reports the latter)."""
+def fit_context(choice: Choice, messages: list[dict], catalog: Catalog, count: TokenCounter, *,
+                chain: tuple[str, ...] = ()) -> Choice:
+    """``choice`` if the prompt fits its model, else the first model of ``chain`` (its
+    context-window fallbacks the caller may use: ``core.routing.chains``) that fits (its
+    reason says so). Raises ``ContextTooLongError`` when none fits. A model with an unknown
+    window, or one that cannot be used at all, is passed through (the gateway reports the
+    latter)."""
     entry = catalog.get(choice.model)
     tokens = _tokens_over(entry, messages, count)
     if tokens is None:
         return choice
     tried = [(entry, tokens)]
-    for name in _context_fallbacks(settings, choice.model) if fallbacks else []:
+    for name in chain:
         other = catalog.get(name)
-        if not other.available:
-            continue
         over = _tokens_over(other, messages, count)
         if over is None:
             return dataclasses.replace(choice, model=name, reason=(
@@ -113,7 +113,7 @@ def fit_context(choice: Choice, messages: list[dict], catalog: Catalog, settings
                 f"{entry.context_window:,}-token context window, so {name} answers "
                 f"(router_settings.context_window_fallbacks)."))
         tried.append((other, over))
-    raise ContextTooLongError(_too_long(tried, catalog, fallbacks), model=choice.model)
+    raise ContextTooLongError(_too_long(tried, catalog), model=choice.model)
 
 
 # -- choosing ---------------------------------------------------------------------------------
@@ -177,21 +177,14 @@ def _tokens_over(entry: ModelEntry, messages: list[dict], count: TokenCounter) -
     return tokens if tokens > window else None
 
 
-def _context_fallbacks(settings: Settings, model: str) -> list[str]:
-    for entry in settings.router_settings.get("context_window_fallbacks") or []:
-        if model in entry:
-            return list(entry[model])
-    return []
-
-
-def _too_long(tried: list[tuple[ModelEntry, int]], catalog: Catalog, fallbacks: bool) -> str:
+def _too_long(tried: list[tuple[ModelEntry, int]], catalog: Catalog) -> str:
     first, tokens = tried[0]
     text = (f"The prompt is {tokens:,} tokens, more than {first.name} holds "
             f"({first.context_window:,})")
     if len(tried) > 1:
         text += "; no context-window fallback fits either (" + ", ".join(
             f"{e.name} holds {e.context_window:,}" for e, _ in tried[1:]) + ")"
-    elif fallbacks:
+    else:
         text += "; no context-window fallback is configured for it"
     larger = max((e for e in catalog.available() if (e.context_window or 0) > tokens),
                  key=lambda e: e.context_window, default=None)

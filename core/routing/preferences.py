@@ -15,7 +15,7 @@ import os
 import re
 import threading
 import time
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from core.catalog import Catalog
 from core.config import Settings
@@ -113,8 +113,12 @@ class PreferenceBook:
 
     TTL_SECONDS = 5.0
 
-    def __init__(self, settings: Settings, env: Mapping[str, str] | None = None):
-        self._settings, self._env = settings, os.environ if env is None else env
+    def __init__(self, settings: Settings, env: Mapping[str, str] | None = None, *,
+                 store_opener: Callable[[], Any] | None = None):
+        """``store_opener`` (default: the configured store) is called once, on first use."""
+        env = os.environ if env is None else env
+        self._opener = store_opener or (lambda: open_store(settings.database_url,
+                                                           data_dir=settings.data_dir, env=env))
         self._store = None
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, dict]] = {}
@@ -123,8 +127,7 @@ class PreferenceBook:
     def store(self):
         with self._lock:
             if self._store is None:
-                self._store = open_store(self._settings.database_url,
-                                         data_dir=self._settings.data_dir, env=self._env)
+                self._store = self._opener()
             return self._store
 
     def __call__(self, user_id: str) -> dict[str | None, str]:

@@ -32,7 +32,7 @@ def app(emulator, tmp_path, monkeypatch):
     """``app(page, calls=(), user=None, parley=None)``: an AppTest of ``pages/<page>.py`` on the
     emulator's models and a fresh SQLite store holding ``calls``. ``user`` signs that email in
     (team mode, admin@example.com the one admin); without it, local mode as alice."""
-    from ui.deps import service
+    from ui.deps import parts
 
     def build(page: str, *, calls=(), user: str | None = None, parley: dict | None = None) -> AppTest:
         config = write_config(emulator, tmp_path / "parley.yaml",
@@ -45,7 +45,7 @@ def app(emulator, tmp_path, monkeypatch):
         store = open_store("", data_dir=tmp_path / ".parley")
         store.record_calls(list(calls))
         store.close()
-        service.clear()
+        parts.clear()
         at = AppTest.from_file(str(PAGES / f"{page}.py"), default_timeout=30)
         if user is not None:
             at.secrets["auth"] = dict(AUTH)
@@ -54,7 +54,7 @@ def app(emulator, tmp_path, monkeypatch):
         return at
 
     yield build
-    service.clear()
+    parts.clear()
 
 
 def metrics(at: AppTest) -> dict[str, str]:

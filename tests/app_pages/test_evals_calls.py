@@ -13,14 +13,14 @@ from tests.paths import PAGES
 def app_env(emulator, tmp_path, monkeypatch):
     """A config on the emulator, a finished run (claude vs gemini on 3 rows), and the service
     the pages will use (``ui.deps`` caches cleared before and after)."""
-    from ui.deps import evals, service
+    from ui.deps import evals, parts, service
 
     config = write_config(emulator, tmp_path / "parley.yaml", parley={"privacy": "store"})
     monkeypatch.setenv("PARLEY_CONFIG", str(config))
     for var, name in (("ANTHROPIC_API_KEY", "claude"), ("GEMINI_API_KEY", "gemini"),
                       ("OPENAI_API_KEY", "gpt")):
         monkeypatch.setenv(var, KEYS[name])
-    service.clear()
+    parts.clear()
     evals.clear()
     bench, _ = evals()
     bench.save_template("qa", "{{ question }}", user="tester", service_type="xray")
@@ -31,7 +31,7 @@ def app_env(emulator, tmp_path, monkeypatch):
     bench.runner.execute_sync(run_id)
     service().recorder.flush(timeout=10)
     yield run_id
-    service.clear()
+    parts.clear()
     evals.clear()
 
 
@@ -77,12 +77,12 @@ def test_the_calls_page_lists_calls_and_filters_them(app_env):
 
 def test_a_fresh_calls_page_says_where_calls_come_from(emulator, tmp_path, monkeypatch):
     """Nothing recorded: one line saying what will show here, no empty grid and no pager."""
-    from ui.deps import service
+    from ui.deps import parts
 
     monkeypatch.setenv("PARLEY_CONFIG", str(write_config(emulator, tmp_path / "parley.yaml")))
-    service.clear()
+    parts.clear()
     at = AppTest.from_file(str(PAGES / "calls.py"), default_timeout=30).run()
-    service.clear()
+    parts.clear()
     assert not at.exception, at.exception
     assert [i.value for i in at.info] == ["No calls recorded yet: calls made in Compare, Chat, "
                                           "Evaluations or through the API show up here."]

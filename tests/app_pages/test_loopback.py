@@ -23,14 +23,14 @@ ALL_PAGES = ("Compare", "Chat", "Preferences", "Your usage", "Providers", "Cost 
 def client_address(monkeypatch):
     """Set the address Streamlit reports for the browser (``st.context.ip_address``): None is
     loopback, as Streamlit reports it."""
-    from ui.deps import service
+    from ui.deps import parts
 
-    service.clear()
+    parts.clear()
 
     def use(address: str | None) -> None:
         monkeypatch.setattr(type(st.context), "ip_address", property(lambda self: address))
     yield use
-    service.clear()
+    parts.clear()
 
 
 def run_app(auth: dict | None = None) -> AppTest:
@@ -73,7 +73,7 @@ def test_team_mode_serves_remote_browsers_through_its_sign_in(client_address):
 
 def scripts_app_command() -> list[str]:
     """The command scripts/app runs once set up (its ``exec`` line)."""
-    line = next(l for l in (REPO / "scripts/app").read_text().splitlines() if l.startswith("exec "))
+    line = next(text for text in (REPO / "scripts/app").read_text().splitlines() if text.startswith("exec "))
     return [arg for arg in shlex.split(line)[1:] if arg != "$@"]
 
 

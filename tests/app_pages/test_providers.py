@@ -22,7 +22,7 @@ def table(emulator, tmp_path, monkeypatch):
     """The providers page's table (one dict per model) for a config with claude (key set),
     gpt (key not set), a model with no known price, an Ollama model on a server that does not
     answer and a vLLM model on one that does (the emulator)."""
-    from ui.deps import service
+    from ui.deps import parts
 
     emulator.list_models("served-model")
     extra = [
@@ -38,9 +38,9 @@ def table(emulator, tmp_path, monkeypatch):
     config = write_config(emulator, tmp_path / "parley.yaml", models=("claude", "gpt"), extra=extra)
     monkeypatch.setenv("PARLEY_CONFIG", str(config))
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEYS["claude"])
-    service.clear()
+    parts.clear()
     at = AppTest.from_file(str(PAGES / "providers.py"), default_timeout=30).run()
-    service.clear()
+    parts.clear()
     assert not at.exception
     page_text = repr(at._tree) + " ".join(str(e.value) for e in [*at.markdown, *at.caption])
     frame = at.table[0].value
@@ -91,7 +91,7 @@ def test_a_user_who_is_not_an_admin_sees_no_internal_address(emulator, tmp_path,
     """In team mode, where local model servers live is for admins: a user sees that llama
     cannot answer, and why, but not the server's address."""
     from tests.core.test_identity import AUTH
-    from ui.deps import service
+    from ui.deps import parts
 
     port = closed_port()
     emulator.list_models("served-model")
@@ -105,14 +105,14 @@ def test_a_user_who_is_not_an_admin_sees_no_internal_address(emulator, tmp_path,
     monkeypatch.setenv("PARLEY_CONFIG", str(config))
     shown = {}
     for user in ("bob@example.com", "admin@example.com"):
-        service.clear()
+        parts.clear()
         at = AppTest.from_file(str(PAGES / "providers.py"), default_timeout=30)
         at.secrets["auth"] = dict(AUTH)
         at.user = {"is_logged_in": True, "email": user, "email_verified": True}
         at.run()
         assert not at.exception
         shown[user] = at.table[0].value.to_csv()
-    service.clear()
+    parts.clear()
     assert str(port) not in shown["bob@example.com"] and "127.0.0.1" not in shown["bob@example.com"]
     assert "[internal address]" in shown["bob@example.com"]
     assert "not reachable" in shown["bob@example.com"]

@@ -125,11 +125,11 @@ def test_typing_a_prompt_counts_no_tokens_on_the_page(page, monkeypatch):  # noq
     {"parley_user": "admin@example.com", "parley_role": "admin", "is_admin": True},
 ])
 def test_a_users_session_state_opens_no_admin_data(emulator, tmp_path, monkeypatch, state):
-    from ui.deps import service
+    from ui.deps import parts
 
     config = write_config(emulator, tmp_path / "parley.yaml", parley={"admins": ["admin@example.com"]})
     monkeypatch.setenv("PARLEY_CONFIG", str(config))
-    service.clear()
+    parts.clear()
     at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=RUN_TIMEOUT)
     at.secrets["auth"] = dict(AUTH)
     at.user = {"is_logged_in": True, "email": "bob@example.com", "email_verified": True}
@@ -139,4 +139,4 @@ def test_a_users_session_state_opens_no_admin_data(emulator, tmp_path, monkeypat
     at.switch_page("app_pages/costs.py").run()
     assert [t.value for t in at.title] == ["Admins only"]
     assert not at.metric and not at.get("plotly_chart")
-    service.clear()
+    parts.clear()

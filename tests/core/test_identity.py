@@ -22,7 +22,7 @@ AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret":
 def app(emulator, tmp_path, monkeypatch):
     """``app(team=False, user=None)``: an AppTest of app.py on the emulator's models, with
     admin@example.com as the one configured admin."""
-    from ui.deps import service
+    from ui.deps import parts
 
     config = write_config(emulator, tmp_path / "parley.yaml",
                           parley={"admins": ["Admin@Example.com"]})
@@ -30,7 +30,7 @@ def app(emulator, tmp_path, monkeypatch):
     for name, env_var in (("claude", "ANTHROPIC_API_KEY"), ("gemini", "GEMINI_API_KEY"),
                           ("gpt", "OPENAI_API_KEY")):
         monkeypatch.setenv(env_var, KEYS[name])
-    service.clear()
+    parts.clear()
 
     def build(*, team: bool = False, user: dict | None = None) -> AppTest:
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=30)
@@ -41,7 +41,7 @@ def app(emulator, tmp_path, monkeypatch):
         return at
 
     yield build
-    service.clear()
+    parts.clear()
 
 
 def signed_in(email: str) -> dict:

@@ -20,11 +20,12 @@ from tests.paths import REPO
 
 def test_all_is_explicit_and_importable():
     assert set(core.__all__) == {
-        "AIService", "GenerationResult", "CallRecord", "Delta", "ColumnConfig", "Catalog", "ModelEntry",
+        "AIService", "Call", "Plan", "GenerationResult", "CallRecord", "Delta", "ColumnConfig", "Catalog", "ModelEntry",
         "Settings", "load_settings", "ParleyError", "ConfigError", "BadRequestError",
         "UnknownModelError", "ContextTooLongError", "ProviderError", "AuthError", "RateLimitError",
         "QuotaError", "ProviderTimeoutError", "ProviderDownError", "ProviderBadResponse",
-        "AllModelsFailedError", "BudgetExceededError", "UserRateLimitError", "StoreUnavailableError"}
+        "AllModelsFailedError", "BudgetExceededError", "UserRateLimitError", "StoreUnavailableError",
+        "NotAllowedError"}
     for name in core.__all__:
         assert getattr(core, name) is not None
 

@@ -18,7 +18,7 @@ from tests.paths import REPO
 @pytest.fixture
 def team_app(emulator, tmp_path, monkeypatch):
     """``team_app(claims, parley=None)``: app.py in team mode, signed in with these claims."""
-    from ui.deps import service
+    from ui.deps import parts
 
     def build(claims: dict, parley: dict | None = None) -> AppTest:
         config = write_config(emulator, tmp_path / "parley.yaml",
@@ -26,14 +26,14 @@ def team_app(emulator, tmp_path, monkeypatch):
         monkeypatch.setenv("PARLEY_CONFIG", str(config))
         for name, env_var in (("claude", "ANTHROPIC_API_KEY"), ("gemini", "GEMINI_API_KEY")):
             monkeypatch.setenv(env_var, KEYS[name])
-        service.clear()
+        parts.clear()
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=30)
         at.secrets["auth"] = dict(AUTH)
         at.user = {"is_logged_in": True, **claims}
         return at
 
     yield build
-    service.clear()
+    parts.clear()
 
 
 @pytest.mark.parametrize("claims", [

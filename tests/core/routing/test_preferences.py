@@ -19,7 +19,7 @@ from tests.paths import PAGES
 def configured(emulator, tmp_path, monkeypatch):
     """parley.yaml on the emulator (default gemini; service types xray, smart_questions,
     answer_builder), keys in the environment, the local user alice, a fresh SQLite store."""
-    from ui.deps import service
+    from ui.deps import parts
 
     config = write_config(emulator, tmp_path / "parley.yaml", models=("gemini", "claude", "gpt"))
     monkeypatch.setenv("PARLEY_CONFIG", str(config))
@@ -27,9 +27,9 @@ def configured(emulator, tmp_path, monkeypatch):
     monkeypatch.setenv("GEMINI_API_KEY", KEYS["gemini"])
     monkeypatch.setenv("OPENAI_API_KEY", KEYS["gpt"])
     monkeypatch.setenv("PARLEY_USER", "alice")
-    service.clear()
+    parts.clear()
     yield config
-    service.clear()
+    parts.clear()
 
 
 def prefs(*args: str, capsys) -> tuple[int, dict | str, str]:
