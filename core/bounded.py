@@ -26,15 +26,25 @@ import functools
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import re2
 
 from core.errors import BadRequestError
 
-__all__ = ["LimitExceeded", "Deadline", "check_deadline", "run_off_loop", "compile_pattern",
-           "search", "WORKERS", "GRACE", "MAX_PATTERN_CHARS"]
+__all__ = [
+    "GRACE",
+    "MAX_PATTERN_CHARS",
+    "WORKERS",
+    "Deadline",
+    "LimitExceeded",
+    "check_deadline",
+    "compile_pattern",
+    "run_off_loop",
+    "search",
+]
 
 WORKERS = 4
 GRACE = 1.0
@@ -59,13 +69,13 @@ class Deadline:
         self.ends = time.monotonic() + seconds
         self._outer: Deadline | None = None
 
-    def __enter__(self) -> "Deadline":
+    def __enter__(self) -> Deadline:
         self._outer = getattr(_local, "deadline", None)
         if self._outer is None or self.ends < self._outer.ends:
             _local.deadline = self
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         _local.deadline = self._outer
 
     def exceeded(self) -> LimitExceeded:
@@ -126,12 +136,12 @@ async def run_off_loop(fn: Callable[..., _T], *args: Any, seconds: float, what: 
     future = _POOL.submit(bounded)
     try:
         return await asyncio.wait_for(asyncio.wrap_future(future), seconds + GRACE)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         future.cancel()
         raise deadline.exceeded() from None
 
 
-def compile_pattern(pattern: Any, where: str) -> Any:
+def compile_pattern(pattern: Any, where: str, noun: str = "pattern") -> Any:
     """``pattern`` compiled by RE2, or ``BadRequestError`` saying why it cannot be used."""
     if not isinstance(pattern, str) or len(pattern) > MAX_PATTERN_CHARS:
         raise BadRequestError(f"{where}: a pattern must be text of at most "
@@ -141,7 +151,7 @@ def compile_pattern(pattern: Any, where: str) -> Any:
     except re2.error as exc:
         reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise BadRequestError(
-            f"{where}: the pattern {pattern[:80]!r} cannot be used ({reason}); patterns are "
+            f"{where}: the {noun} {pattern[:80]!r} is invalid ({reason}); patterns are "
             "matched by RE2, which has no backreferences or lookaround.") from None
 
 

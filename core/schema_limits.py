@@ -17,7 +17,8 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import jsonschema
 import referencing
@@ -27,7 +28,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from core.bounded import LimitExceeded, check_deadline, compile_pattern
 from core.errors import BadRequestError
 
-__all__ = ["SchemaBudget", "validate_schema", "schema_errors", "MAX_ERROR_CHARS"]
+__all__ = ["MAX_ERROR_CHARS", "SchemaBudget", "schema_errors", "validate_schema"]
 
 MAX_ERROR_CHARS = 300
 _REFS = ("$ref", "$dynamicRef", "$recursiveRef")
@@ -99,8 +100,8 @@ class SchemaBudget:
                 compile_pattern(pattern, what)
 
 
-def validate_schema(schema: dict, what: str) -> None:
-    """``BadRequestError`` if ``schema`` does not follow its metaschema. Results are kept for
+def validate_schema(schema: dict, what: str, sentence: str = "{what} is not a valid JSON schema: {problem}.") -> None:
+    """``BadRequestError`` (``sentence``, formatted) if ``schema`` does not follow its metaschema. Results are kept for
     the last 256 distinct schemas: clients send the same tools with every request, and the
     2020-12 metaschema costs about half a millisecond per property."""
     try:
@@ -108,7 +109,7 @@ def validate_schema(schema: dict, what: str) -> None:
     except RecursionError:
         raise LimitExceeded(f"{what}: the schema is nested too deeply to check.") from None
     if problem is not None:
-        raise BadRequestError(f"{what} is not a valid JSON schema: {problem}.")
+        raise BadRequestError(sentence.format(what=what, problem=problem))
 
 
 @functools.lru_cache(maxsize=256)

@@ -158,7 +158,8 @@ def _budget() -> SchemaBudget:
     return SchemaBudget(MAX_SCHEMA_NODES, MAX_SCHEMA_PROPERTIES, MAX_SCHEMA_DEPTH)
 
 
-def check_schema(schema: Any, what: str, budget: SchemaBudget | None = None) -> None:
+def check_schema(schema: Any, what: str, budget: SchemaBudget | None = None, *,
+                 sentence: str = "{what} is not a valid JSON schema: {problem}.") -> None:
     """``BadRequestError`` unless ``schema`` is a valid JSON schema within the limits, its
     patterns usable by RE2 and its references all inside itself. With a ``budget`` (shared by
     a call's schemas) it is only measured and kept in ``budget.taken`` for validating later."""
@@ -167,7 +168,7 @@ def check_schema(schema: Any, what: str, budget: SchemaBudget | None = None) -> 
     (budget or _budget()).take(schema, what)
     if budget is None:
         with Deadline(CHECK_SECONDS, f"checking {what}"):
-            validate_schema(schema, what)
+            validate_schema(schema, what, sentence)
 
 
 def _check_tools(tools: Any, budget: SchemaBudget) -> list[dict]:

@@ -23,7 +23,8 @@ import functools
 import inspect
 import re
 import sys
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import jinja2
 from jinja2.compiler import CodeGenerator
@@ -31,8 +32,14 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from core.bounded import LimitExceeded, check_deadline
 
-__all__ = ["BoundedSandbox", "generate_bounded", "MAX_RENDERED_CHARS", "RENDER_SECONDS",
-           "MAX_RANGE", "MAX_INT_DIGITS"]
+__all__ = [
+    "MAX_INT_DIGITS",
+    "MAX_RANGE",
+    "MAX_RENDERED_CHARS",
+    "RENDER_SECONDS",
+    "BoundedSandbox",
+    "generate_bounded",
+]
 
 MAX_RENDERED_CHARS = 4_000_000  # about the API's 4 MB body limit; more than any context window
 RENDER_SECONDS = 2.0
@@ -129,7 +136,7 @@ def _bounded_filter(name: str, fn: Callable) -> Callable:
 class _BoundedCodeGenerator(CodeGenerator):
     """Jinja's code generator, with ``a ~ b`` (concatenation) size-checked like the rest."""
 
-    def visit_Concat(self, node, frame) -> None:  # noqa: N802 - Jinja's visitor naming
+    def visit_Concat(self, node, frame) -> None:
         self.write("environment.sized(")
         super().visit_Concat(node, frame)
         self.write(")")
@@ -156,7 +163,7 @@ class BoundedSandbox(SandboxedEnvironment):
         _check_binop(operator, left, right)
         return _sized(super().call_binop(context, operator, left, right))
 
-    def call(__self, __context, __obj, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's signature
+    def call(__self, __context, __obj, *args: Any, **kwargs: Any) -> Any:
         check_deadline()
         _check_args(args, kwargs)
         bound_to = getattr(inspect.unwrap(__obj), "__self__", None)

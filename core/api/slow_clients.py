@@ -13,7 +13,7 @@ import asyncio
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
-__all__ = ["HeaderDeadlineProtocol", "HEADER_SECONDS"]
+__all__ = ["HEADER_SECONDS", "HeaderDeadlineProtocol"]
 
 HEADER_SECONDS = 10.0
 _TIMEOUT = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\nconnection: close\r\n"

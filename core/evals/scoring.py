@@ -86,7 +86,7 @@ def _validate(check: Check, number: int) -> None:
         schema = check.option("schema")
         if not isinstance(schema, dict):
             raise BadRequestError(f"Check {number} (json_schema) needs a 'schema' object.")
-        check_schema(schema, f"Check {number}'s schema")
+        check_schema(schema, f"Check {number}", sentence="{what}: the JSON schema is invalid ({problem}).")
     if check.kind == "numeric":
         for key in ("tolerance", "rel"):
             value = check.option(key)
@@ -97,7 +97,7 @@ def _validate(check: Check, number: int) -> None:
 def _compile(pattern: Any, where: str) -> Any:
     if not isinstance(pattern, str) or not pattern or len(pattern) > _MAX_PATTERN:
         raise BadRequestError(f"{where}: the regex must be 1 to {_MAX_PATTERN} characters.")
-    return compile_pattern(pattern, where)
+    return compile_pattern(pattern, where, noun="regex")
 
 
 def run_checks(checks: list[Check], answer: str, expected: Any) -> dict[str, bool | None]:

@@ -50,7 +50,7 @@ class Recorder(http.server.ThreadingHTTPServer):
 
 
 class _RecorderHandler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's naming
+    def do_GET(self):
         self.server.hits.append(self.path)
         time.sleep(self.server.delay)
         body = ('{"type": "integer", "description": "%s"}' % Recorder.LEAKED).encode()

@@ -11,7 +11,12 @@ import pytest
 
 from core.bounded import LimitExceeded
 from core.errors import BadRequestError
-from core.structured import MAX_SCHEMA_DEPTH, MAX_SCHEMA_PROPERTIES, MAX_TOOLS, check_structured
+from core.structured import (
+    MAX_SCHEMA_DEPTH,
+    MAX_SCHEMA_PROPERTIES,
+    MAX_TOOLS,
+    check_structured,
+)
 
 
 def tools(count: int, properties: int) -> list[dict]:
