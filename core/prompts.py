@@ -5,7 +5,10 @@ the store and ``core.evals`` all use it.
 
 Templates are rendered by Jinja2's ``SandboxedEnvironment`` with ``StrictUndefined``: a
 template cannot reach Python internals, and a variable the template uses but the row does not
-give raises ``BadRequestError`` naming it (never an empty string sent to a model). Saving a
+give raises ``BadRequestError`` naming it (never an empty string sent to a model). Rendering is
+bounded (core/template_limits.py): at most ``RENDER_SECONDS`` and ``MAX_RENDERED_CHARS``, or
+``LimitExceeded`` naming the limit; ``render_bounded`` does it on a worker thread, off the
+event loop. Saving a
 template always adds a new version (``name@1``, ``name@2``...); nothing is edited in place, so
 runs and calls keep pointing at the exact text they used.
 """
@@ -18,15 +21,17 @@ from typing import Any, Mapping
 
 import jinja2
 from jinja2 import meta
-from jinja2.sandbox import SandboxedEnvironment
 
+from core.bounded import Deadline, LimitExceeded, run_off_loop
 from core.errors import BadRequestError
+from core.template_limits import MAX_RENDERED_CHARS, RENDER_SECONDS, BoundedSandbox, generate_bounded
 
-__all__ = ["PromptTemplate", "parse_ref", "check_name", "variables_of", "render", "check_source"]
+__all__ = ["PromptTemplate", "parse_ref", "check_name", "variables_of", "render", "check_source",
+           "render_bounded", "RENDER_SECONDS", "MAX_RENDERED_CHARS"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
-_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
-                            keep_trailing_newline=True)
+_ENV = BoundedSandbox(undefined=jinja2.StrictUndefined, autoescape=False,
+                      keep_trailing_newline=True)
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,8 @@ class PromptTemplate:
         return f"{self.name}@{self.version}"
 
     def render(self, variables: Mapping[str, Any], *, where: str = "") -> tuple[str | None, str]:
-        """``(system, prompt)`` for ``variables``; see ``render``."""
+        """``(system, prompt)`` for ``variables``; see ``render``. Bounded, but on the calling
+        thread: from a coroutine, await ``render_bounded(template, variables)`` instead."""
         system = render(self.system, variables, where=where, part="system prompt") if self.system else None
         return system, render(self.template, variables, where=where, part="template")
 
@@ -114,10 +120,17 @@ def render(text: str, variables: Mapping[str, Any], *, where: str = "",
            part: str = "template") -> str:
     """Render ``text`` with ``variables``. A missing variable raises ``BadRequestError``:
     "``where``: the template uses {{ x }} but no value for x was given"; a template that
-    misbehaves in the sandbox raises the same type with its reason."""
+    misbehaves in the sandbox raises the same type with its reason; one that runs longer than
+    ``RENDER_SECONDS`` or builds more than ``MAX_RENDERED_CHARS`` raises ``LimitExceeded``
+    naming the limit. Runs on the calling thread (see ``render_bounded``)."""
     prefix = f"{where}: " if where else ""
     try:
-        return _compiled(text).render(**dict(variables))
+        with Deadline(RENDER_SECONDS, f"rendering the {part}"):
+            return generate_bounded(_compiled(text), dict(variables))
+    except LimitExceeded as exc:
+        raise LimitExceeded(f"{prefix}{exc}" if prefix else str(exc)) from None
+    except RecursionError:
+        raise BadRequestError(f"{prefix}the {part} calls itself too deeply to render.") from None
     except jinja2.UndefinedError as exc:
         missing = _missing_name(str(exc.message or exc))
         given = ", ".join(sorted(variables)) or "none"
@@ -127,6 +140,14 @@ def render(text: str, variables: Mapping[str, Any], *, where: str = "",
         raise BadRequestError(f"{prefix}the {part} tried something the sandbox forbids ({exc}).") from None
     except jinja2.TemplateError as exc:
         raise BadRequestError(f"{prefix}the {part} could not be rendered ({exc}).") from None
+
+
+async def render_bounded(template: PromptTemplate, variables: Mapping[str, Any], *,
+                         where: str = "") -> tuple[str | None, str]:
+    """``template.render(variables)`` on a worker thread, off the event loop: the same
+    ``(system, prompt)`` and errors, each text within ``RENDER_SECONDS``."""
+    return await run_off_loop(functools.partial(template.render, variables, where=where),
+                              seconds=RENDER_SECONDS * 2, what=f"rendering template {template.ref}")
 
 
 @functools.lru_cache(maxsize=256)

@@ -10,6 +10,7 @@ exceptions are logged and answered with a fixed sentence: no traceback, no secre
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from typing import Any, Callable
@@ -26,9 +27,10 @@ from core.assembly import keyring_for
 from core.keys import KeyRing
 from core.errors import ParleyError
 
-__all__ = ["create_app", "api_routes", "MAX_BODY_BYTES"]
+__all__ = ["create_app", "api_routes", "MAX_BODY_BYTES", "BODY_SECONDS"]
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
+BODY_SECONDS = 30.0  # 4 MB at about 140 KB/s; a client dripping its body is cut off after it
 log = logging.getLogger("parley.api")
 
 
@@ -93,7 +95,8 @@ def _route_class(max_body_bytes: int, secrets: tuple[str, ...]) -> type[APIRoute
 
 
 async def _read_limited(request: Request, limit: int) -> None:
-    """Read the body (kept for the handler) unless it is over ``limit`` bytes (413)."""
+    """Read the body (kept for the handler) unless it is over ``limit`` bytes (413) or has not
+    all arrived ``BODY_SECONDS`` after reading began (408)."""
     if request.method not in ("POST", "PUT", "PATCH"):
         return
     declared = request.headers.get("content-length")
@@ -102,11 +105,17 @@ async def _read_limited(request: Request, limit: int) -> None:
     if declared and declared.isdigit() and int(declared) > limit:
         raise too_big
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_big
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(BODY_SECONDS):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise too_big
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ApiError(408, f"The request body did not arrive within {BODY_SECONDS:g} seconds; "
+                            "send it at once.", type="invalid_request_error",
+                       code="request_timeout") from None
     request._body = b"".join(chunks)  # Starlette's documented cache of the body
 
 

@@ -5,12 +5,19 @@ environment (``app`` is a factory target: ``uvicorn core.api.serve:build --facto
 Calls are recorded by each worker's recorder to the configured store; rate limits are shared
 through Redis when ``PARLEY_REDIS_URL`` is set, and per worker otherwise. With
 ``parley.alerts`` set, each worker also runs an alert watcher (core/console/alerts.py).
+
+Bounded against slow or hostile clients: request headers must arrive within
+``HEADER_SECONDS`` (core/api/slow_clients.py), bodies within ``BODY_SECONDS`` (core/api/app.py),
+and on SIGTERM requests still open after ``GRACEFUL_SECONDS`` are cancelled, so the server
+stops within about ``GRACEFUL_SECONDS`` plus the recorder's flush.
 """
 from __future__ import annotations
 
 import contextlib
 
-__all__ = ["build", "run"]
+__all__ = ["build", "run", "GRACEFUL_SECONDS"]
+
+GRACEFUL_SECONDS = 3
 
 
 def build():
@@ -39,5 +46,8 @@ def build():
 def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, log_level: str = "warning") -> None:
     import uvicorn
 
+    from core.api.slow_clients import HeaderDeadlineProtocol
+
     uvicorn.run("core.api.serve:build", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, access_log=False)
+                log_level=log_level, access_log=False, http=HeaderDeadlineProtocol,
+                timeout_graceful_shutdown=GRACEFUL_SECONDS)

@@ -15,7 +15,8 @@ type and ``metadata.eval_run_id``, so budgets, rate limits and recording apply a
 Each result is committed as soon as its answer arrives; a run killed at any point (even
 SIGKILL) and executed again asks only what has no result: a pair is paid for once, except a
 call that was in flight at the moment of the kill (its answer never arrived, so it is asked
-again). Judging is a second step per result, also resumed.
+again). Judging is a second step per result, also resumed. Rendering, checks and reading the judge's
+verdict are user-supplied work: each runs bounded on a worker thread, off the event loop.
 """
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ from typing import Any, Callable
 
 from core.errors import (BadRequestError, BudgetExceededError, ParleyError, UserRateLimitError)
 from core.evals.datasets import EXPECTED, Dataset, check_columns
-from core.evals.scoring import Check, JudgeSpec, judge_prompt, parse_checks, parse_verdict, passed, run_checks
-from core.prompts import PromptTemplate, parse_ref
+from core.evals.scoring import (Check, JudgeSpec, judge_prompt, parse_checks, parse_verdict_bounded,
+                                passed, run_checks, run_checks_bounded)
+from core.prompts import PromptTemplate, parse_ref, render_bounded
 
 __all__ = ["Contender", "parse_contenders", "RunPlan", "EvalRunner", "JUDGE_SERVICE", "Progress"]
 
@@ -250,7 +252,7 @@ class _Job:
     async def _answer(self, row_index: int, contender: Contender) -> str | None:
         """Ask one pair and store its result; returns the answer (None if it failed)."""
         row = self.dataset.rows[row_index]
-        system, prompt = self.template.render(row, where=f"Row {row_index + 1}")
+        system, prompt = await render_bounded(self.template, row, where=f"Row {row_index + 1}")
         try:
             result = await self._call(prompt, system, contender.model, self.run_row["service_type"],
                                       {"eval_row": row_index, "eval_model": contender.label,
@@ -264,7 +266,7 @@ class _Job:
             error = str(err)
         if self.stop_note is not None or (result is None and self.cancel.is_set()):
             return None
-        verdicts = run_checks(self.checks, result.content, row.get(EXPECTED)) if result else {}
+        verdicts = await run_checks_bounded(self.checks, result.content, row.get(EXPECTED)) if result else {}
         stored = {"run_id": self.run_row["id"], "row_index": row_index, "model": contender.label,
                   "status": "success" if result else "failure", "checks": verdicts,
                   "passed": passed(verdicts) if result else (False if self.checks else None)}
@@ -282,7 +284,7 @@ class _Job:
 
     async def _judge(self, row_index: int, contender: Contender, answer: str) -> None:
         row = self.dataset.rows[row_index]
-        _, prompt = self.template.render(row, where=f"Row {row_index + 1}")
+        _, prompt = await render_bounded(self.template, row, where=f"Row {row_index + 1}")
         system, question = judge_prompt(self.judge.rubric, prompt, answer, row.get(EXPECTED))
         judgement: dict[str, Any] = {}
         try:
@@ -297,7 +299,7 @@ class _Job:
         else:
             judgement.update(judge_call_id=verdict.call_id, judge_cost=verdict.cost)
             try:
-                judgement["judge_score"], judgement["judge_reason"] = parse_verdict(
+                judgement["judge_score"], judgement["judge_reason"] = await parse_verdict_bounded(
                     verdict.content, self.judge.model)
             except ParleyError as err:
                 judgement["judge_reason"] = str(err)

@@ -5,7 +5,8 @@ has no ``expected`` and the check needs one):
 
 - ``equals``: the answer, trimmed, is ``expected`` (case-insensitive unless ``case=True``);
 - ``contains``: ``expected`` (or the check's ``value``) appears in the answer;
-- ``regex``: the check's ``pattern`` (else ``expected`` as a pattern) matches somewhere;
+- ``regex``: the check's ``pattern`` (else ``expected`` as a pattern) matches somewhere; patterns
+  are RE2's (linear time, core/bounded.py), and an ``expected`` RE2 cannot compile fails;
 - ``json_schema``: the answer (a fenced ```json block is unwrapped) is JSON valid against the
   check's ``schema``;
 - ``numeric``: the first number in the answer is within ``tolerance`` (absolute, default 0)
@@ -15,6 +16,9 @@ The judge (``JudgeSpec``) is asked for ``{"score": 1-10, "reason": "..."}``; ``p
 accepts that JSON, a ``score: N`` line or a bare number, and refuses anything else with
 ``ProviderBadResponse`` saying what the judge answered, so a garbage verdict is never stored
 as a score.
+
+Checks are user-supplied work: ``run_checks`` stops after ``CHECK_SECONDS`` (a check cut short
+fails), and ``run_checks_bounded`` / ``parse_verdict_bounded`` run off the event loop.
 """
 from __future__ import annotations
 
@@ -23,10 +27,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from core.bounded import Deadline, compile_pattern, run_off_loop
 from core.errors import BadRequestError, ProviderBadResponse
+from core.structured import CHECK_SECONDS, check_schema, schema_errors
 
-__all__ = ["Check", "CHECK_KINDS", "parse_checks", "run_checks", "passed", "JudgeSpec",
-           "judge_prompt", "parse_verdict", "SCORE_MIN", "SCORE_MAX", "DEFAULT_RUBRIC"]
+__all__ = ["Check", "CHECK_KINDS", "parse_checks", "run_checks", "run_checks_bounded", "passed",
+           "JudgeSpec", "judge_prompt", "parse_verdict", "parse_verdict_bounded", "SCORE_MIN",
+           "SCORE_MAX", "DEFAULT_RUBRIC"]
 
 CHECK_KINDS = ("equals", "contains", "regex", "json_schema", "numeric")
 SCORE_MIN, SCORE_MAX = 1, 10
@@ -79,12 +86,7 @@ def _validate(check: Check, number: int) -> None:
         schema = check.option("schema")
         if not isinstance(schema, dict):
             raise BadRequestError(f"Check {number} (json_schema) needs a 'schema' object.")
-        import jsonschema
-
-        try:
-            jsonschema.validators.validator_for(schema).check_schema(schema)
-        except jsonschema.SchemaError as exc:
-            raise BadRequestError(f"Check {number}: the JSON schema is invalid ({exc.message}).") from None
+        check_schema(schema, f"Check {number}", sentence="{what}: the JSON schema is invalid ({problem}).")
     if check.kind == "numeric":
         for key in ("tolerance", "rel"):
             value = check.option(key)
@@ -92,18 +94,31 @@ def _validate(check: Check, number: int) -> None:
                 raise BadRequestError(f"Check {number} (numeric): {key} must be a number ≥ 0.")
 
 
-def _compile(pattern: Any, where: str) -> re.Pattern:
+def _compile(pattern: Any, where: str) -> Any:
     if not isinstance(pattern, str) or not pattern or len(pattern) > _MAX_PATTERN:
         raise BadRequestError(f"{where}: the regex must be 1 to {_MAX_PATTERN} characters.")
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise BadRequestError(f"{where}: the regex {pattern!r} is invalid ({exc}).") from None
+    return compile_pattern(pattern, where, noun="regex")
 
 
 def run_checks(checks: list[Check], answer: str, expected: Any) -> dict[str, bool | None]:
-    """Each check's verdict on ``answer`` (None: not applicable to this row)."""
-    return {check.label: _run(check, answer or "", expected) for check in checks}
+    """Each check's verdict on ``answer`` (None: not applicable to this row), all within
+    ``CHECK_SECONDS``; a check cut short by it fails."""
+    verdicts: dict[str, bool | None] = {}
+    with Deadline(CHECK_SECONDS, "running the checks"):
+        for check in checks:
+            try:
+                verdicts[check.label] = _run(check, answer or "", expected)
+            except BadRequestError:  # past the deadline: the answer is not shown to pass
+                verdicts[check.label] = False
+    return verdicts
+
+
+async def run_checks_bounded(checks: list[Check], answer: str, expected: Any) -> dict[str, bool | None]:
+    """``run_checks`` on a worker thread, off the event loop."""
+    if not checks:
+        return {}
+    return await run_off_loop(run_checks, checks, answer, expected, seconds=CHECK_SECONDS,
+                              what="running the checks")
 
 
 def passed(verdicts: Mapping[str, bool | None]) -> bool | None:
@@ -132,24 +147,22 @@ def _run(check: Check, answer: str, expected: Any) -> bool | None:
         if pattern is None:
             return None
         try:
-            return re.search(pattern, answer) is not None
-        except re.error:
-            return False  # a row whose expected is not a valid pattern cannot pass
+            return _compile(pattern, "The check").search(answer) is not None
+        except BadRequestError:
+            return False  # a row whose expected is not a usable pattern cannot pass
     if check.kind == "json_schema":
         return _matches_schema(answer, check.option("schema"))
     return _numeric(check, answer, target) if has_target else None
 
 
 def _matches_schema(answer: str, schema: dict) -> bool:
-    import jsonschema
-
     text = answer.strip()
     fenced = _FENCE.match(text)
     try:
         value = json.loads(fenced.group(1) if fenced else text)
     except json.JSONDecodeError:
         return False
-    return jsonschema.validators.validator_for(schema)(schema).is_valid(value)
+    return not schema_errors(value, schema, 1)
 
 
 def _numeric(check: Check, answer: str, target: Any) -> bool:
@@ -208,6 +221,12 @@ def parse_verdict(text: str, judge: str) -> tuple[float, str]:
             f"The judge ({judge}) did not give a score from {SCORE_MIN} to {SCORE_MAX}; it "
             f"answered: {shown!r}. Choose a stronger judge model or make the rubric clearer.")
     return score, reason.strip()[:500]
+
+
+async def parse_verdict_bounded(text: str, judge: str) -> tuple[float, str]:
+    """``parse_verdict`` on a worker thread, off the event loop (the judge's answer may be long)."""
+    return await run_off_loop(parse_verdict, text, judge, seconds=CHECK_SECONDS,
+                              what="reading the judge's verdict")
 
 
 def _from_json(text: str) -> tuple[float | None, str]:
