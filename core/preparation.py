@@ -26,17 +26,18 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from core.attachments import check_attachments, content_parts, missing_capability
+from core.bounded import run_off_loop
 from core.errors import BadRequestError, NotAllowedError, ParleyError
 from core.guards import Hold
 from core.images import image_models
 from core.keys import ApiKey
 from core.llm.gateway import CallRequest, Chains
 from core.pricing import estimate_call
-from core.prompts import PromptTemplate, parse_ref
+from core.prompts import RENDER_SECONDS, PromptTemplate, parse_ref
 from core.routing import Choice, fit_context
 from core.routing.chains import chains_for
 from core.routing.window import check_request_tokens, fit_history
-from core.structured import Structured, check_structured
+from core.structured import CHECK_SECONDS, Structured, check_structured
 from core.validation import check_arguments, check_call, check_request_size, messages_for
 
 __all__ = ["Call", "Plan", "Reservation", "prepare", "settle", "check_names", "OFFLOAD_CHARS"]
@@ -120,11 +121,11 @@ async def prepare(service, call: Call) -> Plan:
     if call.key is not None:
         _check_key_service(call)
         _known(service, call.model or call.provider)  # 404 before anything else, as the API says
-    if call.template is not None:
-        call = await asyncio.to_thread(_rendered, service, call)
+    if call.template is not None:  # user-supplied work: off the loop, under a deadline
+        call = await run_off_loop(_rendered, service, call, seconds=2 * RENDER_SECONDS,
+                                  what=f"rendering template {call.template}")
     attachments = _checked(call)
-    structured = check_structured(call.tools, call.tool_choice, call.response_format,
-                                  call.reasoning_effort)
+    structured = await _structured(call)
     messages = messages_for(call.prompt, call.system_prompt, call.history)
     if attachments:
         messages[-1] = {"role": "user", "content": content_parts(call.prompt, attachments)}
@@ -142,6 +143,16 @@ async def prepare(service, call: Call) -> Plan:
                           temperature=call.temperature, max_tokens=call.max_tokens,
                           chains=chains, options=structured.litellm_kwargs())
     return Plan(call, request, choice, _recorded_metadata(call, choice), structured, estimate, holds)
+
+
+async def _structured(call: Call) -> Structured:
+    """The checked tools, tool choice, response format and reasoning effort; schemas (user
+    supplied, possibly large) are checked off the loop under a deadline."""
+    options = (call.tools, call.tool_choice, call.response_format, call.reasoning_effort)
+    if not call.tools and not call.response_format:
+        return check_structured(*options)
+    return await run_off_loop(check_structured, *options, seconds=CHECK_SECONDS,
+                              what="checking the tools and schemas")
 
 
 def _checked(call: Call) -> list:

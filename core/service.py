@@ -37,7 +37,7 @@ from core.routing.preferences import PreferenceBook
 from core.routing.window import CountCache
 from core.store import open_store
 from core.store.shared import SharedStore
-from core.structured import judge
+from core.structured import judge_bounded
 from core.validation import ColumnConfig, check_call, check_columns, check_metadata
 
 __all__ = ["AIService"]
@@ -143,7 +143,7 @@ class AIService:
         finally:
             settle(plan.holds, cost)
         _stamp(outcome.result, plan.choice)
-        judge(outcome.result, plan.structured)
+        await judge_bounded(outcome.result, plan.structured)
         self._record(plan, outcome)
         return outcome.result
 
@@ -161,7 +161,7 @@ class AIService:
                 else:
                     finished, cost = True, item.result.cost
                     _stamp(item.result, plan.choice)
-                    judge(item.result, plan.structured)
+                    await judge_bounded(item.result, plan.structured)
                     self._record(plan, item)
                     yield item.result
         except ParleyError as err:
