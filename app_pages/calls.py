@@ -9,6 +9,7 @@ import datetime as dt
 import streamlit as st
 
 from core.errors import ParleyError
+from core.store.base import CallBrowser
 from core.store.calls import CallQuery
 from core.validation import ColumnConfig
 from ui.components import call_details, column_config
@@ -20,7 +21,7 @@ admin = is_admin()
 reader = None if admin else user  # the store's row rule: a user reads only their own calls
 store = svc.store
 st.title("Calls")
-if store is None or not hasattr(store, "calls"):
+if not isinstance(store, CallBrowser):
     st.error("The call log cannot be browsed on this store; use SQLite or Postgres "
              "(PARLEY_DATABASE_URL).")
     st.stop()

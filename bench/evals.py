@@ -35,8 +35,6 @@ sys.path.insert(0, str(ROOT))
 from core.config import ModelConfig, build_settings  # noqa: E402
 from core.evals.runs import EvalRunner  # noqa: E402
 from core.service import AIService  # noqa: E402
-from core.recording import open_recorder  # noqa: E402
-from core.routing.preferences import PreferenceBook  # noqa: E402
 
 MODELS = ("m1", "m2", "m3")
 PRICE = {"input_cost_per_token": 1e-6, "output_cost_per_token": 4e-6}
@@ -57,8 +55,7 @@ def build_service(openai_base: str, data_dir: Path) -> AIService:
                                       "api_base": openai_base}, dict(PRICE)) for name in MODELS)
     common = {"data_dir": data_dir, "database_url": f"sqlite:///{data_dir}/bench.db"}
     settings = build_settings(models, {"num_retries": 0, "timeout": 60}, {}, "bench", common)
-    return AIService(settings, recorder=open_recorder(settings, {}),
-                     preferences=PreferenceBook(settings, {}))
+    return AIService.from_settings(settings, {})
 
 
 def one_run(openai_base: str, rows: int, concurrency: int) -> dict:

@@ -37,6 +37,7 @@ from core.prompts import RENDER_SECONDS, PromptTemplate, parse_ref
 from core.routing import Choice, fit_context
 from core.routing.chains import chains_for
 from core.routing.window import check_request_tokens, fit_history
+from core.store.base import EvalsHolder
 from core.structured import CHECK_SECONDS, Structured, check_structured
 from core.validation import check_arguments, check_call, check_request_size, messages_for
 
@@ -294,7 +295,7 @@ def _rendered(service, call: Call) -> Call:
         raise BadRequestError("Give a prompt or a template, not both.")
     name, version = parse_ref(call.template)
     store = service.store
-    if store is None or not hasattr(store, "evals"):
+    if not isinstance(store, EvalsHolder):
         raise BadRequestError("Prompt templates need a SQLite or Postgres store "
                               "(PARLEY_DATABASE_URL).")
     row = store.evals().template(name, version)

@@ -65,7 +65,7 @@ class GenerationResult:
     cache_hit: bool = False  # answered from the response cache (parley.cache): cost 0
     source: str | None = None  # what chose the model: explicit | auto | route | service | user | default
     route: str | None = None  # the complexity class whose parley.routes entry chose the model
-    route_reason: str | None = None  # one sentence: why this model (core/routing.py)
+    route_reason: str | None = None  # one sentence: why this model (core/routing/__init__.py)
     kind: str = "chat"  # chat | image
     # What caching saved: on a response-cache hit, what the call would have cost; otherwise
     # what prompt-cache reads saved (negative when cache writes cost more). None: no caching.
@@ -90,7 +90,7 @@ class GenerationResult:
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON shape of ``ask`` and each ``compare`` entry (DESIGN.md), plus
-        ``route`` and ``route_reason`` (core/routing.py), the token classes, tool calls,
+        ``route`` and ``route_reason`` (core/routing/__init__.py), the token classes, tool calls,
         reasoning and schema validity (issue 18)."""
         return {name: getattr(self, name) for name in self.JSON_FIELDS}
 

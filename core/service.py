@@ -83,13 +83,21 @@ class AIService:
     def from_env(cls, env: Mapping[str, str] | None = None, *, config: str | None = None,
                  record: bool = True, team: bool = False,
                  store: SharedStore | None = None) -> "AIService":
-        """Settings from ``parley.yaml``/environment; recording to ``PARLEY_DATABASE_URL``.
-        The store (``store``, else the configured one) is opened once, on first use, and
-        shared by the recorder, the preferences and the budget guard. ``team``: several users
-        sign in, so each is held to the team rate limit. Limits are shared by every worker
-        through Redis when it is configured."""
+        """Settings from ``parley.yaml``/environment; recording to ``PARLEY_DATABASE_URL``
+        (``from_settings``)."""
         env = os.environ if env is None else env
-        settings = load_settings(config, env)
+        return cls.from_settings(load_settings(config, env), env, record=record, team=team,
+                                 store=store)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, env: Mapping[str, str] | None = None, *,
+                      record: bool = True, team: bool = False,
+                      store: SharedStore | None = None) -> "AIService":
+        """The service for ``settings``. The store (``store``, else the configured one) is
+        opened once, on first use, and shared by the recorder, the preferences and the budget
+        guard. ``team``: several users sign in, so each is held to the team rate limit.
+        Limits are shared by every worker through Redis when it is configured."""
+        env = os.environ if env is None else env
         if record and store is None:
             store = SharedStore(lambda: open_store(settings.database_url,
                                                    data_dir=settings.data_dir, env=env))
@@ -119,7 +127,7 @@ class AIService:
                model: str | None = None, provider: str | None = None,
                complexity: str | None = None, prompt: str | None = None) -> Choice:
         """Which model a call with these arguments would use, and why (``source``, ``route``,
-        ``reason``); ``model="auto"`` needs the ``prompt``. Precedence: core/routing.py."""
+        ``reason``); ``model="auto"`` needs the ``prompt``. Precedence: core/routing/__init__.py."""
         return choose_model(self.settings, self.catalog, user_id=user_id, service_type=service_type,
                             model=model, provider=provider, complexity=complexity, prompt=prompt,
                             preferences=self.preferences)
@@ -282,8 +290,9 @@ class AIService:
 
     @property
     def store(self):
-        """The store preferences, votes and saved comparisons live in (None without one)."""
-        return getattr(self.preferences, "store", None)
+        """The one store preferences, votes, saved comparisons and templates live in (opened
+        on first use; None when the service records nothing)."""
+        return self.shared_store() if self.shared_store is not None else None
 
     def close(self) -> None:
         """Ship what is recorded, stop the background loop, then close the store."""

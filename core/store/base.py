@@ -23,7 +23,7 @@ from core.results import CallRecord
 if TYPE_CHECKING:
     from core.store.rollups import RollupQuery
 
-__all__ = ["Store", "AdminList", "CallLog", "UsageReader", "PreferenceStore", "VoteStore", "ComparisonStore",
+__all__ = ["Store", "AdminList", "EvalsHolder", "CallBrowser", "CallLog", "UsageReader", "PreferenceStore", "VoteStore", "ComparisonStore",
            "USAGE_DIMENSIONS", "USAGE_FIELDS", "VOTE_KEYS", "call_row", "check_call",
            "check_usage_query", "usage_row", "utc_iso", "vote_row", "COMPARISON_KEYS",
            "LEADERBOARD_FIELDS", "comparison_row", "leaderboard_rows", "check_limit"]
@@ -137,6 +137,23 @@ class AdminList(Protocol):
     def sync_admins(self, admins: Sequence[str]) -> int:
         """Make ``parley_admins`` hold exactly ``admins``, lower-cased and trimmed (blank ones
         dropped); returns how many admins it now holds. Service role only."""
+
+
+@runtime_checkable
+class EvalsHolder(Protocol):
+    """A store that keeps prompt templates, datasets and evaluation runs (SQLite, Postgres;
+    not Supabase's REST store)."""
+
+    def evals(self) -> Any:
+        """The evaluations tables (``core.store.evals.EvalsStore``)."""
+
+
+@runtime_checkable
+class CallBrowser(Protocol):
+    """A store whose call log can be read a page at a time (the /calls page)."""
+
+    def calls(self, query: Any, *, as_user: str | None = None) -> dict[str, Any]:
+        """One keyset page of recorded calls matching ``query`` (``core.store.calls``)."""
 
 
 class Store(CallLog, UsageReader, PreferenceStore, VoteStore, ComparisonStore, AdminList, Protocol):

@@ -5,8 +5,6 @@ import pytest
 
 from core.config import build_settings
 from core.service import AIService
-from core.recording import open_recorder
-from core.routing.preferences import PreferenceBook
 from tests.emulated import three_models
 
 
@@ -19,10 +17,7 @@ def evals_service(emulator, tmp_path, database_url: str | None = None, **parley)
                               {"default_model": "gemini", "privacy": "store",
                                "service_types": ["xray", "answer_builder"], **parley},
                               "test", common)
-    from core.guards import guard_for
-
-    return AIService(settings, recorder=open_recorder(settings, {}),
-                     preferences=PreferenceBook(settings, {}), budget=guard_for(settings, {}))
+    return AIService.from_settings(settings, {})
 
 
 @pytest.fixture
