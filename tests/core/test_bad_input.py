@@ -15,6 +15,7 @@ from core.recording.recorder import Recorder
 from core.results import CallRecord
 from core.store import open_store
 from core.store.sqlite import SqliteStore
+from tests.database import sql
 from tests.emulated import Collected, make_service
 from tests.paths import REPO
 
@@ -176,8 +177,9 @@ def test_the_recorder_never_drops_an_answered_call(tmp_path, fields):
     recorder.close()
     assert stats["lost"] == 0 and stats["made_safe"] == 1 and stats["rejected"] == 0
     store = SqliteStore(store_path)
-    row = store._conn.execute("SELECT user_id, service_type, total_cost, metadata FROM request_logs "
-                              "WHERE litellm_call_id = 'answered-1'").fetchone()
+    rows = sql(store, "SELECT user_id, service_type, total_cost, metadata FROM request_logs "
+                      "WHERE litellm_call_id = 'answered-1'")
+    row = rows[0] if rows else None
     store.close()
     assert row is not None and row[2] == pytest.approx(0.001)
     assert "parley_recording_note" in row[3]
@@ -257,7 +259,7 @@ def test_a_spool_file_replaced_by_a_directory_loses_nothing(tmp_path):
     assert second.stats()["backlog"] == 0
     second.close()
     store = SqliteStore(store_path)
-    ids = {r[0] for r in store._conn.execute("SELECT litellm_call_id FROM request_logs")}
+    ids = {r[0] for r in sql(store, "SELECT litellm_call_id FROM request_logs")}
     store.close()
     assert ids == {"before-0", "before-1", "before-2", "after-0", "after-1"}
     assert segment.is_dir()  # what replaced it is left alone

@@ -10,6 +10,7 @@ from core import identity as access
 from core.errors import UserRateLimitError
 from core.guards import TEAM_RATE_LIMIT_PER_MINUTE, Budgets, CallLimiter
 from core.store import open_store
+from tests.database import sql
 from tests.core.test_identity import AUTH, sidebar_text, titles
 from tests.emulated import KEYS, write_config
 from tests.paths import REPO
@@ -101,7 +102,7 @@ def test_the_app_copies_the_admins_to_the_database_at_start(team_app, tmp_path):
     team_app({"email": "bob@example.com", "email_verified": True}).run()
     store = open_store("", data_dir=tmp_path / ".parley")
     try:
-        rows = store._conn.execute("SELECT user_id FROM parley_admins").fetchall()
+        rows = sql(store, "SELECT user_id FROM parley_admins")
     finally:
         store.close()
     assert rows == [("admin@example.com",)]

@@ -15,6 +15,7 @@ from core.errors import BadRequestError
 from core.results import CallRecord
 from core.store.rollups import RollupQuery
 from core.store.sqlite import SqliteStore
+from tests.database import sql
 from tests.core.store.conftest import (create_database, fake_postgrest, pg_conn, pg_store,  # noqa: F401
                                   pg_url, supabase_store)
 
@@ -166,8 +167,7 @@ def test_reprice_uses_recorded_tokens_and_each_models_prices(store):
 def test_the_console_never_reads_request_logs(tmp_path):
     store = SqliteStore(tmp_path / "parley.db")
     store.record_calls(CALLS)
-    with store._lock:
-        store._conn.execute("DELETE FROM request_logs")
+    sql(store, "DELETE FROM request_logs")
     assert analytics.totals(store, ALL)["calls"] == 6
     assert len(analytics.latency_by_model(store, ALL)) == 3
     store.close()

@@ -20,6 +20,7 @@ import pytest
 from core.store.base import Store
 from core.store.postgres import PostgresStore
 from core.store.sqlite import SqliteStore
+from tests.database import sql
 from tests.core.store.postgrest_fake import FakePostgrest
 
 SERVER_URL = os.environ.get("PARLEY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -176,8 +177,7 @@ def backend(request, tmp_path) -> Backend:
         store = SqliteStore(tmp_path / "parley.db")
 
         def make_admin(user_id: str) -> None:
-            with store._lock:
-                store._conn.execute("insert into parley_admins values (?, 'now')", (user_id,))
+            sql(store, "insert into parley_admins values (?, 'now')", (user_id,))
 
         yield Backend(store, make_admin)
         store.close()

@@ -9,6 +9,7 @@ import pytest
 from core.errors import BadRequestError
 from core.store.calls import CallQuery, page_sql
 from core.store.sqlite import SqliteStore
+from tests.database import sql
 from tests.core.store.records import BASE_TIME, make_record, random_records
 
 
@@ -19,8 +20,7 @@ def explorer(request, tmp_path):
         store = SqliteStore(tmp_path / "parley.db")
 
         def make_admin(user_id):
-            with store._lock:
-                store._conn.execute("insert into parley_admins values (?, 'now')", (user_id,))
+            sql(store, "insert into parley_admins values (?, 'now')", (user_id,))
         yield store, make_admin
         store.close()
         return

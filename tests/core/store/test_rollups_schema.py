@@ -13,6 +13,7 @@ from core.store.base import utc_iso
 from core.store.rollups import (BUCKETS, PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery,
                                 performance_row, pick_grain, usage_rollup_row)
 from core.store.sqlite import SqliteStore, _log_values
+from tests.database import connect
 from tests.core.store.conftest import create_database, pg_conn, pg_store, pg_url  # noqa: F401
 from tests.core.store.records import random_records
 
@@ -98,8 +99,11 @@ def forced(store, kind: str, query: RollupQuery, grain) -> list[dict]:
     """``query`` answered from one particular rollup table."""
     if isinstance(store, SqliteStore):
         read = sqlite_console.usage_rollup if kind == "usage" else sqlite_console.performance_rollup
-        with store._lock:
-            return read(store._conn, query, grain)
+        conn = connect(store)
+        try:
+            return read(conn, query, grain)
+        finally:
+            conn.close()
     rows = store._call(f"select public.parley_console_{kind}(%s::jsonb)",
                        (json.dumps(query.to_json(grain)),))
     return [usage_rollup_row(r) if kind == "usage" else performance_row(r) for r in rows]

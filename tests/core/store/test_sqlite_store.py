@@ -11,6 +11,7 @@ from core.errors import StoreUnavailableError
 from core.store.sqlite import migrations as sqlite_migrations
 from core.store.base import utc_iso
 from core.store.sqlite import SqliteStore, _log_values
+from tests.database import sql
 from tests.core.store.records import expected_usage, make_record, random_records
 from tests.core.store.test_contract import assert_usage_matches, record_in_batches
 from tests.core.store.test_postgres_schema import API_KEYS, REQUEST_LOGS, USAGE_DAILY
@@ -78,11 +79,16 @@ def test_an_old_database_is_upgraded_and_its_logs_rolled_up(tmp_path):
     assert store.record_calls(records) == 0
 
 
-def test_the_file_is_in_wal_mode_with_a_busy_timeout(tmp_path):
+def test_the_file_is_in_wal_mode_and_a_write_waits_for_another_writer(tmp_path):
     store = SqliteStore(tmp_path / "deep" / "er" / "parley.db")
     store.record_calls([make_record()])
-    assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store._conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+    assert sql(store, "PRAGMA journal_mode") == [("wal",)]
+    other = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another program holds the write lock for a moment
+    threading.Timer(0.3, other.execute, ("COMMIT",)).start()
+    assert store.record_calls([make_record()]) == 1  # waited (busy timeout), not "locked"
+    other.close()
+    store.close()
 
 
 def test_several_stores_on_one_file_write_at_once(tmp_path):
@@ -118,7 +124,7 @@ def test_monthly_tokens_usage_adds_up_to_the_daily_rollups(tmp_path):
     store = SqliteStore(tmp_path / "parley.db")
     records = random_records(800, seed=4)
     record_in_batches(store, records)
-    rows = store._conn.execute("SELECT user_id, calls, cost, models, providers FROM tokens_usage").fetchall()
+    rows = sql(store, "SELECT user_id, calls, cost, models, providers FROM tokens_usage")
     assert sum(row[1] for row in rows) == 800
     for user_id, calls, cost, models, providers in rows:
         assert sum(m["calls"] for m in json.loads(models).values()) == calls

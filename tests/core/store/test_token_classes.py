@@ -11,6 +11,7 @@ import pytest
 from core.store.postgres import PostgresStore
 from core.store.rollups import RollupQuery
 from core.store.sqlite import SqliteStore
+from tests.database import connect, sql
 from tests.core.store.records import make_record
 
 COLUMNS = ("kind", "input_tokens", "output_tokens", "reasoning_tokens", "cache_read_tokens",
@@ -43,7 +44,7 @@ def test_sqlite_keeps_the_token_classes(tmp_path):
     store = SqliteStore(tmp_path / "parley.db")
     batch = records()
     assert store.record_calls(batch) == 3
-    assert rows(store._conn, [r.call_id for r in batch], "?") == EXPECTED
+    assert rows(connect(store), [r.call_id for r in batch], "?") == EXPECTED
     assert sum(row["input_tokens"] for row in store.usage("model")) == 10_100  # classes are parts
     store.close()
 
@@ -107,9 +108,8 @@ def test_calls_stored_before_the_migration_are_summed(tmp_path):
     path = tmp_path / "old.db"
     store = SqliteStore(path)
     store.record_calls(console_records())
-    with store._lock:
-        store._conn.execute("DROP TABLE usage_classes_daily")
-        store._conn.execute("DELETE FROM _migrations WHERE name = 'm011_usage_classes'")
+    sql(store, "DROP TABLE usage_classes_daily")
+    sql(store, "DELETE FROM _migrations WHERE name = 'm011_usage_classes'")
     store.close()
     upgraded = SqliteStore(path)
     assert upgraded.upgrade() == ["m011_usage_classes"]
