@@ -14,6 +14,7 @@ import streamlit as st
 from core import AIService, ParleyError
 from core.guards import TEAM_RATE_LIMIT_PER_MINUTE, CallLimiter, RedisLimiter, UserLimiter
 from core.identity import sync_admins
+from core.keys import sync_key_policy
 
 __all__ = ["service", "environment", "team_mode", "evals", "api_routes", "keyring", "alert_watcher"]
 
@@ -41,8 +42,9 @@ def environment() -> dict[str, str]:
 @st.cache_resource(show_spinner=False)
 def service() -> AIService:
     """The process-wide service (settings read once; restart the app after editing them).
-    At start, ``parley.admins`` is copied to the database; in team mode every user gets a
-    rate limit (``parley.rate_limit_per_minute``, else ``TEAM_RATE_LIMIT_PER_MINUTE``).
+    At start, ``parley.admins`` and ``parley.key_policy`` are copied to the database; in team
+    mode every user gets a rate limit (``parley.rate_limit_per_minute``, else
+    ``TEAM_RATE_LIMIT_PER_MINUTE``).
     """
     svc = AIService.from_env(environment())
     if team_mode():
@@ -53,8 +55,10 @@ def service() -> AIService:
     if svc.store is not None:
         try:
             sync_admins(svc.settings, svc.store)
+            sync_key_policy(svc.settings, svc.store)
         except ParleyError as err:  # the app still decides from parley.admins; the DB catches up
-            log.warning("could not copy parley.admins to the database: %s", err)
+            log.warning("could not copy parley.admins and parley.key_policy to the database: %s",
+                        err)
     return svc
 
 

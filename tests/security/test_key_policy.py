@@ -57,6 +57,7 @@ def test_a_user_has_at_most_five_active_keys(backend):
 
 
 def test_an_admin_is_unrestricted(backend):
+    backend.store.upgrade()  # SQLite: the admins table exists once the schema does
     backend.make_admin(ROOT)
     keys = ring(backend.store)
     _, mine = keys.create(ROOT, created_by=ROOT, as_user=ROOT)
