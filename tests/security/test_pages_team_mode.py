@@ -75,8 +75,7 @@ def test_alice_sees_her_runs_and_resumes_her_own(team):
     at = page("evals", ALICE)
     assert not at.exception, at.exception
     runs = at.selectbox(key="evals_pick")
-    assert {done, stopped} == set(runs.options if runs.options[0].startswith("run-")
-                                  else [o.split(" ")[0] for o in runs.options])
+    assert {option.split(" ")[0] for option in runs.options} == {done, stopped}
     assert "Echo: say a" in everything(at)
 
 
@@ -123,3 +122,27 @@ def test_bob_cannot_make_himself_an_unlimited_key(team):
     assert not at.code  # no secret shown
     at = page("keys", BOB)
     assert "No keys yet" in everything(at)
+
+
+def test_alice_makes_a_share_link_on_the_page_and_bob_opens_it(team):
+    bench, done, _ = team("store")
+    at = page("evals", ALICE)
+    at.selectbox(key="evals_pick").set_value(done).run()
+    next(b for b in at.button if b.label == "Make a share link").click().run()
+    link = next(c.value for c in at.code if c.value.startswith("/evals?share="))
+    at = page("evals", BOB, share=link.split("=", 1)[1])
+    assert not at.exception and f"Run {done}" in everything(at)
+    assert "Echo: say a" in everything(at)
+    at = page("evals", ALICE)
+    at.selectbox(key="evals_pick").set_value(done).run()
+    next(b for b in at.button if b.label == "Stop sharing").click().run()
+    at = page("evals", BOB, share=link.split("=", 1)[1])
+    assert [e.value for e in at.error] == ["This share link opens no run: its owner may have "
+                                           "stopped sharing it."]
+
+
+def test_the_keys_page_tells_bob_his_limits(team):
+    team()
+    shown = everything(page("keys", BOB))
+    assert ("a monthly budget of at most $10.00, at most 60 calls a minute, an expiry within "
+            "90 days, at most 5 active keys.") in shown
