@@ -79,3 +79,29 @@ def test_the_configured_policy_and_a_users_own_limits_apply(backend):
                     models=["gemini"])
     keys.create(ALICE, created_by=ALICE, as_user=ALICE, budget=20, rate_limit=10,
                 models=["gemini"])
+
+
+def test_parley_key_policy_in_the_config_reaches_the_store(emulator, tmp_path):
+    from core.keys import sync_key_policy
+    from tests.security.conftest import make_bench
+
+    bench = make_bench(emulator, tmp_path, key_policy={
+        "monthly_budget": 3, "max_keys": None, "users": {"Bob@Example.com": {"expiry_days": 7}}})
+    store = bench.service.store
+    assert sync_key_policy(bench.service.settings, store) == 2
+    assert store.key_limits(BOB) == {"monthly_budget": 3, "models": None,
+                                     "rate_limit_per_minute": 60, "expiry_days": 7,
+                                     "max_keys": None, "active_keys": 0}
+    assert store.key_limits(ALICE)["expiry_days"] == 90 and store.key_limits(ROOT) is None
+    bench.service.close()
+
+
+def test_a_wrong_key_policy_names_the_key(tmp_path):
+    from core.config import load_settings
+    from core.errors import ConfigError
+
+    path = tmp_path / "parley.yaml"
+    path.write_text("model_list: [{model_name: m, litellm_params: {model: openai/gpt-4o}}]\n"
+                    "parley: {key_policy: {monthly_budget: -1}}\n")
+    with pytest.raises(ConfigError, match="parley.key_policy.monthly_budget"):
+        load_settings(path)
