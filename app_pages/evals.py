@@ -1,7 +1,10 @@
 """Evaluations: a prompt template x a dataset x 2-4 models, run with a progress bar, voted on
 blind, summed up per model, exported, and turned into the service type's model.
 
-``/evals?run=<id>`` opens one run's results read-only, for anyone signed in."""
+Each user sees and runs only their own templates, datasets and runs (admins: everyone's).
+``/evals?run=<id>`` opens one run read-only for its owner or an admin; anyone else signed in
+opens it only through a share link its owner or an admin made, ``/evals?share=<token>``
+(inputs and answers shown as ``parley.privacy`` allows)."""
 import streamlit as st
 
 from core.errors import ParleyError
@@ -10,7 +13,8 @@ from ui.components import eval_results, eval_setup
 from ui.deps import evals, service
 from ui.state import current_user, is_admin
 
-svc, user = service(), current_user()
+svc, user, admin = service(), current_user(), is_admin()
+reader = None if admin else user  # the store's row rule: a user reads only their own work
 try:
     bench, runs = evals()
 except ParleyError as err:
@@ -18,9 +22,15 @@ except ParleyError as err:
     st.error(str(err))
     st.stop()
 
-shared = st.query_params.get("run")
-if shared:
-    eval_results.show(bench, runs, shared, user=user, admin=is_admin(), key="shared", read_only=True)
+token, linked = st.query_params.get("share"), st.query_params.get("run")
+if token or linked:
+    run_id = bench.shared_run(token) if token else linked
+    if run_id is None:
+        st.title("Evaluations")
+        st.error("This share link opens no run: its owner may have stopped sharing it.")
+        st.stop()
+    eval_results.show(bench, runs, run_id, user=user, admin=admin, key="shared", read_only=True,
+                      reader=None if token else reader)
     st.stop()
 
 st.title("Evaluations")
@@ -29,8 +39,8 @@ st.caption("Run one prompt template over real inputs on 2 to 4 models; compare q
 new_run, past = st.tabs(["New run", "Runs"])
 
 with new_run:
-    template = eval_setup.template_picker(bench, user=user, key="evals_template")
-    dataset = eval_setup.dataset_picker(bench, user=user, key="evals_dataset")
+    template = eval_setup.template_picker(bench, user=user, admin=admin, key="evals_template")
+    dataset = eval_setup.dataset_picker(bench, user=user, admin=admin, key="evals_dataset")
     names = svc.catalog.names()
     shown = svc.catalog.display_names()
     models = st.multiselect("Models (2 to 4)", names, max_selections=4, key="evals_models",
@@ -52,7 +62,7 @@ with new_run:
         try:
             plan = bench.runner.plan(template.ref, dataset, configs, user_id=user,
                                      judge=None if judge == "(no judge)" else JudgeSpec(judge, rubric),
-                                     checks=checks, concurrency=int(concurrency))
+                                     checks=checks, concurrency=int(concurrency), as_user=reader)
         except ParleyError as err:
             st.error(str(err))
         else:
@@ -62,21 +72,24 @@ with new_run:
                     f"{' + judge' if plan.judge else ''}); estimated cost {cost}.")
             if st.button("Start run", type="primary", key="evals_start"):
                 run_id = bench.runner.start(plan)
-                runs.start(run_id)
+                runs.start(run_id, as_user=user)
                 st.session_state["evals_run"] = run_id
     else:
         st.caption("Choose a template, a dataset and at least two models to see the estimate.")
     current = st.session_state.get("evals_run")
     if current:
-        eval_results.progress(bench, runs, current, key="evals_progress")
+        eval_results.progress(bench, runs, current, user=user, owner=user, admin=admin,
+                              key="evals_progress")
 
 with past:
-    listed = bench.evals.runs()
+    listed = bench.evals.runs(as_user=reader)
     if not listed:
         st.info("No runs yet: start one in New run.")
     else:
         labels = {r["id"]: f"{r['id']} · {r['status']} · {r['answered']} answers · "
                            f"{', '.join(m['label'] for m in r['models'])} · {r['created_at'][:16]}"
+                           + (f" · by {r['created_by']}" if admin else "")
                   for r in listed}
         chosen = st.selectbox("Run", list(labels), format_func=labels.get, key="evals_pick")
-        eval_results.show(bench, runs, chosen, user=user, admin=is_admin(), key="evals_results")
+        eval_results.show(bench, runs, chosen, user=user, admin=admin, key="evals_results",
+                          reader=reader)

@@ -1,5 +1,6 @@
 """API keys: make a key for the HTTP API (the secret is shown once), see yours, revoke one.
-Admins make and revoke keys for anyone and see every key."""
+Admins make and revoke keys for anyone and see every key. A user who is not an admin makes
+keys for themselves within the key policy (``parley.key_policy``), shown above the form."""
 import datetime as dt
 
 import streamlit as st
@@ -10,6 +11,23 @@ from ui.state import current_user, is_admin
 
 SECRET_KEY = "keys_new_secret"
 NOTICE_KEY = "keys_notice"
+
+
+def policy_text(limits: dict) -> str:
+    """The caps of ``KeyStore.key_limits`` as one sentence."""
+    parts = []
+    if limits.get("monthly_budget") is not None:
+        parts.append(f"a monthly budget of at most ${float(limits['monthly_budget']):,.2f}")
+    if limits.get("rate_limit_per_minute") is not None:
+        parts.append(f"at most {limits['rate_limit_per_minute']} calls a minute")
+    if limits.get("expiry_days") is not None:
+        parts.append(f"an expiry within {limits['expiry_days']} days")
+    if limits.get("models") is not None:
+        parts.append(f"only {', '.join(limits['models'])}")
+    if limits.get("max_keys") is not None:
+        parts.append(f"at most {limits['max_keys']} active keys")
+    return (", ".join(parts) or "no caps") + "."
+
 
 svc, user, admin = service(), current_user(), is_admin()
 keys = keyring()
@@ -25,6 +43,10 @@ if made:
 notice = st.session_state.pop(NOTICE_KEY, None)
 if notice:
     (st.success if notice[0] == "success" else st.error)(notice[1])
+
+limits = None if admin else keys.store.key_limits(user, as_user=user)
+if limits:
+    st.caption("Keys you make stay within the key policy your admins set: " + policy_text(limits))
 
 with st.form("new_key", clear_on_submit=True):
     st.subheader("New key")

@@ -11,6 +11,11 @@ raises ``KeyRefused`` (401: missing, unknown, revoked or expired; 429: over budg
 key is cached for ``ttl_s`` seconds, so revoking takes effect within that time on every
 worker (and while the store is down, a key seen before keeps working from the cache); the
 budget is checked against the key's known spend this month, read with it.
+
+A user who is not an admin makes keys only for themselves and within the key policy
+(``parley.key_policy``, ``core/store/key_policy.py``): ``create(..., as_user=)`` checks it, and
+on Postgres/Supabase the SQL function checks it again. ``sync_key_policy`` copies the policy
+into the database, as ``core.identity.sync_admins`` copies the admins.
 """
 from __future__ import annotations
 
@@ -25,9 +30,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from core.errors import BadRequestError, ParleyError, StoreUnavailableError
+from core.store.key_policy import check_new_key, policy_rows
 
 __all__ = ["ApiKey", "KeyRing", "KeyRefused", "new_secret", "hash_secret", "PREFIX_LENGTH",
-           "month_start", "parse_expiry"]
+           "month_start", "parse_expiry", "sync_key_policy"]
 
 PREFIX_LENGTH = 11  # "pk-" + 8 characters
 _SECRET = re.compile(r"^pk-[A-Za-z0-9_\-]{20,100}$")
@@ -155,7 +161,9 @@ class KeyRing:
                expires: str | dt.datetime | None = None,
                as_user: str | None = None) -> tuple[str, ApiKey]:
         """Make a key; returns ``(secret, key)``. The secret is not kept: show it once.
-        Bad input raises ``BadRequestError`` and stores nothing."""
+        Bad input raises ``BadRequestError`` and stores nothing. ``as_user`` (the signed-in
+        user) makes keys only for themselves, within their key policy, unless an admin;
+        ``as_user=None`` is a trusted caller (the CLI) and is not limited."""
         _check_user(user_id)
         models = _check_models(models, catalog)
         if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))
@@ -166,6 +174,12 @@ class KeyRing:
             raise BadRequestError(f"A rate limit is a whole number of calls per minute from 1 to "
                                   f"100000, not {rate_limit!r}.")
         expires_at = expires if isinstance(expires, dt.datetime) else parse_expiry(expires, self._now())
+        limits = None if as_user is None else self.store.key_limits(as_user, as_user=as_user)
+        if limits is not None:  # a signed-in user who is not an admin
+            if user_id != as_user:
+                raise BadRequestError(f"{as_user} may create keys only for themselves.")
+            check_new_key(limits, models=models, budget=budget, rate_limit=rate_limit,
+                          expires_at=expires_at, now=self._now())
         secret = new_secret()
         row = {"id": str(uuid.uuid4()), "user_id": user_id, "prefix": secret[:PREFIX_LENGTH],
                "sha256": hash_secret(secret), "name": name or "", "service_type": service_type,
@@ -255,6 +269,12 @@ class KeyRing:
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+
+
+def sync_key_policy(settings, store) -> int:
+    """Copy ``parley.key_policy`` (its defaults where unset) into ``store``; returns how many
+    policy rows it now holds (everyone's, and one per user with their own caps)."""
+    return store.sync_key_policy(policy_rows(settings.key_policy))
 
 
 def _replace_spend(key: ApiKey, spent: float) -> ApiKey:

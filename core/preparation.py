@@ -298,7 +298,10 @@ def _rendered(service, call: Call) -> Call:
     if not isinstance(store, EvalsHolder):
         raise BadRequestError("Prompt templates need a SQLite or Postgres store "
                               "(PARLEY_DATABASE_URL).")
-    row = store.evals().template(name, version)
+    # Through an API key, only the key's user's templates (or any, for an admin) are found:
+    # another user's template is neither run nor revealed.
+    row = store.evals().template(name, version,
+                                 as_user=call.key.user_id if call.key is not None else None)
     if row is None:
         raise BadRequestError(f"There is no template {call.template!r}; save it first.")
     found = PromptTemplate.from_row(row)

@@ -14,6 +14,7 @@ import streamlit as st
 from core import AIService, ParleyError
 from core.assembly import assemble
 from core.identity import sync_admins
+from core.keys import sync_key_policy
 
 __all__ = ["parts", "service", "environment", "team_mode", "evals", "api_routes", "keyring",
            "alert_watcher"]
@@ -43,14 +44,17 @@ def environment() -> dict[str, str]:
 def parts():
     """The process's parts (core.assembly: the service, the keyring and the one store behind
     them), built once (settings read once; restart the app after editing them). At start,
-    ``parley.admins`` is copied to the database; in team mode every user gets a rate limit
-    (``parley.rate_limit_per_minute``, else ``TEAM_RATE_LIMIT_PER_MINUTE``)."""
+    ``parley.admins`` and ``parley.key_policy`` are copied to the database; in team mode every
+    user gets a rate limit (``parley.rate_limit_per_minute``, else
+    ``TEAM_RATE_LIMIT_PER_MINUTE``)."""
     parley = assemble(environment(), team=team_mode())
     if parley.service.store is not None:
         try:
             sync_admins(parley.settings, parley.service.store)
+            sync_key_policy(parley.settings, parley.service.store)
         except ParleyError as err:  # the app still decides from parley.admins; the DB catches up
-            log.warning("could not copy parley.admins to the database: %s", err)
+            log.warning("could not copy parley.admins and parley.key_policy to the database: %s",
+                        err)
     return parley
 
 

@@ -22,6 +22,7 @@ from core.pricing import cost_label, price_kind
 from core.recording.recorder import Recorder, spool_dir_for
 from core.recording.spool import backlog, rejected
 from core.identity import sync_admins
+from core.keys import sync_key_policy
 from core.store import open_store  # the backends load their drivers only on use
 from core.store.postgres import safe_location as postgres_location  # psycopg loads on connect
 from core.store.base import USAGE_DIMENSIONS, USAGE_FIELDS, Store
@@ -115,6 +116,7 @@ def run_db_upgrade(args, ctx: CliContext) -> int:
     try:
         applied = ctx.store().upgrade()
         admins = sync_admins(ctx.settings, ctx.store())
+        sync_key_policy(ctx.settings, ctx.store())
     except ParleyError:
         raise
     except Exception as exc:

@@ -180,6 +180,24 @@ class Budgets(_Section):
     hard: StrictBool = False
 
 
+class KeyLimits(_Section):
+    """Caps on a key a user who is not an admin makes for themselves; ``null`` lifts a cap
+    (``core/store/key_policy.py`` holds the defaults an unset field keeps)."""
+
+    monthly_budget: Optional[Dollars] = None
+    models: Optional[list[Name]] = None
+    rate_limit_per_minute: Optional[Annotated[StrictInt, Field(ge=1, le=100_000)]] = None
+    expiry_days: Optional[Annotated[StrictInt, Field(ge=1, le=3650)]] = None
+    max_keys: Optional[Annotated[StrictInt, Field(ge=1, le=1000)]] = None
+
+
+class KeyPolicy(KeyLimits):
+    """``parley.key_policy``: the caps for everyone, and ``users``: one user's own caps (each
+    field over everyone's)."""
+
+    users: dict[StrictStr, KeyLimits] = Field(default_factory=dict)
+
+
 Complexity = Literal["simple", "moderate", "complex", "search"]
 ServerKind = Literal["ollama", "lm_studio", "vllm"]
 
@@ -201,6 +219,7 @@ class ParleySection(_Section):
     admins: list[Name] = Field(default_factory=list)
     privacy: Literal["none", "store", "hash"] = "none"
     budgets: Optional[Budgets] = None
+    key_policy: Optional[KeyPolicy] = None
     rate_limit_per_minute: Optional[Annotated[StrictInt, Field(ge=1, le=100_000)]] = None
     endpoints: dict[ServerKind, Annotated[StrictStr, Field(pattern=r"^https?://")]] = Field(
         default_factory=dict)

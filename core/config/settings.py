@@ -35,6 +35,7 @@ class Settings:
     source: str = "environment"
     budgets: dict[str, Any] = field(default_factory=dict)
     rate_limit_per_minute: int | None = None
+    key_policy: dict[str, Any] = field(default_factory=dict)  # parley.key_policy, as written
     redis_url: str = ""  # PARLEY_REDIS_URL: limits, budgets, cooldowns and the cache shared
     cache: dict[str, Any] = field(default_factory=dict)  # parley.cache: {type, ttl}; {} = off
     alerts: dict[str, Any] = field(default_factory=dict)  # parley.alerts (core/console/alerts.py)

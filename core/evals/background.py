@@ -5,12 +5,18 @@ The work runs on the ``AIService``'s own event loop thread (``service.submit``),
 the Streamlit script run that started it. Progress is read from the store
 (``EvalStore.progress``), not from here, so it is the same for every viewer. A run left
 ``running`` by a process that died is not active here: the page offers to resume it.
+
+Only a run's owner resumes it (``start(..., as_user=)``): its calls are made under the owner's
+id and spend the owner's budget, so an admin may watch and cancel anyone's run but not spend
+for them. Cancelling is for the owner or an admin.
 """
 from __future__ import annotations
 
 import concurrent.futures
 import threading
 from typing import Any
+
+from core.errors import BadRequestError
 
 __all__ = ["BackgroundRuns"]
 
@@ -23,9 +29,16 @@ class BackgroundRuns:
         self._lock = threading.Lock()
         self._jobs: dict[str, tuple[concurrent.futures.Future, threading.Event]] = {}
 
-    def start(self, run_id: str) -> bool:
+    def start(self, run_id: str, *, as_user: str | None = None) -> bool:
         """Execute ``run_id`` (what it has not answered yet) unless it is running here
-        already; True if it was started now."""
+        already; True if it was started now. With ``as_user`` (the signed-in user, admins
+        included) only the run's owner may: anyone else gets ``BadRequestError`` and nothing
+        is sent."""
+        if as_user is not None:
+            run = self.runner.evals.run(run_id)
+            if run is not None and run["created_by"] != as_user:
+                raise BadRequestError(f"Only {run['created_by']} can resume run {run_id}: its "
+                                      "calls are made under their id and budget.")
         with self._lock:
             job = self._jobs.get(run_id)
             if job is not None and not job[0].done():
@@ -40,8 +53,12 @@ class BackgroundRuns:
             job = self._jobs.get(run_id)
         return job is not None and not job[0].done()
 
-    def cancel(self, run_id: str) -> bool:
-        """Ask the run to stop starting new calls (those in flight finish and are stored)."""
+    def cancel(self, run_id: str, *, as_user: str | None = None) -> bool:
+        """Ask the run to stop starting new calls (those in flight finish and are stored).
+        With ``as_user``: only the run's owner or an admin (else ``BadRequestError``)."""
+        if as_user is not None and self.runner.evals.run(run_id, as_user=as_user) is None:
+            raise BadRequestError(f"There is no run {run_id!r} you can open; ask its owner for "
+                                  "a share link.")
         with self._lock:
             job = self._jobs.get(run_id)
         if job is None or job[0].done():

@@ -99,14 +99,19 @@ class EvalRunner:
 
     def plan(self, template_ref: str, dataset: Dataset, models: list, *, user_id: str,
              judge: JudgeSpec | None = None, checks: list | None = None,
-             concurrency: int = 4) -> RunPlan:
-        """Check everything and estimate the cost; nothing is stored or sent."""
+             concurrency: int = 4, as_user: str | None = None) -> RunPlan:
+        """Check everything and estimate the cost; nothing is stored or sent. With
+        ``as_user`` (a signed-in user who is not an admin) the template must be one they may
+        read and the dataset theirs."""
         name, version = parse_ref(template_ref)
-        row = self.evals.template(name, version)
+        row = self.evals.template(name, version, as_user=as_user)
         template = PromptTemplate.from_row(row) if row else None
         if template is None:
             raise BadRequestError(f"There is no template {template_ref!r}; save it first "
                                   "(python -m core templates save).")
+        if as_user is not None and dataset.created_by != as_user \
+                and self.evals.dataset_by_id(dataset.id, as_user=as_user) is None:
+            raise BadRequestError(f"The dataset {dataset.ref} is not yours; upload your own.")
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) \
                 or not 1 <= concurrency <= MAX_CONCURRENCY:
             raise BadRequestError(f"Concurrency must be a whole number from 1 to {MAX_CONCURRENCY}.")

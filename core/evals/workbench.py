@@ -11,6 +11,11 @@ votes and decisions, on one ``AIService`` and its store.
     bench.decide(run_id, "gemini", user="ana", everyone=False)
 
 Every write is checked first and changes nothing when refused (``BadRequestError``).
+
+Tenancy: methods taking ``as_user`` act for that signed-in user, who reaches only their own
+templates, datasets and runs (an admin: everyone's); ``as_user=None`` is a trusted caller (an
+admin's page, the CLI). Another user's run opens only through a share link (``share``,
+``shared_run``) its owner or an admin made.
 """
 from __future__ import annotations
 
@@ -58,8 +63,11 @@ class Workbench:
     # -- templates and datasets -----------------------------------------------------
 
     def save_template(self, name: str, template: str, *, user: str, system: str | None = None,
-                      service_type: str | None = None, settings: dict | None = None) -> PromptTemplate:
-        """Check and store a new version of ``name``; return it (``.ref`` = ``name@N``)."""
+                      service_type: str | None = None, settings: dict | None = None,
+                      admin: bool = False) -> PromptTemplate:
+        """Check and store a new version of ``name``; return it (``.ref`` = ``name@N``). Only
+        the name's owner (who saved its first version) or an admin (``admin``, or listed in
+        ``parley.admins``) adds a version; anyone else gets ``BadRequestError`` naming the owner."""
         from core.routing.preferences import check_service
 
         check_name(name)
@@ -72,11 +80,12 @@ class Workbench:
         return PromptTemplate.from_row(self.evals.save_template({
             "name": name, "template": template, "system": system, "service_type": service_type,
             "variables": variables_of(system, template), "settings": dict(settings or {}),
-            "created_by": user}))
+            "created_by": user}, admin=admin))
 
-    def template(self, ref: str) -> PromptTemplate:
+    def template(self, ref: str, *, as_user: str | None = None) -> PromptTemplate:
+        """The template version ``ref`` names, if ``as_user`` may read it."""
         name, version = parse_ref(ref)
-        found = self.evals.template(name, version)
+        found = self.evals.template(name, version, as_user=as_user)
         if found is None:
             raise BadRequestError(f"There is no template {ref!r}.")
         return PromptTemplate.from_row(found)
@@ -110,20 +119,49 @@ class Workbench:
                                               as_user=as_user)
         return self.dataset_from_calls(ids, name=name, user=user, as_user=as_user)
 
-    def dataset(self, ref: str) -> Dataset:
+    def dataset(self, ref: str, *, user: str | None = None) -> Dataset:
+        """``user``'s dataset version ``ref`` (``user`` None: anyone's, for a trusted caller)."""
         name, version = parse_ref(ref)
-        found = self.evals.dataset(name, version)
+        found = self.evals.dataset(name, version, owner=user)
         if found is None:
             raise BadRequestError(f"There is no dataset {ref!r}.")
         return Dataset.from_row(found)
 
+    def dataset_by_id(self, dataset_id: int, *, as_user: str | None = None) -> Dataset:
+        found = self.evals.dataset_by_id(dataset_id, as_user=as_user)
+        if found is None:
+            raise BadRequestError(f"There is no dataset {dataset_id} you can open.")
+        return Dataset.from_row(found)
+
+    # -- access and share links -----------------------------------------------------
+
+    def run(self, run_id: str, *, as_user: str | None = None) -> dict[str, Any]:
+        """The run, if ``as_user`` may open it (theirs, or they are an admin)."""
+        run = self.evals.run(run_id, as_user=as_user)
+        if run is None:
+            raise BadRequestError(f"There is no run {run_id!r} you can open; ask its owner for "
+                                  "a share link.")
+        return run
+
+    def share(self, run_id: str, *, user: str, as_user: str | None = None) -> str:
+        """A read-only link token for the run (``/evals?share=<token>``), shown once; only the
+        run's owner or an admin makes one."""
+        return self.evals.create_share(run_id, created_by=user, as_user=as_user)
+
+    def shared_run(self, token: str) -> str | None:
+        """The run id a share token opens (None: no such link, or sharing stopped)."""
+        return self.evals.shared_run(token)
+
+    def stop_sharing(self, run_id: str, *, as_user: str | None = None) -> int:
+        """Remove the run's links (owner or admin); how many there were."""
+        return self.evals.stop_sharing(run_id, as_user=as_user)
+
     # -- results, votes, decisions --------------------------------------------------
 
-    def report(self, run_id: str) -> dict[str, Any]:
-        """The run, its template and dataset refs, progress, per-model totals, the matrix."""
-        run = self.evals.run(run_id)
-        if run is None:
-            raise BadRequestError(f"There is no run {run_id!r}.")
+    def report(self, run_id: str, *, as_user: str | None = None) -> dict[str, Any]:
+        """The run, its template and dataset refs, progress, per-model totals, the matrix
+        (``as_user``: only of a run they may open)."""
+        run = self.run(run_id, as_user=as_user)
         template = PromptTemplate.from_row(self.evals.template_by_id(run["template_id"]))
         dataset = Dataset.from_row(self.evals.dataset_by_id(run["dataset_id"]))
         labels = [m["label"] for m in run["models"]]
@@ -134,12 +172,10 @@ class Workbench:
                 "progress": self.evals.progress(run_id), "totals": totals, "results": results,
                 "matrix": matrix(results, dataset.rows, labels), "dataset": dataset}
 
-    def progress(self, run_id: str) -> dict[str, Any]:
+    def progress(self, run_id: str, *, as_user: str | None = None) -> dict[str, Any]:
         """What a progress bar shows: ``answered`` of ``total`` pairs, ``cost`` so far (answers
         and judge), the run's ``status`` and ``note``. Cheap: no answer or row is read."""
-        run = self.evals.run(run_id)
-        if run is None:
-            raise BadRequestError(f"There is no run {run_id!r}.")
+        run = self.run(run_id, as_user=as_user)
         done = self.evals.progress(run_id)
         total = self.evals.dataset_size(run["dataset_id"]) * len(run["models"])
         return {"answered": done["answered"], "total": total,
@@ -147,10 +183,11 @@ class Workbench:
                 "note": run["note"]}
 
     def vote(self, run_id: str, row_index: int, user: str, models: list[str],
-             winner: str | None) -> None:
-        """A blind vote on one row between two of the run's models."""
-        run = self.evals.run(run_id)
-        labels = [m["label"] for m in run["models"]] if run else []
+             winner: str | None, *, as_user: str | None = None) -> None:
+        """``user``'s blind vote on one row between two of the run's models (a run
+        ``as_user`` may open)."""
+        run = self.run(run_id, as_user=as_user)
+        labels = [m["label"] for m in run["models"]]
         if len(set(models)) != 2 or not set(models) <= set(labels):
             raise BadRequestError("A vote compares two of the run's models.")
         if winner not in (*models, "tie", None):
@@ -163,9 +200,7 @@ class Workbench:
         everyone (admins only) or for ``user``. Recorded with the run id."""
         from core.routing import preferences
 
-        run = self.evals.run(run_id)
-        if run is None:
-            raise BadRequestError(f"There is no run {run_id!r}.")
+        run = self.run(run_id, as_user=None if is_admin else user)
         chosen = next((m for m in run["models"] if m["label"] == label), None)
         if chosen is None:
             raise BadRequestError(f"{label!r} is not one of the run's models.")

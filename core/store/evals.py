@@ -8,16 +8,24 @@ the ``(name, version)`` key refuses a duplicate), so two saves of the same name 
 share a version. A result is written once per
 (run, row, model): ``save_result`` ignores a second write and says so, which is what keeps a
 resumed run from storing a row twice.
+
+Ownership (DESIGN "Ownership"): a template name belongs to the user who saved its first
+version (``owner``): only they or an admin add a version. A dataset name is each user's own.
+Runs, their results and votes belong to the run's creator. Reads that take ``as_user`` give
+that user only what is theirs (admins, listed in ``parley_admins``, and ``as_user=None``, a
+trusted caller such as the CLI or the runner: everything); others reach a run through a share
+link (``core/store/eval_access.py``, with votes and decisions).
 """
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import decimal
 import hashlib
 import json
 from typing import Any, Callable, ContextManager, Iterable, Iterator
 
+from core.errors import BadRequestError
+from core.store.eval_access import EvalAccess, iso as _iso, json_value as _json, now as _now, visible
 
 __all__ = ["EvalStore", "RESULT_FIELDS", "TEMPLATE_FIELDS", "digest_of"]
 
@@ -37,11 +45,7 @@ def digest_of(columns, rows) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat()
-
-
-class EvalStore:
+class EvalStore(EvalAccess):
     """Evaluation data in a store; ``reading``/``writing`` are the store's own context
     managers yielding something with ``execute(sql, params) -> cursor`` (a SQLite connection
     under the store's lock; a psycopg cursor in a transaction). ``dialect``: sqlite | postgres."""
@@ -63,46 +67,69 @@ class EvalStore:
 
     # -- templates ------------------------------------------------------------------
 
-    def save_template(self, template: dict[str, Any]) -> dict[str, Any]:
-        """Store ``template`` (``TEMPLATE_FIELDS`` but id, version, created_at) as the next
-        version of its name; return the stored row."""
+    def save_template(self, template: dict[str, Any], *, admin: bool = False) -> dict[str, Any]:
+        """Store ``template`` (``TEMPLATE_FIELDS`` but id, version, owner, created_at) as the next
+        version of its name; return the stored row. The name's first saver owns it: anyone else
+        (``created_by``) is refused with ``BadRequestError`` naming the owner, unless an admin
+        (``admin``, or listed in ``parley_admins``). Nothing is stored when refused."""
+        author = template["created_by"]
         with self._writing() as conn:
-            version = conn.execute("SELECT coalesce(max(version), 0) + 1 FROM prompt_templates "
-                                   "WHERE name = ?", (template["name"],)).fetchone()[0]
+            version, owner = conn.execute(
+                "SELECT coalesce(max(version), 0) + 1, min(owner) FROM prompt_templates "
+                "WHERE name = ?", (template["name"],)).fetchone()
+            owner = owner or author
+            if owner != author and not admin and not self._is_admin(conn, author):
+                raise BadRequestError(f"Template {template['name']!r} belongs to {owner}; only "
+                                      "they or an admin can add a version, so save yours under "
+                                      "another name.")
             created = _now()
             template_id = conn.execute(
                 "INSERT INTO prompt_templates (name, version, service_type, system, template, "
-                "variables, settings, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "RETURNING id",
+                "variables, settings, created_by, created_at, owner) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (template["name"], version, template.get("service_type"), template.get("system"),
                  template["template"], json.dumps(list(template.get("variables") or ())),
-                 json.dumps(template.get("settings") or {}), template["created_by"],
-                 created)).fetchone()[0]
-        return {**template, "id": template_id, "version": version, "created_at": created}
+                 json.dumps(template.get("settings") or {}), author, created,
+                 owner)).fetchone()[0]
+        return {**template, "id": template_id, "version": version, "owner": owner,
+                "created_at": created}
 
-    def template(self, name: str, version: int | None = None) -> dict[str, Any] | None:
-        """That version of ``name`` (None: the latest), or None if there is none."""
-        sql = (f"SELECT {_TEMPLATE_COLUMNS} FROM prompt_templates WHERE name = ? "
-               + ("AND version = ?" if version else "ORDER BY version DESC LIMIT 1"))
+    def template_owner(self, name: str) -> str | None:
+        """Who owns the template ``name`` (None: there is none)."""
         with self._reading() as conn:
-            row = conn.execute(sql, (name, version) if version else (name,)).fetchone()
+            return conn.execute("SELECT min(owner) FROM prompt_templates WHERE name = ?",
+                                (name,)).fetchone()[0]
+
+    def template(self, name: str, version: int | None = None, *,
+                 as_user: str | None = None) -> dict[str, Any] | None:
+        """That version of ``name`` (None: the latest), or None if there is none (or it is not
+        ``as_user``'s to read). This is the lookup a call by template name makes."""
+        with self._reading() as conn:
+            where, params = visible(conn, "owner", as_user)
+            sql = (f"SELECT {_TEMPLATE_COLUMNS} FROM prompt_templates WHERE name = ? AND {where} "
+                   + ("AND version = ?" if version else "ORDER BY version DESC LIMIT 1"))
+            row = conn.execute(sql, (name, *params, *((version,) if version else ()))).fetchone()
         return _template(row) if row else None
 
     def template_by_id(self, template_id: int) -> dict[str, Any] | None:
+        """A template version by id, for a trusted caller (a run already opened)."""
         with self._reading() as conn:
             row = conn.execute(f"SELECT {_TEMPLATE_COLUMNS} FROM prompt_templates WHERE id = ?",
                                (template_id,)).fetchone()
         return _template(row) if row else None
 
-    def templates(self) -> list[dict[str, Any]]:
-        """The latest version of each template, with how many versions it has, by name."""
+    def templates(self, *, as_user: str | None = None) -> list[dict[str, Any]]:
+        """The latest version of each template (``as_user``: of theirs), with how many
+        versions it has, by name."""
         with self._reading() as conn:
+            where, params = visible(conn, "owner", as_user)
             rows = conn.execute(f"""
                 SELECT {_TEMPLATE_COLUMNS}, (SELECT count(*) FROM prompt_templates o
                                              WHERE o.name = t.name)
                 FROM prompt_templates t
                 WHERE version = (SELECT max(version) FROM prompt_templates o WHERE o.name = t.name)
-                ORDER BY name""").fetchall()
+                  AND {where}
+                ORDER BY name""", params).fetchall()
         return [{**_template(row[:-1]), "ref": f"{row[0]}@{row[1]}", "versions": row[-1]}
                 for row in rows]
 
@@ -110,13 +137,15 @@ class EvalStore:
 
     def save_dataset(self, name: str, columns: Iterable[str], rows: list[dict[str, Any]], *,
                      created_by: str, source: str = "upload") -> dict[str, Any]:
-        """Store the rows as the next version of ``name``, unless the latest version holds the
-        same columns and rows: then that version is returned and nothing is written."""
+        """Store the rows as the next version of ``created_by``'s dataset ``name`` (each user
+        names their own), unless its latest version holds the same columns and rows: then that
+        version is returned and nothing is written."""
         columns = tuple(columns)
         digest = digest_of(columns, rows)
         with self._writing() as conn:
             latest = conn.execute("SELECT id, version, digest FROM datasets WHERE name = ? "
-                                  "ORDER BY version DESC LIMIT 1", (name,)).fetchone()
+                                  "AND created_by = ? ORDER BY version DESC LIMIT 1",
+                                  (name, created_by)).fetchone()
             if latest and latest[2] == digest:
                 dataset_id = latest[0]
             else:
@@ -129,11 +158,16 @@ class EvalStore:
                      source, created_by, _now())).fetchone()[0]
         return self.dataset_by_id(dataset_id)
 
-    def dataset(self, name: str, version: int | None = None) -> dict[str, Any] | None:
+    def dataset(self, name: str, version: int | None = None, *,
+                owner: str | None = None) -> dict[str, Any] | None:
+        """That version of ``owner``'s dataset ``name`` (None: the latest; ``owner`` None: a
+        trusted caller's lookup among everyone's, the newest first), or None."""
         sql = (f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ? "
-               + ("AND version = ?" if version else "ORDER BY version DESC LIMIT 1"))
+               "AND (? IS NULL OR created_by = ?) "
+               + ("AND version = ? " if version else "") + "ORDER BY version DESC, id DESC LIMIT 1")
+        params = (name, owner, owner, *((version,) if version else ()))
         with self._reading() as conn:
-            row = conn.execute(sql, (name, version) if version else (name,)).fetchone()
+            row = conn.execute(sql, params).fetchone()
         return _dataset(row) if row else None
 
     def dataset_size(self, dataset_id: int) -> int:
@@ -142,17 +176,21 @@ class EvalStore:
             row = conn.execute("SELECT row_count FROM datasets WHERE id = ?", (dataset_id,)).fetchone()
         return row[0] if row else 0
 
-    def dataset_by_id(self, dataset_id: int) -> dict[str, Any] | None:
+    def dataset_by_id(self, dataset_id: int, *, as_user: str | None = None) -> dict[str, Any] | None:
+        """A dataset version by id; None if there is none or it is not ``as_user``'s."""
         with self._reading() as conn:
-            row = conn.execute(f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE id = ?",
-                               (dataset_id,)).fetchone()
+            where, params = visible(conn, "created_by", as_user)
+            row = conn.execute(f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE id = ? AND {where}",
+                               (dataset_id, *params)).fetchone()
         return _dataset(row) if row else None
 
-    def datasets(self) -> list[dict[str, Any]]:
-        """Every dataset version's summary (no rows), newest first."""
+    def datasets(self, *, as_user: str | None = None) -> list[dict[str, Any]]:
+        """Every dataset version's summary (no rows; ``as_user``: theirs only), newest first."""
         with self._reading() as conn:
+            where, params = visible(conn, "created_by", as_user)
             rows = conn.execute("SELECT id, name, version, columns, row_count, source, created_by, "
-                                "created_at FROM datasets ORDER BY created_at DESC, id DESC").fetchall()
+                                f"created_at FROM datasets WHERE {where} "
+                                "ORDER BY created_at DESC, id DESC", params).fetchall()
         return [{"id": r[0], "name": r[1], "version": r[2], "ref": f"{r[1]}@{r[2]}",
                  "columns": _json(r[3]), "rows": r[4], "source": r[5], "created_by": r[6],
                  "created_at": _iso(r[7])} for r in rows]
@@ -169,19 +207,24 @@ class EvalStore:
             conn.execute(f"INSERT INTO eval_runs ({', '.join(row)}) "
                          f"VALUES ({', '.join('?' * len(row))})", list(row.values()))
 
-    def run(self, run_id: str) -> dict[str, Any] | None:
+    def run(self, run_id: str, *, as_user: str | None = None) -> dict[str, Any] | None:
+        """The run; None if there is none or it is not ``as_user``'s (admins: anyone's)."""
         with self._reading() as conn:
-            row = conn.execute(f"SELECT {', '.join(_RUN_FIELDS)} FROM eval_runs WHERE id = ?",
-                               (run_id,)).fetchone()
+            where, params = visible(conn, "created_by", as_user)
+            row = conn.execute(f"SELECT {', '.join(_RUN_FIELDS)} FROM eval_runs "
+                               f"WHERE id = ? AND {where}", (run_id, *params)).fetchone()
         return _run(row) if row else None
 
-    def runs(self, *, limit: int = 50) -> list[dict[str, Any]]:
-        """Recent runs, newest first, each with ``answered`` (results stored so far)."""
+    def runs(self, *, limit: int = 50, as_user: str | None = None) -> list[dict[str, Any]]:
+        """Recent runs (``as_user``: theirs only, unless an admin), newest first, each with
+        ``answered`` (results stored so far)."""
         with self._reading() as conn:
+            where, params = visible(conn, "created_by", as_user)
             rows = conn.execute(f"""
                 SELECT {', '.join(_RUN_FIELDS)},
                        (SELECT count(*) FROM eval_results r WHERE r.run_id = eval_runs.id)
-                FROM eval_runs ORDER BY created_at DESC LIMIT ?""", (limit,)).fetchall()
+                FROM eval_runs WHERE {where} ORDER BY created_at DESC LIMIT ?""",
+                                (*params, limit)).fetchall()
         return [{**_run(row[:-1]), "answered": row[-1]} for row in rows]
 
     def unfinished_run(self, template_id: int, dataset_id: int, models: list,
@@ -268,48 +311,9 @@ class EvalStore:
                 "FROM eval_results WHERE run_id = ?", (run_id,)).fetchone()
         return {"answered": answered, "cost": _num(cost), "judge_cost": _num(judge)}
 
-    # -- votes and decisions --------------------------------------------------------
-
-    def record_row_vote(self, run_id: str, row_index: int, user_id: str, models: list[str],
-                        winner: str | None) -> None:
-        """One user's blind vote on a row between ``models`` (replaces their earlier vote on
-        the same row and pair); ``winner`` is one of them, ``"tie"`` or None (both bad)."""
-        with self._writing() as conn:
-            conn.execute("INSERT INTO eval_votes (run_id, row_index, user_id, models, winner, "
-                         "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, row_index, "
-                         "user_id, models) DO UPDATE SET winner = excluded.winner, "
-                         "created_at = excluded.created_at",
-                         (run_id, row_index, user_id, json.dumps(sorted(models)), winner, _now()))
-
-    def row_votes(self, run_id: str) -> list[dict[str, Any]]:
-        with self._reading() as conn:
-            rows = conn.execute("SELECT row_index, user_id, models, winner FROM eval_votes "
-                                "WHERE run_id = ? ORDER BY row_index", (run_id,)).fetchall()
-        return [{"row_index": r[0], "user_id": r[1], "models": _json(r[2]), "winner": r[3]}
-                for r in rows]
-
-    def record_decision(self, run_id: str, user_id: str, service_type: str, model: str,
-                        decided_by: str) -> None:
-        with self._writing() as conn:
-            conn.execute("INSERT INTO eval_decisions (run_id, user_id, service_type, model, "
-                         "decided_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                         (run_id, user_id, service_type, model, decided_by, _now()))
-
-    def decisions(self, user_ids: Iterable[str]) -> list[dict[str, Any]]:
-        """The latest decision per (user, service type) among ``user_ids``, newest first."""
-        users = list(user_ids)
-        with self._reading() as conn:
-            rows = conn.execute(f"""
-                SELECT run_id, user_id, service_type, model, decided_by, created_at
-                FROM eval_decisions WHERE id IN (
-                  SELECT max(id) FROM eval_decisions WHERE user_id IN ({', '.join('?' * len(users))})
-                  GROUP BY user_id, service_type) ORDER BY id DESC""", users).fetchall()
-        names = ("run_id", "user_id", "service_type", "model", "decided_by", "created_at")
-        return [{**dict(zip(names, row)), "created_at": _iso(row[5])} for row in rows]
-
 
 _TEMPLATE_COLUMNS = ("name, version, template, system, service_type, variables, settings, id, "
-                     "created_by, created_at")
+                     "created_by, created_at, owner")
 _DATASET_COLUMNS = "name, columns, rows, version, source, id, created_by, created_at, digest"
 
 
@@ -336,21 +340,12 @@ class _Conn:
         return f"metadata ->> '{key}'" if self._postgres else f"json_extract(metadata, '$.{key}')"
 
 
-def _json(value: Any) -> Any:
-    """A JSON column's value: SQLite gives text, Postgres the decoded value."""
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.datetime) else value
-
-
 def _num(value: Any) -> float | None:
     return float(value) if isinstance(value, decimal.Decimal) else value
 
 
 TEMPLATE_FIELDS = ("name", "version", "template", "system", "service_type", "variables",
-                   "settings", "id", "created_by", "created_at")
+                   "settings", "id", "created_by", "created_at", "owner")
 _DATASET_FIELDS = ("name", "columns", "rows", "version", "source", "id", "created_by",
                    "created_at", "digest")
 

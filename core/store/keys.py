@@ -4,7 +4,10 @@
 Supabase stores, which call the SQL functions of
 ``supabase/migrations/20251201000100_parley_api_keys.sql`` (a user reads and revokes only
 their own keys under row-level security; authentication goes through the security-definer
-``parley_authenticate_key``, never by reading the table).
+``parley_authenticate_key``, never by reading the table). From
+``20251203000100_parley_tenancy.sql`` on, users cannot write ``api_keys`` rows at all: keys are
+made and revoked only through those functions, which check admin or ownership and the key
+policy (``core/store/key_policy.py``).
 
 A key row is a dict with ``KEY_FIELDS``: ``models`` a list of model names or None (any),
 times as ISO 8601 text in UTC. The secret's hash is written once and never read back.
@@ -16,6 +19,7 @@ import json
 from typing import Any, Protocol, runtime_checkable
 
 from core.errors import BadRequestError
+from core.store.key_policy import POLICY_FIELDS
 
 __all__ = ["KeyStore", "KEY_FIELDS", "SqliteKeys", "SqlFunctionKeys", "key_row"]
 
@@ -44,6 +48,14 @@ class KeyStore(Protocol):
         known cost of its calls since ``month_start``), revoked or expired ones included, or
         None."""
 
+    def key_limits(self, user_id: str, *, as_user: str | None = None) -> dict[str, Any] | None:
+        """The caps on a key ``user_id`` makes for themselves (``POLICY_FIELDS`` of their
+        policy row, else everyone's, plus ``active_keys``), or None when they are an admin."""
+
+    def sync_key_policy(self, rows: list[dict[str, Any]]) -> int:
+        """Make ``parley_key_policy`` hold exactly ``rows`` (``key_policy.policy_rows``);
+        returns how many it holds. Service role only."""
+
 
 def key_row(raw: dict[str, Any]) -> dict[str, Any]:
     """A key row from any backend in one shape: ``models`` a list or None, numbers as numbers,
@@ -70,8 +82,40 @@ def _check_new(row: dict[str, Any]) -> None:
 _SELECT = ", ".join(KEY_FIELDS)
 
 
-class SqliteKeys:
-    """``KeyStore`` for ``SqliteStore`` (uses its ``_reading``/``_writing``/``_is_admin``)."""
+class SqliteKeyPolicy:
+    """The key policy's half of ``SqliteKeys``."""
+
+    def key_limits(self, user_id: str, *, as_user: str | None = None) -> dict[str, Any] | None:
+        now = dt.datetime.now(dt.timezone.utc).isoformat()
+        with self._reading() as conn:
+            if self._is_admin(conn, user_id):
+                return None
+            row = conn.execute(f"SELECT {', '.join(POLICY_FIELDS)} FROM parley_key_policy "
+                               "WHERE user_id IN (?, '*') ORDER BY user_id = '*' LIMIT 1",
+                               (user_id.strip().lower(),)).fetchone()
+            active = conn.execute("SELECT count(*) FROM api_keys WHERE user_id = ? AND "
+                                  "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+                                  (user_id, now)).fetchone()[0]
+        limits = dict(zip(POLICY_FIELDS, row)) if row else {}
+        if isinstance(limits.get("models"), str):
+            limits["models"] = json.loads(limits["models"])
+        return {**limits, "active_keys": active}
+
+    def sync_key_policy(self, rows: list[dict[str, Any]]) -> int:
+        now = dt.datetime.now(dt.timezone.utc).isoformat()
+        with self._writing() as conn:
+            conn.execute("DELETE FROM parley_key_policy")
+            conn.executemany(
+                f"INSERT INTO parley_key_policy (user_id, {', '.join(POLICY_FIELDS)}, updated_at) "
+                f"VALUES ({', '.join('?' * (len(POLICY_FIELDS) + 2))})",
+                [(row["user_id"], *(json.dumps(row[f]) if f == "models" and row.get(f) is not None
+                                    else row.get(f) for f in POLICY_FIELDS), now) for row in rows])
+            return conn.execute("SELECT count(*) FROM parley_key_policy").fetchone()[0]
+
+
+class SqliteKeys(SqliteKeyPolicy):
+    """``KeyStore`` for ``SqliteStore`` (uses its ``_reading``/``_writing``/``_is_admin``).
+    SQLite has no SQL functions: ``KeyRing.create`` applies the key policy before writing."""
 
     def create_key(self, row: dict[str, Any], *, as_user: str | None = None) -> None:
         _check_new(row)
@@ -147,3 +191,10 @@ class SqlFunctionKeys:
         found = self._key_fn("parley_authenticate_key",
                              {"p_sha256": sha256, "p_month_start": month_start.isoformat()}, None)
         return key_row(found) if found else None
+
+    def key_limits(self, user_id: str, *, as_user: str | None = None) -> dict[str, Any] | None:
+        found = self._key_fn("parley_key_limits", {"p_user_id": user_id}, as_user)
+        return found or None
+
+    def sync_key_policy(self, rows: list[dict[str, Any]]) -> int:
+        return int(self._key_fn("parley_sync_key_policy", {"p_rows": list(rows)}, None))

@@ -1,5 +1,8 @@
 """One run on screen: its progress bar (with cost so far, cancel and resume), per-model
-totals, the matrix of answers, export, blind votes row by row, and the decision."""
+totals, the matrix of answers, export, share links, blind votes row by row, and the decision.
+
+Only the run's owner resumes it (its calls spend under their id and budget); the owner or an
+admin cancels it and makes or stops its share links."""
 from __future__ import annotations
 
 import hashlib
@@ -9,13 +12,14 @@ import streamlit as st
 
 from core.errors import ParleyError
 from core.evals.results import to_csv, to_json
-from ui.components import vote_buttons
+from ui.components import share_links, vote_buttons
 
 __all__ = ["progress", "show"]
 
 
-def progress(bench, runs, run_id: str, *, key: str) -> None:
-    """A progress bar that refreshes itself while the run is active here."""
+def progress(bench, runs, run_id: str, *, user: str, owner: str, admin: bool, key: str) -> None:
+    """A progress bar that refreshes itself while the run is active here; ``owner`` is the
+    run's creator, the only one offered Resume."""
 
     @st.fragment(run_every=0.5)
     def bar() -> None:
@@ -25,12 +29,18 @@ def progress(bench, runs, run_id: str, *, key: str) -> None:
                     text=f"{now['answered']}/{total} answered · ${now['cost']:.6f} so far")
         active = runs.active(run_id)
         if active:
-            st.button("Cancel", key=f"{key}_cancel", on_click=runs.cancel, args=(run_id,))
+            st.button("Cancel", key=f"{key}_cancel", on_click=runs.cancel, args=(run_id,),
+                      kwargs={"as_user": None if admin else user})
         elif now["status"] != "done":
             note = f" ({now['note']})" if now["note"] else ""
             status = "interrupted" if now["status"] in ("running", "pending") else now["status"]
             st.warning(f"The run is {status}{note}; answered rows are kept.")
-            st.button("Resume", key=f"{key}_resume", on_click=runs.start, args=(run_id,))
+            if user == owner:
+                st.button("Resume", key=f"{key}_resume", on_click=runs.start, args=(run_id,),
+                          kwargs={"as_user": user})
+            else:
+                st.caption(f"Only {owner} can resume this run: its calls are made under their "
+                           "id and budget.")
         else:
             st.success(f"Run {run_id} is done: see its results under Runs.")
         if st.session_state.get(f"{key}_was_active") and not active:
@@ -42,20 +52,23 @@ def progress(bench, runs, run_id: str, *, key: str) -> None:
 
 
 def show(bench, runs, run_id: str, *, user: str, admin: bool, key: str,
-         read_only: bool = False) -> None:
-    """The run's results; ``read_only`` (a shared link) leaves out cancel/resume, votes and
-    the decision."""
+         read_only: bool = False, reader: str | None = None) -> None:
+    """The run's results, if ``reader`` may open it (None: anyone may, e.g. through a share
+    link); ``read_only`` (a link) leaves out cancel/resume, sharing, votes and the decision."""
     try:
-        report = bench.report(run_id)
+        report = bench.report(run_id, as_user=reader)
     except ParleyError as err:
         st.error(str(err))
         return
     run = report["run"]
     st.subheader(f"Run {run_id}")
     st.caption(f"{run['template']} x {run['dataset']} ({run['rows']} rows) · status {run['status']}"
-               f" · by {run['created_by']} · share: /evals?run={run_id}")
+               f" · by {run['created_by']}")
     if run["status"] != "done" and not read_only:
-        progress(bench, runs, run_id, key=f"{key}_progress")
+        progress(bench, runs, run_id, user=user, owner=run["created_by"], admin=admin,
+                 key=f"{key}_progress")
+    if not read_only:
+        share_links.show(bench, run_id, user=user, admin=admin, key=f"{key}_share")
     _totals(report["totals"])
     texts = texts_visible(read_only=read_only, admin=admin, user=user, author=run["created_by"],
                           privacy=bench.service.settings.privacy)
@@ -73,7 +86,7 @@ def show(bench, runs, run_id: str, *, user: str, admin: bool, key: str,
     if read_only:
         st.caption("Read-only: open Evaluations to vote or to use a model.")
         return
-    _vote(bench, report, user=user, key=f"{key}_vote")
+    _vote(bench, report, user=user, admin=admin, key=f"{key}_vote")
     _decide(bench, report, user=user, admin=admin, key=f"{key}_decide")
 
 
@@ -122,7 +135,7 @@ def _matrix(report: dict, texts: bool = True) -> None:
     st.dataframe(table, hide_index=True, height=320)
 
 
-def _vote(bench, report: dict, *, user: str, key: str) -> None:
+def _vote(bench, report: dict, *, user: str, admin: bool, key: str) -> None:
     """Two answers of a row, unlabelled, in an order fixed per (run, row, user)."""
     st.markdown("**Vote blind, row by row**")
     labels = [m["label"] for m in report["run"]["models"]]
@@ -144,7 +157,8 @@ def _vote(bench, report: dict, *, user: str, key: str) -> None:
     outcome = vote_buttons.show(key=f"{key}_buttons", letters="AB")
     if outcome is not None:
         winner = {"A": shown[0], "B": shown[1], "tie": "tie", "both_bad": None}[outcome]
-        bench.vote(report["run"]["id"], index, user, [a, b], winner)
+        bench.vote(report["run"]["id"], index, user, [a, b], winner,
+                   as_user=None if admin else user)
         st.session_state[f"{key}_row"] = index + 1
         st.session_state[f"{key}_notice"] = f"Vote on row {index + 1} saved."
         st.rerun()

@@ -1,5 +1,6 @@
 """Choosing what an evaluation runs: a template (saved, or written and saved here) and a
-dataset (uploaded CSV/JSONL, or a saved version). Each returns its choice or None."""
+dataset (uploaded CSV/JSONL, or a saved version). Each returns its choice or None. A user
+is offered only their own templates and datasets; an admin everyone's."""
 from __future__ import annotations
 
 import streamlit as st
@@ -11,16 +12,17 @@ __all__ = ["template_picker", "dataset_picker"]
 _NEW = "(write a new template)"
 
 
-def template_picker(bench, *, user: str, key: str):
+def template_picker(bench, *, user: str, admin: bool, key: str):
     """The chosen ``PromptTemplate`` version, or None."""
     st.subheader("1. Prompt template")
-    saved = {t["ref"]: t for t in bench.evals.templates()}
+    reader = None if admin else user
+    saved = {t["ref"]: t for t in bench.evals.templates(as_user=reader)}
     refs = [_NEW, *saved]
     if f"{key}_saved" in st.session_state:  # a template saved on the last run: show it
         st.session_state[f"{key}_ref"] = st.session_state.pop(f"{key}_saved")
     chosen = st.selectbox("Saved template", refs, index=len(refs) - 1 if saved else 0, key=f"{key}_ref")
     if chosen != _NEW:
-        template = bench.template(chosen)
+        template = bench.template(chosen, as_user=reader)
         st.caption(f"{template.ref} · service type {template.service_type or '-'} · "
                    f"variables: {', '.join(template.variables) or 'none'}")
         with st.expander("Show the template"):
@@ -36,7 +38,8 @@ def template_picker(bench, *, user: str, key: str):
     if st.button("Save template", key=f"{key}_save"):
         try:
             saved_now = bench.save_template(name, text, user=user, system=system or None,
-                                            service_type=None if service_type == "(none)" else service_type)
+                                            service_type=None if service_type == "(none)" else service_type,
+                                            admin=admin)
         except ParleyError as err:
             st.error(str(err))
         else:
@@ -45,7 +48,7 @@ def template_picker(bench, *, user: str, key: str):
     return None
 
 
-def dataset_picker(bench, *, user: str, key: str):
+def dataset_picker(bench, *, user: str, admin: bool, key: str):
     """The chosen ``Dataset`` version, or None. An uploaded file is stored as a new version
     (the same content as the latest version of its name reuses it)."""
     st.subheader("2. Dataset")
@@ -60,14 +63,17 @@ def dataset_picker(bench, *, user: str, key: str):
                 st.error(str(err))
                 return None
             st.session_state[f"{key}_seen"] = marker
-            st.session_state[f"{key}_pick"] = dataset.ref  # before the selectbox exists
-    saved = [d["ref"] for d in bench.evals.datasets()]
+            st.session_state[f"{key}_pick"] = dataset.id  # before the selectbox exists
+    reader = None if admin else user
+    saved = {d["id"]: d["ref"] + (f" · by {d['created_by']}" if admin else "")
+             for d in bench.evals.datasets(as_user=reader)}
     if not saved:
         st.caption("No dataset yet: upload one.")
         return None
     if st.session_state.get(f"{key}_pick") not in saved:
-        st.session_state[f"{key}_pick"] = saved[0]
-    dataset = bench.dataset(st.selectbox("Dataset version", saved, key=f"{key}_pick"))
+        st.session_state[f"{key}_pick"] = next(iter(saved))
+    dataset = bench.dataset_by_id(st.selectbox("Dataset version", list(saved), key=f"{key}_pick",
+                                               format_func=saved.get), as_user=reader)
     st.caption(f"{dataset.ref}: {len(dataset.rows)} rows · columns {', '.join(dataset.columns)}")
     with st.expander("Preview the rows"):
         st.dataframe(list(dataset.rows[:200]), hide_index=True)

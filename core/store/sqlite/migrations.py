@@ -427,3 +427,56 @@ def m011_usage_classes(conn: sqlite3.Connection) -> None:
                sum(reasoning_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
                sum(tool_calls), coalesce(sum(CASE WHEN cache_hit = 0 THEN saved_cost END), 0)
         FROM request_logs GROUP BY 1, 2, 3, 4, 5, 6""")
+
+
+@migration
+def m012_tenancy(conn: sqlite3.Connection) -> None:
+    """Ownership (``supabase/migrations/20251203000100_parley_tenancy.sql``): a template name
+    belongs to the user who saved its first version (``prompt_templates.owner``); dataset
+    names are each user's own (versions numbered per owner and name); a run is shown to
+    others only through ``eval_shares`` (a link's token as its SHA-256); and
+    ``parley_key_policy`` caps the keys non-admins make (``core/store/key_policy.py``)."""
+    conn.execute("ALTER TABLE prompt_templates ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
+    conn.execute("""
+        UPDATE prompt_templates SET owner = (
+          SELECT o.created_by FROM prompt_templates o WHERE o.name = prompt_templates.name
+          ORDER BY o.version LIMIT 1)""")
+    conn.execute("CREATE INDEX prompt_templates_owner_idx ON prompt_templates (owner, name)")
+    conn.execute("""
+        CREATE TABLE datasets_by_owner (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          columns TEXT NOT NULL,
+          rows TEXT NOT NULL,
+          row_count INTEGER NOT NULL,
+          digest TEXT NOT NULL,
+          source TEXT NOT NULL DEFAULT 'upload',
+          created_by TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          UNIQUE (created_by, name, version)
+        )""")
+    conn.execute("INSERT INTO datasets_by_owner SELECT id, name, version, columns, rows, "
+                 "row_count, digest, source, created_by, created_at FROM datasets")
+    conn.execute("DROP TABLE datasets")  # eval_runs' reference names the table, not this copy
+    conn.execute("ALTER TABLE datasets_by_owner RENAME TO datasets")
+    conn.execute("""
+        CREATE TABLE eval_shares (
+          token_sha256 TEXT PRIMARY KEY,
+          run_id TEXT NOT NULL REFERENCES eval_runs (id),
+          created_by TEXT NOT NULL,
+          created_at TEXT NOT NULL
+        )""")
+    conn.execute("CREATE INDEX eval_shares_run_idx ON eval_shares (run_id)")
+    conn.execute("""
+        CREATE TABLE parley_key_policy (
+          user_id TEXT PRIMARY KEY,
+          monthly_budget REAL,
+          models TEXT,
+          rate_limit_per_minute INTEGER,
+          expiry_days INTEGER,
+          max_keys INTEGER,
+          updated_at TEXT NOT NULL
+        )""")
+    conn.execute("INSERT INTO parley_key_policy VALUES ('*', 10, NULL, 60, 90, 5, ?)",
+                 (dt.datetime.now(dt.timezone.utc).isoformat(),))

@@ -52,6 +52,7 @@ class FakeSettings:
     data_dir: Path
     privacy: str = "none"
     admins: tuple[str, ...] = ()
+    key_policy = {}  # parley.key_policy unset: the defaults
 
     def secrets(self) -> tuple[str, ...]:
         return ("sk-configured-key-123",)
