@@ -21,15 +21,15 @@ from tests.core.api.conftest import api_env, in_process, served  # noqa: F401 - 
 from tests.core.evals.conftest import evals_service
 from tests.core.store.conftest import create_database, fresh_pg_url, pg_url  # noqa: F401 (fixtures)
 
-ROOT = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run_isolated(code: str, timeout: float = 20.0) -> str:
     """Run ``code`` in a fresh interpreter; its stdout. Fails the test if it takes more than
     ``timeout`` seconds (the finding froze it) or exits non-zero."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     try:
-        done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=env,
+        done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, env=env,
                               capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         pytest.fail(f"still running after {timeout:g} s: the work is not bounded")
