@@ -238,11 +238,13 @@ class KeyRing:
         self._cache[digest] = (time.monotonic(), key)
         return key
 
-    def note_spend(self, key: ApiKey, cost: float | None) -> None:
-        """Add a call's cost to the cached key, so its budget holds between store reads."""
+    def note_spend(self, key: ApiKey, cost: float | None, *, counted: bool = False) -> None:
+        """Add a call's cost to the cached key, so its budget holds between store reads.
+        ``counted``: a ``core.key_budgets.KeyBudgetGuard`` on the same Redis already added it to
+        the shared spend when it settled the call's hold (so it is not added twice)."""
         if not cost:
             return
-        if self._spend is not None:
+        if self._spend is not None and not counted:
             self._spend.add(f"key:{key.id}", self._month(), cost)
         digest_entries = [(d, v) for d, v in self._cache.items() if v[1] is not None and v[1].id == key.id]
         for digest, (stamp, cached) in digest_entries:
