@@ -10,7 +10,10 @@ type, a list of allowed models, a monthly budget (USD, calendar month in UTC), a
 raises ``KeyRefused`` (401: missing, unknown, revoked or expired; 429: over budget). A found
 key is cached for ``ttl_s`` seconds, so revoking takes effect within that time on every
 worker (and while the store is down, a key seen before keeps working from the cache); the
-budget is checked against the key's known spend this month, read with it.
+budget is checked against the key's known spend this month, read with it. The cache is
+bounded: at most ``max_keys`` found keys (least recently used leave first) and, apart from
+them, at most ``MAX_UNKNOWN`` unknown ones for ``UNKNOWN_TTL_S``, so random tokens neither
+grow memory nor push real keys out.
 
 A user who is not an admin makes keys only for themselves and within the key policy
 (``parley.key_policy``, ``core/store/key_policy.py``): ``create(..., as_user=)`` checks it, and
@@ -26,6 +29,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -139,14 +143,20 @@ def parse_expiry(text: str | None, now: dt.datetime | None = None) -> dt.datetim
 class KeyRing:
     """Keys in the store ``store_opener()`` opens (on first use). Thread-safe."""
 
+    UNKNOWN_TTL_S = 2.0  # a token no key matches is refused from memory this long
+    MAX_UNKNOWN = 1_000
+
     def __init__(self, store_opener: Callable[[], Any], *, ttl_s: float = 5.0,
-                 now: Callable[[], dt.datetime] = lambda: _now(), spend=None):
+                 now: Callable[[], dt.datetime] = lambda: _now(), spend=None,
+                 max_keys: int = 10_000, clock: Callable[[], float] = time.monotonic):
         """``spend``: a ``core.guards.SpendCounter`` sharing each key's month-to-date spend
-        across workers (None: this process adds its own calls to the store's figure)."""
+        across workers (None: this process adds its own calls to the store's figure).
+        ``clock``: seconds, for the cache's expiry."""
         self._opener, self._ttl, self._now, self._spend = store_opener, ttl_s, now, spend
         self._store = None
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+        self._cache = _KeyCache(max_keys, self.MAX_UNKNOWN, clock)
+        self._clock = clock
 
     @property
     def store(self):
@@ -209,15 +219,20 @@ class KeyRing:
             digest = hash_secret(_bearer(authorization))
         except KeyRefused:
             return True  # refused without a read
-        cached = self._cache.get(digest)
-        return bool(cached) and time.monotonic() - cached[0] < self._ttl
+        return self._fresh(self._cache.get(digest))
+
+    def _fresh(self, cached: tuple[float, ApiKey | None] | None) -> bool:
+        if cached is None:
+            return False
+        ttl = self._ttl if cached[1] is not None else min(self._ttl, self.UNKNOWN_TTL_S)
+        return self._clock() - cached[0] < ttl
 
     def authenticate(self, authorization: str | None) -> ApiKey:
         """The usable key named by an ``Authorization: Bearer pk-...`` header, or ``KeyRefused``."""
         secret = _bearer(authorization)
         digest = hash_secret(secret)
         cached = self._cache.get(digest)
-        if cached and time.monotonic() - cached[0] < self._ttl:
+        if self._fresh(cached):
             key = cached[1]
         else:
             key = self._read(digest, cached)
@@ -249,19 +264,18 @@ class KeyRing:
                 return cached[1]
             raise
         key = None if row is None else ApiKey.from_row(row)
-        self._cache[digest] = (time.monotonic(), key)
+        self._cache.put(digest, key)
         return key
 
-    def note_spend(self, key: ApiKey, cost: float | None) -> None:
-        """Add a call's cost to the cached key, so its budget holds between store reads."""
+    def note_spend(self, key: ApiKey, cost: float | None, *, counted: bool = False) -> None:
+        """Add a call's cost to the cached key, so its budget holds between store reads.
+        ``counted``: a ``core.key_budgets.KeyBudgetGuard`` on the same Redis already added it to
+        the shared spend when it settled the call's hold (so it is not added twice)."""
         if not cost:
             return
-        if self._spend is not None:
+        if self._spend is not None and not counted:
             self._spend.add(f"key:{key.id}", self._month(), cost)
-        digest_entries = [(d, v) for d, v in self._cache.items() if v[1] is not None and v[1].id == key.id]
-        for digest, (stamp, cached) in digest_entries:
-            spent = cached.month_spend + cost
-            self._cache[digest] = (stamp, _replace_spend(cached, spent))
+        self._cache.add_spend(key.id, cost)
 
     def _month(self) -> str:
         return self._now().strftime("%Y-%m")
@@ -275,6 +289,50 @@ def sync_key_policy(settings, store) -> int:
     """Copy ``parley.key_policy`` (its defaults where unset) into ``store``; returns how many
     policy rows it now holds (everyone's, and one per user with their own caps)."""
     return store.sync_key_policy(policy_rows(settings.key_policy))
+
+
+class _KeyCache:
+    """Digest -> (time read, key or None when no key matched), in two LRU maps so unknown
+    tokens never push found keys out. Thread-safe; the caller judges freshness."""
+
+    def __init__(self, max_keys: int, max_unknown: int, clock: Callable[[], float]):
+        self._known: OrderedDict[str, tuple[float, ApiKey]] = OrderedDict()
+        self._unknown: OrderedDict[str, tuple[float, None]] = OrderedDict()
+        self._max_keys, self._max_unknown = max_keys, max_unknown
+        self._clock, self._lock = clock, threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._known) + len(self._unknown)
+
+    def get(self, digest: str) -> tuple[float, ApiKey | None] | None:
+        with self._lock:
+            for entries in (self._known, self._unknown):
+                if digest in entries:
+                    entries.move_to_end(digest)
+                    return entries[digest]
+        return None
+
+    def put(self, digest: str, key: ApiKey | None) -> None:
+        with self._lock:
+            self._known.pop(digest, None)
+            self._unknown.pop(digest, None)
+            entries, limit = ((self._unknown, self._max_unknown) if key is None
+                              else (self._known, self._max_keys))
+            entries[digest] = (self._clock(), key)
+            while len(entries) > limit:
+                entries.popitem(last=False)
+
+    def add_spend(self, key_id: str, cost: float) -> None:
+        """Count ``cost`` on every cached copy of the key ``key_id``."""
+        with self._lock:
+            for digest, (stamp, key) in list(self._known.items()):
+                if key.id == key_id:
+                    self._known[digest] = (stamp, _replace_spend(key, key.month_spend + cost))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._known.clear()
+            self._unknown.clear()
 
 
 def _replace_spend(key: ApiKey, spent: float) -> ApiKey:

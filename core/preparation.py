@@ -32,6 +32,7 @@ from core.guards import Hold
 from core.images import image_models
 from core.keys import ApiKey
 from core.llm.gateway import CallRequest, Chains
+from core.llm.runtime import cache_partition
 from core.pricing import estimate_call
 from core.prompts import RENDER_SECONDS, PromptTemplate, parse_ref
 from core.routing import Choice, fit_context
@@ -142,7 +143,9 @@ async def prepare(service, call: Call) -> Plan:
     request = CallRequest(model=choice.model, call_id=call.call_id or str(uuid.uuid4()),
                           key_id=call.key.id if call.key else None, messages=messages,
                           temperature=call.temperature, max_tokens=call.max_tokens,
-                          chains=chains, options=structured.litellm_kwargs())
+                          chains=chains, options=structured.litellm_kwargs(),
+                          cache_scope=cache_partition(service.settings.cache, call.user_id,
+                                                      call.key.id if call.key else None))
     return Plan(call, request, choice, _recorded_metadata(call, choice), structured, estimate, holds)
 
 

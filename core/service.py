@@ -26,6 +26,7 @@ from core.llm.images import generate_images
 from core.catalog import Catalog, ModelEntry
 from core.config import Settings, load_settings
 from core.errors import AuthError, BadRequestError, ParleyError, StreamAbandonedError
+from core.key_budgets import KeyBudgetGuard
 from core.guards import CallLimiter, LocalLimiter, guard_for, limiter_for, user_limiter
 from core.llm.gateway import Gateway, count_tokens, warm_up
 from core.preparation import Call, Plan, check_names, prepare, settle
@@ -69,7 +70,7 @@ class AIService:
         closes it last); None: no store (nothing recorded, no preferences)."""
         self.settings = settings
         self.budget = budget  # a core.guards.BudgetGuard, or None: no hard budgets
-        self.key_budget = None  # guards API keys' monthly budgets (core.assembly sets it)
+        self.key_budget = KeyBudgetGuard()  # API keys' budgets, held in flight (in this process)
         self.catalog = Catalog(settings)
         self.recorder = recorder
         self.preferences = preferences  # callable user_id -> {service_type|None: model}
@@ -107,6 +108,7 @@ class AIService:
                       budget=guard_for(settings, env, store_opener=store) if record else None)
         service.limiter = user_limiter(settings, team)
         service.key_limiter = limiter_for(settings.redis_url)
+        service.key_budget = KeyBudgetGuard(settings.redis_url)  # shared by every worker
         return service
 
     @property

@@ -53,8 +53,14 @@ class Caller:
     async def generate(self, key: ApiKey, plan: Plan) -> GenerationResult:
         call = self.service.execute(plan)
         result = await (asyncio.wrap_future(self.service.submit(call)) if self.own_loop else call)
-        self.keyring.note_spend(key, result.cost)
+        self._note_spend(key, result.cost, planned=True)
         return result
+
+    def _note_spend(self, key: ApiKey, cost: float | None, *, planned: bool) -> None:
+        """Count a call's cost on the cached key. A planned call's cost was already added to
+        the shared spend when its key-budget hold was settled (``core.key_budgets``)."""
+        counted = planned and key.monthly_budget is not None and self.service.key_budget is not None
+        self.keyring.note_spend(key, cost, counted=counted)
 
     async def generate_image(self, key: ApiKey, *, service_type: str, model: str | None,
                              **request: Any) -> GenerationResult:
@@ -73,7 +79,7 @@ class Caller:
             model=model, user_id=key.user_id, service_type=service_type, key_id=key.id,
             metadata={"via": "api", "key_prefix": key.prefix}, **request)
         result = await (asyncio.wrap_future(self.service.submit(call)) if self.own_loop else call)
-        self.keyring.note_spend(key, result.cost)
+        self._note_spend(key, result.cost, planned=False)
         return result
 
     async def stream(self, key: ApiKey, plan: Plan) -> AsyncIterator[str | GenerationResult]:
@@ -84,7 +90,7 @@ class Caller:
         try:
             async for item in items:
                 if isinstance(item, GenerationResult):
-                    self.keyring.note_spend(key, item.cost)
+                    self._note_spend(key, item.cost, planned=True)
                 yield item
         finally:
             await items.aclose()

@@ -119,7 +119,8 @@ def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
 
     @routes.post("/api/ai/preference")
     async def set_preference(body: PreferenceRequest, key: ApiKey = Depends(key_of)):
-        """Store the key owner's default model (or their override for ``service_type``)."""
+        """Store the key owner's default model (or their override for ``service_type``). A
+        key fixed to a service type sets only that service type's model (else 403)."""
         return await run_in_threadpool(_save, caller, key, body.model, body.service_type)
 
     return routes
@@ -140,8 +141,11 @@ def _resolved(caller: Caller, key: ApiKey, service_type: str | None) -> dict[str
 def _save(caller: Caller, key: ApiKey, model: str, service_type: str | None) -> dict[str, Any]:
     from core.routing import preferences
 
-    if key.service_type and service_type not in (None, key.service_type):
-        raise ApiError(403, f"API key {key.prefix} is for service type {key.service_type!r}.",
+    if key.service_type and service_type != key.service_type:
+        # None would set the user's default, which every other service type falls back to.
+        target = "the default model" if service_type is None else f"the model for {service_type!r}"
+        raise ApiError(403, f"API key {key.prefix} is for service type {key.service_type!r}, so "
+                            f"it may set only that service type's model, not {target}.",
                        code="service_not_allowed")
     if not key.allows(model):
         raise ApiError(403, f"API key {key.prefix} may not use {model}.", code="model_not_allowed")

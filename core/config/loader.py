@@ -147,15 +147,18 @@ def _alerts(parley: dict, source: str) -> dict[str, Any]:
 
 
 def _cache(parley: dict, source: str, common: dict) -> dict[str, Any]:
-    """``parley.cache: {type: local|redis, ttl: seconds}`` (LiteLLM's response cache);
-    ``redis`` needs ``PARLEY_REDIS_URL``. Unset: no cache."""
+    """``parley.cache: {type: local|redis, ttl: seconds, scope: user|key|global}`` (LiteLLM's
+    response cache); ``redis`` needs ``PARLEY_REDIS_URL``. Unset: no cache."""
     raw = parley.get("cache")
     if raw is None:
         return {}
-    if not isinstance(raw, dict) or set(raw) - {"type", "ttl"}:
-        raise ConfigError("must be a mapping with type (local or redis) and ttl (seconds)",
-                          source=source, key="parley.cache")
-    kind, ttl = raw.get("type", "local"), raw.get("ttl", 3600)
+    if not isinstance(raw, dict) or set(raw) - {"type", "ttl", "scope"}:
+        raise ConfigError("must be a mapping with type (local or redis), ttl (seconds) and "
+                          "scope (user, key or global)", source=source, key="parley.cache")
+    kind, ttl, scope = raw.get("type", "local"), raw.get("ttl", 3600), raw.get("scope", "user")
+    if scope not in ("user", "key", "global"):
+        raise ConfigError(f"must be user, key or global, not {scope!r}", source=source,
+                          key="parley.cache.scope")
     if kind not in ("local", "redis"):
         raise ConfigError(f"type must be local or redis, not {kind!r}", source=source,
                           key="parley.cache.type")
@@ -165,7 +168,7 @@ def _cache(parley: dict, source: str, common: dict) -> dict[str, Any]:
     if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 < ttl <= 30 * 86400:
         raise ConfigError(f"ttl must be a number of seconds up to 30 days, not {ttl!r}",
                           source=source, key="parley.cache.ttl")
-    return {"type": kind, "ttl": float(ttl)}
+    return {"type": kind, "ttl": float(ttl), "scope": scope}
 
 
 def _check_name(name: Any, names: set[str], source: str, key: str) -> None:

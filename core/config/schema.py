@@ -207,6 +207,8 @@ class CacheSettings(_Section):
 
     type: Literal["local", "redis"] = "local"
     ttl: Annotated[Number, Field(gt=0, le=30 * 86400)] = 3600
+    # Who shares answers: user (default), key (the API key), global (everyone; opt-in).
+    scope: Literal["user", "key", "global"] = "user"
 
 
 class ParleySection(_Section):

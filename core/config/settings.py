@@ -37,7 +37,7 @@ class Settings:
     rate_limit_per_minute: int | None = None
     key_policy: dict[str, Any] = field(default_factory=dict)  # parley.key_policy, as written
     redis_url: str = ""  # PARLEY_REDIS_URL: limits, budgets, cooldowns and the cache shared
-    cache: dict[str, Any] = field(default_factory=dict)  # parley.cache: {type, ttl}; {} = off
+    cache: dict[str, Any] = field(default_factory=dict)  # parley.cache: {type, ttl, scope}; {} = off
     alerts: dict[str, Any] = field(default_factory=dict)  # parley.alerts (core/console/alerts.py)
     allowed_domains: tuple[str, ...] = ()  # team sign-in: hosted domains trusted without email_verified
     max_request_bytes: int = 4_000_000     # system prompt + history + prompt, UTF-8 bytes

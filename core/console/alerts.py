@@ -5,9 +5,10 @@ spend passes ``spike_factor`` (3) times the trailing 7-day average. Configured b
 An ``AlertWatcher`` thread checks the rollups every ``interval_s`` seconds, off every call's
 path, so an alert never delays a call. Each alert is raised once per period (the month for a
 budget, the day for a spike; the store's unique key makes that hold across workers), recorded
-in the ``alerts`` table, and delivered to every configured channel; a failed delivery is
-retried with growing waits until it succeeds. Error text kept on an alert names the failure,
-never the webhook URL or a password.
+in the ``alerts`` table, and delivered to every configured channel once; a channel that failed
+is retried (alone: the others are not sent again) with growing waits until it succeeds. An
+alert's ``last_error`` names the channels still owed (``webhook: <failure>; smtp: <failure>``)
+and each failure, never the webhook URL or a password.
 """
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ import smtplib
 import threading
 import uuid
 from email.message import EmailMessage
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Collection, Mapping
 
 from core.config.alerts import AlertSettings, SmtpSettings
 
-__all__ = ["AlertWatcher", "evaluate", "deliver", "start_watcher", "THRESHOLDS", "DeliveryError"]
+__all__ = ["AlertWatcher", "evaluate", "deliver", "start_watcher", "THRESHOLDS", "DeliveryError",
+           "owed_channels"]
 
 THRESHOLDS = (0.8, 1.0)
 log = logging.getLogger("parley.alerts")
@@ -82,25 +84,45 @@ def _spike(store, factor: float, today: dt.date) -> list[dict[str, Any]]:
                    f"average of ${average:,.2f} a day.", spent=spent, average=average)]
 
 
-def deliver(alert: dict[str, Any], channels: AlertSettings, env: Mapping[str, str]) -> None:
-    """Send ``alert`` to every configured channel; raises ``DeliveryError`` if one failed."""
-    failures = []
+def deliver(alert: dict[str, Any], channels: AlertSettings, env: Mapping[str, str],
+            only: Collection[str] | None = None) -> None:
+    """Send ``alert`` to every configured channel (``webhook``, ``smtp``), or to those of them
+    in ``only``; raises ``DeliveryError`` naming each one that failed (the others were sent)."""
+    senders: dict[str, Callable[[], None]] = {}
     if channels.webhook:
-        try:
-            _post_webhook(channels.webhook, alert)
-        except Exception as exc:  # noqa: BLE001 - named and retried, never raised into a call
-            failures.append(f"webhook: {_describe(exc)}")
+        senders["webhook"] = lambda: _post_webhook(channels.webhook, alert)
     if channels.smtp:
+        senders["smtp"] = lambda: _send_mail(channels.smtp, alert, env)
+    failures = {}
+    for name, send in senders.items():
+        if only is not None and name not in only:
+            continue
         try:
-            _send_mail(channels.smtp, alert, env)
-        except Exception as exc:  # noqa: BLE001 - as above
-            failures.append(f"smtp: {_describe(exc)}")
+            send()
+        except Exception as exc:  # noqa: BLE001 - named and retried, never raised into a call
+            failures[name] = _describe(exc)
     if failures:
-        raise DeliveryError("; ".join(failures))
+        raise DeliveryError(failures)
 
 
 class DeliveryError(Exception):
-    pass
+    """Channels that failed: ``failed`` maps each to its failure (no URL, no password);
+    ``str()`` is ``"webhook: <failure>; smtp: <failure>"``, as kept in ``last_error``."""
+
+    def __init__(self, failed: Mapping[str, str]):
+        self.failed = dict(failed)
+        super().__init__("; ".join(f"{name}: {why}" for name, why in self.failed.items()))
+
+
+def owed_channels(alert: dict[str, Any], channels: AlertSettings) -> set[str] | None:
+    """The configured channels ``alert`` still owes: those its ``last_error`` names. None
+    (every channel) for an alert never attempted, or whose error names none configured now."""
+    error = alert.get("last_error")
+    if not error:
+        return None
+    configured = {name for name, on in (("webhook", channels.webhook), ("smtp", channels.smtp)) if on}
+    owed = {part.partition(":")[0].strip() for part in error.split(";")} & configured
+    return owed or None
 
 
 def _post_webhook(url: str, alert: dict[str, Any]) -> None:
@@ -169,11 +191,12 @@ class AlertWatcher:
                 if self.store.raise_alert(a)]
 
     def deliver_due(self) -> int:
-        """Try every alert due for delivery once; returns how many were delivered."""
+        """Try every alert due for delivery once, on the channels it still owes (a channel
+        that took it before is not sent it again); returns how many were delivered."""
         delivered = 0
         for alert in self.store.lease_alerts(20, self.LEASE_S):
             try:
-                deliver(alert, self.channels, self._env)
+                deliver(alert, self.channels, self._env, owed_channels(alert, self.channels))
             except DeliveryError as exc:
                 log.warning("alert %s not delivered (attempt %d): %s", alert["kind"],
                             alert["attempts"], exc)

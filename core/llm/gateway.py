@@ -73,6 +73,9 @@ class CallRequest:
     chains: Chains = NO_CHAINS  # every model that may answer instead (decided by the plan)
     options: dict[str, Any] = field(default_factory=dict)  # tools, tool_choice, response_format, ...
     key_id: str | None = None  # the API key the call came through (recorded with it)
+    # Whose cached answers this call may get (runtime.cache_partition): None with a user- or
+    # key-scoped parley.cache means the call is neither answered from nor kept in the cache.
+    cache_scope: str | None = None
 
 
 @dataclass
@@ -236,7 +239,10 @@ class Gateway:
         # say so on every call, or it would answer from another gateway's cache.
         kwargs: dict[str, Any] = {"model": request.model, "messages": request.messages,
                                   "litellm_call_id": request.call_id, "drop_params": True,
-                                  "caching": bool(self.settings.cache)}
+                                  "caching": self._cached(request)}
+        if kwargs["caching"] and request.cache_scope is not None:
+            # LiteLLM prefixes its cache key with a per-call namespace; nothing of it is sent on.
+            kwargs["cache"] = {"namespace": runtime.cache_namespace(request.cache_scope)}
         if request.temperature is not None:
             kwargs["temperature"] = request.temperature
         if request.max_tokens is not None:
@@ -250,6 +256,13 @@ class Gateway:
         if not request.chains.fallbacks:
             kwargs["disable_fallbacks"] = True
         return kwargs
+
+    def _cached(self, request: CallRequest) -> bool:
+        """Whether the call uses parley.cache: a scoped cache only with the call's partition."""
+        cache = self.settings.cache
+        if not cache:
+            return False
+        return cache.get("scope", "user") == "global" or request.cache_scope is not None
 
     def _check_available(self, name: str) -> None:
         entry = self.catalog.get(name)

@@ -136,13 +136,33 @@ def provider_chunks(stream) -> list:
 
 
 def response_cache(cache: dict, redis_url: str):
-    """LiteLLM's response cache for ``parley.cache`` (``{type: local|redis, ttl}``). LiteLLM
-    keeps it in ``litellm.cache``, one per process: the last gateway built with one sets it."""
+    """LiteLLM's response cache for ``parley.cache`` (``{type: local|redis, ttl, scope}``).
+    LiteLLM keeps it in ``litellm.cache``, one per process: the last gateway built with one
+    sets it. Each call partitions it by its own namespace (``cache_namespace``)."""
     from litellm.caching.caching import Cache
 
     if cache["type"] == "redis":
         return Cache(type="redis", url=redis_url, ttl=cache["ttl"], namespace="parley")
     return Cache(type="local", ttl=cache["ttl"])
+
+
+def cache_partition(cache: dict, user_id: str | None, key_id: str | None) -> str | None:
+    """Whose answers a call may be served from, by ``parley.cache.scope``: ``user:<id>``
+    (``user``, the default), ``key:<id>`` (``key``; a call through no key falls back to its
+    user), or None (``global``, or no cache). The value goes to ``CallRequest.cache_scope``."""
+    if not cache or cache.get("scope", "user") == "global":
+        return None
+    if cache.get("scope") == "key" and key_id:
+        return f"key:{key_id}"
+    return f"user:{user_id}" if user_id else None
+
+
+def cache_namespace(partition: str) -> str:
+    """The cache-key prefix of a partition: a hash, so neither the cache's keys (Redis is
+    shared by workers) nor anything sent on carries a user or key id in clear."""
+    import hashlib
+
+    return "parley:" + hashlib.sha256(partition.encode("utf-8")).hexdigest()[:32]
 
 
 def is_cache_hit(response) -> bool:

@@ -32,6 +32,7 @@ def test_a_leased_alert_is_not_handed_out_twice_and_a_failure_is_retried(store):
     time.sleep(0.01)
     [again] = store.lease_alerts(10, 60)
     assert again["attempts"] == 2
+    assert again["last_error"] == "webhook: HTTPStatusError HTTP 500"  # the channel still owed
     store.alert_attempted("a1", None, 0)
     assert store.lease_alerts(10, 0) == []
     [row] = store.list_alerts()
