@@ -3,7 +3,6 @@ for a short while and only so many; known keys are kept apart, so a flood of ran
 neither fills memory nor pushes real keys out (each would cost a store read)."""
 from __future__ import annotations
 
-import datetime as dt
 import tracemalloc
 
 import pytest
