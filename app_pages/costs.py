@@ -9,7 +9,7 @@ import streamlit as st
 from core.console import analytics
 from core.console.budgets import WARN_AT, budget_report
 from core.guards import Budgets
-from core.images import image_models
+from core.image_requests import image_models
 from core.errors import ParleyError
 from core.pricing import money
 from ui import charts, tables

@@ -29,7 +29,7 @@ from core.attachments import check_attachments, content_parts, missing_capabilit
 from core.bounded import run_off_loop
 from core.errors import BadRequestError, NotAllowedError, ParleyError
 from core.guards import Hold
-from core.images import image_models
+from core.image_requests import image_models
 from core.keys import ApiKey
 from core.llm.gateway import CallRequest, Chains
 from core.llm.runtime import cache_partition

@@ -21,7 +21,7 @@ import uuid
 from typing import Any, AsyncIterator, Iterator, Mapping
 
 from core.attachments import check_attachments, redacted
-from core.images import check_image_request
+from core.image_requests import check_image_request
 from core.llm.images import generate_images
 from core.catalog import Catalog, ModelEntry
 from core.config import Settings, load_settings
@@ -240,7 +240,7 @@ class AIService:
                              service_type: str = "images", metadata: dict | None = None,
                              key_id: str | None = None) -> GenerationResult:
         """``n`` images from ``prompt`` by an image model (None: the first configured one; see
-        core/images.py), priced per image by LiteLLM and recorded with ``kind="image"``.
+        core/image_requests.py), priced per image by LiteLLM and recorded with ``kind="image"``.
         The result's ``images`` hold the pictures; ``cost`` is None when the price is unknown."""
         request = dataclasses.replace(check_image_request(self.settings, model, prompt, n, size,
                                                           quality, str(uuid.uuid4())), key_id=key_id)

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from core.api.calls import Caller
+from core.api.caller import Caller
 from core.api.errors import ApiError, from_parley_error
 from core.assembly import keyring_for
 from core.keys import KeyRing
@@ -39,7 +39,7 @@ def create_app(service, keyring: KeyRing | None = None, *, own_loop: bool = Fals
     """The API on ``service`` (an ``AIService``, built by ``core.assembly``). ``keyring``
     defaults to the keys in the service's store; ``own_loop`` runs calls on the service's loop
     thread (for a host whose loop the service does not own, like Streamlit's)."""
-    from core.api import openai_routes, seed_routes
+    from core.api import openai_routes, parley_routes
 
     caller = Caller(service, keyring or keyring_for(service), own_loop=own_loop)
     limit = max_body_bytes or int(os.environ.get("PARLEY_API_MAX_BODY_BYTES") or MAX_BODY_BYTES)
@@ -49,7 +49,7 @@ def create_app(service, keyring: KeyRing | None = None, *, own_loop: bool = Fals
                   description="OpenAI-compatible chat completions and Parley's own routes. "
                               "Every route needs `Authorization: Bearer pk-...`.")
     app.include_router(openai_routes.router(caller, route_class))
-    app.include_router(seed_routes.router(caller, route_class))
+    app.include_router(parley_routes.router(caller, route_class))
     app.state.caller = caller
     return app
 

@@ -105,7 +105,7 @@ def spend_by_day(store: UsageReader, filters: Filters, *, by: str = "model",
 def spend_by_kind_day(store: UsageReader, filters: Filters, image_models: set[str], *,
                       as_user: str | None = None) -> pd.DataFrame:
     """One row per day and ``kind`` (``chat`` | ``image``), then ``USAGE_COLUMNS``: a model
-    makes images or answers, never both (``core.images.image_models`` names the image ones),
+    makes images or answers, never both (``core.image_requests.image_models`` names the image ones),
     so the kind of spend is its model's, read from the same rollup as ``spend_by_day``."""
     frame = spend_by_day(store, filters, by="model", as_user=as_user)
     frame["kind"] = ["image" if m in image_models else "chat" for m in frame["model"]]

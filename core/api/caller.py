@@ -65,7 +65,7 @@ class Caller:
     async def generate_image(self, key: ApiKey, *, service_type: str, model: str | None,
                              **request: Any) -> GenerationResult:
         """``AIService.generate_image`` for the key: its models, its rate limit, its user."""
-        from core.images import image_models
+        from core.image_requests import image_models
 
         if model is not None:
             self.service.catalog.get(model)  # 404 for an unknown model

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from core.api.calls import Caller
+from core.api.caller import Caller
 from core.api.errors import ApiError
 from core.keys import ApiKey
 from core.api.openai_routes import result_headers
