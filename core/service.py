@@ -296,10 +296,11 @@ class AIService:
         on first use; None when the service records nothing)."""
         return self.shared_store() if self.shared_store is not None else None
 
-    def close(self) -> None:
-        """Ship what is recorded, stop the background loop, then close the store."""
+    def close(self, ship_seconds: float = 5.0) -> None:
+        """Ship what is recorded (for at most ``ship_seconds``: what is left stays in the
+        local spool for the next start), stop the background loop, then close the store."""
         if self.recorder is not None:
-            self.recorder.close()
+            self.recorder.close(timeout=ship_seconds)
         if isinstance(self.preferences, PreferenceBook):
             self.preferences.close()
         if self.budget is not None:

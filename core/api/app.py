@@ -15,6 +15,7 @@ import logging
 import os
 from typing import Any, Callable
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -117,6 +118,20 @@ async def _read_limited(request: Request, limit: int) -> None:
                             "send it at once.", type="invalid_request_error",
                        code="request_timeout") from None
     request._body = b"".join(chunks)  # Starlette's documented cache of the body
+    _parse_json(request)
+
+
+def _parse_json(request: Request) -> None:
+    """Parse a JSON body with orjson (a 3 MB body in about a third of the stdlib's time, on
+    the event loop every request shares) into Starlette's cache of it, ``request.json()``. A
+    body orjson refuses (NaN, a huge integer, bad UTF-8) is left to the stdlib parser, which
+    answers it exactly as before."""
+    if not request._body or "json" not in request.headers.get("content-type", "json"):
+        return
+    try:
+        request._json = orjson.loads(request._body)
+    except orjson.JSONDecodeError:
+        pass  # the stdlib parser decides, as before: accepted, or FastAPI's "not valid JSON"
 
 
 def error_response(exc: BaseException, secrets: tuple[str, ...] = ()) -> JSONResponse:

@@ -18,7 +18,8 @@ import contextlib
 
 __all__ = ["build", "run", "GRACEFUL_SECONDS"]
 
-GRACEFUL_SECONDS = 3
+GRACEFUL_SECONDS = 2  # requests in flight at SIGTERM get this long to finish
+SHIP_SECONDS = 1.0  # then the recorder ships for at most this long (the rest waits in the spool)
 
 
 def build():
@@ -34,12 +35,15 @@ def build():
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         isolated.warm()  # template workers start now, not on the first user's render
+        # litellm's import and the Router take seconds: done before the first request, not
+        # on the event loop in the middle of serving (it would stall every user and SIGTERM)
+        parley.service.gateway.router  # noqa: B018 - built now, on purpose
         try:
             yield
         finally:
             if watcher is not None:
                 watcher.close()
-            parley.close()
+            parley.close(ship_seconds=SHIP_SECONDS)
 
     app = create_app(parley.service, parley.keyring)
     app.router.lifespan_context = lifespan
