@@ -47,8 +47,8 @@ _INSERT_LOG = """
       provider_model, status, error_class, error, input_tokens, output_tokens, total_tokens,
       total_cost, response_time_ms, ttft_ms, fallback_of, is_demo, messages, response, metadata,
       kind, reasoning_tokens, cache_read_tokens, cache_write_tokens, tool_calls, saved_cost,
-      key_id, cache_hit)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      key_id, cache_hit, price_id, provider_cost)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (litellm_call_id) DO NOTHING"""
 
 
@@ -370,4 +370,4 @@ def _log_values(record: CallRecord, created_at: str) -> tuple:
             _to_json(record.metadata) if record.metadata else "{}", record.kind or "chat",
             record.reasoning_tokens or 0, record.cache_read_tokens or 0,
             record.cache_write_tokens or 0, record.tool_calls or 0, record.saved_cost,
-            record.key_id, int(record.cache_hit))
+            record.key_id, int(record.cache_hit), record.price_id, record.provider_cost)
