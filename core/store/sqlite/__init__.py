@@ -29,6 +29,7 @@ from core.errors import BadRequestError, StoreUnavailableError
 from core.results import CallRecord
 from core.store.alerts import SqliteAlerts
 from core.store.keys import SqliteKeys
+from core.store.ledgers import SqlLedgers
 from core.store.sqlite import migrations as sqlite_migrations, rollups as sqlite_console
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, pick_grain,
                                 rollup_increments)
@@ -52,7 +53,7 @@ _INSERT_LOG = """
     ON CONFLICT (litellm_call_id) DO NOTHING"""
 
 
-class SqliteStore(SqliteKeys, SqliteAlerts):
+class SqliteStore(SqliteKeys, SqliteAlerts, SqlLedgers):
     """A ``Store`` in one SQLite file (``":memory:"`` for a private in-memory database)."""
 
     backend = "sqlite"
@@ -128,6 +129,16 @@ class SqliteStore(SqliteKeys, SqliteAlerts):
             conn.executemany("INSERT OR IGNORE INTO parley_admins VALUES (?, ?)",
                              [(a, utc_iso(dt.datetime.now(dt.timezone.utc))) for a in wanted])
             return conn.execute("SELECT count(*) FROM parley_admins").fetchone()[0]
+
+    def _ledger_rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            cursor = conn.execute(sql, list(params))
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def _ledger_write(self, sql: str, rows) -> list[int]:
+        with self._writing() as conn:
+            return [conn.execute(sql, list(row)).fetchone()[0] for row in rows]
 
     # -- Store ----------------------------------------------------------------------
 
