@@ -117,19 +117,30 @@ def run_db_upgrade(args, ctx: CliContext) -> int:
         applied = ctx.store().upgrade()
         admins = sync_admins(ctx.settings, ctx.store())
         sync_key_policy(ctx.settings, ctx.store())
+        seeded = seed_prices(ctx)
     except ParleyError:
         raise
     except Exception as exc:
         return _store_failed(args, ctx, exc)
     if args.json:
-        print(json.dumps({"applied": applied, "admins": admins}))
+        print(json.dumps({"applied": applied, "admins": admins, "prices_added": len(seeded)}))
         return 0
     if applied:
         print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
     else:
         print("the schema is current; nothing to apply")
     print(f"admins: {admins} from parley.admins")
+    print(f"price book: {len(seeded)} new entr{'y' if len(seeded) == 1 else 'ies'}")
     return 0
+
+
+def seed_prices(ctx: CliContext) -> list[dict]:
+    """The price book gets an entry for each model whose configured price is new or changed."""
+    from core.catalog import Catalog
+    from core.price_book import PriceBook
+
+    store = ctx.store()
+    return PriceBook(lambda: store, Catalog(ctx.settings)).sync()
 
 
 def run_db_status(args, ctx: CliContext) -> int:
