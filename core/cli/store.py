@@ -135,10 +135,13 @@ def run_db_upgrade(args, ctx: CliContext) -> int:
 
 
 def seed_prices(ctx: CliContext) -> list[dict]:
-    """The price book gets an entry for each model whose configured price is new or changed."""
+    """The price book gets an entry for each model whose configured price is new or changed
+    (none for a store-only context, whose settings name no models)."""
     from core.catalog import Catalog
     from core.price_book import PriceBook
 
+    if not hasattr(ctx.settings, "models"):
+        return []
     store = ctx.store()
     return PriceBook(lambda: store, Catalog(ctx.settings)).sync()
 
