@@ -118,6 +118,7 @@ def run_db_upgrade(args, ctx: CliContext) -> int:
         admins = sync_admins(ctx.settings, ctx.store())
         sync_key_policy(ctx.settings, ctx.store())
         seeded = seed_prices(ctx)
+        audit_budgets(ctx)
     except ParleyError:
         raise
     except Exception as exc:
@@ -132,6 +133,17 @@ def run_db_upgrade(args, ctx: CliContext) -> int:
     print(f"admins: {admins} from parley.admins")
     print(f"price book: {len(seeded)} new entr{'y' if len(seeded) == 1 else 'ies'}")
     return 0
+
+
+def audit_budgets(ctx: CliContext) -> None:
+    """A change of ``parley.budgets`` since the last upgrade is audited as ``budgets.set``."""
+    from core.audit import last_recorded, record_if_changed
+
+    budgets = json.loads(json.dumps(getattr(ctx.settings, "budgets", None) or {}, sort_keys=True,
+                                    default=str))
+    store = ctx.store()
+    record_if_changed(store, None, "budgets.set", "parley.budgets",
+                      last_recorded(store, "budgets.set", "parley.budgets"), budgets)
 
 
 def seed_prices(ctx: CliContext) -> list[dict]:

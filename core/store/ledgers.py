@@ -5,7 +5,8 @@ and the checks behind ``db verify``.
 primitives: ``_ledger_rows(sql, params) -> list[dict]`` and ``_ledger_write(sql, rows) ->
 list[int]`` (the ids ``RETURNING id`` gave, one transaction for all ``rows``), and a
 ``backend`` name that picks the SQL dialect below. Statements use ``{p}`` for a parameter and
-``{j}`` for a JSON parameter.
+``{j}`` for a JSON one, ``{t}``, ``{ts}`` and ``{d}`` for text, a time and a day that may be
+NULL (Postgres must be told their type).
 
 Rows come back with plain Python values: floats (never ``Decimal``), ISO 8601 text for
 timestamps and ``YYYY-MM-DD`` for days. The tables are append-only where the audit needs it:
@@ -26,8 +27,9 @@ __all__ = ["SqlLedgers", "PRICE_CLASSES", "BILL_FIELDS"]
 PRICE_CLASSES = ("input", "output", "cache_read", "cache_write", "reasoning", "image")
 BILL_FIELDS = ("provider", "day", "model", "token_class", "tokens", "billed")
 _DIALECT = {
-    "sqlite": {"p": "?", "j": "?", "day": "date(created_at)"},
-    "postgres": {"p": "%s", "j": "%s::jsonb", "day": "(created_at at time zone 'UTC')::date"},
+    "sqlite": {"p": "?", "j": "?", "t": "?", "ts": "?", "d": "?", "day": "date(created_at)"},
+    "postgres": {"p": "%s", "j": "%s::jsonb", "t": "%s::text", "ts": "%s::timestamptz",
+                 "d": "%s::date", "day": "(created_at at time zone 'UTC')::date"},
 }
 _PRICE_COLUMNS = ("model", "provider_model", "valid_from", *PRICE_CLASSES, "tiers", "source",
                   "created_by", "created_at")
@@ -88,7 +90,7 @@ class SqlLedgers:
 
     def price_entries(self, model: str | None = None) -> list[dict[str, Any]]:
         """Every entry (or ``model``'s), oldest ``valid_from`` first (ties: first added)."""
-        rows = self._rows("SELECT * FROM price_book WHERE ({p} IS NULL OR model = {p}) "
+        rows = self._rows("SELECT * FROM price_book WHERE ({t} IS NULL OR model = {t}) "
                           "ORDER BY model, valid_from, id", (model, model))
         for row in rows:
             row["tiers"] = _loaded(row["tiers"]) or {}
@@ -114,7 +116,7 @@ class SqlLedgers:
     def bills(self, since: str | None = None) -> list[dict[str, Any]]:
         """Imported bill lines from day ``since`` (YYYY-MM-DD) on, by day, provider, model."""
         return self._rows("SELECT provider, day, model, token_class, tokens, billed FROM "
-                          "provider_bills WHERE ({p} IS NULL OR day >= {p}) "
+                          "provider_bills WHERE ({d} IS NULL OR day >= {d}) "
                           "ORDER BY day, provider, model, token_class", (since, since))
 
     def recorded_by_day(self, since: str | None = None) -> list[dict[str, Any]]:
@@ -127,7 +129,7 @@ class SqlLedgers:
             "sum(cache_write_tokens) AS cache_write_tokens, "
             "sum(reasoning_tokens) AS reasoning_tokens, coalesce(sum(total_cost), 0) AS cost, "
             "sum(provider_cost) AS provider_cost FROM request_logs "
-            "WHERE is_demo = {false} AND ({p} IS NULL OR created_at >= {p}) "
+            "WHERE is_demo = {false} AND ({ts} IS NULL OR created_at >= {ts}) "
             "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3".replace(
                 "{false}", "0" if self.backend == "sqlite" else "false"), (since, since))
 
@@ -150,8 +152,8 @@ class SqlLedgers:
         prefix = None if not action else action.replace("%", "") + "%"
         rows = self._rows(
             "SELECT id, created_at, actor, action, target, before, after FROM audit_log "
-            "WHERE ({p} IS NULL OR created_at >= {p}) AND ({p} IS NULL OR action LIKE {p}) "
-            "AND ({p} IS NULL OR actor = {p}) ORDER BY created_at DESC, id DESC LIMIT "
+            "WHERE ({ts} IS NULL OR created_at >= {ts}) AND ({t} IS NULL OR action LIKE {t}) "
+            "AND ({t} IS NULL OR actor = {t}) ORDER BY created_at DESC, id DESC LIMIT "
             + str(int(limit)), (since, since, prefix, prefix, actor, actor))
         for row in rows:
             row["before"], row["after"] = _loaded(row["before"]), _loaded(row["after"])
