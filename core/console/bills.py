@@ -180,4 +180,4 @@ def read_bill(text: str, provider: str) -> list[dict[str, Any]]:
                 summed[key]["tokens"] = (summed[key]["tokens"] or 0) + line["tokens"]
         else:
             summed[key] = dict(line)
-    return sorted(summed.values(), key=lambda l: (l["day"], l["model"], l["token_class"]))
+    return sorted(summed.values(), key=lambda line: (line["day"], line["model"], line["token_class"]))

@@ -49,6 +49,10 @@ def _loaded(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, default=str, sort_keys=True)
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat()
 
@@ -141,9 +145,8 @@ class SqlLedgers:
             raise BadRequestError("An audit entry needs who acted and what they did.")
         sql = self._sql("INSERT INTO audit_log (created_at, actor, action, target, before, "
                         "after) VALUES ({p}, {p}, {p}, {p}, {j}, {j}) RETURNING id")
-        dump = (lambda v: None if v is None else json.dumps(v, default=str, sort_keys=True))
-        return self._ledger_write(sql, [[_now(), actor, action, target or "", dump(before),
-                                         dump(after)]])[0]
+        return self._ledger_write(sql, [[_now(), actor, action, target or "", _dump(before),
+                                         _dump(after)]])[0]
 
     def audit_entries(self, *, since: str | None = None, action: str | None = None,
                       actor: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
@@ -177,11 +180,11 @@ class SqlLedgers:
         """Groups of ``usage_daily`` whose calls, failures, tokens or cost differ from the sums
         of their ``request_logs`` rows (either side may be missing). Empty when they agree."""
         rows = self._rows(
-            f"WITH r AS (SELECT {{day}} AS day, user_id, provider, model, service_type, is_demo, "
+            "WITH r AS (SELECT {day} AS day, user_id, provider, model, service_type, is_demo, "
             "count(*) AS calls, sum(CASE WHEN status = 'failure' THEN 1 ELSE 0 END) AS failures, "
             "sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, "
             "coalesce(sum(total_cost), 0) AS cost FROM request_logs GROUP BY 1, 2, 3, 4, 5, 6), "
-            f"u AS (SELECT CAST(day AS TEXT) AS day, user_id, provider, model, service_type, "
+            "u AS (SELECT CAST(day AS TEXT) AS day, user_id, provider, model, service_type, "
             "is_demo, calls, failures, input_tokens, output_tokens, cost FROM usage_daily) "
             "SELECT coalesce(r.day, u.day) AS day, coalesce(r.user_id, u.user_id) AS user_id, "
             "coalesce(r.model, u.model) AS model, r.calls AS row_calls, u.calls AS rollup_calls, "
