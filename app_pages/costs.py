@@ -163,7 +163,11 @@ def show_reprice_side_by_side(filters: analytics.Filters) -> None:
     if side.empty:
         return
     st.plotly_chart(charts.reprice_side_by_side(side, other))
-    tables.show(side, key="costs_reprice_side")
+    for row in side.itertuples():
+        shown = ["price unknown" if value != value else money(value)
+                 for value in (row.as_recorded, row.at_today, row.on_other)]
+        st.markdown(f"- **{row.model}**: {shown[0]} as recorded · {shown[1]} at today's prices "
+                    f"· {shown[2]} on {other}")
 
 
 def show_reprice(filters: analytics.Filters, total: dict) -> None:

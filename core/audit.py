@@ -42,8 +42,8 @@ def record_change(store, actor: str | None, action: str, target: str = "",
 def record_if_changed(store, actor: str | None, action: str, target: str, before: Any,
                       after: Any) -> int | None:
     """``record_change`` when ``before`` differs from ``after`` (a sync that changed nothing
-    leaves no entry)."""
-    if before == after:
+    leaves no entry, nor does a first sync of nothing)."""
+    if before == after or (before is None and not after):
         return None
     return record_change(store, actor, action, target, before, after)
 

@@ -169,5 +169,6 @@ def reconciliation(frame: pd.DataFrame) -> go.Figure:
     fig.add_trace(go.Scatter(x=daily["day"], y=daily["billed"] - daily["recorded"],
                              name="difference", mode="lines+markers", hovertemplate=_MONEY))
     fig.update_layout(barmode="group")
+    fig.update_xaxes(type="category")  # one bar group per day, not a time axis in milliseconds
     _money_axis(fig)
     return _tidy(fig, "Provider's bill against recorded cost, per day")

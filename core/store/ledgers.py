@@ -180,7 +180,7 @@ class SqlLedgers:
         """Groups of ``usage_daily`` whose calls, failures, tokens or cost differ from the sums
         of their ``request_logs`` rows (either side may be missing). Empty when they agree."""
         rows = self._rows(
-            "WITH r AS (SELECT {day} AS day, user_id, provider, model, service_type, is_demo, "
+            "WITH r AS (SELECT CAST({day} AS TEXT) AS day, user_id, provider, model, service_type, is_demo, "
             "count(*) AS calls, sum(CASE WHEN status = 'failure' THEN 1 ELSE 0 END) AS failures, "
             "sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, "
             "coalesce(sum(total_cost), 0) AS cost FROM request_logs GROUP BY 1, 2, 3, 4, 5, 6), "
@@ -189,7 +189,7 @@ class SqlLedgers:
             "SELECT coalesce(r.day, u.day) AS day, coalesce(r.user_id, u.user_id) AS user_id, "
             "coalesce(r.model, u.model) AS model, r.calls AS row_calls, u.calls AS rollup_calls, "
             "r.cost AS row_cost, u.cost AS rollup_cost FROM r FULL OUTER JOIN u ON "
-            "CAST(r.day AS TEXT) = u.day AND r.user_id = u.user_id AND r.provider = u.provider "
+            "r.day = u.day AND r.user_id = u.user_id AND r.provider = u.provider "
             "AND r.model = u.model AND r.service_type = u.service_type AND r.is_demo = u.is_demo "
             "WHERE r.calls IS NULL OR u.calls IS NULL OR r.calls <> u.calls OR "
             "r.failures <> u.failures OR r.input_tokens <> u.input_tokens OR "
