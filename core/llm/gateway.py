@@ -306,7 +306,9 @@ class Gateway:
                                                            classes.cache_read_tokens or 0,
                                                            classes.cache_write_tokens or 0,
                                                            classes.reasoning_tokens or 0))
-        result.provider_cost = None if estimated else reported_cost(usage)
+        # Only OpenRouter bills what usage.cost says; LiteLLM puts its own estimate there for
+        # other providers, which is not the provider's figure.
+        result.provider_cost = reported_cost(usage) if entry.provider == "openrouter" and not estimated else None
         result.price_known = result.cost is not None
         if cache_hit:  # answered from parley.cache: nothing was billed; say what it saved
             result.cache_hit, result.saved_cost, result.cost = True, result.cost, 0.0

@@ -106,8 +106,8 @@ def _count(holder, name: str) -> int | None:
 
 
 def reported_cost(usage) -> float | None:
-    """What the provider itself says the call cost, when its usage carries a figure:
-    OpenRouter's ``usage.cost`` (USD; its docs' "usage accounting"). None otherwise."""
+    """The ``cost`` a usage object carries (USD), or None. The caller asks only for
+    OpenRouter's responses, where it is the provider's own figure ("usage accounting")."""
     cost = getattr(usage, "cost", None)
     if cost is None and isinstance(getattr(usage, "model_extra", None), dict):
         cost = usage.model_extra.get("cost")

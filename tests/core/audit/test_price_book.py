@@ -90,3 +90,14 @@ def test_prices_cli_seeds_lists_sets_and_shows_history(emulator, tmp_path, monke
     history = json.loads(capsys.readouterr().out)
     assert [h["source"] for h in history] == ["litellm", "manual"]
     assert history[1]["cache_read"] == 0.2 and history[1]["valid_from"].startswith("2030-01-01")
+
+
+def test_openrouters_usage_cost_is_read_as_the_providers_figure():
+    from core.llm import runtime
+    from core.llm.usage import reported_cost
+
+    litellm = runtime.load()
+    usage = litellm.Usage(prompt_tokens=194, completion_tokens=2, total_tokens=196, cost=0.95)
+    assert reported_cost(usage) == 0.95  # OpenRouter's "usage accounting" shape
+    assert reported_cost(litellm.Usage(prompt_tokens=1, completion_tokens=1, total_tokens=2)) is None
+    assert reported_cost(None) is None
