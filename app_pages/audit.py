@@ -42,3 +42,12 @@ st.dataframe(pd.DataFrame([{"When (UTC)": e["created_at"][:19].replace("T", " ")
                             "Action": e["action"], "On": e["target"], "Before": shown(e["before"]),
                             "After": shown(e["after"])} for e in entries]),
              hide_index=True, width="stretch")
+
+labels = {f"#{e['id']} · {e['action']} · {e['target']}": e for e in entries}
+chosen = labels[st.selectbox("Entry", list(labels), key="audit_entry",
+                             help="The whole value before and after the change.")]
+before, after = st.columns(2)
+before.caption("Before")
+before.json(chosen["before"] if chosen["before"] is not None else {}, expanded=True)
+after.caption("After")
+after.json(chosen["after"] if chosen["after"] is not None else {}, expanded=True)
