@@ -1,7 +1,7 @@
 """Parley's Streamlit entry: page config, identity, and the role-aware navigation.
 
 Everyone gets compare, chat, preferences, usage, providers and API keys; admins also get the cost
-console. For anyone else the admin pages are registered but hidden, and the gate below shows
+console, reconciliation and the audit log. For anyone else the admin pages are registered but hidden, and the gate below shows
 "Admins only" instead of running them, so a direct link (``/costs``) shows no data. In team
 mode a visitor who has not signed in gets the login page, whatever URL they opened. In local
 mode a browser that is not on this machine gets a refusal page and nothing else.
@@ -24,8 +24,10 @@ PAGES = [("app_pages/compare.py", "Compare", ":material/compare_arrows:", "compa
          ("app_pages/calls.py", "Calls", ":material/receipt_long:", "calls"),
          ("app_pages/providers.py", "Providers", ":material/power:", "providers"),
          ("app_pages/keys.py", "API keys", ":material/key:", "keys"),
-         ("app_pages/costs.py", "Cost console", ":material/payments:", "costs")]
-ADMIN_PAGES = {"costs"}  # url paths only admins may open
+         ("app_pages/costs.py", "Cost console", ":material/payments:", "costs"),
+         ("app_pages/reconciliation.py", "Reconciliation", ":material/balance:", "reconciliation"),
+         ("app_pages/audit.py", "Audit log", ":material/history:", "audit")]
+ADMIN_PAGES = {"costs", "reconciliation", "audit"}  # url paths only admins may open
 
 st.set_page_config(page_title="Parley", page_icon="🗣️", layout="wide")
 refuse_remote_client()  # local mode: only this machine's browser (its user is an admin)

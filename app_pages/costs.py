@@ -151,12 +151,32 @@ def show_month(filters: analytics.Filters) -> None:
     tables.show(report, key="costs_budget_table")
 
 
+def show_reprice_side_by_side(filters: analytics.Filters) -> None:
+    """As recorded (each call at the price then in force), at today's price-book entry, and
+    on a model B the admin picks, per model."""
+    names = svc.catalog.names()
+    if not names or svc.prices is None:
+        return
+    other = st.selectbox("Model B", names, key="costs_reprice_other",
+                         help="Price the same tokens at this model's prices.")
+    side = analytics.reprice_side_by_side(store, filters, svc.catalog, svc.prices.current, other)
+    if side.empty:
+        return
+    st.plotly_chart(charts.reprice_side_by_side(side, other))
+    for row in side.itertuples():
+        shown = ["price unknown" if value != value else money(value)
+                 for value in (row.as_recorded, row.at_today, row.on_other)]
+        st.markdown(f"- **{row.model}**: {shown[0]} as recorded · {shown[1]} at today's prices "
+                    f"· {shown[2]} on {other}")
+
+
 def show_reprice(filters: analytics.Filters, total: dict) -> None:
     st.subheader("Re-pricing")
     frame = analytics.reprice(store, filters, svc.catalog.with_references())
     st.caption("What these calls' tokens would have cost on each model, at its price per token; "
                "models that are not configured here are priced from LiteLLM's price list.")
     st.plotly_chart(charts.reprice(frame, total["cost"]))
+    show_reprice_side_by_side(filters)
     for row in frame.itertuples():
         cost = "price unknown" if row.would_cost != row.would_cost else (
             "local (free)" if row.provider == "local" and not row.would_cost else money(row.would_cost))

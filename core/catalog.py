@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,7 +25,7 @@ from core.config.discovery import Endpoint, discover
 from core.config.environment import how_to_add, reference_models
 from core.errors import UnknownModelError
 
-__all__ = ["ModelEntry", "Catalog", "LOCAL_PROVIDERS", "cost_map_entry", "provider_of",
+__all__ = ["ModelEntry", "Catalog", "LOCAL_PROVIDERS", "CLASS_PRICE_KEYS", "cost_map_entry", "provider_of",
            "ModelStatus", "model_statuses"]
 
 LOCAL_PROVIDERS = {"ollama", "lm_studio", "vllm", "local"}  # their calls cost nothing
@@ -33,6 +33,12 @@ _PROVIDER_ALIASES = {"ollama_chat": "ollama", "hosted_vllm": "vllm", LOCAL_PROVI
                      "vertex_ai": "gemini", "vertex_ai_beta": "gemini", "azure": "openai",
                      "text-completion-openai": "openai"}
 _TIER_KEYS = ("input_cost_per_token_above_200k_tokens", "output_cost_per_token_above_200k_tokens")
+# LiteLLM's cost-map keys for each token class a price book entry keeps (USD per token).
+CLASS_PRICE_KEYS = {"input": "input_cost_per_token", "output": "output_cost_per_token",
+                    "cache_read": "cache_read_input_token_cost",
+                    "cache_write": "cache_creation_input_token_cost",
+                    "reasoning": "output_cost_per_reasoning_token",
+                    "image": "input_cost_per_image_token"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,9 @@ class ModelEntry:
     tiers: dict[str, float]
     available: bool
     missing: tuple[str, ...]
+    # Every token class's price as configured (``CLASS_PRICE_KEYS``: map, then litellm_params,
+    # then model_info); a class absent here is priced at the input (or output) rate.
+    class_prices: dict[str, float] = field(default_factory=dict)
 
     @property
     def is_local(self) -> bool:
@@ -182,7 +191,9 @@ def _entry(config: ModelConfig) -> ModelEntry:
         input_cost_per_token=None if input_price is None else float(input_price),
         output_cost_per_token=None if output_price is None else float(output_price),
         tiers={k: float(merged[k]) for k in _TIER_KEYS if merged.get(k) is not None},
-        available=config.key_present, missing=config.missing_env)
+        available=config.key_present, missing=config.missing_env,
+        class_prices={name: float(merged[key]) for name, key in CLASS_PRICE_KEYS.items()
+                      if isinstance(merged.get(key), (int, float))})
 
 
 # -- status: can each model answer now (the providers page) ------------------------------

@@ -20,6 +20,7 @@ import getpass
 import os
 from typing import Any, Mapping
 
+from core.audit import last_recorded, record_if_changed
 from core.config import Settings
 
 __all__ = ["LOCAL", "TEAM", "local_user", "is_admin", "normalise_user", "sync_admins",
@@ -66,8 +67,12 @@ def sign_in_problem(claims: Mapping[str, Any], allowed_domains: tuple[str, ...])
 
 def sync_admins(settings: Settings, store) -> int:
     """Copy ``parley.admins`` into ``store``'s ``parley_admins`` (exactly that list); returns
-    how many admins the database now holds."""
-    return store.sync_admins([normalise_user(a) for a in settings.admins])
+    how many admins the database now holds. A changed list is audited as ``admins.sync``."""
+    wanted = sorted({normalise_user(a) for a in settings.admins if a and a.strip()})
+    count = store.sync_admins(wanted)
+    record_if_changed(store, None, "admins.sync", "parley.admins",
+                      last_recorded(store, "admins.sync", "parley.admins"), wanted)
+    return count
 
 
 def is_admin(settings: Settings, user: str | None, *, mode: str = TEAM) -> bool:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 import secrets
 import threading
@@ -33,6 +34,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from core.audit import last_recorded, record_change, record_if_changed
 from core.errors import BadRequestError, ParleyError, StoreUnavailableError
 from core.store.key_policy import check_new_key, policy_rows
 
@@ -197,7 +199,10 @@ class KeyRing:
                "rate_limit_per_minute": rate_limit, "expires_at": _iso(expires_at),
                "created_at": _iso(self._now()), "created_by": created_by}
         self.store.create_key(row, as_user=as_user)
-        return secret, ApiKey.from_row(row)
+        key = ApiKey.from_row(row)
+        record_change(self.store, as_user or created_by, "keys.create", key.prefix, None,
+                      key.to_json())
+        return secret, key
 
     def list(self, user_id: str | None = None, *, as_user: str | None = None) -> list[ApiKey]:
         return [ApiKey.from_row(row) for row in self.store.list_keys(user_id, as_user=as_user)]
@@ -211,6 +216,7 @@ class KeyRing:
         if done is None:
             raise BadRequestError(f"There is no key {prefix} you may revoke.")
         self._cache.clear()
+        record_change(self.store, as_user, "keys.revoke", prefix[:PREFIX_LENGTH], None, done)
         return done
 
     def cached(self, authorization: str | None) -> bool:
@@ -287,8 +293,14 @@ class KeyRing:
 
 def sync_key_policy(settings, store) -> int:
     """Copy ``parley.key_policy`` (its defaults where unset) into ``store``; returns how many
-    policy rows it now holds (everyone's, and one per user with their own caps)."""
-    return store.sync_key_policy(policy_rows(settings.key_policy))
+    policy rows it now holds (everyone's, and one per user with their own caps). A change is
+    audited as ``keys.limits``."""
+    rows = policy_rows(settings.key_policy)
+    count = store.sync_key_policy(rows)
+    shown = json.loads(json.dumps(rows, default=str, sort_keys=True))
+    record_if_changed(store, None, "keys.limits", "parley.key_policy",
+                      last_recorded(store, "keys.limits", "parley.key_policy"), shown)
+    return count
 
 
 class _KeyCache:

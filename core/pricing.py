@@ -17,13 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from core.catalog import ModelEntry, cost_map_entry
+from core.catalog import CLASS_PRICE_KEYS, ModelEntry, cost_map_entry
 from core.validation import messages_for
 
 TokenCounter = Callable[[ModelEntry, list[dict]], int]
 
 __all__ = ["Estimate", "estimate_cost", "estimate_call", "estimate_columns", "cost_label",
-           "money", "price_kind", "call_cost", "DEFAULT_MAX_TOKENS", "TokenCounter"]
+           "money", "price_kind", "call_cost", "DEFAULT_MAX_TOKENS", "TokenCounter", "TokenUsage",
+           "price_tokens", "has_price_override", "entry_rates"]
 
 DEFAULT_MAX_TOKENS = 1024  # the output bound an estimate assumes when a call sets none
 _TIER_THRESHOLD = 200_000
@@ -80,26 +81,80 @@ def estimate_columns(catalog, prompt: str, columns: list, count_tokens: TokenCou
             for column, history in zip(columns, histories)]
 
 
+@dataclass(frozen=True)
+class TokenUsage:
+    """A call's tokens. The classes are parts of the totals: ``input_tokens`` includes cache
+    reads and writes, ``output_tokens`` includes reasoning."""
+
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+def price_tokens(rates: dict[str, float | None], usage: TokenUsage,
+                 tiers: dict[str, float] | None = None) -> float | None:
+    """USD for ``usage`` at ``rates`` (USD per token by class: input, output, cache_read,
+    cache_write, reasoning). A class without a rate of its own is priced at the input rate
+    (cache) or the output rate (reasoning); None when input or output has no price. Above
+    200k input tokens, the ``*_above_200k_tokens`` rates of ``tiers`` apply to plain input and
+    output."""
+    if rates.get("input") is None or rates.get("output") is None:
+        return None
+    input_rate, output_rate = rates["input"], rates["output"]
+    if usage.input_tokens > _TIER_THRESHOLD and tiers:
+        input_rate = tiers.get("input_cost_per_token_above_200k_tokens", input_rate)
+        output_rate = tiers.get("output_cost_per_token_above_200k_tokens", output_rate)
+    read, write = usage.cache_read_tokens or 0, usage.cache_write_tokens or 0
+    reasoning = min(usage.reasoning_tokens or 0, usage.output_tokens)
+    plain_input = max(0, usage.input_tokens - read - write)
+    return (plain_input * input_rate + read * _rate(rates, "cache_read", input_rate)
+            + write * _rate(rates, "cache_write", input_rate)
+            + (usage.output_tokens - reasoning) * output_rate
+            + reasoning * _rate(rates, "reasoning", output_rate))
+
+
+def _rate(rates: dict[str, float | None], name: str, default: float) -> float:
+    value = rates.get(name)
+    return default if value is None else value
+
+
+def entry_rates(entry: ModelEntry) -> dict[str, float | None]:
+    """``entry``'s configured price of every token class (USD per token; None: no own rate)."""
+    rates: dict[str, float | None] = {name: entry.class_prices.get(name) for name in CLASS_PRICE_KEYS}
+    rates["input"], rates["output"] = entry.input_cost_per_token, entry.output_cost_per_token
+    return rates
+
+
 def call_cost(entry: ModelEntry, input_tokens: int, output_tokens: int,
-              priced_by_provider: Callable[[], float | None] | None = None) -> float | None:
+              priced_by_provider: Callable[[], float | None] | None = None,
+              usage: TokenUsage | None = None) -> float | None:
     """USD cost of a call that was made; None when the price is unknown.
 
-    A local model, or one whose ``model_info`` overrides its price, is priced from the
-    catalog's per-token prices. Otherwise ``priced_by_provider()`` is LiteLLM's price of the
-    provider's own usage (tiers and token classes included; None when LiteLLM cannot price
-    it); without one (token counts that are estimates) the catalog's prices apply."""
+    A local model, or one whose ``model_info`` overrides a price, is priced from the
+    catalog's prices of every token class (``usage``: cache reads and writes and reasoning
+    at their own rates when configured). Otherwise ``priced_by_provider()`` is LiteLLM's
+    price of the provider's own usage (tiers and token classes included; None when LiteLLM
+    cannot price it); without one (token counts that are estimates) the catalog's apply."""
     if not entry.price_known:
         return None
     if entry.is_local or has_price_override(entry) or priced_by_provider is None:
-        return input_tokens * entry.input_cost_per_token + output_tokens * entry.output_cost_per_token
+        return price_tokens(entry_rates(entry), usage or TokenUsage(input_tokens, output_tokens),
+                            entry.tiers)
     return priced_by_provider()
 
 
 def has_price_override(entry: ModelEntry) -> bool:
-    """Does ``model_info`` set a price other than LiteLLM's cost map?"""
+    """Does ``model_info`` (or ``litellm_params``) set a price, of any token class, other
+    than LiteLLM's cost map?"""
     base = cost_map_entry(entry.provider_model) or {}
-    return (base.get("input_cost_per_token") != entry.input_cost_per_token
-            or base.get("output_cost_per_token") != entry.output_cost_per_token)
+    if (base.get("input_cost_per_token") != entry.input_cost_per_token
+            or base.get("output_cost_per_token") != entry.output_cost_per_token):
+        return True
+    return any(base.get(key) != entry.class_prices.get(name)
+               for name, key in CLASS_PRICE_KEYS.items()
+               if name in entry.class_prices and name not in ("input", "output"))
 
 
 def cost_label(cost: float | None, is_local: bool = False) -> str:

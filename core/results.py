@@ -75,6 +75,8 @@ class GenerationResult:
     json_valid: bool | None = None  # the answer against the requested schema (None: none asked)
     json_errors: list[str] = field(default_factory=list)
     images: list[dict] = field(default_factory=list)  # generate_image: {b64_json | url, revised_prompt}
+    price_id: int | None = None  # the price-book entry the cost was computed with (core/price_book.py)
+    provider_cost: float | None = None  # what the provider itself reported (OpenRouter's usage.cost)
 
     JSON_FIELDS = ("content", "model", "provider", "input_tokens", "output_tokens",
                    "total_tokens", "cost", "price_known", "response_time_ms", "ttft_ms",
@@ -149,3 +151,5 @@ class CallRecord:
     # had; otherwise what prompt-cache reads saved (negative when cache writes cost more).
     # None: no caching was involved.
     saved_cost: float | None = None
+    price_id: int | None = None  # the price-book entry ``total_cost`` was computed with
+    provider_cost: float | None = None  # the provider's own figure, when it reports one

@@ -32,6 +32,7 @@ from core.llm.gateway import Gateway, count_tokens, warm_up
 from core.preparation import Call, Plan, check_names, prepare, settle
 from core.recording import open_recorder
 from core.recording.records import build_records
+from core.price_book import PriceBook
 from core.results import GenerationResult
 from core.routing import Choice, choose_model
 from core.routing.preferences import PreferenceBook
@@ -75,6 +76,8 @@ class AIService:
         self.recorder = recorder
         self.preferences = preferences  # callable user_id -> {service_type|None: model}
         self.shared_store = store
+        # The dated price book: each answered call records the entry it was priced with.
+        self.prices = PriceBook(store, self.catalog) if store is not None else None
         self._gateway = None
         self._loop: LoopThread | None = None
         self.limiter = CallLimiter(settings.rate_limit_per_minute)  # per user
@@ -325,6 +328,8 @@ class AIService:
 
     def _record_outcome(self, request, outcome, user_id, service_type, metadata) -> None:
         if self.recorder is not None:
+            if self.prices is not None:
+                self.prices.apply(outcome.result)
             for record in build_records(redacted(request), outcome.result, outcome.attempts,
                                         self.catalog, user_id, service_type, metadata):
                 self.recorder.record(record)

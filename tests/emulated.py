@@ -32,7 +32,7 @@ class Collected:
     def record(self, record) -> None:
         self.records.append(record)
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> None:
         pass
 
 

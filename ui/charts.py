@@ -144,3 +144,31 @@ def reprice(frame: pd.DataFrame, actual: float) -> go.Figure:
     _money_axis(fig, title_text="would cost (USD)")
     return _tidy(fig, "The same calls on another model")
 
+
+
+def reprice_side_by_side(frame: pd.DataFrame, other: str) -> go.Figure:
+    """Per model: ``as_recorded``, ``at_today`` and ``on_other`` as grouped bars."""
+    fig = go.Figure()
+    for column, name in (("as_recorded", "as recorded"), ("at_today", "at today's prices"),
+                         ("on_other", f"on {other}")):
+        fig.add_trace(go.Bar(x=frame["model"], y=frame[column], name=name, hovertemplate=_MONEY))
+    fig.update_layout(barmode="group")
+    _money_axis(fig)
+    return _tidy(fig, "The same tokens: as recorded, at today's prices, on another model")
+
+
+def reconciliation(frame: pd.DataFrame) -> go.Figure:
+    """Billed against recorded per day (columns ``day``, ``billed``, ``recorded``, summed over
+    models), with the difference as a line."""
+    daily = frame.groupby("day", as_index=False)[["billed", "recorded"]].sum()
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=daily["day"], y=daily["billed"], name="billed by the provider",
+                         hovertemplate=_MONEY))
+    fig.add_trace(go.Bar(x=daily["day"], y=daily["recorded"], name="recorded by Parley",
+                         hovertemplate=_MONEY))
+    fig.add_trace(go.Scatter(x=daily["day"], y=daily["billed"] - daily["recorded"],
+                             name="difference", mode="lines+markers", hovertemplate=_MONEY))
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(type="category")  # one bar group per day, not a time axis in milliseconds
+    _money_axis(fig)
+    return _tidy(fig, "Provider's bill against recorded cost, per day")

@@ -22,9 +22,12 @@ _WORDS = {"total_tokens": "Tokens", "cost": "Spend", "unpriced_calls": "Calls wi
           "service": "Feature", "p50_ms": "Response p50", "p95_ms": "Response p95",
           "ttft_p50_ms": "First token p50", "ttft_p95_ms": "First token p95",
           "spent_pct": "Spent (of budget)", "forecast_pct": "Forecast (of budget)",
-          "would_cost": "Would cost", "display_name": "Model"}
-_MONEY = {"cost", "spent", "forecast", "budget", "would_cost", "difference", "avg_cost"}
-_PERCENT = {"failure_rate", "fallback_rate", "spent_pct", "forecast_pct", "win_rate"}
+          "would_cost": "Would cost", "display_name": "Model",
+          "as_recorded": "As recorded", "at_today": "At today's prices", "on_other": "On model B",
+          "drift": "Off by (% of bill)", "provider_reported": "Provider said"}
+_MONEY = {"cost", "spent", "forecast", "budget", "would_cost", "difference", "avg_cost",
+          "billed", "recorded", "as_recorded", "at_today", "on_other", "provider_reported"}
+_PERCENT = {"failure_rate", "fallback_rate", "spent_pct", "forecast_pct", "win_rate", "drift"}
 _MS = {"p50_ms", "p95_ms", "ttft_p50_ms", "ttft_p95_ms", "response_time_ms", "ttft_ms"}
 
 

@@ -40,7 +40,7 @@ def create_app(service, keyring: KeyRing | None = None, *, own_loop: bool = Fals
     """The API on ``service`` (an ``AIService``, built by ``core.assembly``). ``keyring``
     defaults to the keys in the service's store; ``own_loop`` runs calls on the service's loop
     thread (for a host whose loop the service does not own, like Streamlit's)."""
-    from core.api import openai_routes, parley_routes
+    from core.api import observability, openai_routes, parley_routes
 
     caller = Caller(service, keyring or keyring_for(service), own_loop=own_loop)
     limit = max_body_bytes or int(os.environ.get("PARLEY_API_MAX_BODY_BYTES") or MAX_BODY_BYTES)
@@ -51,6 +51,7 @@ def create_app(service, keyring: KeyRing | None = None, *, own_loop: bool = Fals
                               "Every route needs `Authorization: Bearer pk-...`.")
     app.include_router(openai_routes.router(caller, route_class))
     app.include_router(parley_routes.router(caller, route_class))
+    app.include_router(observability.router(caller, route_class))
     app.state.caller = caller
     return app
 
@@ -61,8 +62,10 @@ def api_routes(service, keyring: KeyRing | None = None, **options: Any) -> list:
     mounted whole, not as loose routes: FastAPI's routes need the app's own middleware."""
     from starlette.routing import Mount
 
+    from starlette.routing import Route
+
     app = _Unprefixed(create_app(service, keyring, **options))
-    return [Mount("/v1", app=app), Mount("/api", app=app)]
+    return [Mount("/v1", app=app), Mount("/api", app=app), Route("/metrics", endpoint=app)]
 
 
 class _Unprefixed:
@@ -84,6 +87,9 @@ def _route_class(max_body_bytes: int, secrets: tuple[str, ...]) -> type[APIRoute
             handler = super().get_route_handler()
 
             async def guarded(request: Request):
+                from core.api.observability import TRACEPARENT, traceparent
+
+                TRACEPARENT.set(traceparent(request.headers.get("traceparent")))
                 try:
                     await _read_limited(request, max_body_bytes)
                     return await handler(request)

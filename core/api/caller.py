@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, AsyncIterator
 
+from core.api.observability import TRACEPARENT
 from core.errors import NotAllowedError
 from core.keys import ApiKey, KeyRing
 from core.preparation import Call, Plan
@@ -47,6 +48,8 @@ class Caller:
         attributed to the key's user: raises ``ParleyError`` (403 for what the key does not
         allow, 429 for its budget or rate limit) and then holds nothing."""
         metadata = {"via": "api", **(fields.pop("metadata", None) or {})}
+        if TRACEPARENT.get():  # the caller's trace: the call's span is its child
+            metadata["traceparent"] = TRACEPARENT.get()
         return await self.service.prepare(Call(user_id=key.user_id, key=key, metadata=metadata,
                                                **fields))
 

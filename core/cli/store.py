@@ -28,7 +28,7 @@ from core.store.postgres import safe_location as postgres_location  # psycopg lo
 from core.store.base import USAGE_DIMENSIONS, USAGE_FIELDS, Store
 
 __all__ = ["register", "CliContext", "StoreContext", "run_db_upgrade", "run_db_status",
-           "run_db_flush", "run_usage"]
+           "run_db_flush", "run_db_verify", "run_usage"]
 
 
 class StoreSettings(Protocol):
@@ -94,7 +94,8 @@ def register(subparsers) -> None:
     actions = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     for name, run, text in (("upgrade", run_db_upgrade, "apply pending migrations"),
                             ("status", run_db_status, "backend, row counts, unsent backlog"),
-                            ("flush", run_db_flush, "ship the unsent backlog now")):
+                            ("flush", run_db_flush, "ship the unsent backlog now"),
+                            ("verify", run_db_verify, "every answered call recorded exactly once")):
         action = actions.add_parser(name, help=text)
         action.add_argument("--json", action="store_true")
         action.set_defaults(run=run)
@@ -117,19 +118,67 @@ def run_db_upgrade(args, ctx: CliContext) -> int:
         applied = ctx.store().upgrade()
         admins = sync_admins(ctx.settings, ctx.store())
         sync_key_policy(ctx.settings, ctx.store())
+        seeded = seed_prices(ctx)
+        audit_budgets(ctx)
     except ParleyError:
         raise
     except Exception as exc:
         return _store_failed(args, ctx, exc)
     if args.json:
-        print(json.dumps({"applied": applied, "admins": admins}))
+        print(json.dumps({"applied": applied, "admins": admins, "prices_added": len(seeded)}))
         return 0
     if applied:
         print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
     else:
         print("the schema is current; nothing to apply")
     print(f"admins: {admins} from parley.admins")
+    print(f"price book: {len(seeded)} new entr{'y' if len(seeded) == 1 else 'ies'}")
     return 0
+
+
+def audit_budgets(ctx: CliContext) -> None:
+    """A change of ``parley.budgets`` since the last upgrade is audited as ``budgets.set``."""
+    from core.audit import last_recorded, record_if_changed
+
+    budgets = json.loads(json.dumps(getattr(ctx.settings, "budgets", None) or {}, sort_keys=True,
+                                    default=str))
+    store = ctx.store()
+    record_if_changed(store, None, "budgets.set", "parley.budgets",
+                      last_recorded(store, "budgets.set", "parley.budgets"), budgets)
+
+
+def seed_prices(ctx: CliContext) -> list[dict]:
+    """The price book gets an entry for each model whose configured price is new or changed
+    (none for a store-only context, whose settings name no models)."""
+    from core.catalog import Catalog
+    from core.price_book import PriceBook
+
+    if not hasattr(ctx.settings, "models"):
+        return []
+    store = ctx.store()
+    return PriceBook(lambda: store, Catalog(ctx.settings)).sync()
+
+
+def run_db_verify(args, ctx: CliContext) -> int:
+    """The local journal against the store (``core/recording/verify.py``); exit 1 on any
+    mismatch, 0 when every answered call is recorded exactly once."""
+    from core.recording.verify import verify_recording
+
+    report = verify_recording(spool_dir(ctx.settings), ctx.store())
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, default=str))
+    else:
+        print("  ".join(f"{name.replace('_', ' ')}: {n}" for name, n in report.counts.items()))
+        for label, ids in (("missing from the store", report.missing),
+                           ("recorded more than once", report.doubled),
+                           ("stuck in the spool", report.stuck)):
+            if ids:
+                print(f"{len(ids)} call(s) {label}: {', '.join(ids[:10])}")
+        for row in report.rollup_mismatches[:10]:
+            print(f"rollup differs from its rows: {row['day']} {row['user_id']} {row['model']} "
+                  f"(rows {row['row_calls']} calls, rollup {row['rollup_calls']})")
+        print("ok: every answered call is recorded exactly once" if report.ok else "MISMATCH")
+    return 0 if report.ok else 1
 
 
 def run_db_status(args, ctx: CliContext) -> int:

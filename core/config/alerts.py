@@ -8,6 +8,7 @@
                to: [finance@example.com], username: parley, password: os.environ/SMTP_PASSWORD}
         spike_factor: 3
         interval_s: 60
+        reconcile_drift_pct: 5   # a day x model whose recorded cost is off the bill by more
 """
 from __future__ import annotations
 
@@ -38,16 +39,18 @@ class AlertSettings:
     smtp: SmtpSettings | None = None
     spike_factor: float = 3.0
     interval_s: float = 60.0
+    reconcile_drift_pct: float = 5.0  # core/console/reconcile.py
 
     @classmethod
     def from_config(cls, raw: Mapping[str, Any] | None, source: str = "configuration") -> "AlertSettings | None":
         """Parse ``parley.alerts`` (None when unset); a wrong shape raises ``ConfigError``."""
         if not raw:
             return None
-        unknown = sorted(set(raw) - {"webhook", "smtp", "spike_factor", "interval_s"})
+        unknown = sorted(set(raw) - {"webhook", "smtp", "spike_factor", "interval_s",
+                                     "reconcile_drift_pct"})
         if unknown:
-            raise ConfigError(f"has unknown key(s) {unknown}; use webhook, smtp, spike_factor "
-                              "and interval_s", source=source, key=_KEY)
+            raise ConfigError(f"has unknown key(s) {unknown}; use webhook, smtp, spike_factor, "
+                              "interval_s and reconcile_drift_pct", source=source, key=_KEY)
         webhook = raw.get("webhook")
         if webhook is not None and (not isinstance(webhook, str)
                                     or not webhook.startswith(("http://", "https://"))):
@@ -56,11 +59,13 @@ class AlertSettings:
         if webhook is None and smtp is None:
             raise ConfigError("needs a webhook or smtp to send alerts to", source=source, key=_KEY)
         factor, interval = raw.get("spike_factor", 3.0), raw.get("interval_s", 60.0)
-        for name, value, low in (("spike_factor", factor, 1), ("interval_s", interval, 0.01)):
+        drift = raw.get("reconcile_drift_pct", 5.0)
+        for name, value, low in (("spike_factor", factor, 1), ("interval_s", interval, 0.01),
+                                 ("reconcile_drift_pct", drift, 0)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
                 raise ConfigError(f"must be a number of at least {low}", source=source,
                                   key=f"{_KEY}.{name}")
-        return cls(webhook, smtp, float(factor), float(interval))
+        return cls(webhook, smtp, float(factor), float(interval), float(drift))
 
 
 def _smtp(raw: Any, source: str) -> SmtpSettings | None:

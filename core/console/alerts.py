@@ -51,7 +51,28 @@ def evaluate(store, budgets, alert_settings: AlertSettings, now: dt.datetime) ->
         if key.get("monthly_budget") is not None and key.get("revoked_at") is None:
             alerts += _budget_alerts(f"key:{key['id']}", f"API key {key['prefix']} ({key['user_id']})",
                                      spent.get(key["id"], 0.0), key["monthly_budget"], month)
-    return alerts + _spike(store, alert_settings.spike_factor, today)
+    return (alerts + _spike(store, alert_settings.spike_factor, today)
+            + _drift(store, alert_settings.reconcile_drift_pct, today))
+
+
+def _drift(store, pct: float, today: dt.date) -> list[dict[str, Any]]:
+    """One alert per day x model of the last 31 days whose recorded cost is off the imported
+    bill by more than ``pct`` percent (none when no bill was imported)."""
+    from core.console.reconcile import drifted, reconcile
+
+    if getattr(store, "bills", None) is None:
+        return []
+    return [_drift_alert(row) for row in drifted(reconcile(store, today - dt.timedelta(days=31)), pct)]
+
+
+def _drift_alert(row: dict[str, Any]) -> dict[str, Any]:
+    from core.pricing import money
+
+    share = "nothing billed" if row["percent"] is None else f"{row['percent']:+.1f}% of the bill"
+    return _alert("reconcile_drift", f"{row['provider']}:{row['model']}", row["day"],
+                  f"{row['provider']} billed {money(row['billed'])} for {row['model']} on "
+                  f"{row['day']}; Parley recorded {money(row['recorded'])} (off by {share}).",
+                  billed=row["billed"], recorded=row["recorded"], percent=row["percent"])
 
 
 def _budget_alerts(subject: str, who: str, spent: float, budget: float | None,

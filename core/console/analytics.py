@@ -25,6 +25,7 @@ from core.store.rollups import LATENCY_BOUNDS_MS, RollupQuery
 __all__ = ["Filters", "USAGE_COLUMNS", "totals", "filter_options", "spend_by_day",
            "spend_by_user", "spend_by_service", "model_summary", "latency_by_model",
            "month_bounds", "month_tokens_by_user", "usage_breakdown", "export_frame", "reprice",
+           "reprice_side_by_side",
            "percentile_from_histogram"]
 
 USAGE_COLUMNS = ["calls", "failures", "input_tokens", "output_tokens", "total_tokens", "cost",
@@ -226,3 +227,27 @@ def reprice(store: UsageReader, filters: Filters, catalog, *, as_user: str | Non
                                         "would_cost", "difference"])
     frame = frame.astype({"would_cost": "float64", "difference": "float64"})
     return frame.sort_values(["would_cost", "model"], na_position="last", ignore_index=True)
+
+
+def reprice_side_by_side(store: UsageReader, filters: Filters, catalog, current_price,
+                         other: str, *, as_user: str | None = None) -> pd.DataFrame:
+    """For each model with calls in the slice, three costs of the same tokens side by side:
+    ``as_recorded`` (what was recorded, each call at the price in force then), ``at_today``
+    (at the price-book entry in force now: ``current_price(model)`` -> entry or None) and
+    ``on_other`` (at ``other``'s configured prices). NaN where a price is unknown."""
+    from core.price_book import CLASSES
+    from core.pricing import TokenUsage, entry_rates, price_tokens
+
+    frame = _usage(store, filters, ("model",), as_user)
+    target = entry_rates(catalog.get(other))
+    rows = []
+    for row in frame.itertuples():
+        usage = TokenUsage(int(row.input_tokens), int(row.output_tokens))
+        today = current_price(row.model)
+        rows.append({"model": row.model, "calls": int(row.calls), "as_recorded": float(row.cost),
+                     "at_today": None if today is None else price_tokens(
+                         {c: today.get(c) for c in CLASSES}, usage, today.get("tiers") or {}),
+                     "on_other": price_tokens(target, usage)})
+    columns = ["model", "calls", "as_recorded", "at_today", "on_other"]
+    result = pd.DataFrame(rows, columns=columns)
+    return result.astype({"as_recorded": "float64", "at_today": "float64", "on_other": "float64"})

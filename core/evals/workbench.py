@@ -79,10 +79,21 @@ class Workbench:
         else:
             system = None
         check_service(self.service.settings, service_type)
-        return PromptTemplate.from_row(self.evals.save_template({
+        saved = PromptTemplate.from_row(self.evals.save_template({
             "name": name, "template": template, "system": system, "service_type": service_type,
             "variables": variables_of(system, template), "settings": dict(settings or {}),
             "created_by": user}, admin=admin))
+        self._audit(user, "templates.version", saved.ref, None,
+                    {"name": name, "ref": saved.ref, "service_type": service_type,
+                     "template": template, "system": system})
+        return saved
+
+    def _audit(self, actor: str, action: str, target: str, before, after) -> None:
+        """Append to the audit log of the service's store (none: nothing is recorded)."""
+        from core.audit import record_change
+
+        if self.service.shared_store is not None:
+            record_change(self.service.shared_store(), actor, action, target, before, after)
 
     def template(self, ref: str, *, as_user: str | None = None) -> PromptTemplate:
         """The template version ``ref`` names, if ``as_user`` may read it."""
@@ -211,7 +222,11 @@ class Workbench:
             raise BadRequestError("Only an admin can set a model for everyone; set it for yourself.")
         owner = preferences.EVERYONE if everyone else user
         preferences.check(self.service.catalog, user, chosen["model"], service)
+        previous = self.service.store.get_preferences(owner).get(service) if everyone else None
         self.service.store.set_preference(owner, chosen["model"], service)
+        if everyone:
+            self._audit(user, "preferences.set_for_everyone", service, previous,
+                        {"model": chosen["model"], "run_id": run_id})
         self.evals.record_decision(run_id, owner, service, chosen["model"], user)
         if isinstance(self.service.preferences, PreferenceBook):
             self.service.preferences.forget(owner)

@@ -25,7 +25,8 @@ from core.errors import (AllModelsFailedError, AuthError, ConfigError, ParleyErr
 from core.llm import runtime
 from core.llm.errors import to_parley_error
 from core.llm.local.engine import LocalModel, find_bundled_model
-from core.llm.usage import priced_usage, saved_by_cache, token_classes, tool_calls_and_reasoning
+from core.llm.usage import (priced_usage, reported_cost, saved_by_cache, token_classes,
+                            tool_calls_and_reasoning)
 from core.llm.runtime import ATTEMPTS, Attempt, ms_since
 from core.llm.streams import StreamState, close_quietly, cut_short, settle_stream_attempts
 from core import pricing
@@ -300,7 +301,14 @@ class Gateway:
         # On a cache hit LiteLLM's response_cost is stale (see runtime.is_cache_hit): price the usage.
         provider_price = None if estimated else functools.partial(
             priced_usage, entry.provider_model, response, input_tokens, output_tokens, not cache_hit)
-        result.cost = pricing.call_cost(entry, input_tokens, output_tokens, provider_price)
+        result.cost = pricing.call_cost(entry, input_tokens, output_tokens, provider_price,
+                                        pricing.TokenUsage(input_tokens, output_tokens,
+                                                           classes.cache_read_tokens or 0,
+                                                           classes.cache_write_tokens or 0,
+                                                           classes.reasoning_tokens or 0))
+        # Only OpenRouter bills what usage.cost says; LiteLLM puts its own estimate there for
+        # other providers, which is not the provider's figure.
+        result.provider_cost = reported_cost(usage) if entry.provider == "openrouter" and not estimated else None
         result.price_known = result.cost is not None
         if cache_hit:  # answered from parley.cache: nothing was billed; say what it saved
             result.cache_hit, result.saved_cost, result.cost = True, result.cost, 0.0

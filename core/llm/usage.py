@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from core.llm import runtime
 
-__all__ = ["TokenClasses", "token_classes", "saved_by_cache", "tool_calls_and_reasoning", "priced_usage"]
+__all__ = ["TokenClasses", "token_classes", "saved_by_cache", "tool_calls_and_reasoning", "priced_usage",
+           "reported_cost"]
 
 
 @dataclass(frozen=True)
@@ -102,3 +103,12 @@ def priced_usage(provider_model: str, response, input_tokens: int, output_tokens
 def _count(holder, name: str) -> int | None:
     value = getattr(holder, name, None)
     return int(value) if value else None
+
+
+def reported_cost(usage) -> float | None:
+    """The ``cost`` a usage object carries (USD), or None. The caller asks only for
+    OpenRouter's responses, where it is the provider's own figure ("usage accounting")."""
+    cost = getattr(usage, "cost", None)
+    if cost is None and isinstance(getattr(usage, "model_extra", None), dict):
+        cost = usage.model_extra.get("cost")
+    return float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None

@@ -85,7 +85,8 @@ class Recorder:
 
     def __init__(self, store_opener: Callable[[], CallLog], spool_dir: Path, privacy: str = "none",
                  *, batch_size: int = BATCH_SIZE, flush_interval: float = 0.2,
-                 secrets: tuple[str, ...] = (), fsync: bool = False, max_backoff: float = 30.0):
+                 secrets: tuple[str, ...] = (), fsync: bool = False, max_backoff: float = 30.0,
+                 telemetry=None):
         if privacy not in PRIVACY_MODES:
             raise ConfigError(f"must be one of {', '.join(PRIVACY_MODES)}, not {privacy!r}",
                               key="parley.privacy")
@@ -96,6 +97,8 @@ class Recorder:
                               f"({exc.strerror}); set PARLEY_DATA_DIR to a writable directory",
                               source="recorder") from None
         self._open_store, self._store = store_opener, None
+        # core/recording/telemetry.py: spans and metrics of each record, seen as it is kept
+        self.telemetry = telemetry
         self.privacy, self._secrets = privacy, tuple(secrets)
         self._batch_size, self._interval, self._max_backoff = batch_size, flush_interval, max_backoff
         self.recorded = self.shipped = self.inserted = self.lost = self.made_safe = 0
@@ -119,7 +122,10 @@ class Recorder:
     def record(self, rec: CallRecord) -> None:
         """Make ``rec`` durable locally and queue it for the store. Never raises. A record
         holding what JSON cannot (text that is not Unicode, a non-text key, a cycle) is kept
-        with those values made safe, marked so in its metadata, and counted in ``made_safe``."""
+        with those values made safe, marked so in its metadata, and counted in ``made_safe``.
+        ``telemetry`` (when given) observes the record first; it never raises either."""
+        if self.telemetry is not None:
+            self.telemetry.observe(rec)
         try:
             try:
                 line = encode_record(rec, self.privacy, self._secrets)
@@ -179,6 +185,8 @@ class Recorder:
         self._stop.set()
         self._wake.set()
         self._thread.join(max(0.0, deadline - time.monotonic()))
+        if self.telemetry is not None:
+            self.telemetry.close()  # exports the spans still queued
         if self._thread.is_alive():  # stuck in the store: leave the files to the next run
             log.warning("recorder stopped while the store was still busy; %d records wait in %s",
                         self.backlog(), self.spool_dir)

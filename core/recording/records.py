@@ -63,7 +63,8 @@ def _final_record(request, result, catalog, user_id, service_type, metadata, pre
         kind=result.kind, reasoning_tokens=result.reasoning_tokens or 0,
         cache_read_tokens=result.cache_read_tokens or 0,
         cache_write_tokens=result.cache_write_tokens or 0, tool_calls=len(result.tool_calls),
-        cache_hit=result.cache_hit, saved_cost=result.saved_cost if result.ok else None)
+        cache_hit=result.cache_hit, saved_cost=result.saved_cost if result.ok else None,
+        price_id=result.price_id, provider_cost=result.provider_cost)
 
 
 def _error_text(attempt, catalog) -> str:

@@ -13,6 +13,8 @@ Layout; any number of processes may share one directory on a local filesystem::
     <owner>.<seq>.jsonl     segments, one record per line, each line written by one os.write
     <owner>.<seq>.ack       20-digit byte offset: every line before it is in the store
     rejected.jsonl          lines the store refused as malformed, kept for inspection
+    journal/<segment>       fully acknowledged segments, kept ``journal_days`` (7) days for
+                            ``db verify`` (core/recording/verify.py), then removed
 
 A lock file that nobody holds belongs to a dead process: ``adopt`` claims it, and its segments
 are shipped like the owner's own. A last line without its newline (a write cut by a crash,
@@ -27,17 +29,19 @@ import logging
 import os
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Spool", "Batch", "backlog", "rejected"]
+__all__ = ["Spool", "Batch", "backlog", "rejected", "JOURNAL", "REJECTED"]
 
 log = logging.getLogger("parley.recorder")
 
 _CHUNK = 256 * 1024
 _ACK_WIDTH = 20
 _OPEN = os.O_RDWR | os.O_CLOEXEC
-_REJECTED = "rejected.jsonl"
+_REJECTED = REJECTED = "rejected.jsonl"
+JOURNAL = "journal"
 
 
 class _Segment:
@@ -81,14 +85,20 @@ class _Segment:
         except FileNotFoundError:
             return True
 
-    def close(self, remove: bool) -> None:
+    def close(self, remove: bool, journal: Path | None = None) -> None:
+        """Close the files; with ``remove``, drop the acknowledgement and move the segment
+        into ``journal`` (None: delete it)."""
         replaced = self.replaced()
         for fd in (self.fd, self._ack_fd):
             if fd is not None:
                 os.close(fd)
         if remove:
             self.ack_path.unlink(missing_ok=True)
-            if not replaced:  # never remove what someone put in its place
+            if replaced:  # never remove what someone put in its place
+                return
+            if journal is not None and self.acked == self.size:
+                os.replace(self.path, journal / self.path.name)
+            else:
                 self.path.unlink(missing_ok=True)
 
 
@@ -104,9 +114,14 @@ class Batch:
 class Spool:
     """A per-process queue of lines in ``directory``; thread-safe ``append``, one reader thread."""
 
-    def __init__(self, directory: Path, *, fsync: bool = False, segment_bytes: int = 4 << 20):
+    def __init__(self, directory: Path, *, fsync: bool = False, segment_bytes: int = 4 << 20,
+                 journal_days: float = 7.0):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.journal = self.directory / JOURNAL if journal_days > 0 else None
+        if self.journal is not None:
+            self.journal.mkdir(exist_ok=True)
+        self._journal_s = journal_days * 86400
         self.fsync, self.segment_bytes = fsync, segment_bytes
         self.owner = f"{os.getpid()}-{secrets.token_hex(4)}"
         self.torn = 0
@@ -229,11 +244,23 @@ class Spool:
         with self._lock:
             self._current = None
         for seg in self._segments:
-            seg.close(remove=seg.acked == seg.size)
+            seg.close(remove=seg.acked == seg.size, journal=self.journal)
         self._segments = []
         for owner in list(self._locks):
             self._release(owner, remove=not any(p.is_file() for p in
                                                 self.directory.glob(f"{owner}.*.jsonl")))
+
+    def _prune_journal(self) -> None:
+        """Remove journal segments older than ``journal_days``."""
+        if self.journal is None:
+            return
+        cutoff = time.time() - self._journal_s
+        for path in self.journal.glob("*.jsonl"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+            except FileNotFoundError:  # pruned by another process meanwhile
+                continue
 
     def _create_own_lock(self) -> int:
         # Locked under a temporary name, then renamed: a "<owner>.lock" that exists is always
@@ -291,8 +318,9 @@ class Spool:
             self.torn += 1
             log.warning("skipped a torn last record (%d bytes) at the end of %s, left by a "
                         "process that died while writing it", seg.size - seg.acked, seg.path.name)
-        seg.close(remove=True)
+        seg.close(remove=True, journal=self.journal)
         self._segments.remove(seg)
+        self._prune_journal()
         if seg.owner != self.owner and not any(s.owner == seg.owner for s in self._segments):
             self._release(seg.owner, remove=True)
 

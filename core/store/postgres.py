@@ -26,6 +26,7 @@ from core.errors import BadRequestError, StoreUnavailableError, redact
 from core.results import CallRecord
 from core.store.alerts import SqlFunctionAlerts
 from core.store.keys import SqlFunctionKeys
+from core.store.ledgers import SqlLedgers
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
                                  pick_grain, usage_rollup_row)
 from core.store.call_pages import DETAIL_COLUMNS, CallQuery, call_detail, page_from_rows, page_sql
@@ -65,7 +66,7 @@ def preferences_from_rows(rows: list[dict[str, Any]]) -> dict[str | None, str]:
     return {row["service_type"]: row["model"] for row in rows}
 
 
-class PostgresStore(SqlFunctionKeys, SqlFunctionAlerts):
+class PostgresStore(SqlFunctionKeys, SqlFunctionAlerts, SqlLedgers):
     """A ``Store`` in Postgres. Thread-safe: each call borrows a connection from a small pool."""
 
     backend = "postgres"
@@ -155,6 +156,21 @@ class PostgresStore(SqlFunctionKeys, SqlFunctionAlerts):
             cur.execute(sql, params)
             row = cur.fetchone()
         return row[0] if row else None
+
+    def _ledger_rows(self, sql: str, params: Sequence[Any] = (), *,
+                     as_user: str | None = None) -> list[dict[str, Any]]:
+        with self._transaction(as_user) as cur:
+            cur.execute(sql, list(params))
+            names = [d.name for d in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def _ledger_write(self, sql: str, rows) -> list[int]:
+        ids = []
+        with self._transaction() as cur:
+            for row in rows:
+                cur.execute(sql, list(row))
+                ids.append(cur.fetchone()[0])
+        return ids
 
     def _key_fn(self, name: str, args: dict[str, Any], as_user: str | None) -> Any:
         """``public.<name>(arg => value, ...)``; dicts and lists are passed as jsonb."""

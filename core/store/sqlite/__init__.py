@@ -29,6 +29,7 @@ from core.errors import BadRequestError, StoreUnavailableError
 from core.results import CallRecord
 from core.store.alerts import SqliteAlerts
 from core.store.keys import SqliteKeys
+from core.store.ledgers import SqlLedgers
 from core.store.sqlite import migrations as sqlite_migrations, rollups as sqlite_console
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, pick_grain,
                                 rollup_increments)
@@ -47,12 +48,12 @@ _INSERT_LOG = """
       provider_model, status, error_class, error, input_tokens, output_tokens, total_tokens,
       total_cost, response_time_ms, ttft_ms, fallback_of, is_demo, messages, response, metadata,
       kind, reasoning_tokens, cache_read_tokens, cache_write_tokens, tool_calls, saved_cost,
-      key_id, cache_hit)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      key_id, cache_hit, price_id, provider_cost)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (litellm_call_id) DO NOTHING"""
 
 
-class SqliteStore(SqliteKeys, SqliteAlerts):
+class SqliteStore(SqliteKeys, SqliteAlerts, SqlLedgers):
     """A ``Store`` in one SQLite file (``":memory:"`` for a private in-memory database)."""
 
     backend = "sqlite"
@@ -128,6 +129,16 @@ class SqliteStore(SqliteKeys, SqliteAlerts):
             conn.executemany("INSERT OR IGNORE INTO parley_admins VALUES (?, ?)",
                              [(a, utc_iso(dt.datetime.now(dt.timezone.utc))) for a in wanted])
             return conn.execute("SELECT count(*) FROM parley_admins").fetchone()[0]
+
+    def _ledger_rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            cursor = conn.execute(sql, list(params))
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def _ledger_write(self, sql: str, rows) -> list[int]:
+        with self._writing() as conn:
+            return [conn.execute(sql, list(row)).fetchone()[0] for row in rows]
 
     # -- Store ----------------------------------------------------------------------
 
@@ -370,4 +381,4 @@ def _log_values(record: CallRecord, created_at: str) -> tuple:
             _to_json(record.metadata) if record.metadata else "{}", record.kind or "chat",
             record.reasoning_tokens or 0, record.cache_read_tokens or 0,
             record.cache_write_tokens or 0, record.tool_calls or 0, record.saved_cost,
-            record.key_id, int(record.cache_hit))
+            record.key_id, int(record.cache_hit), record.price_id, record.provider_cost)

@@ -480,3 +480,71 @@ def m012_tenancy(conn: sqlite3.Connection) -> None:
         )""")
     conn.execute("INSERT INTO parley_key_policy VALUES ('*', 10, NULL, 60, 90, 5, ?)",
                  (dt.datetime.now(dt.timezone.utc).isoformat(),))
+
+
+@migration
+def m013_price_book(conn: sqlite3.Connection) -> None:
+    """The dated price book (``core/price_book.py``): one entry per model and ``valid_from``,
+    USD per token for each token class; ``request_logs.price_id`` names the entry a call was
+    priced with and ``provider_cost`` what the provider itself reported (OpenRouter's
+    ``usage.cost``). A recorded cost never changes: a trigger refuses to update it. Provider
+    bills (``core/console/reconcile.py``) are imported lines, one per day x model x class."""
+    conn.execute("""
+        CREATE TABLE price_book (
+          id INTEGER PRIMARY KEY,
+          model TEXT NOT NULL,
+          provider_model TEXT NOT NULL DEFAULT '',
+          valid_from TEXT NOT NULL,
+          input REAL,
+          output REAL,
+          cache_read REAL,
+          cache_write REAL,
+          reasoning REAL,
+          image REAL,
+          tiers TEXT NOT NULL DEFAULT '{}',
+          source TEXT NOT NULL CHECK (source IN ('litellm', 'model_info', 'manual')),
+          created_by TEXT NOT NULL DEFAULT '',
+          created_at TEXT NOT NULL
+        )""")
+    conn.execute("CREATE INDEX price_book_model_idx ON price_book (model, valid_from)")
+    conn.execute("ALTER TABLE request_logs ADD COLUMN price_id INTEGER REFERENCES price_book (id)")
+    conn.execute("ALTER TABLE request_logs ADD COLUMN provider_cost REAL")
+    conn.execute("""
+        CREATE TRIGGER request_logs_cost_is_final BEFORE UPDATE OF total_cost, price_id
+        ON request_logs
+        WHEN OLD.total_cost IS NOT NEW.total_cost OR OLD.price_id IS NOT NEW.price_id
+        BEGIN SELECT RAISE(ABORT, 'a recorded cost never changes'); END""")
+    conn.execute("""
+        CREATE TABLE provider_bills (
+          id INTEGER PRIMARY KEY,
+          provider TEXT NOT NULL,
+          day TEXT NOT NULL,
+          model TEXT NOT NULL,
+          token_class TEXT NOT NULL DEFAULT 'total',
+          tokens INTEGER,
+          billed REAL NOT NULL,
+          source_file TEXT NOT NULL DEFAULT '',
+          imported_at TEXT NOT NULL,
+          UNIQUE (provider, day, model, token_class)
+        )""")
+
+
+@migration
+def m014_audit_log(conn: sqlite3.Connection) -> None:
+    """``audit_log`` (``core/audit.py``): who changed what, when, with the value before and
+    after. Append-only for everyone: triggers refuse an update or a delete."""
+    conn.execute("""
+        CREATE TABLE audit_log (
+          id INTEGER PRIMARY KEY,
+          created_at TEXT NOT NULL,
+          actor TEXT NOT NULL,
+          action TEXT NOT NULL,
+          target TEXT NOT NULL DEFAULT '',
+          before TEXT,
+          after TEXT
+        )""")
+    conn.execute("CREATE INDEX audit_log_created_idx ON audit_log (created_at)")
+    for verb in ("UPDATE", "DELETE"):
+        conn.execute(f"""
+            CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""")

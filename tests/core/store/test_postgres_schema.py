@@ -13,7 +13,13 @@ REQUEST_LOGS = ["id", "litellm_call_id", "created_at", "user_id", "service_type"
                 "provider_model", "status", "error_class", "error", "input_tokens", "output_tokens",
                 "total_tokens", "total_cost", "response_time_ms", "ttft_ms", "fallback_of", "is_demo",
                 "messages", "response", "metadata", "kind", "reasoning_tokens", "cache_read_tokens",
-                "cache_write_tokens", "tool_calls", "saved_cost", "eval_run_id", "key_id", "cache_hit"]
+                "cache_write_tokens", "tool_calls", "saved_cost", "eval_run_id", "key_id", "cache_hit",
+                "price_id", "provider_cost"]
+PRICE_BOOK = ["id", "model", "provider_model", "valid_from", "input", "output", "cache_read",
+              "cache_write", "reasoning", "image", "tiers", "source", "created_by", "created_at"]
+AUDIT_LOG = ["id", "created_at", "actor", "action", "target", "before", "after"]
+PROVIDER_BILLS = ["id", "provider", "day", "model", "token_class", "tokens", "billed",
+                  "source_file", "imported_at"]
 API_KEYS = ["id", "user_id", "prefix", "sha256", "name", "service_type", "models", "monthly_budget",
             "rate_limit_per_minute", "expires_at", "revoked_at", "created_at", "created_by"]
 USAGE_DAILY = ["day", "user_id", "provider", "model", "service_type", "is_demo", "calls", "failures",
@@ -44,6 +50,9 @@ def test_a_blank_database_migrates_to_the_exact_schema(create_database):
     status = store.status()
     assert (status["pending_migrations"], status["counts"]["request_logs"]) == ([], 0)
     assert columns(url, "request_logs") == REQUEST_LOGS
+    assert columns(url, "price_book") == PRICE_BOOK
+    assert columns(url, "audit_log") == AUDIT_LOG
+    assert columns(url, "provider_bills") == PROVIDER_BILLS
     assert columns(url, "api_keys") == API_KEYS
     assert columns(url, "usage_daily") == USAGE_DAILY
     assert columns(url, "user_preferences") == ["user_id", "service_type", "model", "updated_at"]

@@ -14,7 +14,8 @@ from core.store.sqlite import SqliteStore, _log_values
 from tests.database import sql
 from tests.core.store.records import expected_usage, make_record, random_records
 from tests.core.store.test_contract import assert_usage_matches, record_in_batches
-from tests.core.store.test_postgres_schema import API_KEYS, REQUEST_LOGS, USAGE_DAILY
+from tests.core.store.test_postgres_schema import (API_KEYS, AUDIT_LOG, PRICE_BOOK, PROVIDER_BILLS,
+                                                   REQUEST_LOGS, USAGE_DAILY)
 
 
 def blank(path) -> sqlite3.Connection:
@@ -32,11 +33,15 @@ def test_a_blank_database_migrates_to_the_exact_schema(tmp_path):
                                                "m004_compare_comparisons", "m005_console_rollups",
                                                "m006_token_classes", "m007_evals",
                                                "m008_calls_explorer", "m009_api_keys", "m010_alerts",
-                                               "m011_usage_classes", "m012_tenancy"]
+                                               "m011_usage_classes", "m012_tenancy",
+                                               "m013_price_book", "m014_audit_log"]
     assert sqlite_migrations.migrate(conn) == []
     assert columns(conn, "api_keys") == API_KEYS
     assert columns(conn, "request_logs") == REQUEST_LOGS  # the same columns as Postgres
     assert columns(conn, "usage_daily") == USAGE_DAILY
+    assert columns(conn, "price_book") == PRICE_BOOK
+    assert columns(conn, "audit_log") == AUDIT_LOG
+    assert columns(conn, "provider_bills") == PROVIDER_BILLS
     assert columns(conn, "user_preferences") == ["user_id", "service_type", "model", "updated_at"]
     assert columns(conn, "votes") == ["id", "created_at", "user_id", "prompt_hash", "prompt", "models",
                                       "settings", "costs", "latencies", "winner", "is_demo", "metadata"]
@@ -77,7 +82,7 @@ def test_an_old_database_is_upgraded_and_its_logs_rolled_up(tmp_path):
     assert store.upgrade() == ["m002_usage_rollups", "m003_preferences_votes_admins",
                                "m004_compare_comparisons", "m005_console_rollups", "m006_token_classes",
                                "m007_evals", "m008_calls_explorer", "m009_api_keys", "m010_alerts",
-                               "m011_usage_classes", "m012_tenancy"]
+                               "m011_usage_classes", "m012_tenancy", "m013_price_book", "m014_audit_log"]
     for by in ("user", "day", "model"):
         assert_usage_matches(store.usage(by), expected_usage(records, by))
     assert store.record_calls(records) == 0
