@@ -29,13 +29,16 @@ from __future__ import annotations
 import asyncio
 import atexit
 import collections
+import contextlib
 import json
 import logging
 import multiprocessing
 import os
 import pickle
 import signal
+import sys
 import threading
+import types
 from collections.abc import Callable
 from concurrent.futures import Future
 from multiprocessing.connection import Connection
@@ -47,10 +50,9 @@ from core.errors import BadRequestError
 __all__ = ["NICENESS", "PRELOAD", "WORKERS", "run_isolated", "shutdown", "warm"]
 
 WORKERS = 2
-# What the fork server imports once, so that no worker does: the program's main module (which
-# multiprocessing re-imports in a child; a script must guard its main with ``if __name__ ==
-# "__main__":``, as for any multiprocessing) and the modules a render needs.
-PRELOAD = ["__main__", "core.prompts"]
+# What the fork server imports once, so that no worker does: the modules a render needs. Not
+# the program's main module: a worker needs none of it (see _main_hidden).
+PRELOAD = ["core.prompts"]
 NICENESS = 10  # workers yield the CPU to the server: on a busy machine, requests come first
 _log = logging.getLogger(__name__)
 _RETURNED: dict[str, type[BadRequestError]] = {"LimitExceeded": LimitExceeded,
@@ -105,7 +107,8 @@ class _Worker:
         self.conn, child = context.Pipe()
         self.process = context.Process(target=_serve, args=(child,), daemon=True,
                                        name=f"parley-isolated-{number}")
-        self.process.start()
+        with _main_hidden():
+            self.process.start()
         child.close()
 
     async def exchange(self, job: bytes, timeout: float) -> dict[str, Any]:
@@ -248,6 +251,23 @@ class _Pool:
 
 
 _POOL = _Pool(WORKERS)
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_hidden():
+    """A bare ``__main__`` while a worker starts. multiprocessing would re-import the parent's
+    main script in each child (as ``__mp_main__``): a worker needs none of it, a script
+    without an ``if __name__ == "__main__":`` guard would run again, and under Streamlit (or
+    AppTest) ``__main__`` is a page script whose import runs the page (the worker died)."""
+    with _MAIN_LOCK:
+        real = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if real is not None:
+                sys.modules["__main__"] = real
 
 
 def _serve(conn: Connection) -> None:
