@@ -480,3 +480,15 @@ def m012_tenancy(conn: sqlite3.Connection) -> None:
         )""")
     conn.execute("INSERT INTO parley_key_policy VALUES ('*', 10, NULL, 60, 90, 5, ?)",
                  (dt.datetime.now(dt.timezone.utc).isoformat(),))
+
+
+@migration
+def m015_request_client(conn: sqlite3.Connection) -> None:
+    """``request_logs.client``: the client that sent an API call (``claude-code``,
+    ``openai-python``, ...; core/api/clients.py), generated from the call's metadata as
+    ``eval_run_id`` is, so the recorder's insert is unchanged and spend can be grouped by it
+    (``supabase/migrations/20251203000500_parley_request_client.sql``)."""
+    conn.execute("ALTER TABLE request_logs ADD COLUMN client TEXT GENERATED ALWAYS AS "
+                 "(json_extract(metadata, '$.client')) VIRTUAL")
+    conn.execute("CREATE INDEX request_logs_client_created_idx ON request_logs (client, created_at) "
+                 "WHERE client IS NOT NULL")

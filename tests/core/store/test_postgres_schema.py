@@ -13,7 +13,8 @@ REQUEST_LOGS = ["id", "litellm_call_id", "created_at", "user_id", "service_type"
                 "provider_model", "status", "error_class", "error", "input_tokens", "output_tokens",
                 "total_tokens", "total_cost", "response_time_ms", "ttft_ms", "fallback_of", "is_demo",
                 "messages", "response", "metadata", "kind", "reasoning_tokens", "cache_read_tokens",
-                "cache_write_tokens", "tool_calls", "saved_cost", "eval_run_id", "key_id", "cache_hit"]
+                "cache_write_tokens", "tool_calls", "saved_cost", "eval_run_id", "key_id", "cache_hit",
+                "client"]
 API_KEYS = ["id", "user_id", "prefix", "sha256", "name", "service_type", "models", "monthly_budget",
             "rate_limit_per_minute", "expires_at", "revoked_at", "created_at", "created_by"]
 USAGE_DAILY = ["day", "user_id", "provider", "model", "service_type", "is_demo", "calls", "failures",
