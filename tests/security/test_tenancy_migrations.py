@@ -45,7 +45,8 @@ def test_an_old_sqlite_file_is_upgraded(tmp_path):
 def test_an_old_postgres_database_is_upgraded(create_database):
     url = create_database()
     with psycopg.connect(url, autocommit=True) as conn:
-        for path in migration_files()[:-1]:
+        files = migration_files()
+        for path in files[:[p.name for p in files].index("20251203000100_parley_tenancy.sql")]:
             conn.execute(path.read_text(encoding="utf-8"))
         for statement in _BEFORE:
             conn.execute(statement.replace("'2025", "timestamptz '2025").replace(
