@@ -88,6 +88,27 @@ class Caller:
         self._note_spend(key, result.cost, planned=False)
         return result
 
+    async def embed(self, key: ApiKey, *, service_type: str, model: str | None,
+                    headers: Mapping[str, str] | None = None, **request: Any) -> GenerationResult:
+        """``AIService.embed`` for the key: its models, its rate limit, its user, its client."""
+        from core.embeddings import embedding_models
+
+        if model is not None:
+            self.service.catalog.get(model)  # 404 for an unknown model
+        model = model or next(iter(embedding_models(self.service.settings)), None)
+        if model is not None and not key.allows(model):
+            raise NotAllowedError(f"API key {key.prefix} may not use {model}; it may use only "
+                                  f"{', '.join(key.models)}.", model=model)
+        if key.rate_limit_per_minute:
+            self.service.key_limiter.acquire(f"key:{key.prefix}", key.rate_limit_per_minute)
+        call = self.service.embed(
+            model=model, user_id=key.user_id, service_type=service_type, key_id=key.id,
+            metadata={"via": "api", "key_prefix": key.prefix, **client_metadata(headers or {})},
+            **request)
+        result = await (asyncio.wrap_future(self.service.submit(call)) if self.own_loop else call)
+        self._note_spend(key, result.cost, planned=False)
+        return result
+
     async def stream(self, key: ApiKey, plan: Plan) -> AsyncIterator[str | GenerationResult]:
         """Deltas, then the result. Closing this iterator early (the client went away)
         closes the service's stream, which records the call as abandoned."""
