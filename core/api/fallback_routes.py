@@ -31,12 +31,24 @@ def served_routes(app: FastAPI) -> list[tuple[str, str]]:
     """``(method, path)`` of every route the API serves, in its order (docs and the
     catch-all left out)."""
     served = []
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or route.path in ("/", "/{path:path}"):
+    for route in _api_routes(app.routes):
+        if route.path in ("/", "/{path:path}"):
             continue
         for method in sorted(route.methods - {"HEAD"}):
             served.append((method, route.path))
     return served
+
+
+def _api_routes(routes) -> list[APIRoute]:
+    """The ``APIRoute``s in ``routes``, those of included routers too (FastAPI keeps an
+    included router as one entry; our routers are included without a prefix)."""
+    found = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif hasattr(route, "original_router"):
+            found.extend(_api_routes(route.original_router.routes))
+    return found
 
 
 def router(app: FastAPI, route_class: type = APIRoute) -> APIRouter:
