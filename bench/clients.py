@@ -148,9 +148,11 @@ def _cases(emu, npm: Path, parley: str, secret: str, home: Path):
         return ([claude, "-p", "Say hello in five words", "--max-turns", "1", "--model", model],
                 env)
 
+    script = npm / "parley-ai-sdk-case.mjs"  # beside node_modules, so its imports resolve
+    script.write_text(AI_SDK_SCRIPT, encoding="utf-8")
+
     def ai_sdk(mode: str, provider: str, model: str, base: str, key: str):
-        return (["node", "--input-type=module", "-e", AI_SDK_SCRIPT, mode, provider, model, base, key],
-                {"PATH": os.environ["PATH"], "NODE_PATH": str(npm / "node_modules")})
+        return (["node", str(script), mode, provider, model, base, key], {"PATH": os.environ["PATH"]})
 
     yield ("claude -p (Claude model)", "claude-code",
            claude_code(parley, secret, "claude"),
@@ -180,8 +182,11 @@ def _run(spec, cwd: Path) -> tuple[bool, str]:
         done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired:
         return False, "timed out"
-    out = (done.stdout.strip() or done.stderr.strip()).splitlines()
-    return done.returncode == 0, (out[-1] if out else f"exit {done.returncode}")[:90]
+    if done.returncode == 0:
+        out = done.stdout.strip().splitlines()
+        return True, (out[-1] if out else "")[:90]
+    errors = [line for line in done.stderr.splitlines() if "Error" in line] or done.stderr.splitlines()
+    return False, (errors[0] if errors else f"exit {done.returncode}").strip()[:140]
 
 
 def _run_cases(emu, npm, parley, secret, tmp, only) -> list[dict]:

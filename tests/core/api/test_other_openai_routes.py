@@ -75,3 +75,18 @@ def test_an_unknown_route_answers_in_the_callers_shape_and_lists_the_routes(in_p
     with pytest.raises(anthropic.NotFoundError, match="no route GET /v1/models/claude"):
         api.models.retrieve("claude")
     assert json.loads(http.get("/v1/models", headers=in_process.headers(secret)).text)["data"]
+
+
+def test_an_image_model_whose_provider_has_no_image_endpoint_is_a_502(api_env, emulator):
+    path = api_env["PARLEY_CONFIG"]
+    config = yaml.safe_load(open(path))
+    config["model_list"].append({"model_name": "drawer", "litellm_params": {
+        "model": "anthropic/claude-sonnet-4-5", "api_key": "os.environ/ANTHROPIC_API_KEY",
+        "api_base": emulator.anthropic_base}, "model_info": {"mode": "image_generation"}})
+    open(path, "w").write(yaml.safe_dump(config))
+    for gateway in serve_in_process(api_env):
+        answer = gateway.http.post("/v1/images/generations", json={"model": "drawer", "prompt": "a cat"},
+                                   headers=gateway.headers(gateway.make_key("alice")))
+        assert answer.status_code == 502, answer.text
+        assert answer.json()["error"]["code"] == "provider_error"
+        assert "image" in answer.json()["error"]["message"]
