@@ -14,7 +14,8 @@ through its own. The answer comes back as an Anthropic message (text, ``tool_use
 ``stream: true`` answers with Anthropic's events: ``message_start``, a text block
 (``content_block_start``, ``text_delta`` deltas, ``content_block_stop``), one ``tool_use`` block
 per tool call (its input as one ``input_json_delta``), ``message_delta`` (stop reason and
-usage), ``message_stop``; a failure after the stream began is an ``error`` event.
+usage), ``message_stop``; a failure after the stream began is an ``error`` event. Reasoning
+text, known only once the answer is complete, streams as a ``thinking`` block after the text.
 
 ``model`` is a Parley model name, or a provider's model id one configured model serves
 (``claude-sonnet-4-5`` for a model whose ``litellm_params.model`` is
@@ -173,6 +174,16 @@ def _event(name: str, data: dict) -> bytes:
             + b"\n\n")
 
 
+def _thinking_block(reasoning: str, index: int) -> list[bytes]:
+    """A ``thinking`` block of the reasoning text (unsigned: Parley's, not Anthropic's)."""
+    return [_event("content_block_start", {"type": "content_block_start", "index": index,
+                                           "content_block": {"type": "thinking", "thinking": "",
+                                                             "signature": ""}}),
+            _event("content_block_delta", {"type": "content_block_delta", "index": index,
+                                           "delta": {"type": "thinking_delta", "thinking": reasoning}}),
+            _event("content_block_stop", {"type": "content_block_stop", "index": index})]
+
+
 def _tool_blocks(result: GenerationResult, index: int,
                  names: dict[str, str]) -> list[bytes]:
     """The events of the answer's tool calls, one ``tool_use`` block each from ``index``."""
@@ -205,6 +216,10 @@ async def _events(caller: Caller, plan, stream: AsyncIterator, first_item,
                 if text_open:
                     yield _event("content_block_stop", {"type": "content_block_stop", "index": 0})
                     index = 1
+                if item.reasoning:  # known only at the end: its block follows the text
+                    for event in _thinking_block(item.reasoning, index):
+                        yield event
+                    index += 1
                 for event in _tool_blocks(item, index, names):
                     yield event
                 reason = "tool_use" if item.tool_calls else STOP_REASONS.get(item.finish_reason or "stop", "end_turn")

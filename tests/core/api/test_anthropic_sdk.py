@@ -115,3 +115,37 @@ def test_a_provider_model_id_names_the_model_that_serves_it(in_process):
     message = api.messages.create(model="claude-sonnet-4-5-20250929", max_tokens=50,
                                   messages=[{"role": "user", "content": "hi"}])
     assert message.model == "claude"
+
+
+@pytest.mark.parametrize("model", ["claude", "gemini"])
+def test_thinking_comes_back_as_a_thinking_block(in_process, model):
+    api = client(in_process, in_process.make_key("alice"))
+    message = api.messages.create(model=model, max_tokens=2000,
+                                  thinking={"type": "enabled", "budget_tokens": 1024},
+                                  messages=[{"role": "user", "content": "Why is the sky blue?"}])
+    kinds = [block.type for block in message.content]
+    assert kinds[0] == "thinking" and "text" in kinds
+    assert message.content[0].thinking
+    with api.messages.stream(model=model, max_tokens=2000,
+                             thinking={"type": "enabled", "budget_tokens": 1024},
+                             messages=[{"role": "user", "content": "Why is the sky blue?"}]) as stream:
+        final = stream.get_final_message()
+    assert {"thinking", "text"} <= {block.type for block in final.content}
+
+
+def test_stop_sequences_and_an_image_reach_the_provider(in_process, emulator):
+    import base64
+
+    from tests.fakes.parts import png
+
+    api = client(in_process, in_process.make_key("alice"))
+    picture = base64.b64encode(png("red")).decode()
+    message = api.messages.create(model="claude", max_tokens=100, stop_sequences=["STOP"],
+                                  messages=[{"role": "user", "content": [
+                                      {"type": "image", "source": {"type": "base64",
+                                                                   "media_type": "image/png",
+                                                                   "data": picture}},
+                                      {"type": "text", "text": "What is this?"}]}])
+    assert "[seen: image/png]" in message.content[0].text
+    sent = emulator.requests[-1].body
+    assert sent["stop_sequences"] == ["STOP"]
