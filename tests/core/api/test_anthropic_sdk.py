@@ -149,3 +149,15 @@ def test_stop_sequences_and_an_image_reach_the_provider(in_process, emulator):
     assert "[seen: image/png]" in message.content[0].text
     sent = emulator.requests[-1].body
     assert sent["stop_sequences"] == ["STOP"]
+
+
+@pytest.mark.parametrize("model", ["claude", "gemini"])
+def test_a_pdf_document_reaches_the_model(in_process, model):
+    import base64
+
+    pdf = base64.b64encode(b"%PDF-1.4\n1 0 obj<</Type /Page>>endobj\n%%EOF").decode()
+    api = client(in_process, in_process.make_key("alice"))
+    message = api.messages.create(model=model, max_tokens=100, messages=[{"role": "user", "content": [
+        {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": pdf}},
+        {"type": "text", "text": "Summarise this"}]}])
+    assert "application/pdf" in message.content[0].text
