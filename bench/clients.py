@@ -142,7 +142,8 @@ def _cases(emu, npm: Path, parley: str, secret: str, home: Path):
 
     def claude_code(base: str, key: str, model: str):
         env = {"ANTHROPIC_BASE_URL": base, "ANTHROPIC_API_KEY": key, "HOME": str(home),
-               "ANTHROPIC_SMALL_FAST_MODEL": model, "DISABLE_TELEMETRY": "1",
+               "ANTHROPIC_SMALL_FAST_MODEL": model, "ANTHROPIC_DEFAULT_HAIKU_MODEL": model,
+               "DISABLE_TELEMETRY": "1",
                "DISABLE_ERROR_REPORTING": "1", "DISABLE_AUTOUPDATER": "1",
                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "PATH": os.environ["PATH"]}
         return ([claude, "-p", "Say hello in five words", "--max-turns", "1", "--model", model],
