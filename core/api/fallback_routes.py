@@ -72,6 +72,10 @@ def unserved(app: FastAPI, method: str, path: str) -> ApiError:
     served = served_routes(app)
     allowed = sorted({m for m, p in served if _matches(p, path)})
     listing = ", ".join(f"{m} {p}" for m, p in served)
+    if method in allowed:  # the path differs only by its trailing slash
+        return ApiError(404, f"Parley has no route {method} {path}; it serves {method} "
+                             f"{path.rstrip('/')} (without the trailing slash).",
+                        type="not_found_error", code="route_not_found")
     if allowed:
         return ApiError(405, f"{method} {path} is not served; {path} answers "
                              f"{' and '.join(allowed)}. Parley serves: {listing}.",

@@ -75,6 +75,8 @@ def test_an_unknown_route_answers_in_the_callers_shape_and_lists_the_routes(in_p
     with pytest.raises(anthropic.NotFoundError, match="no route GET /v1/models/claude"):
         api.models.retrieve("claude")
     assert json.loads(http.get("/v1/models", headers=in_process.headers(secret)).text)["data"]
+    slashed = http.post("/v1/chat/completions/", json={}, headers=in_process.headers(secret))
+    assert slashed.status_code == 404 and "without the trailing slash" in slashed.json()["error"]["message"]
 
 
 def test_an_image_model_whose_provider_has_no_image_endpoint_is_a_502(api_env, emulator):
