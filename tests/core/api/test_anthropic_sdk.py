@@ -161,3 +161,34 @@ def test_a_pdf_document_reaches_the_model(in_process, model):
         {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": pdf}},
         {"type": "text", "text": "Summarise this"}]}])
     assert "application/pdf" in message.content[0].text
+
+
+def test_prompt_cache_breakpoints_and_usage_reach_claude_code_on_claude(api_env, emulator):
+    """``cache_control_injection_points`` on the Claude deployment (LiteLLM's, per model, so a
+    fallback to another provider never sees it) marks the system prompt; the cache's usage
+    comes back in Anthropic's fields, with ``input_tokens`` the uncached rest."""
+    import yaml
+
+    from tests.core.api.conftest import serve_in_process
+    from tests.emulated import PROVIDER_MODELS
+    from tests.fakes import Reply
+
+    path = api_env["PARLEY_CONFIG"]
+    config = yaml.safe_load(open(path))
+    for model in config["model_list"]:
+        if model["model_name"] == "claude":
+            model["litellm_params"]["cache_control_injection_points"] = [
+                {"location": "message", "role": "system"}]
+    open(path, "w").write(yaml.safe_dump(config))
+    emulator.enqueue(PROVIDER_MODELS["claude"], Reply(input_tokens=1000, cached_tokens=600,
+                                                      cache_creation_tokens=300))
+    for gateway in serve_in_process(api_env):
+        message = client(gateway, gateway.make_key("alice")).messages.create(
+            model="claude", max_tokens=50, system="You are a careful coding agent. " * 20,
+            messages=[{"role": "user", "content": "hi"}])
+        [row] = gateway.records(1)
+    assert emulator.requests[-1].body["system"][0]["cache_control"] == {"type": "ephemeral"}
+    usage = message.usage
+    assert (usage.cache_read_input_tokens, usage.cache_creation_input_tokens) == (600, 300)
+    assert usage.input_tokens + 600 + 300 == row["input_tokens"]
+    assert (row["cache_read_tokens"], row["cache_write_tokens"]) == (600, 300)
