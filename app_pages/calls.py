@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.errors import ParleyError
 from core.store.base import CallBrowser
-from core.store.calls import CallQuery
+from core.store.call_pages import CallQuery
 from core.validation import ColumnConfig
 from ui.components import call_details, column_config
 from ui.deps import evals, service

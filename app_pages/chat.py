@@ -11,7 +11,7 @@ import streamlit as st
 
 from core import ParleyError
 from core.attachments import check_attachments, identify
-from core.images import image_models
+from core.image_requests import image_models
 from core.playground.sessions import answer_stats
 from ui.components import safe_answer
 from ui.deps import service

@@ -12,7 +12,7 @@ import streamlit as st
 
 from core import ParleyError
 from core.attachments import check_attachments, identify
-from core.images import image_models
+from core.image_requests import image_models
 from core.playground.fanout import FanOut, continue_with_tool_results
 from core.playground.sessions import LETTERS, Comparison
 from core.pricing import DEFAULT_MAX_TOKENS, estimate_cost

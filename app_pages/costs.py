@@ -9,8 +9,8 @@ import streamlit as st
 from core.console import analytics
 from core.console.budgets import WARN_AT, budget_report
 from core.guards import Budgets
-from core.embeddings import embedding_models
-from core.images import image_models
+from core.embedding_requests import embedding_models
+from core.image_requests import image_models
 from core.errors import ParleyError
 from core.pricing import money
 from ui import charts, tables

@@ -6,7 +6,7 @@ on screen while the widgets change.
 import streamlit as st
 
 from core import ParleyError
-from core.images import MAX_IMAGES, image_models
+from core.image_requests import MAX_IMAGES, image_models
 from core.results import GenerationResult
 from ui.components import image_results
 from ui.deps import service

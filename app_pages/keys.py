@@ -30,6 +30,7 @@ def policy_text(limits: dict) -> str:
 
 
 svc, user, admin = service(), current_user(), is_admin()
+acting = None if admin else user  # an admin (the local user included) acts without the policy
 keys = keyring()
 st.title("API keys")
 st.caption("Point any OpenAI SDK at this app's `/v1` with a key as its `api_key`: calls are "
@@ -65,7 +66,7 @@ with st.form("new_key", clear_on_submit=True):
                 owner if admin else user, created_by=user, catalog=svc.catalog, name=name,
                 service_type=None if service_type == "(any)" else service_type,
                 models=models or None, budget=budget or None, rate_limit=int(rate) or None,
-                expires=expires.isoformat() if expires else None, as_user=user)
+                expires=expires.isoformat() if expires else None, as_user=acting)
         except ParleyError as err:
             st.session_state[NOTICE_KEY] = ("error", str(err))
         else:
@@ -73,7 +74,7 @@ with st.form("new_key", clear_on_submit=True):
         st.rerun()
 
 try:
-    listed = [k.to_json() for k in keys.list(None if admin else user, as_user=user)]
+    listed = [k.to_json() for k in keys.list(None if admin else user, as_user=acting)]
 except ParleyError as err:
     st.error(str(err))
     st.stop()
@@ -93,7 +94,7 @@ if active:
     chosen = left.selectbox("Key to revoke", active)
     if right.button("Revoke", type="secondary"):
         try:
-            keys.revoke(chosen, as_user=user)
+            keys.revoke(chosen, as_user=acting)
         except ParleyError as err:
             st.session_state[NOTICE_KEY] = ("error", str(err))
         else:

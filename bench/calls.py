@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.store.calls import CallQuery  # noqa: E402
+from core.store.call_pages import CallQuery  # noqa: E402
 from core.store.sqlite import SqliteStore  # noqa: E402
 
 LIMIT_MS, RATIO = 300.0, 1.5

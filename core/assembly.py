@@ -44,11 +44,11 @@ class Parley:
 
         return start_watcher(self.settings, self.env, store_opener=self.service.shared_store)
 
-    def close(self) -> None:
-        """Stop the keyring, then the service (its recorder ships what it can; then the store
-        closes)."""
+    def close(self, ship_seconds: float = 5.0) -> None:
+        """Stop the keyring, then the service (its recorder ships what it can within
+        ``ship_seconds``; then the store closes)."""
         self.keyring.close()
-        self.service.close()
+        self.service.close(ship_seconds)
 
 
 def assemble(env: Mapping[str, str] | None = None, *, config: str | None = None,

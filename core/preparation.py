@@ -29,12 +29,12 @@ from core.attachments import check_attachments, content_parts, missing_capabilit
 from core.bounded import run_off_loop
 from core.errors import BadRequestError, NotAllowedError, ParleyError
 from core.guards import Hold
-from core.images import image_models
+from core.image_requests import image_models
 from core.keys import ApiKey
 from core.llm.gateway import CallRequest, Chains
 from core.llm.runtime import cache_partition
 from core.pricing import estimate_call
-from core.prompts import RENDER_SECONDS, PromptTemplate, parse_ref
+from core.prompts import PromptTemplate, parse_ref, render_bounded
 from core.routing import Choice, fit_context
 from core.routing.chains import chains_for
 from core.routing.window import check_request_tokens, fit_history
@@ -45,6 +45,7 @@ from core.validation import check_arguments, check_call, check_request_size, mes
 __all__ = ["Call", "Plan", "Reservation", "prepare", "settle", "check_names", "OFFLOAD_CHARS"]
 
 OFFLOAD_CHARS = 50_000  # requests larger than this are checked and tokenized off the event loop
+STORE_SECONDS = 30.0  # reading a template row; the store has its own timeouts
 
 
 @dataclass(frozen=True)
@@ -125,9 +126,8 @@ async def prepare(service, call: Call) -> Plan:
     if call.key is not None:
         _check_key_service(call)
         _known(service, call.model or call.provider)  # 404 before anything else, as the API says
-    if call.template is not None:  # user-supplied work: off the loop, under a deadline
-        call = await run_off_loop(_rendered, service, call, seconds=2 * RENDER_SECONDS,
-                                  what=f"rendering template {call.template}")
+    if call.template is not None:  # user-supplied work: in a worker process, under a deadline
+        call = await _rendered(service, call)
     attachments = _checked(call)
     structured = await _structured(call)
     stop = _stop(call)
@@ -304,9 +304,24 @@ def _chars(content: Any) -> int:
     return 0 if content is None else len(json.dumps(content, default=str))
 
 
-def _rendered(service, call: Call) -> Call:
+async def _rendered(service, call: Call) -> Call:
     """``call`` with its template rendered into the prompt and system prompt; a template's
-    service type applies to a call that named none (never to a key fixed to one)."""
+    service type applies to a call that named none (never to a key fixed to one). The stored
+    template is read here (on a worker thread); only the rendering runs in a worker process."""
+    found = await run_off_loop(_template_of, service, call, seconds=STORE_SECONDS,
+                               what=f"reading template {call.template}")
+    system, rendered = await render_bounded(found, call.variables or {})
+    service_type = call.service_type
+    if service_type == "default" and found.service_type:  # a key fixed to one never says "default"
+        service_type = found.service_type
+    return dataclasses.replace(
+        call, prompt=rendered, template=None, variables=None, service_type=service_type,
+        system_prompt=call.system_prompt if call.system_prompt is not None else system,
+        metadata={**(call.metadata or {}), "template": found.ref})
+
+
+def _template_of(service, call: Call) -> PromptTemplate:
+    """The stored template ``call.template`` names, as its caller may see it."""
     if call.prompt:
         raise BadRequestError("Give a prompt or a template, not both.")
     name, version = parse_ref(call.template)
@@ -320,15 +335,7 @@ def _rendered(service, call: Call) -> Call:
                                  as_user=call.key.user_id if call.key is not None else None)
     if row is None:
         raise BadRequestError(f"There is no template {call.template!r}; save it first.")
-    found = PromptTemplate.from_row(row)
-    system, rendered = found.render(call.variables or {})
-    service_type = call.service_type
-    if service_type == "default" and found.service_type:  # a key fixed to one never says "default"
-        service_type = found.service_type
-    return dataclasses.replace(
-        call, prompt=rendered, template=None, variables=None, service_type=service_type,
-        system_prompt=call.system_prompt if call.system_prompt is not None else system,
-        metadata={**(call.metadata or {}), "template": found.ref})
+    return PromptTemplate.from_row(row)
 
 
 def check_names(kwargs: dict) -> None:

@@ -7,8 +7,8 @@ Templates are rendered by Jinja2's ``SandboxedEnvironment`` with ``StrictUndefin
 template cannot reach Python internals, and a variable the template uses but the row does not
 give raises ``BadRequestError`` naming it (never an empty string sent to a model). Rendering is
 bounded (core/template_limits.py): at most ``RENDER_SECONDS`` and ``MAX_RENDERED_CHARS``, or
-``LimitExceeded`` naming the limit; ``render_bounded`` does it on a worker thread, off the
-event loop. Saving a
+``LimitExceeded`` naming the limit; ``render_bounded`` does it in a worker process
+(core/isolated.py), off the event loop and away from the server's GIL. Saving a
 template always adds a new version (``name@1``, ``name@2``...); nothing is edited in place, so
 runs and calls keep pointing at the exact text they used.
 """
@@ -22,12 +22,13 @@ from typing import Any, Mapping
 import jinja2
 from jinja2 import meta
 
-from core.bounded import Deadline, LimitExceeded, run_off_loop
+from core.bounded import Deadline, LimitExceeded
 from core.errors import BadRequestError
+from core.isolated import run_isolated
 from core.template_limits import MAX_RENDERED_CHARS, RENDER_SECONDS, BoundedSandbox, generate_bounded
 
 __all__ = ["PromptTemplate", "parse_ref", "check_name", "variables_of", "render", "check_source",
-           "render_bounded", "RENDER_SECONDS", "MAX_RENDERED_CHARS"]
+           "render_texts", "render_bounded", "RENDER_SECONDS", "MAX_RENDERED_CHARS"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _ENV = BoundedSandbox(undefined=jinja2.StrictUndefined, autoescape=False,
@@ -56,8 +57,7 @@ class PromptTemplate:
     def render(self, variables: Mapping[str, Any], *, where: str = "") -> tuple[str | None, str]:
         """``(system, prompt)`` for ``variables``; see ``render``. Bounded, but on the calling
         thread: from a coroutine, await ``render_bounded(template, variables)`` instead."""
-        system = render(self.system, variables, where=where, part="system prompt") if self.system else None
-        return system, render(self.template, variables, where=where, part="template")
+        return render_texts(self.system, self.template, variables, where)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "PromptTemplate":
@@ -142,12 +142,24 @@ def render(text: str, variables: Mapping[str, Any], *, where: str = "",
         raise BadRequestError(f"{prefix}the {part} could not be rendered ({exc}).") from None
 
 
+def render_texts(system: str | None, template: str, variables: Mapping[str, Any],
+                 where: str = "") -> tuple[str | None, str]:
+    """``(system, prompt)``: the system prompt (if any) and the template rendered with
+    ``variables``; see ``render``. What a worker process runs for ``render_bounded``."""
+    rendered = render(system, variables, where=where, part="system prompt") if system else None
+    return rendered, render(template, variables, where=where, part="template")
+
+
 async def render_bounded(template: PromptTemplate, variables: Mapping[str, Any], *,
                          where: str = "") -> tuple[str | None, str]:
-    """``template.render(variables)`` on a worker thread, off the event loop: the same
-    ``(system, prompt)`` and errors, each text within ``RENDER_SECONDS``."""
-    return await run_off_loop(functools.partial(template.render, variables, where=where),
-                              seconds=RENDER_SECONDS * 2, what=f"rendering template {template.ref}")
+    """``template.render(variables)`` in a worker process (core/isolated.py): the same
+    ``(system, prompt)`` and errors, each text within ``RENDER_SECONDS``; a worker that
+    overruns both is killed and the caller gets ``LimitExceeded``. The event loop, and every
+    other request on it, keeps running meanwhile."""
+    system, prompt = await run_isolated(render_texts, template.system, template.template,
+                                        dict(variables), where, seconds=RENDER_SECONDS * 2,
+                                        what=f"rendering template {template.ref}")
+    return system, prompt
 
 
 @functools.lru_cache(maxsize=256)

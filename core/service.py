@@ -21,8 +21,8 @@ import uuid
 from typing import Any, AsyncIterator, Iterator, Mapping
 
 from core.attachments import check_attachments, redacted
-from core.embeddings import check_embedding_request
-from core.images import check_image_request
+from core.embedding_requests import check_embedding_request
+from core.image_requests import check_image_request
 from core.llm.embeddings import embed
 from core.llm.images import generate_images
 from core.catalog import Catalog, ModelEntry
@@ -242,7 +242,7 @@ class AIService:
                              service_type: str = "images", metadata: dict | None = None,
                              key_id: str | None = None) -> GenerationResult:
         """``n`` images from ``prompt`` by an image model (None: the first configured one; see
-        core/images.py), priced per image by LiteLLM and recorded with ``kind="image"``.
+        core/image_requests.py), priced per image by LiteLLM and recorded with ``kind="image"``.
         The result's ``images`` hold the pictures; ``cost`` is None when the price is unknown."""
         request = dataclasses.replace(check_image_request(self.settings, model, prompt, n, size,
                                                           quality, str(uuid.uuid4())), key_id=key_id)
@@ -267,7 +267,7 @@ class AIService:
                     service_type: str = "embeddings", metadata: dict | None = None,
                     key_id: str | None = None) -> GenerationResult:
         """One vector per text of ``inputs`` from an embedding model (None: the first configured
-        one; core/embeddings.py), priced by LiteLLM and recorded with ``kind="embedding"``.
+        one; core/embedding_requests.py), priced by LiteLLM and recorded with ``kind="embedding"``.
         The result's ``embeddings`` hold the vectors; ``cost`` is None when the price is unknown."""
         request = dataclasses.replace(check_embedding_request(
             self.settings, model, inputs, dimensions, str(uuid.uuid4())), key_id=key_id)
@@ -320,10 +320,11 @@ class AIService:
         on first use; None when the service records nothing)."""
         return self.shared_store() if self.shared_store is not None else None
 
-    def close(self) -> None:
-        """Ship what is recorded, stop the background loop, then close the store."""
+    def close(self, ship_seconds: float = 5.0) -> None:
+        """Ship what is recorded (for at most ``ship_seconds``: what is left stays in the
+        local spool for the next start), stop the background loop, then close the store."""
         if self.recorder is not None:
-            self.recorder.close()
+            self.recorder.close(timeout=ship_seconds)
         if isinstance(self.preferences, PreferenceBook):
             self.preferences.close()
         if self.budget is not None:

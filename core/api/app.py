@@ -17,13 +17,14 @@ import logging
 import os
 from typing import Any, Callable
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from core.api.calls import Caller
+from core.api.caller import Caller
 from core.api.errors import ApiError, from_parley_error
 from core.assembly import keyring_for
 from core.keys import KeyRing
@@ -41,8 +42,8 @@ def create_app(service, keyring: KeyRing | None = None, *, own_loop: bool = Fals
     """The API on ``service`` (an ``AIService``, built by ``core.assembly``). ``keyring``
     defaults to the keys in the service's store; ``own_loop`` runs calls on the service's loop
     thread (for a host whose loop the service does not own, like Streamlit's)."""
-    from core.api import (anthropic_routes, fallback_routes, openai_routes, protocol_routes,
-                          responses_routes, seed_routes)
+    from core.api import (anthropic_routes, fallback_routes, openai_routes, parley_routes,
+                          protocol_routes, responses_routes)
 
     caller = Caller(service, keyring or keyring_for(service), own_loop=own_loop)
     limit = max_body_bytes or int(os.environ.get("PARLEY_API_MAX_BODY_BYTES") or MAX_BODY_BYTES)
@@ -57,7 +58,7 @@ def create_app(service, keyring: KeyRing | None = None, *, own_loop: bool = Fals
     app.include_router(protocol_routes.router(caller, route_class))
     app.include_router(responses_routes.router(caller, route_class))
     app.include_router(anthropic_routes.router(caller, _route_class(limit, secrets, "anthropic")))
-    app.include_router(seed_routes.router(caller, route_class))
+    app.include_router(parley_routes.router(caller, route_class))
     app.include_router(fallback_routes.router(app, _route_class(limit, secrets, "caller")))
     app.state.caller = caller
     return app
@@ -132,6 +133,20 @@ async def _read_limited(request: Request, limit: int) -> None:
                             "send it at once.", type="invalid_request_error",
                        code="request_timeout") from None
     request._body = b"".join(chunks)  # Starlette's documented cache of the body
+    _parse_json(request)
+
+
+def _parse_json(request: Request) -> None:
+    """Parse a JSON body with orjson (a 3 MB body in about a third of the stdlib's time, on
+    the event loop every request shares) into Starlette's cache of it, ``request.json()``. A
+    body orjson refuses (NaN, a huge integer, bad UTF-8) is left to the stdlib parser, which
+    answers it exactly as before."""
+    if not request._body or "json" not in request.headers.get("content-type", "json"):
+        return
+    try:
+        request._json = orjson.loads(request._body)
+    except orjson.JSONDecodeError:
+        pass  # the stdlib parser decides, as before: accepted, or FastAPI's "not valid JSON"
 
 
 def error_response(exc: BaseException, secrets: tuple[str, ...] = (),

@@ -27,7 +27,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from core.api.calls import Caller
+from core.api.caller import Caller
 from core.api.errors import ApiError
 from core.keys import ApiKey
 from core.api.schemas import ChatCompletionRequest, ImageGenerationRequest, messages_to_call

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import Field
 
-from core.api.calls import Caller
+from core.api.caller import Caller
 from core.api.errors import ApiError
 from core.api.openai_routes import result_headers
 from core.api.schemas import _Body

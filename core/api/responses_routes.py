@@ -29,7 +29,7 @@ from fastapi.routing import APIRoute
 from pydantic import ConfigDict
 from starlette.concurrency import run_in_threadpool
 
-from core.api.calls import Caller
+from core.api.caller import Caller
 from core.api.errors import ApiError
 from core.api.openai_routes import completion_body, result_headers
 from core.api.schemas import ChatCompletionRequest, _Body, messages_to_call

@@ -4,7 +4,8 @@ Each worker process imports this module and builds its own ``AIService`` from th
 environment (``app`` is a factory target: ``uvicorn core.api.serve:build --factory``).
 Calls are recorded by each worker's recorder to the configured store; rate limits are shared
 through Redis when ``PARLEY_REDIS_URL`` is set, and per worker otherwise. With
-``parley.alerts`` set, each worker also runs an alert watcher (core/console/alerts.py).
+``parley.alerts`` set, each worker also runs an alert watcher (core/console/alerts.py). Each
+worker starts its template-rendering processes (core/isolated.py) at startup.
 
 Bounded against slow or hostile clients: request headers must arrive within
 ``HEADER_SECONDS`` (core/api/slow_clients.py), bodies within ``BODY_SECONDS`` (core/api/app.py),
@@ -17,12 +18,14 @@ import contextlib
 
 __all__ = ["build", "run", "GRACEFUL_SECONDS"]
 
-GRACEFUL_SECONDS = 3
+GRACEFUL_SECONDS = 2  # requests in flight at SIGTERM get this long to finish
+SHIP_SECONDS = 1.0  # then the recorder ships for at most this long (the rest waits in the spool)
 
 
 def build():
     """A FastAPI app on the parts ``core.assembly`` puts together; they are closed (the
     recorder flushed, the store closed last) when the server shuts down."""
+    from core import isolated
     from core.api.app import create_app
     from core.assembly import assemble
 
@@ -31,12 +34,16 @@ def build():
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
+        isolated.warm()  # template workers start now, not on the first user's render
+        # litellm's import and the Router take seconds: done before the first request, not
+        # on the event loop in the middle of serving (it would stall every user and SIGTERM)
+        parley.service.gateway.router  # noqa: B018 - built now, on purpose
         try:
             yield
         finally:
             if watcher is not None:
                 watcher.close()
-            parley.close()
+            parley.close(ship_seconds=SHIP_SECONDS)
 
     app = create_app(parley.service, parley.keyring)
     app.router.lifespan_context = lifespan

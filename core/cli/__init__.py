@@ -12,14 +12,14 @@ import argparse
 import sys
 import traceback
 
-from core.cli import calls, demo, evals, keys, prefs, serve, store
+from core.cli import asking, demo, evals, keys, prefs, serve, store
 from core.cli.context import Context
 from core.errors import BadRequestError, ConfigError, ParleyError
 from core.identity import normalise_user
 
 __all__ = ["main", "build_parser", "FAMILIES"]
 
-FAMILIES = (calls, prefs, store, demo, evals, keys, serve)
+FAMILIES = (asking, prefs, store, demo, evals, keys, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

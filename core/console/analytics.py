@@ -107,8 +107,9 @@ def spend_by_kind_day(store: UsageReader, filters: Filters, image_models: set[st
                       as_user: str | None = None) -> pd.DataFrame:
     """One row per day and ``kind`` (``chat`` | ``image`` | ``embedding``), then
     ``USAGE_COLUMNS``: a model makes images, embeddings or answers, never two of them
-    (``core.images.image_models`` and ``core.embeddings.embedding_models`` name them), so the
-    kind of spend is its model's, read from the same rollup as ``spend_by_day``."""
+    (``core.image_requests.image_models`` and ``core.embedding_requests.embedding_models``
+    name them), so the kind of spend is its model's, read from the same rollup as
+    ``spend_by_day``."""
     frame = spend_by_day(store, filters, by="model", as_user=as_user)
     frame["kind"] = ["image" if m in image_models else "embedding" if m in embedding_models
                      else "chat" for m in frame["model"]]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from core.errors import BadRequestError
-from core.store.calls import CallQuery
+from core.store.call_pages import CallQuery
 
 __all__ = ["rows_from_calls", "call_ids_for_service", "COLUMNS", "MAX_CALLS"]
 

@@ -26,6 +26,8 @@ from core.evals.datasets import Dataset, parse_dataset
 from core.evals.results import matrix, summarize
 from core.evals.runs import EvalRunner
 from core.prompts import PromptTemplate, check_name, check_source, parse_ref, variables_of
+from core.routing.preferences import PreferenceBook
+from core.store.base import EvalsHolder
 
 __all__ = ["Workbench", "evals_store"]
 
@@ -35,7 +37,7 @@ def evals_store(store):
     if store is None:
         raise ConfigError("has no store; evaluations need one (PARLEY_DATABASE_URL)",
                           key="PARLEY_DATABASE_URL")
-    if not hasattr(store, "evals"):
+    if not isinstance(store, EvalsHolder):
         raise ConfigError(f"is a {store.backend} store; evaluations are kept in SQLite or "
                           "Postgres (use the project's postgresql:// connection string)",
                           key="PARLEY_DATABASE_URL")
@@ -211,6 +213,6 @@ class Workbench:
         preferences.check(self.service.catalog, user, chosen["model"], service)
         self.service.store.set_preference(owner, chosen["model"], service)
         self.evals.record_decision(run_id, owner, service, chosen["model"], user)
-        if hasattr(self.service.preferences, "forget"):
+        if isinstance(self.service.preferences, PreferenceBook):
             self.service.preferences.forget(owner)
         return {"service_type": service, "model": chosen["model"], "for": owner, "run_id": run_id}

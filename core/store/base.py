@@ -160,7 +160,7 @@ class CallBrowser(Protocol):
     """A store whose call log can be read a page at a time (the /calls page)."""
 
     def calls(self, query: Any, *, as_user: str | None = None) -> dict[str, Any]:
-        """One keyset page of recorded calls matching ``query`` (``core.store.calls``)."""
+        """One keyset page of recorded calls matching ``query`` (``core.store.call_pages``)."""
 
 
 class Store(CallLog, UsageReader, PreferenceStore, VoteStore, ComparisonStore, AdminList, Protocol):

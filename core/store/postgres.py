@@ -29,7 +29,7 @@ from core.store.keys import SqlFunctionKeys
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
                                  pick_grain, usage_rollup_row)
 from core.store.clients import client_row
-from core.store.calls import DETAIL_COLUMNS, CallQuery, call_detail, page_from_rows, page_sql
+from core.store.call_pages import DETAIL_COLUMNS, CallQuery, call_detail, page_from_rows, page_sql
 from core.store.token_classes import class_totals
 from core.store.base import (call_row, check_limit, check_usage_query, comparison_row,
                               leaderboard_rows, usage_row, vote_row)
@@ -280,7 +280,7 @@ class PostgresStore(SqlFunctionKeys, SqlFunctionAlerts):
                           as_user=as_user)
 
     def calls(self, query: "CallQuery", *, as_user: str | None = None) -> dict[str, Any]:
-        """One page of the call log (``core/store/calls.py``). The row rule is applied here,
+        """One page of the call log (``core/store/call_pages.py``). The row rule is applied here,
         as SQLite does: a user who is not an admin (``parley_is_admin()`` under their
         identity) gets only their own calls. The page itself is read as the connecting role,
         because under row-level security Postgres moves only leakproof comparisons into an

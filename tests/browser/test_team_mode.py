@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.store import open_store
-from tests.browser.streamlit_page import open_app
+from tests.browser.streamlit_page import open_app, settle
 from tests.core.store.records import make_record
 
 COOKIE_SECRET = "browser-test-cookie-secret"
@@ -83,3 +83,45 @@ def test_the_admin_sees_every_users_spend(page, team_app):
     expect(page.get_by_test_id("stSidebar")).to_contain_text("(admin)")
     expect(page.get_by_role("heading", name="Admins only")).to_have_count(0)
     expect(page.get_by_role("heading", name="Cost console")).to_be_visible()
+
+
+def test_a_plain_user_sees_only_their_own_evaluation_work_and_their_key_limits(page, team_app):
+    """Alice's template and dataset are hers: Bob's /evals pickers do not offer or preview
+    them, and Bob's /keys says the limits his keys stay within (screenshots for a person)."""
+    from core.prompts import variables_of
+
+    store = open_store(team_app.database_url)
+    store.upgrade()
+    store.evals().save_template({
+        "name": "alices-secret-template", "template": "Ask {{ q }}", "system": None,
+        "service_type": None, "variables": variables_of(None, "Ask {{ q }}"), "settings": {},
+        "created_by": "alice@example.com"})
+    store.evals().save_dataset("alices-dataset", ["q"], [{"q": "ALICE-PRIVATE-ROW"}],
+                               created_by="alice@example.com")
+    store.close()
+    shots = team_app.data_dir / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+
+    sign_in(page, team_app.url, email="bob@example.com", email_verified=True)
+    shown(page, f"{team_app.url}/evals", "Evaluations")
+    page.screenshot(path=str(shots / "team-bob-evals.png"), full_page=True)
+    body = page.locator("body").inner_text()
+    assert "alices-secret-template" not in body and "ALICE-PRIVATE-ROW" not in body
+    assert "alices-dataset" not in body
+    shown(page, f"{team_app.url}/keys", "API keys")
+    expect(page.get_by_text("Keys you make stay within the key policy")).to_be_visible()
+    page.screenshot(path=str(shots / "team-bob-keys.png"), full_page=True)
+
+    page.context.clear_cookies()
+    sign_in(page, team_app.url, email="alice@example.com", email_verified=True)
+    shown(page, f"{team_app.url}/evals", "Evaluations")
+    expect(page.get_by_text("alices-secret-template").first).to_be_visible()
+    page.screenshot(path=str(shots / "team-alice-evals.png"), full_page=True)
+
+
+def shown(page, url: str, heading: str) -> None:
+    """Open ``url`` and wait until its page has drawn (heading, then the script's last run)."""
+    open_app(page, url)
+    expect(page.get_by_role("heading", name=heading).first).to_be_visible()
+    settle(page)
+    page.wait_for_timeout(1000)  # widgets draw after the run ends

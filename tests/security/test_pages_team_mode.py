@@ -17,7 +17,7 @@ def team(emulator, tmp_path, monkeypatch):
     """``team(privacy)``: config on the emulator (root the one admin), alice's finished run
     and a cancelled one; returns ``(bench, finished_id, cancelled_id)``. ``page(name, user)``
     builds the signed-in AppTest."""
-    from ui.deps import evals, service
+    from ui.deps import evals, parts
 
     def build(privacy: str = "none"):
         config = write_config(emulator, tmp_path / "parley.yaml",
@@ -26,7 +26,7 @@ def team(emulator, tmp_path, monkeypatch):
         for var, name in (("ANTHROPIC_API_KEY", "claude"), ("GEMINI_API_KEY", "gemini"),
                           ("OPENAI_API_KEY", "gpt")):
             monkeypatch.setenv(var, KEYS[name])
-        service.clear()
+        parts.clear()
         evals.clear()
         bench, _ = evals()
         bench.save_template("qa", "{{ question }}", user=ALICE, service_type="xray")
@@ -38,7 +38,7 @@ def team(emulator, tmp_path, monkeypatch):
         return bench, done, stopped
 
     yield build
-    service.clear()
+    parts.clear()
     evals.clear()
 
 

@@ -33,7 +33,7 @@ from core.store.sqlite import migrations as sqlite_migrations, rollups as sqlite
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, pick_grain,
                                 rollup_increments)
 from core.store.clients import SQLITE_SPEND_BY_CLIENT, client_row, day_bounds
-from core.store.calls import DETAIL_COLUMNS, CallQuery, call_detail, page_from_rows, page_sql
+from core.store.call_pages import DETAIL_COLUMNS, CallQuery, call_detail, page_from_rows, page_sql
 from core.store.sqlite.token_classes import fold_token_classes, token_class_totals
 from core.store.base import (check_call, check_limit, check_usage_query, comparison_row,
                               leaderboard_rows, usage_row, utc_iso, vote_row)
@@ -316,7 +316,7 @@ class SqliteStore(SqliteKeys, SqliteAlerts):
                 "pending_migrations": pending, "counts": counts}
 
     def calls(self, query: "CallQuery", *, as_user: str | None = None) -> dict[str, Any]:
-        """One page of the call log (``core/store/calls.py``); a user who is not an admin
+        """One page of the call log (``core/store/call_pages.py``); a user who is not an admin
         sees only their own calls."""
         query = query.checked()
         with self._reading() as conn:

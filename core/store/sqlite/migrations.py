@@ -332,7 +332,7 @@ def m007_evals(conn: sqlite3.Connection) -> None:
 
 @migration
 def m008_calls_explorer(conn: sqlite3.Connection) -> None:
-    """Indexes for the calls explorer (``core/store/calls.py``): a page sorted by time or cost,
+    """Indexes for the calls explorer (``core/store/call_pages.py``): a page sorted by time or cost,
     filtered by model, service type, provider, failures or fallbacks, walks one index from
     its cursor. Each index ends in the rowid (``id``), the keyset's tie-breaker."""
     for name, columns in (("model_created", "model, created_at"),

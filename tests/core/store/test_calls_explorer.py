@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from core.errors import BadRequestError
-from core.store.calls import CallQuery, page_sql
+from core.store.call_pages import CallQuery, page_sql
 from core.store.sqlite import SqliteStore
 from tests.database import sql
 from tests.core.store.records import BASE_TIME, make_record, random_records

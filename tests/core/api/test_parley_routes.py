@@ -113,7 +113,7 @@ def test_chat_renders_a_stored_template_and_records_its_version(api, emulator):
     store.evals().save_template({
         "name": "greet", "template": "Say hello to {{ name }} in French", "system": "Be terse",
         "service_type": None, "variables": variables_of("Be terse", "Say hello to {{ name }} in French"),
-        "settings": {}, "created_by": "test"})
+        "settings": {}, "created_by": "alice"})  # a key finds only its user's templates
     emulator.enqueue("claude-sonnet-4-5-20250929", Reply("Bonjour Ana"))
     secret = api.make_key("alice")
     response = call(api, "POST", "/api/v1/ai/chat", secret,

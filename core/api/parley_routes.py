@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from core.api.calls import Caller
+from core.api.caller import Caller
 from core.api.errors import ApiError
 from core.keys import ApiKey
 from core.api.openai_routes import result_headers
@@ -28,6 +28,7 @@ from core.api.schemas import (ChatRequest, CompletionsRequest, PreferenceRequest
                               RoutedChatRequest, messages_to_call)
 from core.api.sse import SSEResponse, prepend, primed, served_by, sse_error, sse_event
 from core.results import GenerationResult
+from core.routing.preferences import PreferenceBook
 
 __all__ = ["router", "TYPICAL_INPUT", "TYPICAL_OUTPUT"]
 
@@ -150,7 +151,7 @@ def _save(caller: Caller, key: ApiKey, model: str, service_type: str | None) -> 
     if not key.allows(model):
         raise ApiError(403, f"API key {key.prefix} may not use {model}.", code="model_not_allowed")
     preferences.save(_store(caller), caller.service.catalog, key.user_id, model, service_type)
-    if hasattr(caller.service.preferences, "forget"):
+    if isinstance(caller.service.preferences, PreferenceBook):
         caller.service.preferences.forget(key.user_id)
     return _resolved(caller, key, service_type)
 

@@ -70,7 +70,7 @@ class Caller:
                              headers: Mapping[str, str] | None = None,
                              **request: Any) -> GenerationResult:
         """``AIService.generate_image`` for the key: its models, its rate limit, its user."""
-        from core.images import image_models
+        from core.image_requests import image_models
 
         if model is not None:
             self.service.catalog.get(model)  # 404 for an unknown model
@@ -91,7 +91,7 @@ class Caller:
     async def embed(self, key: ApiKey, *, service_type: str, model: str | None,
                     headers: Mapping[str, str] | None = None, **request: Any) -> GenerationResult:
         """``AIService.embed`` for the key: its models, its rate limit, its user, its client."""
-        from core.embeddings import embedding_models
+        from core.embedding_requests import embedding_models
 
         if model is not None:
             self.service.catalog.get(model)  # 404 for an unknown model
