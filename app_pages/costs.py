@@ -9,6 +9,7 @@ import streamlit as st
 from core.console import analytics
 from core.console.budgets import WARN_AT, budget_report
 from core.guards import Budgets
+from core.embedding_requests import embedding_models
 from core.image_requests import image_models
 from core.errors import ParleyError
 from core.pricing import money
@@ -90,8 +91,9 @@ def show_beyond_text(filters: analytics.Filters) -> None:
 
 def show_spend(filters: analytics.Filters) -> None:
     by = st.radio("Stack by", ["model", "provider", "kind"], horizontal=True, key="costs_stack",
-                  help="kind: chat answers or generated images")
-    frame = (analytics.spend_by_kind_day(store, filters, set(image_models(svc.settings)))
+                  help="kind: chat answers, generated images or embeddings")
+    frame = (analytics.spend_by_kind_day(store, filters, set(image_models(svc.settings)),
+                                         set(embedding_models(svc.settings)))
              if by == "kind" else analytics.spend_by_day(store, filters, by=by))
     st.plotly_chart(charts.spend_over_time(frame, by))
     left, right = st.columns(2)
@@ -102,6 +104,19 @@ def show_spend(filters: analytics.Filters) -> None:
     tables.show(users, key="costs_users_table", columns=_with_extras(
         users, ["user", "calls", "failures", "input_tokens", "output_tokens", "cost"]),
         unpriced=users["unpriced_calls"] >= users["calls"])
+
+
+def show_clients(filters: analytics.Filters) -> None:
+    """Spend per client (Claude Code, the SDKs, apps) and per user of each."""
+    st.subheader("Clients")
+    clients = analytics.spend_by_client(store, filters)
+    if clients.empty:
+        st.caption("No API calls in this range name their client.")
+        return
+    per_client = clients.groupby("client", as_index=False)[["cost", "calls"]].sum()
+    st.plotly_chart(charts.spend_by(per_client, "client", "Spend per client"))
+    tables.show(clients, key="costs_clients_table",
+                columns=["client", "user", "calls", "failures", "input_tokens", "output_tokens", "cost"])
 
 
 def _with_extras(frame, columns: list[str]) -> list[str]:
@@ -217,6 +232,7 @@ try:
     show_totals(total)
     show_beyond_text(filters)
     show_spend(filters)
+    show_clients(filters)
     show_models(filters)
     show_month(filters)
     show_reprice(filters, total)

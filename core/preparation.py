@@ -59,7 +59,8 @@ class Call:
     ``response_format``, ``reasoning_effort``: core/structured.py. ``template`` (``"name"`` or
     ``"name@3"``) renders a stored prompt template with ``variables`` instead of ``prompt``.
     ``key``: the API key the call came through; its models, service type, budget and rate limit
-    bind the whole plan. ``call_id``: the id to record the call under (default: a new UUID)."""
+    bind the whole plan. ``call_id``: the id to record the call under (default: a new UUID).
+    ``stop``: up to four stop sequences (the answer ends before any of them)."""
 
     prompt: str | None = None
     user_id: str = "anonymous"
@@ -84,6 +85,7 @@ class Call:
     variables: dict | None = None
     key: ApiKey | None = None
     call_id: str | None = None
+    stop: list | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ async def prepare(service, call: Call) -> Plan:
         call = await _rendered(service, call)
     attachments = _checked(call)
     structured = await _structured(call)
+    stop = _stop(call)
     messages = messages_for(call.prompt, call.system_prompt, call.history)
     if attachments:
         messages[-1] = {"role": "user", "content": content_parts(call.prompt, attachments)}
@@ -143,7 +146,7 @@ async def prepare(service, call: Call) -> Plan:
     request = CallRequest(model=choice.model, call_id=call.call_id or str(uuid.uuid4()),
                           key_id=call.key.id if call.key else None, messages=messages,
                           temperature=call.temperature, max_tokens=call.max_tokens,
-                          chains=chains, options=structured.litellm_kwargs(),
+                          chains=chains, options={**structured.litellm_kwargs(), **stop},
                           cache_scope=cache_partition(service.settings.cache, call.user_id,
                                                       call.key.id if call.key else None))
     return Plan(call, request, choice, _recorded_metadata(call, choice), structured, estimate, holds)
@@ -157,6 +160,16 @@ async def _structured(call: Call) -> Structured:
         return check_structured(*options)
     return await run_off_loop(check_structured, *options, seconds=CHECK_SECONDS,
                               what="checking the tools and schemas")
+
+
+def _stop(call: Call) -> dict:
+    """``{"stop": [...]}`` for a call with stop sequences, checked; else nothing."""
+    if call.stop is None:
+        return {}
+    if (not isinstance(call.stop, (list, tuple)) or not 1 <= len(call.stop) <= 4
+            or not all(isinstance(s, str) and s for s in call.stop)):
+        raise BadRequestError("stop must be a list of one to four non-empty strings.")
+    return {"stop": list(call.stop)}
 
 
 def _checked(call: Call) -> list:

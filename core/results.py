@@ -66,7 +66,7 @@ class GenerationResult:
     source: str | None = None  # what chose the model: explicit | auto | route | service | user | default
     route: str | None = None  # the complexity class whose parley.routes entry chose the model
     route_reason: str | None = None  # one sentence: why this model (core/routing/__init__.py)
-    kind: str = "chat"  # chat | image
+    kind: str = "chat"  # chat | image | embedding
     # What caching saved: on a response-cache hit, what the call would have cost; otherwise
     # what prompt-cache reads saved (negative when cache writes cost more). None: no caching.
     saved_cost: float | None = None
@@ -77,6 +77,7 @@ class GenerationResult:
     images: list[dict] = field(default_factory=list)  # generate_image: {b64_json | url, revised_prompt}
     price_id: int | None = None  # the price-book entry the cost was computed with (core/price_book.py)
     provider_cost: float | None = None  # what the provider itself reported (OpenRouter's usage.cost)
+    embeddings: list[list[float]] = field(default_factory=list)  # embed: one vector per input
 
     JSON_FIELDS = ("content", "model", "provider", "input_tokens", "output_tokens",
                    "total_tokens", "cost", "price_known", "response_time_ms", "ttft_ms",
@@ -140,7 +141,7 @@ class CallRecord:
     messages: Any = None
     response: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
-    kind: str = "chat"  # chat | image
+    kind: str = "chat"  # chat | image | embedding
     reasoning_tokens: int = 0  # part of output_tokens
     cache_read_tokens: int = 0  # part of input_tokens
     cache_write_tokens: int = 0  # part of input_tokens

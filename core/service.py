@@ -21,7 +21,9 @@ import uuid
 from typing import Any, AsyncIterator, Iterator, Mapping
 
 from core.attachments import check_attachments, redacted
+from core.embedding_requests import check_embedding_request
 from core.image_requests import check_image_request
+from core.llm.embeddings import embed
 from core.llm.images import generate_images
 from core.catalog import Catalog, ModelEntry
 from core.config import Settings, load_settings
@@ -257,6 +259,28 @@ class AIService:
         metadata = {**(metadata or {}), "images": request.n, "size": request.size, "quality": request.quality}
         try:
             outcome = await generate_images(self.gateway, request)
+        except ParleyError as err:
+            self._record_failed(request, err, user_id, service_type, metadata)
+            raise
+        self._record_outcome(request, outcome, user_id, service_type, metadata)
+        return outcome.result
+
+    async def embed(self, inputs: str | list[str], model: str | None = None, *,
+                    dimensions: int | None = None, user_id: str = "anonymous",
+                    service_type: str = "embeddings", metadata: dict | None = None,
+                    key_id: str | None = None) -> GenerationResult:
+        """One vector per text of ``inputs`` from an embedding model (None: the first configured
+        one; core/embedding_requests.py), priced by LiteLLM and recorded with ``kind="embedding"``.
+        The result's ``embeddings`` hold the vectors; ``cost`` is None when the price is unknown."""
+        request = dataclasses.replace(check_embedding_request(
+            self.settings, model, inputs, dimensions, str(uuid.uuid4())), key_id=key_id)
+        check_call("embedding", None, None, user_id)
+        if self.budget is not None:
+            self.budget.check(user_id)
+        self.limiter.acquire(user_id)
+        metadata = {**(metadata or {}), "inputs": len(request.inputs)}
+        try:
+            outcome = await embed(self.gateway, request)
         except ParleyError as err:
             self._record_failed(request, err, user_id, service_type, metadata)
             raise

@@ -4,9 +4,11 @@
     routes = api_routes(service, own_loop=True)  # st.App("app.py", routes=routes)
 
 Every route is a ``ParleyRoute``: it refuses a body over ``max_body_bytes`` (413) before
-reading it, and turns every failure into OpenAI's error shape (core/api/errors.py) itself, so
-the routes behave the same in any Starlette app, Streamlit's included. Unexpected
-exceptions are logged and answered with a fixed sentence: no traceback, no secret.
+reading it, and turns every failure into its protocol's error shape (core/api/errors.py:
+Anthropic's on ``/v1/messages*``, OpenAI's elsewhere) itself, so the routes behave the same in
+any Starlette app, Streamlit's included. Unexpected exceptions are logged and answered with a
+fixed sentence: no traceback, no secret. Any other path or method is answered by the
+catch-all (core/api/fallback_routes.py) in the caller's shape, naming the routes served.
 """
 from __future__ import annotations
 
@@ -40,18 +42,25 @@ def create_app(service, keyring: KeyRing | None = None, *, own_loop: bool = Fals
     """The API on ``service`` (an ``AIService``, built by ``core.assembly``). ``keyring``
     defaults to the keys in the service's store; ``own_loop`` runs calls on the service's loop
     thread (for a host whose loop the service does not own, like Streamlit's)."""
-    from core.api import observability, openai_routes, parley_routes
+    from core.api import (anthropic_routes, fallback_routes, observability, openai_routes,
+                          parley_routes, protocol_routes, responses_routes)
 
     caller = Caller(service, keyring or keyring_for(service), own_loop=own_loop)
     limit = max_body_bytes or int(os.environ.get("PARLEY_API_MAX_BODY_BYTES") or MAX_BODY_BYTES)
-    route_class = _route_class(limit, service.settings.secrets())
+    secrets = service.settings.secrets()
+    route_class = _route_class(limit, secrets)
     app = FastAPI(title="Parley API", version="1", openapi_url="/api/openapi.json",
                   docs_url="/api/docs", redoc_url=None,
-                  description="OpenAI-compatible chat completions and Parley's own routes. "
-                              "Every route needs `Authorization: Bearer pk-...`.")
+                  description="OpenAI- and Anthropic-compatible routes and Parley's own. "
+                              "Every route needs `Authorization: Bearer pk-...` "
+                              "(or `x-api-key: pk-...`).")
     app.include_router(openai_routes.router(caller, route_class))
+    app.include_router(protocol_routes.router(caller, route_class))
+    app.include_router(responses_routes.router(caller, route_class))
+    app.include_router(anthropic_routes.router(caller, _route_class(limit, secrets, "anthropic")))
     app.include_router(parley_routes.router(caller, route_class))
     app.include_router(observability.router(caller, route_class))
+    app.include_router(fallback_routes.router(app, _route_class(limit, secrets, "caller")))  # last
     app.state.caller = caller
     return app
 
@@ -81,7 +90,12 @@ class _Unprefixed:
         await self.app(scope, receive, send)
 
 
-def _route_class(max_body_bytes: int, secrets: tuple[str, ...]) -> type[APIRoute]:
+def _route_class(max_body_bytes: int, secrets: tuple[str, ...],
+                 shape: str = "openai") -> type[APIRoute]:
+    """Routes whose failures answer in ``shape``: ``"openai"``, ``"anthropic"``, or
+    ``"caller"`` (whichever the request's path and headers say its client speaks)."""
+    from core.api.fallback_routes import shape_of
+
     class ParleyRoute(APIRoute):
         def get_route_handler(self) -> Callable:
             handler = super().get_route_handler()
@@ -94,7 +108,8 @@ def _route_class(max_body_bytes: int, secrets: tuple[str, ...]) -> type[APIRoute
                     await _read_limited(request, max_body_bytes)
                     return await handler(request)
                 except Exception as exc:  # noqa: BLE001 - every failure gets an answer
-                    return error_response(exc, secrets)
+                    return error_response(exc, secrets,
+                                          shape_of(request) if shape == "caller" else shape)
 
             return guarded
 
@@ -140,8 +155,10 @@ def _parse_json(request: Request) -> None:
         pass  # the stdlib parser decides, as before: accepted, or FastAPI's "not valid JSON"
 
 
-def error_response(exc: BaseException, secrets: tuple[str, ...] = ()) -> JSONResponse:
-    """The JSON error for ``exc`` (OpenAI's shape; see core/api/errors.py)."""
+def error_response(exc: BaseException, secrets: tuple[str, ...] = (),
+                   shape: str = "openai") -> JSONResponse:
+    """The JSON error for ``exc`` in ``shape`` (``"openai"`` or ``"anthropic"``;
+    core/api/errors.py)."""
     if isinstance(exc, ParleyError):
         exc = from_parley_error(exc, secrets)
     elif isinstance(exc, RequestValidationError):
@@ -153,7 +170,7 @@ def error_response(exc: BaseException, secrets: tuple[str, ...] = ()) -> JSONRes
         exc = ApiError(500, "Parley failed to handle this request; it has been logged. "
                             "Try again, and tell the operator if it persists.",
                        type="api_error", code="internal_error")
-    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
+    return JSONResponse(exc.body(shape), status_code=exc.status, headers=exc.headers())
 
 
 def _validation_sentence(exc: RequestValidationError) -> str:

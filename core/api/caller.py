@@ -9,15 +9,16 @@ own loop when the routes are hosted by another server's loop, as inside Streamli
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Mapping
 
 from core.api.observability import TRACEPARENT
+from core.api.clients import client_of
 from core.errors import NotAllowedError
 from core.keys import ApiKey, KeyRing
 from core.preparation import Call, Plan
 from core.results import GenerationResult
 
-__all__ = ["Caller"]
+__all__ = ["Caller", "client_metadata"]
 
 SERVICE_HEADER = "x-parley-service"
 
@@ -43,11 +44,14 @@ class Caller:
                                   f"{key.service_type!r}, not {named!r}.", code="service_not_allowed")
         return key.service_type or named or default
 
-    async def plan(self, key: ApiKey, **fields: Any) -> Plan:
+    async def plan(self, key: ApiKey, headers: Mapping[str, str] | None = None,
+                   **fields: Any) -> Plan:
         """The service's plan for a call with ``fields`` (``Call``'s) made through ``key``,
-        attributed to the key's user: raises ``ParleyError`` (403 for what the key does not
-        allow, 429 for its budget or rate limit) and then holds nothing."""
-        metadata = {"via": "api", **(fields.pop("metadata", None) or {})}
+        attributed to the key's user and to the client the request's ``headers`` name
+        (recorded as ``request_logs.client``): raises ``ParleyError`` (403 for what the key
+        does not allow, 429 for its budget or rate limit) and then holds nothing."""
+        metadata = {"via": "api", **client_metadata(headers or {}),
+                    **(fields.pop("metadata", None) or {})}
         if TRACEPARENT.get():  # the caller's trace: the call's span is its child
             metadata["traceparent"] = TRACEPARENT.get()
         return await self.service.prepare(Call(user_id=key.user_id, key=key, metadata=metadata,
@@ -66,6 +70,7 @@ class Caller:
         self.keyring.note_spend(key, cost, counted=counted)
 
     async def generate_image(self, key: ApiKey, *, service_type: str, model: str | None,
+                             headers: Mapping[str, str] | None = None,
                              **request: Any) -> GenerationResult:
         """``AIService.generate_image`` for the key: its models, its rate limit, its user."""
         from core.image_requests import image_models
@@ -80,7 +85,29 @@ class Caller:
             self.service.key_limiter.acquire(f"key:{key.prefix}", key.rate_limit_per_minute)
         call = self.service.generate_image(
             model=model, user_id=key.user_id, service_type=service_type, key_id=key.id,
-            metadata={"via": "api", "key_prefix": key.prefix}, **request)
+            metadata={"via": "api", "key_prefix": key.prefix, **client_metadata(headers or {})},
+            **request)
+        result = await (asyncio.wrap_future(self.service.submit(call)) if self.own_loop else call)
+        self._note_spend(key, result.cost, planned=False)
+        return result
+
+    async def embed(self, key: ApiKey, *, service_type: str, model: str | None,
+                    headers: Mapping[str, str] | None = None, **request: Any) -> GenerationResult:
+        """``AIService.embed`` for the key: its models, its rate limit, its user, its client."""
+        from core.embedding_requests import embedding_models
+
+        if model is not None:
+            self.service.catalog.get(model)  # 404 for an unknown model
+        model = model or next(iter(embedding_models(self.service.settings)), None)
+        if model is not None and not key.allows(model):
+            raise NotAllowedError(f"API key {key.prefix} may not use {model}; it may use only "
+                                  f"{', '.join(key.models)}.", model=model)
+        if key.rate_limit_per_minute:
+            self.service.key_limiter.acquire(f"key:{key.prefix}", key.rate_limit_per_minute)
+        call = self.service.embed(
+            model=model, user_id=key.user_id, service_type=service_type, key_id=key.id,
+            metadata={"via": "api", "key_prefix": key.prefix, **client_metadata(headers or {})},
+            **request)
         result = await (asyncio.wrap_future(self.service.submit(call)) if self.own_loop else call)
         self._note_spend(key, result.cost, planned=False)
         return result
@@ -97,6 +124,12 @@ class Caller:
                 yield item
         finally:
             await items.aclose()
+
+
+def client_metadata(headers: Mapping[str, str]) -> dict[str, str]:
+    """``{"client": name, "client_version": version}`` for the request's client."""
+    name, version = client_of(headers)
+    return {"client": name, **({"client_version": version} if version else {})}
 
 
 async def _across_loops(service, source: AsyncIterator) -> AsyncIterator:

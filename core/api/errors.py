@@ -1,6 +1,13 @@
-"""Errors as the HTTP API answers them: OpenAI's shape, the right status, never a secret.
+"""Errors as the HTTP API answers them: the caller's protocol's shape, the right status,
+never a secret. OpenAI's shape (every route but Anthropic's):
 
     {"error": {"type": "invalid_request_error", "message": "<one sentence>", "code": "..."}}
+
+Anthropic's (``/v1/messages*``, and any unknown route a client sends ``x-api-key`` or
+``anthropic-version`` to), with the same status and Anthropic's type for it
+(``ANTHROPIC_TYPES``; a 503 is ``overloaded_error``, which its SDKs retry):
+
+    {"type": "error", "error": {"type": "not_found_error", "message": "<one sentence>"}}
 
 =======================================  ======  ===========================  ====================
 cause                                    status  type                         code
@@ -30,7 +37,7 @@ from core.errors import (AllModelsFailedError, AuthError, BadRequestError, Budge
                          ProviderError, ProviderTimeoutError, QuotaError, RateLimitError,
                          StoreUnavailableError, UnknownModelError, UserRateLimitError, redact)
 
-__all__ = ["ApiError", "from_parley_error", "error_body"]
+__all__ = ["ApiError", "from_parley_error", "error_body", "anthropic_error_body"]
 
 log = logging.getLogger("parley.api")
 
@@ -40,27 +47,43 @@ class ApiError(Exception):
     the seconds to wait (``retry_after``, sent as ``Retry-After``)."""
 
     def __init__(self, status: int, message: str, *, type: str | None = None,
-                 code: str | None = None, retry_after: float | None = None):
+                 code: str | None = None, retry_after: float | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.message, self.retry_after = status, message, retry_after
+        self.extra_headers = dict(headers or {})
         self.type = type or _TYPES.get(status, "api_error")
         self.code = code
 
-    def body(self) -> dict:
+    def body(self, shape: str = "openai") -> dict:
+        """The JSON body in ``shape``: ``"openai"`` or ``"anthropic"``."""
+        if shape == "anthropic":
+            return anthropic_error_body(self.status, self.message)
         return error_body(self.type, self.message, self.code)
 
     def headers(self) -> dict[str, str]:
         if self.retry_after is None:
-            return {}
-        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
+            return dict(self.extra_headers)
+        return {**self.extra_headers, "Retry-After": str(max(1, math.ceil(self.retry_after)))}
 
 
 _TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
           404: "not_found_error", 413: "invalid_request_error", 429: "rate_limit_error"}
 
 
+ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error",
+                   403: "permission_error", 404: "not_found_error", 405: "invalid_request_error",
+                   408: "timeout_error", 413: "request_too_large", 429: "rate_limit_error",
+                   503: "overloaded_error", 504: "timeout_error"}
+
+
 def error_body(type_: str, message: str, code: str | None) -> dict:
     return {"error": {"type": type_, "message": message, "code": code}}
+
+
+def anthropic_error_body(status: int, message: str) -> dict:
+    return {"type": "error", "error": {"type": ANTHROPIC_TYPES.get(status, "api_error"),
+                                       "message": message}}
 
 
 def from_parley_error(err: ParleyError, secrets: tuple[str, ...] = ()) -> ApiError:

@@ -54,7 +54,7 @@ def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
             raise ApiError(400, f"messages: {exc}.", code="invalid_request") from None
         service_type = caller.service_type(key, x_parley_service)
         plan = await caller.plan(
-            key, prompt=call["prompt"], service_type=service_type, model=body.model,
+            key, request.headers, prompt=call["prompt"], service_type=service_type, model=body.model,
             system_prompt=call["system_prompt"], history=call["history"],
             temperature=body.temperature, max_tokens=body.max_completion_tokens or body.max_tokens,
             attachments=call["attachments"], **body.structured())
@@ -67,11 +67,12 @@ def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
         return JSONResponse(completion_body(result), headers=result_headers(result))
 
     @routes.post("/v1/images/generations")
-    async def images(body: ImageGenerationRequest, key: ApiKey = Depends(key_of),
+    async def images(body: ImageGenerationRequest, request: Request, key: ApiKey = Depends(key_of),
                      x_parley_service: str | None = Header(default=None)):
         """Images from a prompt by an image model, in OpenAI's shape."""
         service_type = caller.service_type(key, x_parley_service, None, "images")
-        result = await caller.generate_image(key, service_type=service_type, prompt=body.prompt,
+        result = await caller.generate_image(key, service_type=service_type, headers=request.headers,
+                                             prompt=body.prompt,
                                              model=body.model, n=body.n, size=body.size,
                                              quality=body.quality)
         data = [{k: v for k, v in image.items() if k in ("b64_json", "url", "revised_prompt")}

@@ -103,7 +103,8 @@ def register(subparsers) -> None:
             action.add_argument("--timeout", type=float, default=30.0,
                                 help="seconds to keep retrying an unreachable store (default 30)")
     usage = subparsers.add_parser("usage", help="spend report from the rollups")
-    usage.add_argument("--by", choices=USAGE_DIMENSIONS, default="user")
+    usage.add_argument("--by", choices=(*USAGE_DIMENSIONS, "client"), default="user",
+                       help="client: spend per client (claude-code, openai-python, ...) and user")
     usage.add_argument("--user", help="only this user's calls")
     usage.add_argument("--since", help="first day, YYYY-MM-DD (inclusive)")
     usage.add_argument("--until", help="last day, YYYY-MM-DD (inclusive)")
@@ -225,6 +226,8 @@ def run_usage(args, ctx: CliContext) -> int:
     since, until = _parse_day(args.since, "--since"), _parse_day(args.until, "--until")
     if since and until and since > until:
         raise BadRequestError("--since is after --until; swap them.")
+    if args.by == "client":
+        return run_usage_by_client(args, ctx, since, until)
     try:
         rows = ctx.store().usage(args.by, user_id=args.user, since=since, until=until)
     except ParleyError:
@@ -243,6 +246,34 @@ def run_usage(args, ctx: CliContext) -> int:
         if waiting:
             print(f"note: {waiting:,} recorded call(s) are not shipped yet and not counted; "
                   f"`python -m core db flush` ships them.")
+    return 0
+
+
+def run_usage_by_client(args, ctx: CliContext, since, until) -> int:
+    """``usage --by client``: spend per client and user, from the call log."""
+    from core.store.clients import CLIENT_FIELDS
+
+    try:
+        rows = ctx.store().spend_by_client(user_id=args.user, since=since, until=until)
+    except ParleyError:
+        raise
+    except Exception as exc:
+        return _store_failed(args, ctx, exc)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    elif args.csv:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=CLIENT_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        print(out.getvalue(), end="")
+    else:
+        print(f"{'client':<18} {'user':<28} {'calls':>7} {'failures':>8} {'cost (USD)':>12}")
+        for row in rows:
+            print(f"{row['client']:<18} {row['user']:<28} {row['calls']:>7,} "
+                  f"{row['failures']:>8,} {row['cost']:>12.6f}")
+        if not rows:
+            print("no calls recorded in this period")
     return 0
 
 

@@ -103,15 +103,35 @@ def spend_by_day(store: UsageReader, filters: Filters, *, by: str = "model",
     return frame.sort_values(["day", by], ignore_index=True)
 
 
-def spend_by_kind_day(store: UsageReader, filters: Filters, image_models: set[str], *,
+def spend_by_kind_day(store: UsageReader, filters: Filters, image_models: set[str],
+                      embedding_models: set[str] = frozenset(), *,
                       as_user: str | None = None) -> pd.DataFrame:
-    """One row per day and ``kind`` (``chat`` | ``image``), then ``USAGE_COLUMNS``: a model
-    makes images or answers, never both (``core.image_requests.image_models`` names the image ones),
-    so the kind of spend is its model's, read from the same rollup as ``spend_by_day``."""
+    """One row per day and ``kind`` (``chat`` | ``image`` | ``embedding``), then
+    ``USAGE_COLUMNS``: a model makes images, embeddings or answers, never two of them
+    (``core.image_requests.image_models`` and ``core.embedding_requests.embedding_models``
+    name them), so the kind of spend is its model's, read from the same rollup as
+    ``spend_by_day``."""
     frame = spend_by_day(store, filters, by="model", as_user=as_user)
-    frame["kind"] = ["image" if m in image_models else "chat" for m in frame["model"]]
+    frame["kind"] = ["image" if m in image_models else "embedding" if m in embedding_models
+                     else "chat" for m in frame["model"]]
     grouped = frame.groupby(["day", "kind"], as_index=False)[USAGE_COLUMNS].sum()
     return grouped.sort_values(["day", "kind"], ignore_index=True)
+
+
+CLIENT_COLUMNS = ["client", "user", "calls", "failures", "input_tokens", "output_tokens", "cost",
+                  "unpriced_calls"]
+
+
+def spend_by_client(store, filters: Filters, *, as_user: str | None = None) -> pd.DataFrame:
+    """One row per client (``claude-code``, ``openai-python``, ...; core/api/clients.py) and
+    user over the filters' days (and users), most expensive first: what each client costs,
+    per developer."""
+    rows = store.spend_by_client(since=filters.since, until=filters.until, as_user=as_user)
+    frame = pd.DataFrame(rows, columns=CLIENT_COLUMNS)
+    if filters.users:
+        frame = frame[frame["user"].isin(filters.users)]
+    return frame.sort_values(["cost", "client", "user"], ascending=[False, True, True],
+                             ignore_index=True)
 
 
 def _ranked(frame: pd.DataFrame, key: str) -> pd.DataFrame:

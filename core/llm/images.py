@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from core.errors import ParleyError
+from core.errors import ParleyError, ProviderBadResponse, ProviderError
 from core.llm import runtime
 from core.llm.errors import to_parley_error
 from core.llm.gateway import Outcome
@@ -30,13 +30,20 @@ async def generate_images(gateway, request) -> Outcome:
             prompt=request.prompt, model=request.model, litellm_call_id=request.call_id,
             drop_params=True, caching=False, **options)  # every generation is new, and billed
     except Exception as exc:
-        error: ParleyError = to_parley_error(exc, request.model, gateway.settings.secrets())
+        error: ParleyError = _no_endpoint(exc, request.model) or to_parley_error(
+            exc, request.model, gateway.settings.secrets())
         error.attempts = [Attempt(request.model, ms_since(started), exc)]
         raise error from None
     elapsed = ms_since(started)
     images = [{k: v for k, v in (("b64_json", item.b64_json), ("url", item.url),
                                  ("revised_prompt", item.revised_prompt)) if v}
               for item in response.data or []]
+    if not images:
+        error = ProviderBadResponse(f"{request.model} answered with no image; its provider may "
+                                    "have no image endpoint. Pick another image model.",
+                                    model=request.model, status=200)
+        error.attempts = [Attempt(request.model, elapsed, error)]
+        raise error
     usage = getattr(response, "usage", None)
     input_tokens = int(getattr(usage, "input_tokens", 0) or 0)
     output_tokens = int(getattr(usage, "output_tokens", 0) or 0)
@@ -50,6 +57,23 @@ async def generate_images(gateway, request) -> Outcome:
     result.cost = _image_cost(response, entry.provider_model, request)
     result.price_known = result.cost is not None
     return Outcome(result, [Attempt(request.model, elapsed)])
+
+
+_NO_ENDPOINT_HINTS = ("not supported", "does not support", "unsupported", "no route",
+                      "not found", "unknown url", "not implemented")
+
+
+def _no_endpoint(exc: BaseException, model: str) -> ProviderError | None:
+    """A provider (or LiteLLM for it) saying it has no image endpoint: the gateway's fault to
+    report (502), not the caller's (400)."""
+    status = getattr(exc, "status_code", None)
+    text = str(exc).lower()
+    if status in (404, 405, 501) or (type(exc).__name__ in ("BadRequestError", "NotFoundError")
+                                     and any(hint in text for hint in _NO_ENDPOINT_HINTS)):
+        return ProviderError(f"{model}'s provider has no image generation endpoint (it answered "
+                             f"{status or type(exc).__name__}); pick another image model.",
+                             model=model, status=502)
+    return None
 
 
 def _image_cost(response, provider_model: str, request) -> float | None:

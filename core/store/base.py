@@ -76,6 +76,13 @@ class UsageReader(Protocol):
         ``usage_classes_daily`` (core/store/token_classes.py); ``as_user`` as in
         ``usage_rollup``."""
 
+    def spend_by_client(self, *, user_id: str | None = None, since: dt.date | None = None,
+                        until: dt.date | None = None,
+                        as_user: str | None = None) -> list[dict[str, Any]]:
+        """Spend per client and user (``core/store/clients.py``: ``CLIENT_FIELDS``), read from
+        the call log's ``client`` column (no rollup carries it) over the inclusive days,
+        cost descending; a call with no client is ``"unknown"``. ``as_user`` as in ``usage``."""
+
 
 class PreferenceStore(Protocol):
     """Users' model choices (``core.routing.preferences``)."""

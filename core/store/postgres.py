@@ -29,6 +29,7 @@ from core.store.keys import SqlFunctionKeys
 from core.store.ledgers import SqlLedgers
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
                                  pick_grain, usage_rollup_row)
+from core.store.clients import client_row
 from core.store.call_pages import DETAIL_COLUMNS, CallQuery, call_detail, page_from_rows, page_sql
 from core.store.token_classes import class_totals
 from core.store.base import (call_row, check_limit, check_usage_query, comparison_row,
@@ -227,6 +228,15 @@ class PostgresStore(SqlFunctionKeys, SqlFunctionAlerts, SqlLedgers):
         rows = self._call("select public.parley_usage(%s, %s, %s::date, %s::date)",
                           (by, user_id, since_iso, until_iso), as_user=as_user)
         return [usage_row(row) for row in rows]
+
+    def spend_by_client(self, *, user_id: str | None = None, since: dt.date | None = None,
+                        until: dt.date | None = None,
+                        as_user: str | None = None) -> list[dict[str, Any]]:
+        """``parley_spend_by_client``: spend per client and user (RLS under ``as_user``)."""
+        rows = self._call("select public.parley_spend_by_client(%s, %s::date, %s::date)",
+                          (user_id, since.isoformat() if since else None,
+                           until.isoformat() if until else None), as_user=as_user)
+        return [client_row(row) for row in rows or []]
 
     def usage_rollup(self, query: RollupQuery, *, as_user: str | None = None) -> list[dict[str, Any]]:
         """``parley_console_usage``: ``usage_daily`` sliced by ``query`` (RLS under ``as_user``)."""

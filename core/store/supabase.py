@@ -29,6 +29,7 @@ from core.store.alerts import SqlFunctionAlerts
 from core.store.keys import SqlFunctionKeys
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
                                  pick_grain, usage_rollup_row)
+from core.store.clients import client_row
 from core.store.base import (call_row, check_limit, check_usage_query, comparison_row,
                               leaderboard_rows, usage_row, vote_row)
 from core.store.postgres import preferences_from_rows
@@ -125,6 +126,19 @@ class SupabaseStore(SqlFunctionKeys, SqlFunctionAlerts):
             return 0
         rows = json.loads(json.dumps([call_row(record) for record in records], default=str))
         return int(self._rpc("parley_record_calls", {"p_rows": rows}))
+
+    def spend_by_client(self, *, user_id: str | None = None, since: dt.date | None = None,
+                        until: dt.date | None = None,
+                        as_user: str | None = None) -> list[dict[str, Any]]:
+        """``parley_spend_by_client``: spend per client and user."""
+        if self._enforced_here(as_user):
+            if user_id not in (None, as_user):
+                return []
+            user_id, as_user = as_user, None
+        rows = self._rpc("parley_spend_by_client", {
+            "p_user": user_id, "p_since": since.isoformat() if since else None,
+            "p_until": until.isoformat() if until else None}, as_user=as_user)
+        return [client_row(row) for row in rows or []]
 
     def usage(self, by: str, *, user_id: str | None = None, since: dt.date | None = None,
               until: dt.date | None = None, as_user: str | None = None) -> list[dict[str, Any]]:

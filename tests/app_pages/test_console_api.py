@@ -36,3 +36,20 @@ def test_the_console_lists_alerts_and_whether_they_were_delivered(app, tmp_path)
     [alerts] = [d.value for d in at.dataframe if "alert" in d.value.columns]
     assert alerts["alert"].tolist() == ["alice has spent $8.00 of a $10.00 monthly budget."]
     assert alerts["delivered"].tolist() == ["not yet (webhook: ConnectError)"]
+
+
+def test_the_console_shows_spend_per_client_and_user(app):  # noqa: F811
+    calls = [make_record(user_id="alice@example.com", total_cost=0.5, created_at=NOW,
+                         metadata={"client": "claude-code"}),
+             make_record(user_id="bob@example.com", total_cost=0.25, created_at=NOW,
+                         metadata={"client": "claude-code"}),
+             make_record(user_id="bob@example.com", total_cost=0.125, created_at=NOW,
+                         metadata={"client": "openai-python"})]
+    at = app("costs", calls=calls).run()
+    assert not at.exception
+    assert "Clients" in [h.value for h in at.subheader]
+    [clients] = [d.value for d in at.dataframe if "Client" in d.value.columns]
+    assert clients[["Client", "User", "Spend"]].to_dict("records") == [
+        {"Client": "claude-code", "User": "alice@example.com", "Spend": 0.5},
+        {"Client": "claude-code", "User": "bob@example.com", "Spend": 0.25},
+        {"Client": "openai-python", "User": "bob@example.com", "Spend": 0.125}]

@@ -17,12 +17,14 @@ from typing import Any
 from typing import Protocol  # noqa: E402
 from urllib.parse import parse_qsl, urlsplit
 
-from . import anthropic_wire, gemini_wire, openai_wire
+from . import anthropic_wire, gemini_wire, openai_wire, responses_wire
+from .extra_wire import AnthropicCountTokens, OpenAIEmbeddings, OpenAILegacyCompletions
 from .images_wire import ImagenPredict, OpenAIImages
 from .script import Fault, Reply, Turn, Usage, plan_turn
 from .wire import Incoming, new_id
 
-PROTOCOLS = (OpenAIImages, ImagenPredict, openai_wire, anthropic_wire, gemini_wire)
+PROTOCOLS = (OpenAIImages, ImagenPredict, OpenAIEmbeddings, OpenAILegacyCompletions,
+             AnthropicCountTokens, responses_wire, openai_wire, anthropic_wire, gemini_wire)
 MALFORMED_JSON = b'{"id": "broken", "choices": [{"message": <html>502 Bad Gateway</html>'
 MALFORMED_SSE = b'data: {"id": "broken", "choices": [<html>\n\ndata: not json at all\n\n'
 DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)

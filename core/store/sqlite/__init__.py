@@ -33,6 +33,7 @@ from core.store.ledgers import SqlLedgers
 from core.store.sqlite import migrations as sqlite_migrations, rollups as sqlite_console
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, pick_grain,
                                 rollup_increments)
+from core.store.clients import SQLITE_SPEND_BY_CLIENT, client_row, day_bounds
 from core.store.call_pages import DETAIL_COLUMNS, CallQuery, call_detail, page_from_rows, page_sql
 from core.store.sqlite.token_classes import fold_token_classes, token_class_totals
 from core.store.base import (check_call, check_limit, check_usage_query, comparison_row,
@@ -195,6 +196,20 @@ class SqliteStore(SqliteKeys, SqliteAlerts, SqlLedgers):
         names = ("key", "calls", "failures", "input_tokens", "output_tokens", "total_tokens",
                  "cost", "unpriced_calls", "demo_calls")
         return [usage_row(dict(zip(names, row))) for row in rows]
+
+    def spend_by_client(self, *, user_id: str | None = None, since: dt.date | None = None,
+                        until: dt.date | None = None,
+                        as_user: str | None = None) -> list[dict[str, Any]]:
+        """Spend per client and user from the call log (core/store/clients.py), cost desc; a
+        non-admin ``as_user`` sees their own calls only."""
+        start, end = day_bounds(since, until)
+        params: list[Any] = [user_id, user_id, start, start, end, end]
+        with self._reading() as conn:
+            only_user = ""
+            if as_user is not None and not self._is_admin(conn, as_user):
+                only_user, params = "AND user_id = ?", [*params, as_user]
+            rows = conn.execute(SQLITE_SPEND_BY_CLIENT.format(only_user=only_user), params).fetchall()
+        return [client_row(row) for row in rows]
 
     def usage_rollup(self, query: RollupQuery, *, as_user: str | None = None) -> list[dict[str, Any]]:
         """``usage_daily`` sliced by ``query`` (see ``Store.usage_rollup``)."""

@@ -548,3 +548,36 @@ def m014_audit_log(conn: sqlite3.Connection) -> None:
         conn.execute(f"""
             CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""")
+
+
+@migration
+def m015_clients_and_embeddings(conn: sqlite3.Connection) -> None:
+    """``request_logs.client``: the client that sent an API call (``claude-code``,
+    ``openai-python``, ...; core/api/clients.py), generated from the call's metadata as
+    ``eval_run_id`` is, so the recorder's insert is unchanged and spend can be grouped by it;
+    and ``kind`` may be ``embedding`` (``supabase/migrations/20251203000500_parley_clients.sql``).
+
+    Widening ``kind``'s CHECK follows SQLite's documented procedure for loosening a constraint
+    in place (sqlite.org/lang_altertable.html, "other kinds of table schema changes"): the
+    stored rows already satisfy the wider check, so only the schema text changes; the
+    integrity check confirms the database is sound after it."""
+    conn.execute("ALTER TABLE request_logs ADD COLUMN client TEXT GENERATED ALWAYS AS "
+                 "(json_extract(metadata, '$.client')) VIRTUAL")
+    conn.execute("CREATE INDEX request_logs_client_created_idx ON request_logs (client, created_at) "
+                 "WHERE client IS NOT NULL")
+    narrow, wide = "kind IN ('chat', 'image')", "kind IN ('chat', 'image', 'embedding')"
+    (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' "
+                          "AND name = 'request_logs'").fetchone()
+    if narrow not in sql:
+        return
+    (version,) = conn.execute("PRAGMA schema_version").fetchone()
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'request_logs'",
+                     (sql.replace(narrow, wide),))
+        conn.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
+    (verdict,) = conn.execute("PRAGMA integrity_check").fetchone()
+    if verdict != "ok":
+        raise sqlite3.DatabaseError(f"request_logs' kind check could not be widened: {verdict}")

@@ -14,7 +14,7 @@ REQUEST_LOGS = ["id", "litellm_call_id", "created_at", "user_id", "service_type"
                 "total_tokens", "total_cost", "response_time_ms", "ttft_ms", "fallback_of", "is_demo",
                 "messages", "response", "metadata", "kind", "reasoning_tokens", "cache_read_tokens",
                 "cache_write_tokens", "tool_calls", "saved_cost", "eval_run_id", "key_id", "cache_hit",
-                "price_id", "provider_cost"]
+                "price_id", "provider_cost", "client"]
 PRICE_BOOK = ["id", "model", "provider_model", "valid_from", "input", "output", "cache_read",
               "cache_write", "reasoning", "image", "tiers", "source", "created_by", "created_at"]
 AUDIT_LOG = ["id", "created_at", "actor", "action", "target", "before", "after"]

@@ -34,7 +34,8 @@ def test_a_blank_database_migrates_to_the_exact_schema(tmp_path):
                                                "m006_token_classes", "m007_evals",
                                                "m008_calls_explorer", "m009_api_keys", "m010_alerts",
                                                "m011_usage_classes", "m012_tenancy",
-                                               "m013_price_book", "m014_audit_log"]
+                                               "m013_price_book", "m014_audit_log",
+                                               "m015_clients_and_embeddings"]
     assert sqlite_migrations.migrate(conn) == []
     assert columns(conn, "api_keys") == API_KEYS
     assert columns(conn, "request_logs") == REQUEST_LOGS  # the same columns as Postgres
@@ -82,7 +83,8 @@ def test_an_old_database_is_upgraded_and_its_logs_rolled_up(tmp_path):
     assert store.upgrade() == ["m002_usage_rollups", "m003_preferences_votes_admins",
                                "m004_compare_comparisons", "m005_console_rollups", "m006_token_classes",
                                "m007_evals", "m008_calls_explorer", "m009_api_keys", "m010_alerts",
-                               "m011_usage_classes", "m012_tenancy", "m013_price_book", "m014_audit_log"]
+                               "m011_usage_classes", "m012_tenancy", "m013_price_book", "m014_audit_log",
+                                               "m015_clients_and_embeddings"]
     for by in ("user", "day", "model"):
         assert_usage_matches(store.usage(by), expected_usage(records, by))
     assert store.record_calls(records) == 0

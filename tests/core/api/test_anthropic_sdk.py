@@ -1,0 +1,194 @@
+"""The real ``anthropic`` SDK against ``/v1/messages``: plain, streamed, tools, count_tokens,
+a Claude model (LiteLLM's native Anthropic provider) and a non-Claude one (LiteLLM's adapter),
+errors in Anthropic's shape, and each answered call recorded once with its cost and client."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+anthropic = pytest.importorskip("anthropic")
+
+TOOL = {"name": "get_weather", "description": "The weather in a city.",
+        "input_schema": {"type": "object", "properties": {"city": {"type": "string"}},
+                         "required": ["city"]}}
+
+
+def client(gateway, secret: str, **options):
+    return anthropic.Anthropic(base_url=gateway.base_url, api_key=secret, http_client=gateway.http,
+                               max_retries=0, **options)
+
+
+@pytest.mark.parametrize("model", ["claude", "gemini", "gpt"])
+def test_a_message_from_any_model_is_answered_priced_and_recorded_once(in_process, model):
+    secret = in_process.make_key("alice")
+    message = client(in_process, secret).messages.create(
+        model=model, max_tokens=200, system=[{"type": "text", "text": "Be brief.",
+                                              "cache_control": {"type": "ephemeral"}}],
+        messages=[{"role": "user", "content": "Say hello"}], metadata={"user_id": "dev-7"})
+    assert message.type == "message" and message.role == "assistant"
+    assert message.content[0].type == "text" and message.content[0].text
+    assert message.stop_reason == "end_turn"
+    assert message.usage.output_tokens > 0
+    [row] = in_process.records(1)
+    assert row["model"] == model and row["status"] == "success" and row["total_cost"] > 0
+    assert row["user_id"] == "alice" and row["client"] == "anthropic-python"
+    assert json.loads(row["metadata"])["end_user"] == "dev-7"
+    assert message.model_extra["parley"]["cost"] == pytest.approx(row["total_cost"])
+
+
+@pytest.mark.parametrize("model", ["claude", "gemini"])
+def test_a_stream_has_anthropics_event_sequence(in_process, model):
+    secret = in_process.make_key("alice")
+    with client(in_process, secret).messages.stream(
+            model=model, max_tokens=200, messages=[{"role": "user", "content": "Count to five"}]) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_message()
+    assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
+    assert "content_block_start" in kinds and "content_block_delta" in kinds
+    assert "message_delta" in kinds
+    assert final.content[0].text and final.usage.output_tokens > 0
+    [row] = in_process.records(1)
+    assert row["status"] == "success" and row["total_cost"] > 0 and row["client"] == "anthropic-python"
+
+
+@pytest.mark.parametrize("model", ["claude", "gemini"])
+def test_tools_round_trip(in_process, model):
+    api = client(in_process, in_process.make_key("alice"))
+    first = api.messages.create(model=model, max_tokens=200, tools=[TOOL],
+                                tool_choice={"type": "any"},
+                                messages=[{"role": "user", "content": "Weather in Paris?"}])
+    assert first.stop_reason == "tool_use"
+    use = next(b for b in first.content if b.type == "tool_use")
+    assert use.name == "get_weather" and isinstance(use.input, dict)
+    second = api.messages.create(model=model, max_tokens=200, tools=[TOOL], messages=[
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id,
+                                      "content": "Sunny, 21C"}]}])
+    assert second.content[0].type == "text" and second.stop_reason == "end_turn"
+    assert len(in_process.records(2)) == 2
+
+
+def test_a_streamed_tool_call_arrives_as_a_tool_use_block(in_process):
+    api = client(in_process, in_process.make_key("alice"))
+    with api.messages.stream(model="gemini", max_tokens=200, tools=[TOOL],
+                             tool_choice={"type": "tool", "name": "get_weather"},
+                             messages=[{"role": "user", "content": "Weather in Oslo?"}]) as stream:
+        final = stream.get_final_message()
+    use = next(b for b in final.content if b.type == "tool_use")
+    assert use.name == "get_weather" and "city" in use.input
+    assert final.stop_reason == "tool_use"
+
+
+def test_count_tokens(in_process):
+    api = client(in_process, in_process.make_key("alice"))
+    counted = api.messages.count_tokens(model="claude", system="Be brief.", tools=[TOOL],
+                                        messages=[{"role": "user", "content": "Say hello " * 20}])
+    assert counted.input_tokens > 20
+
+
+def test_x_api_key_and_bearer_both_authenticate_and_errors_are_anthropics(in_process):
+    secret = in_process.make_key("alice", models=["gemini"])
+    http = in_process.http
+    body = {"model": "gemini", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
+    ok = http.post("/v1/messages?beta=true", json=body,
+                   headers={"x-api-key": secret, "anthropic-version": "2023-06-01",
+                            "anthropic-beta": "prompt-caching-2024-07-31"})
+    assert ok.status_code == 200 and ok.json()["type"] == "message"
+    assert http.post("/v1/messages", json=body, headers=in_process.headers(secret)).status_code == 200
+    refused = http.post("/v1/messages", json={**body, "model": "claude"}, headers={"x-api-key": secret})
+    assert refused.status_code == 403
+    assert refused.json() == {"type": "error", "error": {"type": "permission_error",
+                                                         "message": refused.json()["error"]["message"]}}
+    with pytest.raises(anthropic.AuthenticationError):
+        client(in_process, "pk-nope").messages.create(model="gemini", max_tokens=5,
+                                                      messages=[{"role": "user", "content": "hi"}])
+    with pytest.raises(anthropic.NotFoundError, match="no-such-model"):
+        client(in_process, secret).messages.create(model="no-such-model", max_tokens=5,
+                                                   messages=[{"role": "user", "content": "hi"}])
+    assert http.head("/").status_code == 200
+
+
+def test_a_provider_model_id_names_the_model_that_serves_it(in_process):
+    api = client(in_process, in_process.make_key("alice"))
+    message = api.messages.create(model="claude-sonnet-4-5-20250929", max_tokens=50,
+                                  messages=[{"role": "user", "content": "hi"}])
+    assert message.model == "claude"
+
+
+@pytest.mark.parametrize("model", ["claude", "gemini"])
+def test_thinking_comes_back_as_a_thinking_block(in_process, model):
+    api = client(in_process, in_process.make_key("alice"))
+    message = api.messages.create(model=model, max_tokens=2000,
+                                  thinking={"type": "enabled", "budget_tokens": 1024},
+                                  messages=[{"role": "user", "content": "Why is the sky blue?"}])
+    kinds = [block.type for block in message.content]
+    assert kinds[0] == "thinking" and "text" in kinds
+    assert message.content[0].thinking
+    with api.messages.stream(model=model, max_tokens=2000,
+                             thinking={"type": "enabled", "budget_tokens": 1024},
+                             messages=[{"role": "user", "content": "Why is the sky blue?"}]) as stream:
+        final = stream.get_final_message()
+    assert {"thinking", "text"} <= {block.type for block in final.content}
+
+
+def test_stop_sequences_and_an_image_reach_the_provider(in_process, emulator):
+    import base64
+
+    from tests.fakes.parts import png
+
+    api = client(in_process, in_process.make_key("alice"))
+    picture = base64.b64encode(png("red")).decode()
+    message = api.messages.create(model="claude", max_tokens=100, stop_sequences=["STOP"],
+                                  messages=[{"role": "user", "content": [
+                                      {"type": "image", "source": {"type": "base64",
+                                                                   "media_type": "image/png",
+                                                                   "data": picture}},
+                                      {"type": "text", "text": "What is this?"}]}])
+    assert "[seen: image/png]" in message.content[0].text
+    sent = emulator.requests[-1].body
+    assert sent["stop_sequences"] == ["STOP"]
+
+
+@pytest.mark.parametrize("model", ["claude", "gemini"])
+def test_a_pdf_document_reaches_the_model(in_process, model):
+    import base64
+
+    pdf = base64.b64encode(b"%PDF-1.4\n1 0 obj<</Type /Page>>endobj\n%%EOF").decode()
+    api = client(in_process, in_process.make_key("alice"))
+    message = api.messages.create(model=model, max_tokens=100, messages=[{"role": "user", "content": [
+        {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": pdf}},
+        {"type": "text", "text": "Summarise this"}]}])
+    assert "application/pdf" in message.content[0].text
+
+
+def test_prompt_cache_breakpoints_and_usage_reach_claude_code_on_claude(api_env, emulator):
+    """``cache_control_injection_points`` on the Claude deployment (LiteLLM's, per model, so a
+    fallback to another provider never sees it) marks the system prompt; the cache's usage
+    comes back in Anthropic's fields, with ``input_tokens`` the uncached rest."""
+    import yaml
+
+    from tests.core.api.conftest import serve_in_process
+    from tests.emulated import PROVIDER_MODELS
+    from tests.fakes import Reply
+
+    path = api_env["PARLEY_CONFIG"]
+    config = yaml.safe_load(open(path))
+    for model in config["model_list"]:
+        if model["model_name"] == "claude":
+            model["litellm_params"]["cache_control_injection_points"] = [
+                {"location": "message", "role": "system"}]
+    open(path, "w").write(yaml.safe_dump(config))
+    emulator.enqueue(PROVIDER_MODELS["claude"], Reply(input_tokens=1000, cached_tokens=600,
+                                                      cache_creation_tokens=300))
+    for gateway in serve_in_process(api_env):
+        message = client(gateway, gateway.make_key("alice")).messages.create(
+            model="claude", max_tokens=50, system="You are a careful coding agent. " * 20,
+            messages=[{"role": "user", "content": "hi"}])
+        [row] = gateway.records(1)
+    assert emulator.requests[-1].body["system"][0]["cache_control"] == {"type": "ephemeral"}
+    usage = message.usage
+    assert (usage.cache_read_input_tokens, usage.cache_creation_input_tokens) == (600, 300)
+    assert usage.input_tokens + 600 + 300 == row["input_tokens"]
+    assert (row["cache_read_tokens"], row["cache_write_tokens"]) == (600, 300)
