@@ -151,7 +151,7 @@ class AIService:
         cost = None
         try:
             outcome = await self.gateway.complete(plan.request)
-            cost = outcome.result.cost
+            cost = self._priced(outcome.result)
         except ParleyError as err:
             self._record_failure(plan, err)
             raise
@@ -174,7 +174,7 @@ class AIService:
                     parts.append(item)
                     yield item
                 else:
-                    finished, cost = True, item.result.cost
+                    finished, cost = True, self._priced(item.result)
                     _stamp(item.result, plan.choice)
                     await judge_bounded(item.result, plan.structured)
                     self._record(plan, item)
@@ -259,6 +259,7 @@ class AIService:
         metadata = {**(metadata or {}), "images": request.n, "size": request.size, "quality": request.quality}
         try:
             outcome = await generate_images(self.gateway, request)
+            self._priced(outcome.result)
         except ParleyError as err:
             self._record_failed(request, err, user_id, service_type, metadata)
             raise
@@ -346,14 +347,20 @@ class AIService:
             self._loop = LoopThread()
         return self._loop
 
+    def _priced(self, result: GenerationResult) -> float | None:
+        """Stamp ``result`` with the price-book entry in force (core/price_book.py), whose
+        rates decide its cost when set by hand; returns that cost, the one budgets count and
+        the record keeps."""
+        if self.prices is not None:
+            self.prices.apply(result)
+        return result.cost
+
     def _record(self, plan: Plan, outcome) -> None:
         self._record_outcome(plan.request, outcome, plan.call.user_id, plan.call.service_type,
                              plan.metadata)
 
     def _record_outcome(self, request, outcome, user_id, service_type, metadata) -> None:
         if self.recorder is not None:
-            if self.prices is not None:
-                self.prices.apply(outcome.result)
             for record in build_records(redacted(request), outcome.result, outcome.attempts,
                                         self.catalog, user_id, service_type, metadata):
                 self.recorder.record(record)
