@@ -72,44 +72,49 @@ class Caller:
     async def generate_image(self, key: ApiKey, *, service_type: str, model: str | None,
                              headers: Mapping[str, str] | None = None,
                              **request: Any) -> GenerationResult:
-        """``AIService.generate_image`` for the key: its models, its rate limit, its user."""
+        """``AIService.generate_image`` for the key (``_unplanned``)."""
         from core.image_requests import image_models
 
-        if model is not None:
-            self.service.catalog.get(model)  # 404 for an unknown model
-        model = model or next(iter(image_models(self.service.settings)), None)
-        if model is not None and not key.allows(model):
-            raise NotAllowedError(f"API key {key.prefix} may not use {model}; it may use only "
-                                  f"{', '.join(key.models)}.", model=model)
-        if key.rate_limit_per_minute:
-            self.service.key_limiter.acquire(f"key:{key.prefix}", key.rate_limit_per_minute)
-        call = self.service.generate_image(
-            model=model, user_id=key.user_id, service_type=service_type, key_id=key.id,
-            metadata={"via": "api", "key_prefix": key.prefix, **client_metadata(headers or {})},
-            **request)
-        result = await (asyncio.wrap_future(self.service.submit(call)) if self.own_loop else call)
-        self._note_spend(key, result.cost, planned=False)
-        return result
+        return await self._unplanned(key, self.service.generate_image, image_models(
+            self.service.settings), model, service_type, headers, request)
 
     async def embed(self, key: ApiKey, *, service_type: str, model: str | None,
                     headers: Mapping[str, str] | None = None, **request: Any) -> GenerationResult:
-        """``AIService.embed`` for the key: its models, its rate limit, its user, its client."""
+        """``AIService.embed`` for the key (``_unplanned``)."""
         from core.embedding_requests import embedding_models
 
+        return await self._unplanned(key, self.service.embed, embedding_models(
+            self.service.settings), model, service_type, headers, request)
+
+    async def _unplanned(self, key: ApiKey, method, models, model: str | None, service_type: str,
+                         headers: Mapping[str, str] | None, request: dict) -> GenerationResult:
+        """A call that gives no answer to plan (images, embeddings) made through ``key``: its
+        model (``model``, else the first of ``models``) checked against the key's list (404
+        unknown, 403 not allowed), a slot of its rate limit, and its budget held while the call
+        runs. Its most cost is not known before, so a call holds the rest of the budget: on a
+        budgeted key such calls go one at a time, and at most one goes over."""
         if model is not None:
-            self.service.catalog.get(model)  # 404 for an unknown model
-        model = model or next(iter(embedding_models(self.service.settings)), None)
+            self.service.catalog.get(model)
+        model = model or next(iter(models), None)
         if model is not None and not key.allows(model):
             raise NotAllowedError(f"API key {key.prefix} may not use {model}; it may use only "
                                   f"{', '.join(key.models)}.", model=model)
         if key.rate_limit_per_minute:
             self.service.key_limiter.acquire(f"key:{key.prefix}", key.rate_limit_per_minute)
-        call = self.service.embed(
-            model=model, user_id=key.user_id, service_type=service_type, key_id=key.id,
-            metadata={"via": "api", "key_prefix": key.prefix, **client_metadata(headers or {})},
-            **request)
-        result = await (asyncio.wrap_future(self.service.submit(call)) if self.own_loop else call)
-        self._note_spend(key, result.cost, planned=False)
+        guard = self.service.key_budget
+        hold = None if guard is None or key.monthly_budget is None else guard.reserve(
+            key, max(0.0, key.monthly_budget - key.month_spend))
+        cost = None
+        try:
+            call = method(model=model, user_id=key.user_id, service_type=service_type,
+                          key_id=key.id, metadata={"via": "api", "key_prefix": key.prefix,
+                                                   **client_metadata(headers or {})}, **request)
+            result = await (asyncio.wrap_future(self.service.submit(call)) if self.own_loop else call)
+            cost = result.cost
+        finally:
+            if hold is not None:
+                guard.settle(hold, cost)
+        self._note_spend(key, cost, planned=hold is not None)
         return result
 
     async def stream(self, key: ApiKey, plan: Plan) -> AsyncIterator[str | GenerationResult]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
+import yaml
 
 from tests.fakes import Reply
 
@@ -49,3 +51,38 @@ def test_a_burst_on_a_small_key_budget_goes_at_most_one_call_over(served, emulat
     answered_later = [r for r in later if r.status_code == 200]
     total = spent + sum(float(r.headers["x-parley-cost"]) for r in answered_later)
     assert total - max(costs + [float(r.headers["x-parley-cost"]) for r in answered_later]) < BUDGET
+
+
+@pytest.fixture
+def served_with_embeddings(api_env, emulator, request):
+    """``python -m core serve`` with an embedding model (``embed``) beside the chat models."""
+    path = api_env["PARLEY_CONFIG"]
+    config = yaml.safe_load(open(path))
+    config["model_list"].append({"model_name": "embed", "litellm_params": {
+        "model": "openai/text-embedding-3-small", "api_key": "os.environ/OPENAI_API_KEY",
+        "api_base": emulator.openai_base}})
+    open(path, "w").write(yaml.safe_dump(config))
+    return request.getfixturevalue("served")
+
+
+def test_embeddings_on_a_budgeted_key_go_one_at_a_time(served_with_embeddings, emulator):
+    """An embedding call's cost is not known before it is made, so it holds the rest of the
+    key's budget while it runs: a burst gets one answer and 429s, never a run past the budget."""
+    emulator.set_default("text-embedding-3-small", Reply(ttft=0.3))
+    served = served_with_embeddings
+    secret = served.make_key("alice", budget=BUDGET)
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=served.base_url, timeout=60) as client:
+            return await asyncio.gather(*(client.post(
+                "/v1/embeddings", headers={"Authorization": f"Bearer {secret}"},
+                json={"model": "embed", "input": f"text {i}"}) for i in range(10)))
+
+    responses = asyncio.run(burst())
+    statuses = sorted(r.status_code for r in responses)
+    print(f"10 parallel embedding calls on a ${BUDGET} key: {statuses.count(200)} answered, "
+          f"{statuses.count(429)} refused")
+    assert set(statuses) <= {200, 429} and statuses.count(200) >= 1
+    assert statuses.count(200) < 10
+    assert all(r.json()["error"]["code"] == "budget_exceeded" for r in responses
+               if r.status_code == 429)
