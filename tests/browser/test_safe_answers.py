@@ -43,7 +43,7 @@ def test_a_compared_answer_fetches_nothing(page, parley_app, emulator):
     settle(page)
     send.click()
     settle(page, timeout_ms=60_000)
-    expect(page.get_by_text("after a blank line").first).to_be_visible()
+    expect(page.get_by_text("after a blank line").first).to_be_visible(timeout=30_000)  # it streams
     page.get_by_text("Diff two answers").click()
     settle(page)
     page.wait_for_timeout(1000)  # time for any image the page holds to be asked for
