@@ -158,7 +158,7 @@ class AIService:
         finally:
             settle(plan.holds, cost)
         _stamp(outcome.result, plan.choice)
-        await judge_bounded(outcome.result, plan.structured)
+        await _judged(outcome.result, plan.structured)
         self._record(plan, outcome)
         return outcome.result
 
@@ -176,7 +176,7 @@ class AIService:
                 else:
                     finished, cost = True, self._priced(item.result)
                     _stamp(item.result, plan.choice)
-                    await judge_bounded(item.result, plan.structured)
+                    await _judged(item.result, plan.structured)
                     self._record(plan, item)
                     yield item.result
         except ParleyError as err:
@@ -392,6 +392,15 @@ class AIService:
             log.warning("could not estimate an abandoned stream's tokens: %s", type(exc).__name__)
             priced = None
         self._record_failure(plan, error, partial, priced)
+
+
+async def _judged(result: GenerationResult, structured) -> None:
+    """Judge an answer against its schemas (``judge_bounded``). An unexpected failure there is
+    logged and leaves the answer unjudged: an answered call is always recorded."""
+    try:
+        await judge_bounded(result, structured)
+    except Exception as exc:  # noqa: BLE001 - the answer was given and paid for: record it
+        log.warning("could not check an answer against its schemas: %s", type(exc).__name__)
 
 
 def _stamp(result: GenerationResult, choice: Choice) -> None:
