@@ -16,7 +16,6 @@ import functools
 import inspect
 import logging
 import os
-import threading
 import uuid
 from typing import Any, AsyncIterator, Iterator, Mapping
 
@@ -31,6 +30,7 @@ from core.errors import AuthError, BadRequestError, ParleyError, StreamAbandoned
 from core.key_budgets import KeyBudgetGuard
 from core.guards import CallLimiter, LocalLimiter, guard_for, limiter_for, user_limiter
 from core.llm.gateway import Gateway, count_tokens, warm_up
+from core.loop_thread import LoopThread
 from core.preparation import Call, Plan, check_names, prepare, settle
 from core.recording import open_recorder
 from core.recording.records import build_records
@@ -406,45 +406,3 @@ async def _judged(result: GenerationResult, structured) -> None:
 def _stamp(result: GenerationResult, choice: Choice) -> None:
     """Say on the result what chose its model, and why."""
     result.source, result.route, result.route_reason = choice.source, choice.route, choice.reason
-
-
-class LoopThread:
-    """An event loop on a daemon thread, so synchronous callers share one loop (and its
-    HTTP connection pools) instead of starting a new loop per call."""
-
-    def __init__(self):
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="parley-loop", daemon=True)
-        self.thread.start()
-
-    def run(self, coro):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
-
-    def iterate(self, agen: AsyncIterator) -> Iterator:
-        """Drive an async iterator from synchronous code, one item at a time."""
-        try:
-            while True:
-                try:
-                    yield self.run(agen.__anext__())
-                except StopAsyncIteration:
-                    return
-        finally:
-            self.run(agen.aclose())
-
-    def stop(self) -> None:
-        """Cancel what still runs on the loop (LiteLLM leaves a logging worker there), then
-        stop and close it; a task left pending, or a loop left open, would be destroyed with a
-        warning at exit."""
-        if self.thread.is_alive():
-            self.run(_cancel_other_tasks())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=5)
-        if not self.thread.is_alive():
-            self.loop.close()
-
-
-async def _cancel_other_tasks() -> None:
-    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    for task in others:
-        task.cancel()
-    await asyncio.gather(*others, return_exceptions=True)
