@@ -30,12 +30,12 @@ import secrets
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from core.audit import last_recorded, record_change, record_if_changed
 from core.errors import BadRequestError, ParleyError, StoreUnavailableError
+from core.key_cache import KeyCache
 from core.store.key_policy import check_new_key, policy_rows
 
 __all__ = ["ApiKey", "KeyRing", "KeyRefused", "new_secret", "hash_secret", "PREFIX_LENGTH",
@@ -157,7 +157,7 @@ class KeyRing:
         self._opener, self._ttl, self._now, self._spend = store_opener, ttl_s, now, spend
         self._store = None
         self._lock = threading.Lock()
-        self._cache = _KeyCache(max_keys, self.MAX_UNKNOWN, clock)
+        self._cache = KeyCache(max_keys, self.MAX_UNKNOWN, clock)
         self._clock = clock
 
     @property
@@ -301,50 +301,6 @@ def sync_key_policy(settings, store) -> int:
     record_if_changed(store, None, "keys.limits", "parley.key_policy",
                       last_recorded(store, "keys.limits", "parley.key_policy"), shown)
     return count
-
-
-class _KeyCache:
-    """Digest -> (time read, key or None when no key matched), in two LRU maps so unknown
-    tokens never push found keys out. Thread-safe; the caller judges freshness."""
-
-    def __init__(self, max_keys: int, max_unknown: int, clock: Callable[[], float]):
-        self._known: OrderedDict[str, tuple[float, ApiKey]] = OrderedDict()
-        self._unknown: OrderedDict[str, tuple[float, None]] = OrderedDict()
-        self._max_keys, self._max_unknown = max_keys, max_unknown
-        self._clock, self._lock = clock, threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._known) + len(self._unknown)
-
-    def get(self, digest: str) -> tuple[float, ApiKey | None] | None:
-        with self._lock:
-            for entries in (self._known, self._unknown):
-                if digest in entries:
-                    entries.move_to_end(digest)
-                    return entries[digest]
-        return None
-
-    def put(self, digest: str, key: ApiKey | None) -> None:
-        with self._lock:
-            self._known.pop(digest, None)
-            self._unknown.pop(digest, None)
-            entries, limit = ((self._unknown, self._max_unknown) if key is None
-                              else (self._known, self._max_keys))
-            entries[digest] = (self._clock(), key)
-            while len(entries) > limit:
-                entries.popitem(last=False)
-
-    def add_spend(self, key_id: str, cost: float) -> None:
-        """Count ``cost`` on every cached copy of the key ``key_id``."""
-        with self._lock:
-            for digest, (stamp, key) in list(self._known.items()):
-                if key.id == key_id:
-                    self._known[digest] = (stamp, _replace_spend(key, key.month_spend + cost))
-
-    def clear(self) -> None:
-        with self._lock:
-            self._known.clear()
-            self._unknown.clear()
 
 
 def _replace_spend(key: ApiKey, spent: float) -> ApiKey:

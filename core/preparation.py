@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import difflib
+import functools
+import inspect
 import json
 import uuid
 from dataclasses import KW_ONLY, dataclass, field
@@ -42,7 +44,8 @@ from core.store.base import EvalsHolder
 from core.structured import CHECK_SECONDS, Structured, check_structured
 from core.validation import check_arguments, check_call, check_request_size, messages_for
 
-__all__ = ["Call", "Plan", "Reservation", "prepare", "settle", "check_names", "OFFLOAD_CHARS"]
+__all__ = ["Call", "Plan", "Reservation", "prepare", "settle", "check_names", "takes_a_call",
+           "OFFLOAD_CHARS"]
 
 OFFLOAD_CHARS = 50_000  # requests larger than this are checked and tokenized off the event loop
 STORE_SECONDS = 30.0  # reading a template row; the store has its own timeouts
@@ -336,6 +339,20 @@ def _template_of(service, call: Call) -> PromptTemplate:
     if row is None:
         raise BadRequestError(f"There is no template {call.template!r}; save it first.")
     return PromptTemplate.from_row(row)
+
+
+def takes_a_call(method):
+    """``method(self, call)`` called as ``method(self, prompt, user_id, ..., **fields)``: its
+    arguments are exactly ``Call``'s (one signature, written once), and a misspelt one is a
+    ``TypeError`` when it is called, not when it is awaited."""
+    @functools.wraps(method)
+    def taking_a_call(self, *args, **kwargs):
+        return method(self, Call(*args, **kwargs))
+
+    fields = list(inspect.signature(Call).parameters.values())
+    self_ = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    taking_a_call.__signature__ = inspect.signature(method).replace(parameters=[self_, *fields])
+    return taking_a_call
 
 
 def check_names(kwargs: dict) -> None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
-import functools
-import inspect
 import logging
 import os
 import uuid
@@ -31,7 +29,7 @@ from core.key_budgets import KeyBudgetGuard
 from core.guards import CallLimiter, LocalLimiter, guard_for, limiter_for, user_limiter
 from core.llm.gateway import Gateway, count_tokens, warm_up
 from core.loop_thread import LoopThread
-from core.preparation import Call, Plan, check_names, prepare, settle
+from core.preparation import Call, Plan, check_names, prepare, settle, takes_a_call
 from core.recording import open_recorder
 from core.recording.records import build_records
 from core.price_book import PriceBook
@@ -48,20 +46,6 @@ __all__ = ["AIService"]
 
 log = logging.getLogger("parley")
 _COUNTS = CountCache(lambda entry, messages: count_tokens(entry.provider_model, messages))
-
-
-def _takes_a_call(method):
-    """``method(self, call)`` called as ``method(self, prompt, user_id, ..., **fields)``: its
-    arguments are exactly ``Call``'s (one signature, written once), and a misspelt one is a
-    ``TypeError`` when it is called, not when it is awaited."""
-    @functools.wraps(method)
-    def taking_a_call(self, *args, **kwargs):
-        return method(self, Call(*args, **kwargs))
-
-    fields = list(inspect.signature(Call).parameters.values())
-    self_ = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    taking_a_call.__signature__ = inspect.signature(method).replace(parameters=[self_, *fields])
-    return taking_a_call
 
 
 class AIService:
@@ -189,7 +173,7 @@ class AIService:
             # an abandoned stream may have cost up to its estimate
             settle(plan.holds, cost if finished else plan.estimate)
 
-    @_takes_a_call
+    @takes_a_call
     async def generate(self, call: Call) -> GenerationResult:
         """One answer; takes ``Call``'s fields (the seed API: ``prompt, user_id, service_type,
         model, system_prompt, metadata``, then keywords). Raises ``ParleyError`` (one actionable
@@ -198,7 +182,7 @@ class AIService:
         the answer matches the schema, the reasoning text and the token classes."""
         return await self.execute(await self.prepare(call))
 
-    @_takes_a_call
+    @takes_a_call
     async def stream(self, call: Call) -> AsyncIterator[str | GenerationResult]:
         """``generate``'s arguments; yields text deltas, then the ``GenerationResult``
         (``execute_stream``)."""

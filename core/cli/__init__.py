@@ -12,14 +12,14 @@ import argparse
 import sys
 import traceback
 
-from core.cli import asking, audit, demo, evals, keys, prefs, prices, reconcile, serve, store
+from core.cli import asking, audit, demo, evals, keys, prefs, prices, reconcile, serve, store, usage
 from core.cli.context import Context
 from core.errors import BadRequestError, ConfigError, ParleyError
 from core.identity import normalise_user
 
 __all__ = ["main", "build_parser", "FAMILIES"]
 
-FAMILIES = (asking, prefs, store, demo, evals, keys, serve, prices, reconcile, audit)
+FAMILIES = (asking, prefs, store, usage, demo, evals, keys, serve, prices, reconcile, audit)
 
 
 def build_parser() -> argparse.ArgumentParser:

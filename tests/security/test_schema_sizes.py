@@ -51,8 +51,10 @@ def test_a_schema_nested_300_deep_is_a_clean_refusal():
 
 
 def test_schemas_within_the_limits_pass():
-    check_structured(tools=tools(3, 100), response_format={"type": "json_schema", "json_schema": {
-        "name": "ok", "schema": nested(MAX_SCHEMA_DEPTH // 2 - 1)}})
+    schema = nested(MAX_SCHEMA_DEPTH // 2 - 1)
+    checked = check_structured(tools=tools(3, 100), response_format={
+        "type": "json_schema", "json_schema": {"name": "ok", "schema": schema}})
+    assert len(checked.tools) == 3 and checked.schema == schema
 
 
 @pytest.mark.parametrize("payload", ["deep", "wide"])

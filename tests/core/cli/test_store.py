@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from core.cli import usage
 from core.cli.store import StoreContext, register, safe_location, spool_dir
 from core.config.environment import bundled_local_model
 from core.errors import BadRequestError, StoreUnavailableError
@@ -70,7 +71,9 @@ def store():
 
 def run(argv: list[str], settings, store, capsys) -> tuple[int, str, str]:
     parser = argparse.ArgumentParser()
-    register(parser.add_subparsers(dest="command", required=True))
+    commands = parser.add_subparsers(dest="command", required=True)
+    register(commands)
+    usage.register(commands)
     args = parser.parse_args(argv)
     ctx = StoreContext(settings, store_opener=lambda: store)
     try:
