@@ -12,10 +12,12 @@ worker and a CLI command hold one store each, wired the same way. ``ui/deps.py``
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Mapping
 
+from core.errors import ParleyError
 from core.guards import SpendCounter
 from core.keys import KeyRing
 from core.service import AIService
@@ -23,6 +25,8 @@ from core.store import open_store
 from core.store.shared import SharedStore
 
 __all__ = ["Parley", "assemble", "keyring_for"]
+
+log = logging.getLogger("parley")
 
 
 @dataclass
@@ -43,6 +47,16 @@ class Parley:
         from core.console.alerts import start_watcher
 
         return start_watcher(self.settings, self.env, store_opener=self.service.shared_store)
+
+    def warm_prices(self) -> None:
+        """Read the price book now (synced with the configuration), so no call waits for it;
+        a store that cannot be read now is read by the first call instead."""
+        if self.service.prices is None:
+            return
+        try:
+            self.service.prices.refresh()
+        except ParleyError as err:
+            log.warning("the price book could not be read at start: %s", err)
 
     def close(self, ship_seconds: float = 5.0) -> None:
         """Stop the keyring, then the service (its recorder ships what it can within

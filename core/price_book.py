@@ -69,7 +69,8 @@ class PriceBook:
         self._entries: dict[str, list[dict[str, Any]]] = {}
         self._loaded_at = -1e9
         self._synced = False
-        self._lock = threading.Lock()
+        self._refreshing = False
+        self._lock, self._flag = threading.Lock(), threading.Lock()
 
     def _store(self):
         return self._open()
@@ -121,20 +122,46 @@ class PriceBook:
                    valid_from=_stamp(valid_from), created_by=actor or "system")
         row["id"] = store.add_prices([row])[0]
         record_change(store, actor, "prices.set", model, before and public_entry(before), public_entry(row))
-        self._loaded_at = -1e9
+        self.refresh()  # this process prices its next call at the new rate
         return row
 
     def current(self, model: str, at: dt.datetime | None = None) -> dict[str, Any] | None:
-        """The entry in force for ``model`` at ``at`` (cached; None when the book has none)."""
+        """The entry in force for ``model`` at ``at`` (None when the book has none), from
+        memory. Only a process's first read waits for the store (``refresh``, which servers do
+        at start); after that, a book older than ``ttl`` is read again on a background thread,
+        so a call never waits for the database."""
+        if not self._synced:
+            self.refresh()
+        elif time.monotonic() - self._loaded_at > self._ttl:
+            self._refresh_in_background()
+        return current_entry(self._entries.get(model, []), at)
+
+    def refresh(self) -> None:
+        """Sync the book with the configuration (once per process), then read it."""
         with self._lock:
-            if time.monotonic() - self._loaded_at > self._ttl:
-                if not self._synced:
-                    self.sync()
-                grouped: dict[str, list[dict[str, Any]]] = {}
-                for entry in self._store().price_entries():
-                    grouped.setdefault(entry["model"], []).append(entry)
-                self._entries, self._loaded_at = grouped, time.monotonic()
-            return current_entry(self._entries.get(model, []), at)
+            if not self._synced:
+                self.sync()
+            grouped: dict[str, list[dict[str, Any]]] = {}
+            for entry in self._store().price_entries():
+                grouped.setdefault(entry["model"], []).append(entry)
+            self._entries, self._loaded_at = grouped, time.monotonic()
+
+    def _refresh_in_background(self) -> None:
+        with self._flag:  # not the read's lock: a caller never waits for a read in progress
+            if self._refreshing:
+                return
+            self._refreshing = True
+
+        def run() -> None:
+            try:
+                self.refresh()
+            except Exception as exc:  # noqa: BLE001 - the book in memory serves meanwhile
+                log.warning("the price book could not be read again (%s); the last read serves",
+                            type(exc).__name__)
+            finally:
+                self._refreshing = False
+
+        threading.Thread(target=run, name="parley-prices", daemon=True).start()
 
     def apply(self, result) -> None:
         """Stamp ``result`` (a ``GenerationResult`` that was answered) with the entry in force

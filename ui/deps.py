@@ -55,6 +55,7 @@ def parts():
         except ParleyError as err:  # the app still decides from parley.admins; the DB catches up
             log.warning("could not copy parley.admins and parley.key_policy to the database: %s",
                         err)
+        parley.warm_prices()
     return parley
 
 

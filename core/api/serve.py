@@ -38,6 +38,7 @@ def build():
         # litellm's import and the Router take seconds: done before the first request, not
         # on the event loop in the middle of serving (it would stall every user and SIGTERM)
         parley.service.gateway.router  # noqa: B018 - built now, on purpose
+        parley.warm_prices()  # the price book is read before the first call needs it
         try:
             yield
         finally:
