@@ -40,6 +40,9 @@ _TOKENS = {"xray": (3200, 450), "smart_questions": (650, 220), "answer_builder":
 _SPEED = {"anthropic": (750, 22.0), "gemini": (420, 7.0), "openai": (520, 11.0),
           "local": (180, 28.0)}
 _ERRORS = ("RateLimitError", "ProviderTimeoutError", "ProviderDownError")
+# the API clients demo calls come from (core/api/clients.py names); the playground's calls are
+# made on Parley's own pages, so they name no client
+_CLIENTS = ("claude-code", "openai-python", "ai-sdk", "langchain", "anthropic-python")
 _FALLBACK_SHARE = 0.015
 
 
@@ -168,6 +171,12 @@ class _Plan:
                            elapsed, fallback, rng.integers(0, len(_ERRORS), size))
         return self._records(columns, prefix, offset)
 
+    def _client(self, user: int, service: int) -> dict[str, str]:
+        """A demo call's client: each user's features each come from one client."""
+        if self.services[service] == "playground":
+            return {}
+        return {"client": _CLIENTS[(user + service) % len(_CLIENTS)]}
+
     def _records(self, c: "_Columns", prefix: str, offset: int) -> list[CallRecord]:
         utc = dt.timezone.utc
         records: list[CallRecord] = []
@@ -200,7 +209,7 @@ class _Plan:
                 error="The provider failed the call (demo data)." if bad else None,
                 input_tokens=tin, output_tokens=tout, total_tokens=tin + tout, total_cost=cost,
                 response_time_ms=round(ms, 1), ttft_ms=None if bad else round(ttft, 1),
-                fallback_of=fallback_of, is_demo=True))
+                fallback_of=fallback_of, is_demo=True, metadata=self._client(u, s)))
         return records
 
 

@@ -18,7 +18,7 @@ from tests.browser.streamlit_page import open_app, settle
 
 SHOTS = REPO / ".parley" / "screenshots"
 PAGES = ("compare", "chat", "images", "preferences", "usage", "evals", "calls", "providers",
-         "keys", "costs")
+         "keys", "costs", "reconciliation", "audit")
 OUT_OF_THE_BOX = {"PARLEY_CONFIG": "", "ANTHROPIC_API_KEY": "", "GEMINI_API_KEY": "",
                   "GOOGLE_API_KEY": "", "OPENAI_API_KEY": ""}
 PAGE_HEIGHT = """() => Math.max(...[...document.querySelectorAll(
