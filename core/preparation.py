@@ -297,7 +297,7 @@ def _recorded_metadata(call: Call, choice: Choice) -> dict:
     if choice.route:
         routed["route"] = choice.route
     if call.key is not None:
-        routed.update(via=(call.metadata or {}).get("via", "api"), key_prefix=call.key.prefix)
+        routed["key_prefix"] = call.key.prefix  # the route says how it came ("via": "api")
     return {**(call.metadata or {}), **routed}
 
 
