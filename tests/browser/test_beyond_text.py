@@ -75,7 +75,7 @@ def test_both_models_call_a_tool_and_answer_after_its_result(page, parley_app):
     ask(page, "Weather in Paris?")
     send(page)
     calls = page.get_by_text(re.compile(r"tool call get_weather\(\{\"city\": \"Weather in Paris\?\"\}\)"))
-    expect(calls).to_have_count(2)
+    expect(calls).to_have_count(2, timeout=60_000)  # both columns stream first
     for answered, result in enumerate(("sunny, 21 C", "rain, 12 C"), start=1):
         box = page.get_by_label("Result of get_weather", exact=True).first
         box.fill(result)
