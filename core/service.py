@@ -317,10 +317,10 @@ class AIService:
             self.preferences.close()
         if self.budget is not None:
             self.budget.close()
+        if self._gateway is not None:
+            self._gateway.close()  # its connections on the service's loop, while that runs
         if self._loop is not None:
             self._loop.stop()
-        if self._gateway is not None:
-            self._gateway.close()
         if self.shared_store is not None:
             self.shared_store.close()
 
@@ -329,6 +329,7 @@ class AIService:
     def _loop_thread(self) -> LoopThread:
         if self._loop is None:
             self._loop = LoopThread()
+            self._loop.run(self.gateway.pool())  # this loop lives as long as the service
         return self._loop
 
     def _priced(self, result: GenerationResult) -> float | None:

@@ -38,12 +38,14 @@ def build():
         # litellm's import and the Router take seconds: done before the first request, not
         # on the event loop in the middle of serving (it would stall every user and SIGTERM)
         parley.service.gateway.router  # noqa: B018 - built now, on purpose
+        await parley.service.gateway.pool()  # one pool of provider connections on this loop
         parley.warm_prices()  # the price book is read before the first call needs it
         try:
             yield
         finally:
             if watcher is not None:
                 watcher.close()
+            await parley.service.gateway.aclose()  # the fast path's connections, on this loop
             parley.close(ship_seconds=SHIP_SECONDS)
 
     app = create_app(parley.service, parley.keyring)

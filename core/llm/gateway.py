@@ -6,14 +6,21 @@ per-deployment call (not through LiteLLM's global callback lists). ``Gateway.str
 yields text deltas, then the ``Outcome``. Retries, backoff, cooldowns and fallbacks are the
 Router's; Parley only chooses their settings. Failures raise ``ParleyError`` subclasses;
 when several models were tried, ``AllModelsFailedError`` names each and why.
+
+A call to an OpenAI-compatible deployment takes the same-protocol fast path
+(``core.llm.direct``): the Router chooses the deployment, Parley sends LiteLLM's request body
+and reads the answer itself; a failure before the first text goes back to the Router.
+``PARLEY_FAST_PATH=off`` sends every call through the Router (the bench's baseline).
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import dataclasses
 import functools
 import inspect
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
@@ -23,6 +30,7 @@ from core.config import LOCAL_PROVIDER, Settings
 from core.errors import (AllModelsFailedError, AuthError, ConfigError, ParleyError,
                          ProviderBadResponse, ProviderDownError, ProviderTimeoutError)
 from core.llm import runtime
+from core.llm.direct import DirectPath, Reading, Unsuitable, eligible
 from core.llm.errors import to_parley_error
 from core.llm.local.engine import LocalModel, find_bundled_model
 from core.llm.usage import (priced_usage, reported_cost, saved_by_cache, token_classes,
@@ -98,6 +106,14 @@ class Gateway:
     def __init__(self, settings: Settings, catalog: Catalog):
         self.settings, self.catalog = settings, catalog
         self._secrets = settings.secrets()
+        idle = float(settings.router_settings.get("timeout") or 600)
+        fast = os.environ.get("PARLEY_FAST_PATH", "on").lower() not in ("off", "0", "false", "no")
+        self.direct = DirectPath(idle) if fast else None
+        # Models every deployment of which speaks OpenAI's protocol: the fast path's.
+        self._direct_models = frozenset(
+            name for name in {m.name for m in settings.models if m.key_present}
+            if all(eligible(m.litellm_params) for m in settings.models
+                   if m.name == name and m.key_present))
 
     @functools.cached_property
     def router(self):
@@ -110,13 +126,47 @@ class Gateway:
         them silently loses the newest ones' cooldowns."""
         if "router" in self.__dict__:
             self.__dict__.pop("router").discard()
+        if self.direct is not None:
+            self.direct.close()
+
+    async def pool(self) -> None:
+        """Keep the fast path's connections open on the running loop, for a loop that lives
+        as long as this gateway (closed by ``aclose`` on it, or ``close`` from another thread)."""
+        if self.direct is not None:
+            await self.direct.pool()
+
+    async def aclose(self) -> None:
+        """Close the fast path's connections on the running loop (a server's shutdown)."""
+        if self.direct is not None:
+            await self.direct.aclose()
+
+    async def _direct_deployment(self, request: CallRequest) -> dict[str, Any] | None:
+        """The deployment the Router picks for a fast-path call, or None: the call is not one
+        (another protocol, ``parley.cache``), or every deployment is cooling down (the Router
+        then decides what answers)."""
+        if self.direct is None or request.model not in self._direct_models or self._cached(request):
+            return None
+        try:
+            return await self.router.async_get_available_deployment(
+                model=request.model, request_kwargs={}, messages=request.messages)
+        except Exception:  # noqa: BLE001 - no deployment now: the Router's path says why
+            return None
 
     async def complete(self, request: CallRequest) -> Outcome:
         """One non-streaming call; raises ``ParleyError`` when no model could answer."""
         self._check_available(request.model)
         attempts: list[Attempt] = []
-        token = ATTEMPTS.set(attempts)
         started = time.perf_counter()
+        deployment = await self._direct_deployment(request)
+        if deployment is not None:
+            try:
+                response, attempt = await self.direct.complete(deployment, request)
+            except Unsuitable as failed:  # the Router retries, falls back, and says why
+                attempts.append(failed.attempt)
+            else:
+                attempts.append(attempt)
+                return self._outcome(request, response, attempts, ms_since(started), None)
+        token = ATTEMPTS.set(attempts)
         try:
             response = await self.router.acompletion(**self._call_kwargs(request, stream=False))
         except Exception as exc:
@@ -136,8 +186,28 @@ class Gateway:
         apply from there. After text has arrived, a failure ends the stream with an error."""
         self._check_available(request.model)
         attempts: list[Attempt] = []
-        previous = ATTEMPTS.set(attempts)
         started, current = time.perf_counter(), request
+        deployment = await self._direct_deployment(request)
+        if deployment is not None:
+            reading = Reading(started)
+            try:
+                async with contextlib.aclosing(self.direct.stream(deployment, request, reading)) as texts:
+                    async for text in texts:
+                        if not attempts:  # the attempt is open from its first text on
+                            attempts.append(Attempt(request.model, ms_since(started)))
+                        yield Delta(text, served_by=request.model)
+            except Unsuitable as failed:  # before any text: the Router's turn
+                attempts.append(failed.attempt)
+            except ParleyError as err:
+                raise self._failure(request, err, attempts) from None
+            else:
+                if not attempts:
+                    attempts.append(Attempt(request.model, ms_since(started)))
+                built = runtime.load().ModelResponse(**reading.body(request.call_id))
+                yield self._outcome(request, built, attempts, ms_since(started), reading.ttft,
+                                    streamed=True)
+                return
+        previous = ATTEMPTS.set(attempts)
         try:
             while True:
                 state = StreamState(started)

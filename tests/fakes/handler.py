@@ -37,6 +37,7 @@ class ReceivedRequest:
     protocol: "openai" | "anthropic" | "gemini"; headers have lower-case names.
     outcome: "reply" or the fault kind. usage and text: what a reply reported and said
     (a "cut" reply records the full planned text); None for other faults.
+    hung_up: the client closed the connection while the stream was being sent.
     """
 
     protocol: str
@@ -48,6 +49,7 @@ class ReceivedRequest:
     outcome: str = "reply"
     usage: Usage | None = None
     text: str | None = None
+    hung_up: bool = False
 
 
 class Backend(Protocol):
@@ -135,7 +137,7 @@ class ProtocolHandler(BaseHTTPRequestHandler):
     def _record(
         self, wire: Any, incoming: Incoming, body: dict, outcome: str, turn: Turn | None
     ) -> None:
-        self.backend.record(ReceivedRequest(
+        self._received = ReceivedRequest(
             protocol=wire.name,
             path=self.path,
             model=incoming.model,
@@ -145,7 +147,8 @@ class ProtocolHandler(BaseHTTPRequestHandler):
             outcome=outcome,
             usage=turn.usage if turn and outcome == "reply" else None,
             text=turn.text if turn else None,
-        ))
+        )
+        self.backend.record(self._received)
 
     def _answer(self, wire: Any, incoming: Incoming, body: dict, turn: Turn) -> None:
         self._record(wire, incoming, body, "reply", turn)
@@ -208,11 +211,15 @@ class ProtocolHandler(BaseHTTPRequestHandler):
                    wire.request_id_header: new_id("req_")}
         self._send_head(200, "text/event-stream; charset=utf-8", headers)
         first_piece = True
-        for data, is_piece in events:
-            if is_piece and not first_piece and not self._pause(interval):
-                return
-            first_piece = first_piece and not is_piece
-            self._write_chunk(data)
+        try:
+            for data, is_piece in events:
+                if is_piece and not first_piece and not self._pause(interval):
+                    return
+                first_piece = first_piece and not is_piece
+                self._write_chunk(data)
+        except DISCONNECTS:
+            self._received.hung_up = True
+            raise
         if complete:
             self.wfile.write(b"0\r\n\r\n")
         else:

@@ -1,0 +1,346 @@
+"""The same-protocol fast path: a call to an OpenAI-compatible deployment, sent and read here.
+
+LiteLLM's per-chunk machinery (its stream wrapper, the Router's fallback wrapper and the
+openai SDK's pydantic object per chunk) was most of the API server's time under concurrent
+streams (bench/api.py). A deployment whose wire protocol is already OpenAI's needs none of
+it: ``DirectPath`` sends the body LiteLLM's own OpenAI config builds (its parameter mapping
+and message transformation, so o-series and GPT-5 get what LiteLLM would send them), and
+reads the answer itself: each server-sent event is parsed with orjson, text is handed on as
+it arrives, tool calls and usage are gathered, and one LiteLLM ``ModelResponse`` is built at
+the end, which the gateway prices and records exactly as before.
+
+What stays LiteLLM's:
+
+- choosing the deployment (``Router.async_get_available_deployment``: its routing strategy
+  and cooldowns);
+- everything after a failure before the first text: ``Unsuitable`` hands the call back to the
+  gateway, which sends it through the Router (its error mapping, retries, cooldowns and
+  fallbacks), with the failed direct attempt noted;
+- every deployment this module does not speak to (``eligible``), calls answered from
+  ``parley.cache``, and every other protocol.
+
+After text has arrived, a failure ends the stream with an error, as on the Router's path.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator
+
+import orjson
+
+from core.errors import ProviderDownError, ProviderTimeoutError
+from core.llm import runtime
+from core.llm.runtime import Attempt, ms_since
+
+__all__ = ["DirectPath", "Unsuitable", "eligible"]
+
+log = logging.getLogger("parley")
+
+_PREFIX = "openai/"
+# litellm_params a direct call understands; any other (extra_headers, a custom handler, ...)
+# keeps the deployment on LiteLLM's path.
+_PARAMS = frozenset({"model", "api_key", "api_base", "timeout", "stream_timeout", "rpm", "tpm",
+                     "max_retries", "organization", "model_info"})
+_OPENAI_BASE = "https://api.openai.com/v1"
+
+
+class Unsuitable(Exception):
+    """The direct call failed before its first text: the gateway sends the call through the
+    Router instead. ``attempt`` is the failed direct attempt (recorded with the call)."""
+
+    def __init__(self, reason: str, attempt: Attempt):
+        super().__init__(reason)
+        self.attempt = attempt
+
+
+def eligible(litellm_params: dict[str, Any]) -> bool:
+    """Can a deployment with these ``litellm_params`` be called directly?"""
+    model = litellm_params.get("model")
+    return (isinstance(model, str) and model.startswith(_PREFIX)
+            and set(litellm_params) <= _PARAMS)
+
+
+@functools.cache
+def _config(provider_model: str):
+    """LiteLLM's OpenAI chat config for ``provider_model`` (GPT, o-series, GPT-5...)."""
+    from litellm.types.utils import LlmProviders
+    from litellm.utils import ProviderConfigManager
+
+    runtime.load()
+    return ProviderConfigManager.get_provider_chat_config(model=provider_model,
+                                                          provider=LlmProviders.OPENAI)
+
+
+@dataclass
+class Reading:
+    """What one direct stream has delivered: text pieces, tool-call fragments, usage."""
+
+    started: float
+    pieces: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    tools: dict[int, dict[str, Any]] = field(default_factory=dict)
+    usage: dict[str, Any] | None = None
+    finish: str | None = None
+    ttft: float | None = None
+    model: str | None = None
+    done: bool = False
+
+    def take(self, event: dict[str, Any]) -> str | None:
+        """Keep what ``event`` (one chunk) carries; return its text, if any."""
+        if event.get("usage"):
+            self.usage = event["usage"]
+        if "error" in event and not event.get("choices"):
+            raise ProviderDownError(_error_text(event["error"]))
+        self.model = self.model or event.get("model")
+        choices = event.get("choices")
+        if not choices:
+            return None
+        choice = choices[0]
+        if choice.get("finish_reason"):
+            self.finish = choice["finish_reason"]
+        delta = choice.get("delta") or {}
+        if delta.get("tool_calls"):
+            self._tool_fragments(delta["tool_calls"])
+        thinking = delta.get("reasoning_content") or delta.get("reasoning")
+        if isinstance(thinking, str) and thinking:
+            self.reasoning.append(thinking)
+        text = delta.get("content")
+        if text:
+            if self.ttft is None:
+                self.ttft = ms_since(self.started)
+            self.pieces.append(text)
+            return text
+        return None
+
+    def _tool_fragments(self, fragments: list[dict[str, Any]]) -> None:
+        if self.ttft is None:  # a tool call is the answer's first token too
+            self.ttft = ms_since(self.started)
+        for fragment in fragments:
+            call = self.tools.setdefault(int(fragment.get("index") or 0),
+                                         {"id": None, "type": "function",
+                                          "function": {"name": "", "arguments": ""}})
+            call["id"] = fragment.get("id") or call["id"]
+            function = fragment.get("function") or {}
+            call["function"]["name"] += function.get("name") or ""
+            call["function"]["arguments"] += function.get("arguments") or ""
+
+    def started_answering(self) -> bool:
+        return self.ttft is not None
+
+    def body(self, call_id: str) -> dict[str, Any]:
+        """The whole answer in OpenAI's non-streaming shape."""
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(self.pieces) or None}
+        if self.tools:
+            message["tool_calls"] = [self.tools[i] for i in sorted(self.tools)]
+        if self.reasoning:
+            message["reasoning_content"] = "".join(self.reasoning)
+        return {"id": call_id, "object": "chat.completion", "created": int(time.time()),
+                "model": self.model or "", "usage": self.usage,
+                "choices": [{"index": 0, "finish_reason": self.finish or "stop",
+                             "message": message}]}
+
+
+class DirectPath:
+    """Direct calls to OpenAI-compatible deployments over aiohttp. A loop that lives as long
+    as the service (the API server's, the service's own thread) keeps one pool of connections,
+    opened by ``pool()`` and closed by ``aclose()``/``close()``; elsewhere (``asyncio.run`` in
+    a script, a test's loop) each call opens and closes its own session, so nothing outlives
+    the loop it was made on."""
+
+    def __init__(self, idle_timeout: float, connect_timeout: float = 10.0):
+        self.idle, self.connect = idle_timeout, connect_timeout
+        self._sessions: dict[asyncio.AbstractEventLoop, Any] = {}
+
+    def _new_session(self):
+        import aiohttp
+
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.connect, sock_read=self.idle)
+        return aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False)
+
+    async def pool(self) -> None:
+        """Keep a pool of connections on the running loop (its owner calls ``aclose``)."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._sessions:
+            self._sessions[loop] = self._new_session()
+
+    @contextlib.asynccontextmanager
+    async def _session(self):
+        pooled = self._sessions.get(asyncio.get_running_loop())
+        if pooled is not None and not pooled.closed:
+            yield pooled
+            return
+        async with self._new_session() as session:
+            yield session
+
+    async def aclose(self) -> None:
+        """Close the running loop's pool (the server's shutdown calls it on its own loop)."""
+        session = self._sessions.pop(asyncio.get_running_loop(), None)
+        if session is not None:
+            await session.close()
+
+    def close(self) -> None:
+        """Close every pool whose loop still runs (on another thread), waiting briefly."""
+        for loop, session in list(self._sessions.items()):
+            if loop.is_running() and not session.closed:
+                try:
+                    asyncio.run_coroutine_threadsafe(session.close(), loop).result(timeout=2)
+                except Exception:  # noqa: BLE001 - its loop stopped at the same moment
+                    log.debug("a fast-path pool closed with its loop")
+        self._sessions.clear()
+
+    @staticmethod
+    async def build(deployment: dict[str, Any], request, *, stream: bool) -> tuple[str, dict, dict]:
+        """``(url, headers, body)`` of ``request`` to ``deployment``, as LiteLLM builds them."""
+        params = deployment["litellm_params"]
+        provider_model = params["model"][len(_PREFIX):]
+        config = _config(provider_model)
+        wanted: dict[str, Any] = dict(request.options)
+        if request.temperature is not None:
+            wanted["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            wanted["max_tokens"] = request.max_tokens
+        optional = config.map_openai_params(non_default_params=wanted, optional_params={},
+                                            model=provider_model, drop_params=True)
+        base = (params.get("api_base") or _OPENAI_BASE).rstrip("/")
+        body = await config.async_transform_request(
+            provider_model, request.messages, optional,
+            {"custom_llm_provider": "openai", "api_base": base}, {})
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        headers = {"content-type": "application/json", "accept": "application/json"}
+        if params.get("api_key"):
+            headers["authorization"] = f"Bearer {params['api_key']}"
+        if params.get("organization"):
+            headers["openai-organization"] = params["organization"]
+        return f"{base}/chat/completions", headers, body
+
+    async def complete(self, deployment: dict[str, Any], request) -> tuple[Any, Attempt]:
+        """A non-streaming call: ``(LiteLLM ModelResponse, the attempt)``; raises
+        ``Unsuitable`` when it failed (the Router then makes the call)."""
+        import aiohttp
+
+        url, headers, body = await self.build(deployment, request, stream=False)
+        started = time.perf_counter()
+        try:
+            async with self._session() as session, \
+                    session.post(url, data=orjson.dumps(body), headers=headers) as response:
+                raw = await response.read()
+                if response.status != 200:
+                    raise _refused(request.model, response.status, raw)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ProviderDownError) as exc:
+            raise Unsuitable(str(exc), Attempt(request.model, ms_since(started), _as_error(exc, request.model)))
+        try:
+            answer = orjson.loads(raw)
+            built = runtime.load().ModelResponse(**answer)
+        except Exception as exc:  # noqa: BLE001 - not an answer we can read: the Router tries
+            raise Unsuitable("unreadable answer", Attempt(request.model, ms_since(started), exc)) from None
+        return built, Attempt(request.model, ms_since(started))
+
+    async def stream(self, deployment: dict[str, Any], request, reading: Reading) -> AsyncIterator[str]:
+        """Text pieces as they arrive, gathering the rest in ``reading``. Before the first
+        text a failure raises ``Unsuitable``; after it, ``ProviderDownError`` (cut off) or
+        ``ProviderTimeoutError`` (stalled)."""
+        import aiohttp
+
+        url, headers, body = await self.build(deployment, request, stream=True)
+        headers["accept"] = "text/event-stream"
+        async with self._session() as session:
+            try:
+                response = await session.post(url, data=orjson.dumps(body), headers=headers)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                raise Unsuitable(str(exc), self._failed(request, reading, exc)) from None
+            try:
+                if response.status != 200:
+                    error = _refused(request.model, response.status, await response.read())
+                    raise Unsuitable(str(error), self._failed(request, reading, error))
+                async with contextlib.aclosing(self._texts(response, request, reading)) as texts:
+                    async for text in texts:
+                        yield text
+            finally:
+                if reading.done:
+                    response.release()  # read to its end: the connection serves the next call
+                else:
+                    response.close()  # abandoned or broken: dropped, so the provider stops too
+
+    async def _texts(self, response, request, reading: Reading) -> AsyncIterator[str]:
+        import aiohttp
+
+        buffer = b""
+        try:
+            async for data in response.content.iter_any():
+                buffer += data
+                while True:
+                    end = buffer.find(b"\n\n")
+                    if end < 0:
+                        break
+                    event, buffer = buffer[:end], buffer[end + 2:]
+                    text = self._event(event, reading, request)
+                    if text:
+                        yield text
+                if reading.done:
+                    break
+        except (aiohttp.ClientError, asyncio.TimeoutError, ProviderDownError) as exc:
+            if not reading.started_answering():
+                raise Unsuitable(str(exc), self._failed(request, reading, exc)) from None
+            if isinstance(exc, asyncio.TimeoutError):
+                raise ProviderTimeoutError(
+                    f"{request.model} stopped sending within the timeout ({self.idle:g} s).",
+                    model=request.model) from None
+            raise _cut(request.model) from None
+        if not reading.started_answering() and reading.usage is None:
+            raise Unsuitable("empty stream", self._failed(
+                request, reading, ProviderDownError(f"{request.model} sent an empty stream.")))
+        if reading.finish is None:
+            raise _cut(request.model)
+
+    @staticmethod
+    def _event(event: bytes, reading: Reading, request) -> str | None:
+        """One server-sent event: its ``data:`` lines as a chunk (``[DONE]`` ends the stream)."""
+        data = b"".join(line[5:].lstrip() for line in event.split(b"\n") if line.startswith(b"data:"))
+        if not data:
+            return None
+        if data == b"[DONE]":
+            reading.done = True
+            return None
+        try:
+            chunk = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise ProviderDownError(f"{request.model} sent a stream Parley could not read.",
+                                    model=request.model) from None
+        return reading.take(chunk)
+
+    @staticmethod
+    def _failed(request, reading: Reading, exc: BaseException) -> Attempt:
+        return Attempt(request.model, ms_since(reading.started), _as_error(exc, request.model))
+
+
+def _cut(model: str) -> ProviderDownError:
+    return ProviderDownError(f"{model}'s answer was cut off before it finished; try again.",
+                             model=model)
+
+
+def _error_text(error: Any) -> str:
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("type") or "the provider failed")
+    return str(error)
+
+
+def _refused(model: str, status: int, raw: bytes) -> ProviderDownError:
+    try:
+        detail = _error_text(orjson.loads(raw).get("error"))
+    except Exception:  # noqa: BLE001 - any body: only the status is certain
+        detail = f"HTTP {status}"
+    return ProviderDownError(f"{model} answered {status}: {detail}"[:300], model=model)
+
+
+def _as_error(exc: BaseException, model: str) -> BaseException:
+    if isinstance(exc, asyncio.TimeoutError):
+        return ProviderTimeoutError(f"{model} did not answer within the timeout.", model=model)
+    return exc
