@@ -1,20 +1,29 @@
-"""Parley's HTTP API against LiteLLM's own proxy, on the same emulated provider.
+"""Parley's HTTP API against LiteLLM's own proxy, on the same emulated provider: the aims of
+"Streams at scale", measured side by side in one run.
 
-    .venv/bin/python bench/api.py [--requests 200] [--concurrency 50] [--rounds 3]
+    .venv/bin/python bench/api.py [--requests 300] [--concurrency 50] [--rounds 3]
+                                  [--streams 16,32,64,128,192,256] [--soak 100000]
 
-Sets up ``.bench-venv`` with ``litellm[proxy]==1.106.2`` on first use (its own virtualenv: the
-proxy's dependencies stay out of Parley's). The provider emulator (tests/fakes) runs in a
-subprocess; LiteLLM's proxy (``litellm --config``, one worker) and Parley (``python -m core
-serve``, one worker, recording every call to SQLite, a key checked on every request) each
-run in their own process, configured with the same model on it. Every request streams
-(``stream: true``, usage included) and is read to ``[DONE]``.
+Sets up ``.bench-venv`` with ``litellm[proxy]==1.106.2`` on first use (its own virtualenv).
+Two emulators run in subprocesses (tests/fakes): one answers at once, one paces its stream
+at 50 frames/s (a frame every 20 ms, 50 frames). LiteLLM's proxy (one worker) and Parley
+(``python -m core serve``, one worker, a key checked and every call recorded to SQLite) are
+configured with the same two models on them. The load comes from one aiohttp client.
 
-Measured per path, for requests one at a time (interleaved, so drift hits every path alike)
-and with ``--concurrency`` streams in flight: latency median and p99 (ms, request sent to
-the last byte), and throughput (requests/s, median of ``--rounds``). The baseline is a
-direct ``litellm.acompletion`` stream from this process; "added" is a path's latency minus
-the baseline's. Prints Parley's added latency and throughput as ratios to the proxy's
-(aims: added latency <= 1.0x the proxy's at both loads, throughput >= 1.5x at 50 concurrent).
+Measured, for each of: the emulator directly, the proxy, Parley (and Parley with
+``PARLEY_FAST_PATH=off``, its calls through LiteLLM's Router, as the baseline of the change):
+
+1. stall-free streams: N concurrent paced streams; per stream, the longest gap between two
+   frames after the first; a gap over 100 ms is a stall. The largest N with no stall, and the
+   p99 / max gap at each N.
+2. throughput at ``--concurrency`` in flight, streamed and plain (req/s, median of rounds);
+3. added latency one request at a time (median over the emulator directly), plain and streamed;
+4. memory (``--soak``): Parley's RSS after 10k and after ``--soak`` plain requests;
+5. two workers: Parley with ``--workers 2`` against one worker, plain and streamed req/s.
+
+Prints each figure and the ratios the aims name (3x the proxy's throughput, 128 stall-free
+streams and 4x the proxy's, added latency <= 3 ms and <= 0.25x the proxy's, RSS growth
+<= 30 MB, two workers >= 1.8x one).
 """
 from __future__ import annotations
 
@@ -34,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 sys.path.insert(0, str(ROOT))
 
+import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 import yaml  # noqa: E402
 
@@ -41,8 +51,15 @@ BENCH_VENV = ROOT / ".bench-venv"
 PROXY_SPEC = "litellm[proxy]==1.106.2"
 MODEL = "gpt-4.1-mini"
 PROXY_KEY = "sk-bench-master-0123456789abcdef0123456789abcdef"  # the proxy checks it on each request
-BODY = {"model": "gpt", "stream": True, "stream_options": {"include_usage": True},
-        "messages": [{"role": "user", "content": "Say hello in a dozen words or so please"}]}
+PROMPT = [{"role": "user", "content": "Say hello in a dozen words or so please"}]
+FRAMES, FRAME_MS, STALL_MS = 50, 20, 100
+
+
+def body(model: str, stream: bool) -> dict:
+    out = {"model": model, "messages": PROMPT, "stream": stream}
+    if stream:
+        out["stream_options"] = {"include_usage": True}
+    return out
 
 
 def ensure_proxy_venv() -> Path:
@@ -75,39 +92,16 @@ def start(argv: list[str], env: dict[str, str], ready: str, log: Path) -> subpro
     raise SystemExit(f"{argv[0]} did not start:\n{log.read_text(errors='replace')[-2000:]}")
 
 
-def model_list(emulator: str) -> list[dict]:
-    return [{"model_name": "gpt", "litellm_params": {"model": f"openai/{MODEL}",
-                                                     "api_key": "sk-bench-0000",
-                                                     "api_base": f"{emulator}/v1"}}]
+def emulator(*args: str) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fakes", "--port", "0", *args],
+                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    return proc, proc.stdout.readline().strip()
 
 
-def start_servers(work: Path, emulator: str) -> tuple[list[subprocess.Popen], str, str, str]:
-    """LiteLLM's proxy and Parley's API on free ports; returns (processes, proxy url, parley
-    url, a Parley key)."""
-    from core.keys import KeyRing
-    from core.store.sqlite import SqliteStore
-
-    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONPATH": str(ROOT)}
-    proxy_cfg = work / "proxy.yaml"
-    proxy_cfg.write_text(yaml.safe_dump({"model_list": model_list(emulator),
-                                         "litellm_settings": {"drop_params": True},
-                                         "general_settings": {"master_key": PROXY_KEY}}))
-    proxy_port, parley_port = free_port(), free_port()
-    proxy = start([str(ensure_proxy_venv()), "--config", str(proxy_cfg), "--port", str(proxy_port),
-                   "--num_workers", "1"], env, f"http://127.0.0.1:{proxy_port}/health/liveliness",
-                  work / "proxy.log")
-    parley_cfg = work / "parley.yaml"
-    parley_cfg.write_text(yaml.safe_dump({"model_list": model_list(emulator),
-                                          "router_settings": {"num_retries": 2, "timeout": 30},
-                                          "parley": {"default_model": "gpt"}}))
-    data = work / ".parley"
-    store = SqliteStore(data / "parley.db")
-    secret, _ = KeyRing(lambda: store).create("bench", created_by="bench")
-    store.close()
-    parley = start([sys.executable, "-m", "core", "serve", "--port", str(parley_port)],
-                   {**env, "PARLEY_CONFIG": str(parley_cfg), "PARLEY_DATA_DIR": str(data)},
-                   f"http://127.0.0.1:{parley_port}/api/openapi.json", work / "parley.log")
-    return [proxy, parley], f"http://127.0.0.1:{proxy_port}", f"http://127.0.0.1:{parley_port}", secret
+def model_list(fast: str, paced: str) -> list[dict]:
+    return [{"model_name": name, "litellm_params": {"model": f"openai/{MODEL}", "api_key": "sk-bench-0000",
+                                                    "api_base": f"{base}/v1"}}
+            for name, base in (("gpt", fast), ("paced", paced))]
 
 
 def free_port() -> int:
@@ -118,138 +112,299 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http_path(client: httpx.AsyncClient, url: str, secret: str):
-    headers = {"Authorization": f"Bearer {secret}"}
+class Servers:
+    """The proxy and Parley servers of one run, on free ports; ``stop()`` ends them all."""
 
-    async def one() -> float:
+    def __init__(self, work: Path, fast: str, paced: str):
+        self.work, self.fast, self.paced, self.procs = work, fast, paced, []
+        self.env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONPATH": str(ROOT)}
+
+    def proxy(self) -> str:
+        cfg = self.work / "proxy.yaml"
+        cfg.write_text(yaml.safe_dump({"model_list": model_list(self.fast, self.paced),
+                                       "litellm_settings": {"drop_params": True},
+                                       "general_settings": {"master_key": PROXY_KEY}}))
+        port = free_port()
+        self.procs.append(start([str(ensure_proxy_venv()), "--config", str(cfg), "--port", str(port),
+                                 "--num_workers", "1"], self.env,
+                                f"http://127.0.0.1:{port}/health/liveliness", self.work / "proxy.log"))
+        return f"http://127.0.0.1:{port}"
+
+    def parley(self, name: str, workers: int = 1, **env: str) -> tuple[str, str, subprocess.Popen]:
+        """A Parley server (its own data directory and key); returns (url, key, process)."""
+        from core.keys import KeyRing
+        from core.store.sqlite import SqliteStore
+
+        cfg = self.work / f"{name}.yaml"
+        cfg.write_text(yaml.safe_dump({"model_list": model_list(self.fast, self.paced),
+                                       "router_settings": {"num_retries": 2, "timeout": 30},
+                                       "parley": {"default_model": "gpt"}}))
+        data = self.work / name
+        store = SqliteStore(data / "parley.db")
+        secret, _ = KeyRing(lambda: store).create("bench", created_by="bench")
+        store.close()
+        port = free_port()
+        proc = start([sys.executable, "-m", "core", "serve", "--port", str(port), "--workers", str(workers)],
+                     {**self.env, "PARLEY_CONFIG": str(cfg), "PARLEY_DATA_DIR": str(data), **env},
+                     f"http://127.0.0.1:{port}/api/openapi.json", self.work / f"{name}.log")
+        self.procs.append(proc)
+        return f"http://127.0.0.1:{port}", secret, proc
+
+    def stop(self, proc: subprocess.Popen | None = None) -> None:
+        for p in [proc] if proc else self.procs:
+            p.terminate()
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+class Path_:
+    """One way to the model: a URL and the header that authorises it."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str, secret: str | None):
+        self.session, self.url = session, f"{url}/v1/chat/completions"
+        self.headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+
+    async def plain(self) -> float:
         started = time.perf_counter()
-        try:
-            return await read(started)
-        except httpx.HTTPError as exc:
-            raise SystemExit(f"{url}: {type(exc).__name__} after "
-                             f"{(time.perf_counter() - started) * 1000:.0f} ms") from None
+        async with self.session.post(self.url, json=body("gpt", False), headers=self.headers) as r:
+            payload = await r.read()
+            if r.status != 200:
+                raise SystemExit(f"{self.url} answered {r.status}: {payload[:300]!r}")
+        return (time.perf_counter() - started) * 1000
 
-    async def read(started: float) -> float:
-        async with client.stream("POST", f"{url}/v1/chat/completions", json=BODY,
-                                 headers=headers) as response:
-            if response.status_code != 200:
-                raise SystemExit(f"{url} answered {response.status_code}: {await response.aread()}")
-            done = False
-            async for line in response.aiter_lines():
-                done = done or line == "data: [DONE]"
+    async def streamed(self, model: str = "gpt") -> tuple[float, list[float]]:
+        """(ms to [DONE], the arrival times of the content frames)"""
+        started = time.perf_counter()
+        frames: list[float] = []
+        done = False
+        async with self.session.post(self.url, json=body(model, True), headers=self.headers) as r:
+            if r.status != 200:
+                raise SystemExit(f"{self.url} answered {r.status}: {(await r.read())[:300]!r}")
+            async for line in r.content:
+                if line.startswith(b"data: [DONE]"):
+                    done = True
+                elif b'"content"' in line:
+                    frames.append(time.perf_counter())
         if not done:
-            raise SystemExit(f"{url}: the stream ended without [DONE]")
-        return (time.perf_counter() - started) * 1000
+            raise SystemExit(f"{self.url}: the stream ended without [DONE]")
+        return (time.perf_counter() - started) * 1000, frames
 
-    return one
-
-
-def direct_path(emulator: str):
-    import litellm
-
-    async def one() -> float:
-        started = time.perf_counter()
-        response = await litellm.acompletion(model=f"openai/{MODEL}", messages=BODY["messages"],
-                                             api_base=f"{emulator}/v1", api_key="sk-bench-0000",
-                                             stream=True, stream_options={"include_usage": True})
-        async for _ in response:
-            pass
-        return (time.perf_counter() - started) * 1000
-
-    return one
-
-
-async def sequential(paths: dict, requests: int) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {name: [] for name in paths}
-    for _ in range(requests):
-        order = list(paths)
-        random.shuffle(order)
-        for name in order:
-            times[name].append(await paths[name]())
-    return times
-
-
-async def concurrent(one, requests: int, concurrency: int) -> tuple[list[float], float]:
-    gate = asyncio.Semaphore(concurrency)
-
-    async def gated() -> float:
-        async with gate:
-            return await one()
-
-    started = time.perf_counter()
-    times = await asyncio.gather(*(gated() for _ in range(requests)))
-    return list(times), requests / (time.perf_counter() - started)
+    async def stream_ms(self) -> float:
+        return (await self.streamed())[0]
 
 
 def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98] if len(values) >= 2 else values[0]
 
 
-async def measure(args, emulator: str, proxy: str, parley: str, secret: str) -> None:
-    limits = httpx.Limits(max_connections=args.concurrency * 2, max_keepalive_connections=args.concurrency * 2)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-        paths = {"direct litellm.acompletion": direct_path(emulator),
-                 "LiteLLM proxy": http_path(client, proxy, PROXY_KEY),
-                 "Parley API": http_path(client, parley, secret)}
-        await sequential(paths, 20)  # warm up every path
-        seq = await sequential(paths, args.requests)
-        conc: dict[str, list[float]] = {name: [] for name in paths}
-        rates: dict[str, list[float]] = {name: [] for name in paths}
-        for _ in range(args.rounds):
-            order = list(paths)
-            random.shuffle(order)
-            for name in order:
-                times, rate = await concurrent(paths[name], args.requests, args.concurrency)
-                conc[name] += times
-                rates[name].append(rate)
-    report(seq, conc, {name: statistics.median(r) for name, r in rates.items()}, args)
+async def sequential(paths: dict[str, Path_], kind: str, requests: int) -> dict[str, float]:
+    times: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(requests):
+        order = list(paths)
+        random.shuffle(order)
+        for name in order:
+            one = paths[name].plain if kind == "plain" else paths[name].stream_ms
+            times[name].append(await one())
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
-def report(seq: dict, conc: dict, rates: dict, args) -> None:
-    base = "direct litellm.acompletion"
-    print(f"\n{args.requests} streamed requests each; concurrent: {args.concurrency} in flight, "
-          f"{args.rounds} rounds (throughput: median round); load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
-    print(f"{'path':<28}{'seq median':>11}{'seq p99':>9}{'conc median':>13}{'conc p99':>10}"
-          f"{'req/s':>8}")
-    for name in seq:
-        print(f"{name:<28}{statistics.median(seq[name]):>11.2f}{p99(seq[name]):>9.2f}"
-              f"{statistics.median(conc[name]):>13.2f}{p99(conc[name]):>10.2f}{rates[name]:>8.1f}")
-    added = {}
-    for name in ("LiteLLM proxy", "Parley API"):
-        added[name] = {
-            "seq median": statistics.median(seq[name]) - statistics.median(seq[base]),
-            "seq p99": p99(seq[name]) - p99(seq[base]),
-            "conc median": statistics.median(conc[name]) - statistics.median(conc[base]),
-            "conc p99": p99(conc[name]) - p99(conc[base])}
-    print("\nadded latency over direct litellm (ms) and Parley / proxy:")
-    for measure_name in ("seq median", "seq p99", "conc median", "conc p99"):
-        proxy, parley = added["LiteLLM proxy"][measure_name], added["Parley API"][measure_name]
-        ratio = parley / proxy if proxy > 0 else float("nan")
-        print(f"  {measure_name:<12} proxy {proxy:8.2f}  Parley {parley:8.2f}  ratio {ratio:5.2f}"
-              f"  (aim <= 1.0)")
-    print(f"throughput at {args.concurrency} concurrent: Parley {rates['Parley API']:.1f} req/s, "
-          f"proxy {rates['LiteLLM proxy']:.1f} req/s, ratio "
-          f"{rates['Parley API'] / rates['LiteLLM proxy']:.2f} (aim >= 1.5)")
-    print(json.dumps({"added": added, "throughput": rates}))
+async def rate(one, requests: int, concurrency: int) -> float:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def gated():
+        async with gate:
+            return await one()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(gated() for _ in range(requests)))
+    return requests / (time.perf_counter() - started)
+
+
+async def throughput(paths: dict[str, Path_], kind: str, args) -> dict[str, float]:
+    rates: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(args.rounds):
+        order = list(paths)
+        random.shuffle(order)
+        for name in order:
+            one = paths[name].plain if kind == "plain" else paths[name].stream_ms
+            rates[name].append(await rate(one, args.requests, args.concurrency))
+    return {name: statistics.median(r) for name, r in rates.items()}
+
+
+async def stalls(path: Path_, n: int) -> tuple[float, float, int]:
+    """N paced streams at once: (p99 gap, max gap, streams with a stall), gaps in ms."""
+    results = await asyncio.gather(*(path.streamed("paced") for _ in range(n)))
+    worst = []
+    for _, frames in results:
+        gaps = [(b - a) * 1000 for a, b in zip(frames, frames[1:])]
+        if len(frames) < FRAMES - 1:
+            raise SystemExit(f"{path.url}: a paced stream brought {len(frames)} frames, not {FRAMES}")
+        worst.append(max(gaps))
+    return p99(worst), max(worst), sum(w > STALL_MS for w in worst)
+
+
+async def stall_free(paths: dict[str, Path_], counts: list[int]) -> dict[str, dict]:
+    out: dict[str, dict] = {name: {"stall_free": 0, "gaps": {}} for name in paths}
+    for name, path in paths.items():
+        for n in counts:
+            gap99, gap_max, stalled = await stalls(path, n)
+            out[name]["gaps"][n] = (round(gap99, 1), round(gap_max, 1), stalled)
+            print(f"  {name:<24} {n:>4} streams: p99 gap {gap99:6.1f} ms, max {gap_max:6.1f} ms, "
+                  f"{stalled} stalled", flush=True)
+            if stalled:
+                break
+            out[name]["stall_free"] = n
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    """The resident memory of ``pid`` and its children (uvicorn's workers), MB."""
+    total = 0.0
+    for p in [pid, *children(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def children(pid: int) -> list[int]:
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return []
+    return [int(k) for k in kids] + [g for k in kids for g in children(int(k))]
+
+
+async def soak(path: Path_, proc: subprocess.Popen, total: int, concurrency: int) -> tuple[float, float]:
+    """RSS (MB) after 10k plain requests and after ``total``."""
+    done, at_10k = 0, None
+    while done < total:
+        batch = min(5000, total - done)
+        await rate(path.plain, batch, concurrency)
+        done += batch
+        if done >= 10_000 and at_10k is None:
+            at_10k = rss_mb(proc.pid)
+        print(f"  soak: {done} requests, RSS {rss_mb(proc.pid):.1f} MB", flush=True)
+    return at_10k or rss_mb(proc.pid), rss_mb(proc.pid)
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
+async def run(args, servers: Servers) -> dict:
+    figures: dict = {"load_before": os.getloadavg()[0], "cores": os.cpu_count()}
+    proxy = servers.proxy()
+    parley, secret, parley_proc = servers.parley("parley")
+    router, router_secret, _ = servers.parley("parley-router", PARLEY_FAST_PATH="off")
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
+        paths = {"emulator directly": Path_(session, servers.fast, None),
+                 "LiteLLM proxy": Path_(session, proxy, PROXY_KEY),
+                 "Parley": Path_(session, parley, secret),
+                 "Parley via the Router": Path_(session, router, router_secret)}
+        paced_paths = dict(paths)
+        paced_paths["emulator directly"] = Path_(session, servers.paced, None)
+        for kind in ("plain", "streamed"):  # warm every path
+            await sequential(paths, kind, 10)
+
+        print("\n1. stall-free streams (a frame every 20 ms, 50 frames; a gap > 100 ms is a stall)")
+        figures["streams"] = await stall_free(paced_paths, args.streams)
+
+        print(f"\n2. throughput at {args.concurrency} in flight ({args.requests} requests, "
+              f"median of {args.rounds} rounds)")
+        figures["throughput"] = {}
+        for kind in ("streamed", "plain"):
+            figures["throughput"][kind] = await throughput(paths, kind, args)
+            for name, r in figures["throughput"][kind].items():
+                print(f"  {kind:<9} {name:<24} {r:8.1f} req/s", flush=True)
+
+        print(f"\n3. latency one at a time ({args.requests} each, interleaved), median ms")
+        figures["latency"] = {}
+        for kind in ("plain", "streamed"):
+            medians = await sequential(paths, kind, args.requests)
+            figures["latency"][kind] = medians
+            base = medians["emulator directly"]
+            for name, m in medians.items():
+                print(f"  {kind:<9} {name:<24} {m:7.2f}  added {m - base:6.2f}", flush=True)
+
+        if args.soak:
+            print(f"\n4. memory: {args.soak} plain requests to Parley at {args.concurrency} in flight")
+            start_rss = rss_mb(parley_proc.pid)
+            at_10k, at_end = await soak(paths["Parley"], parley_proc, args.soak, args.concurrency)
+            figures["memory"] = {"start": start_rss, "at_10k": at_10k, "at_end": at_end}
+
+    servers.stop(parley_proc)
+    print("\n5. Parley with two workers against one (the one-worker figures above)")
+    two, two_secret, _ = servers.parley("parley-2", workers=2)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
+                                     timeout=aiohttp.ClientTimeout(total=120)) as session:
+        path = Path_(session, two, two_secret)
+        await sequential({"two": path}, "plain", 20)
+        figures["two_workers"] = {}
+        for kind in ("streamed", "plain"):
+            figures["two_workers"][kind] = (await throughput({"two": path}, kind, args))["two"]
+            print(f"  {kind:<9} two workers {figures['two_workers'][kind]:8.1f} req/s", flush=True)
+    figures["load_after"] = os.getloadavg()[0]
+    return figures
+
+
+def report(f: dict, args) -> None:
+    t, lat = f["throughput"], f["latency"]
+    s = {name: v["stall_free"] for name, v in f["streams"].items()}
+    print(f"\nAims (load average {f['load_before']:.1f} before, {f['load_after']:.1f} after, "
+          f"{f['cores']} cores):")
+    rows = [
+        ("stall-free streams, Parley", s["Parley"], f">= 128 and >= 4x the proxy ({s['LiteLLM proxy']}): "
+         f"{ratio(s['Parley'], s['LiteLLM proxy']):.1f}x"),
+    ]
+    for kind in ("streamed", "plain"):
+        rows.append((f"{kind} req/s at {args.concurrency}, Parley / proxy",
+                     f"{t[kind]['Parley']:.1f} / {t[kind]['LiteLLM proxy']:.1f}",
+                     f">= 3x: {ratio(t[kind]['Parley'], t[kind]['LiteLLM proxy']):.2f}x "
+                     f"(via the Router: {ratio(t[kind]['Parley via the Router'], t[kind]['LiteLLM proxy']):.2f}x)"))
+    for kind in ("plain", "streamed"):
+        base = lat[kind]["emulator directly"]
+        ours, theirs = lat[kind]["Parley"] - base, lat[kind]["LiteLLM proxy"] - base
+        rows.append((f"added latency {kind}, Parley / proxy (ms)", f"{ours:.2f} / {theirs:.2f}",
+                     f"<= 3 ms and <= 0.25x: {ratio(ours, theirs):.2f}x"))
+    if "memory" in f:
+        m = f["memory"]
+        rows.append((f"RSS 10k -> {args.soak // 1000}k requests (MB)", f"{m['at_10k']:.1f} -> {m['at_end']:.1f}",
+                     f"growth <= 30 MB: {m['at_end'] - m['at_10k']:+.1f} MB"))
+    for kind in ("streamed", "plain"):
+        rows.append((f"two workers / one, {kind}", f"{f['two_workers'][kind]:.1f} / {t[kind]['Parley']:.1f}",
+                     f">= 1.8x: {ratio(f['two_workers'][kind], t[kind]['Parley']):.2f}x"))
+    for name, value, aim in rows:
+        print(f"  {name:<46} {value!s:>18}   {aim}")
+    print(json.dumps(f, default=str))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--streams", default="16,32,64,128,192,256")
+    parser.add_argument("--soak", type=int, default=0, help="plain requests for the memory soak (0: none)")
     args = parser.parse_args()
-    emulator = subprocess.Popen([sys.executable, "-m", "tests.fakes", "--port", "0"],
-                                stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    base = emulator.stdout.readline().strip()
-    procs = []
+    args.streams = [int(n) for n in args.streams.split(",")]
+    fast, fast_url = emulator()
+    paced, paced_url = emulator("--tokens-per-second", str(1000 / FRAME_MS), "--words", str(FRAMES))
+    servers = None
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            procs, proxy, parley, secret = start_servers(Path(tmp), base)
-            asyncio.run(measure(args, base, proxy, parley, secret))
+            servers = Servers(Path(tmp), fast_url, paced_url)
+            report(asyncio.run(run(args, servers)), args)
     finally:
-        for proc in procs + [emulator]:
+        if servers is not None:
+            servers.stop()
+        for proc in (fast, paced):
             proc.terminate()
             proc.wait(timeout=15)
 

@@ -7,9 +7,9 @@ away included), so the service records an abandoned stream at once, with what wa
 """
 from __future__ import annotations
 
-import json
 from typing import Any, AsyncIterator
 
+import orjson
 from starlette.responses import StreamingResponse
 
 from core.api.errors import ApiError, from_parley_error
@@ -35,7 +35,7 @@ class SSEResponse(StreamingResponse):
 
 
 def sse_event(data: Any) -> bytes:
-    return b"data: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
+    return b"data: " + orjson.dumps(data) + b"\n\n"
 
 
 def sse_error(exc: BaseException, secrets: tuple[str, ...] = ()) -> bytes:

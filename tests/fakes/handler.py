@@ -66,6 +66,7 @@ class Backend(Protocol):
 
 class ProtocolHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # each streamed piece leaves at once, as from a real provider
     server_version = "ProviderEmulator/1.0"
     sys_version = ""
 
