@@ -157,18 +157,19 @@ class Gateway:
         self._check_available(request.model)
         attempts: list[Attempt] = []
         started = time.perf_counter()
+        current = request
         deployment = await self._direct_deployment(request)
         if deployment is not None:
             try:
                 response, attempt = await self.direct.complete(deployment, request)
             except Unsuitable as failed:  # the Router retries, falls back, and says why
-                attempts.append(failed.attempt)
+                current = self._after_direct(request, failed, attempts)
             else:
                 attempts.append(attempt)
                 return self._outcome(request, response, attempts, ms_since(started), None)
         token = ATTEMPTS.set(attempts)
         try:
-            response = await self.router.acompletion(**self._call_kwargs(request, stream=False))
+            response = await self.router.acompletion(**self._call_kwargs(current, stream=False))
         except Exception as exc:
             raise self._failure(request, exc, attempts) from None
         finally:
@@ -197,7 +198,7 @@ class Gateway:
                             attempts.append(Attempt(request.model, ms_since(started)))
                         yield Delta(text, served_by=request.model)
             except Unsuitable as failed:  # before any text: the Router's turn
-                attempts.append(failed.attempt)
+                current = self._after_direct(request, failed, attempts)
             except ParleyError as err:
                 raise self._failure(request, err, attempts) from None
             else:
@@ -260,6 +261,20 @@ class Gateway:
                     yield delta
         finally:
             await close_quietly(response)
+
+    def _after_direct(self, request: CallRequest, failed: Unsuitable,
+                      attempts: list[Attempt]) -> CallRequest:
+        """The request the Router gets after the fast path failed before its first text: the
+        same one (the Router's retries, cooldowns and fallbacks apply), or after a timeout the
+        next fallback's, as the retry policy never retries a timeout (a hung provider would
+        multiply the wait). Raises the failure when there is no fallback."""
+        attempts.append(failed.attempt)
+        if not isinstance(failed.attempt.error, ProviderTimeoutError):
+            return request
+        try:
+            return self._fall_over(request, request, attempts, failed.attempt.error)
+        except ParleyError as err:
+            raise self._failure(request, err, attempts) from None
 
     def _fall_over(self, request: CallRequest, current: CallRequest, attempts: list[Attempt],
                    error: ParleyError) -> CallRequest:
