@@ -238,10 +238,10 @@ async def stalls(path: Path_, n: int) -> tuple[float, float, int]:
     results = await asyncio.gather(*(path.streamed("paced") for _ in range(n)))
     worst = []
     for _, frames in results:
+        # A server that falls behind may join pieces that arrived together into one frame:
+        # the gap before that frame is what the reader waited, which is what counts.
         gaps = [(b - a) * 1000 for a, b in zip(frames, frames[1:])]
-        if len(frames) < FRAMES - 1:
-            raise SystemExit(f"{path.url}: a paced stream brought {len(frames)} frames, not {FRAMES}")
-        worst.append(max(gaps))
+        worst.append(max(gaps, default=float("inf")))
     return p99(worst), max(worst), sum(w > STALL_MS for w in worst)
 
 

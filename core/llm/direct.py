@@ -163,6 +163,19 @@ class DirectPath:
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.connect, sock_read=self.idle)
         return aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False)
 
+    def _idle(self, deployment: dict[str, Any], stream: bool) -> float:
+        """The longest wait for the provider's next bytes: the deployment's own timeout
+        (``stream_timeout`` for a stream), else the Router's."""
+        params = deployment["litellm_params"]
+        value = (params.get("stream_timeout") if stream else None) or params.get("timeout")
+        return float(value) if isinstance(value, (int, float)) and value > 0 else self.idle
+
+    def _timeout(self, deployment: dict[str, Any], stream: bool):
+        import aiohttp
+
+        return aiohttp.ClientTimeout(total=None, sock_connect=self.connect,
+                                     sock_read=self._idle(deployment, stream))
+
     async def pool(self) -> None:
         """Keep a pool of connections on the running loop (its owner calls ``aclose``)."""
         loop = asyncio.get_running_loop()
@@ -230,7 +243,8 @@ class DirectPath:
         started = time.perf_counter()
         try:
             async with self._session() as session, \
-                    session.post(url, data=orjson.dumps(body), headers=headers) as response:
+                    session.post(url, data=orjson.dumps(body), headers=headers,
+                                 timeout=self._timeout(deployment, stream=False)) as response:
                 raw = await response.read()
                 if response.status != 200:
                     raise _refused(request.model, response.status, raw)
@@ -253,14 +267,15 @@ class DirectPath:
         headers["accept"] = "text/event-stream"
         async with self._session() as session:
             try:
-                response = await session.post(url, data=orjson.dumps(body), headers=headers)
+                response = await session.post(url, data=orjson.dumps(body), headers=headers,
+                                              timeout=self._timeout(deployment, stream=True))
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 raise Unsuitable(str(exc), self._failed(request, reading, exc)) from None
             try:
                 if response.status != 200:
                     error = _refused(request.model, response.status, await response.read())
                     raise Unsuitable(str(error), self._failed(request, reading, error))
-                async with contextlib.aclosing(self._texts(response, request, reading)) as texts:
+                async with contextlib.aclosing(self._texts(response, deployment, request, reading)) as texts:
                     async for text in texts:
                         yield text
             finally:
@@ -269,7 +284,7 @@ class DirectPath:
                 else:
                     response.close()  # abandoned or broken: dropped, so the provider stops too
 
-    async def _texts(self, response, request, reading: Reading) -> AsyncIterator[str]:
+    async def _texts(self, response, deployment, request, reading: Reading) -> AsyncIterator[str]:
         """The answer's text as it arrives: the pieces of the events one read brought are
         joined, so a busy server hands on fewer, larger pieces instead of falling behind."""
         import aiohttp
@@ -293,7 +308,8 @@ class DirectPath:
                 raise Unsuitable(str(exc), self._failed(request, reading, exc)) from None
             if isinstance(exc, asyncio.TimeoutError):
                 raise ProviderTimeoutError(
-                    f"{request.model} stopped sending within the timeout ({self.idle:g} s).",
+                    f"{request.model} stopped sending within the timeout "
+                    f"({self._idle(deployment, True):g} s).",
                     model=request.model) from None
             raise _cut(request.model) from None
         if not reading.started_answering() and reading.usage is None:

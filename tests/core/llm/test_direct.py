@@ -5,12 +5,13 @@ direct attempt recorded."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 
 import pytest
 
 from core import errors
-from tests.emulated import Collected, PROVIDER_MODELS, make_service
+from tests.emulated import Collected, PROVIDER_MODELS, make_service, three_models
 from tests.fakes import Fault, Reply, ToolCall
 
 GPT = PROVIDER_MODELS["gpt"]
@@ -26,9 +27,18 @@ def direct(sent) -> bool:
 
 @pytest.fixture
 def recorded(emulator):
+    """gpt (its own timeout 2 s, so a hang is found quickly) falls back to gemini (the Router's
+    10 s, so a busy machine does not fail the fallback too)."""
+    from core.config import build_settings
+    from core.service import AIService
+
+    models = [dataclasses.replace(m, litellm_params={**m.litellm_params, "timeout": 2})
+              if m.name == "gpt" else m for m in three_models(emulator)]
+    settings = build_settings(tuple(models), {"num_retries": 1, "timeout": 10,
+                                              "fallbacks": [{"gpt": ["gemini"]}]},
+                              {"default_model": "gemini"}, "test", {})
     recorder = Collected()
-    service = make_service(emulator, recorder=recorder, router={"timeout": 2,
-                                                               "fallbacks": [{"gpt": ["gemini"]}]})
+    service = AIService(settings, recorder=recorder)
     yield service, recorder
     service.close()
 
@@ -184,3 +194,21 @@ async def test_a_deployment_with_settings_the_fast_path_does_not_know_goes_throu
         service.close()
     sent = emulator.requests[-1]
     assert result.ok and not direct(sent) and sent.headers.get("x-team") == "blue"
+
+
+async def test_a_deployments_own_timeout_bounds_its_stream(emulator):
+    """``litellm_params.timeout`` of the deployment, not only the Router's, bounds the wait."""
+    from core.config import ModelConfig, build_settings
+    from core.service import AIService
+
+    models = (ModelConfig("quick", {"model": "openai/gpt-4.1-mini", "api_key": "sk-test-0000",
+                                    "api_base": emulator.openai_base, "timeout": 1}, {}),)
+    service = AIService(build_settings(models, {"timeout": 60, "num_retries": 0}, {"default_model": "quick"},
+                                       "test", {}))
+    emulator.set_default(GPT, Fault("hang", max_hang=30))
+    try:
+        with pytest.raises(errors.ProviderTimeoutError):
+            await asyncio.wait_for(service.generate("hi", model="quick"), 20)
+    finally:
+        service.close()
+    assert direct(emulator.requests[0]) and len(emulator.requests) == 1
