@@ -14,7 +14,9 @@ import streamlit as st
 from core.errors import BadRequestError
 from core.structured import check_structured
 
-__all__ = ["show", "widget_values"]
+__all__ = ["FIELDS", "show", "widget_values"]
+
+FIELDS = ("tools", "tool_choice", "schema", "effort")  # the widgets' key suffixes
 
 EFFORTS = ["model default", "minimal", "low", "medium", "high"]
 CHOICES = ["auto", "required", "none"]
