@@ -46,7 +46,10 @@ def ceiling_text(columns: list, blind: bool) -> str:
         return "Blind mode: prices and figures show after your vote."
     bounds = [estimate_cost(svc.catalog.get(c.model), 0, c.max_tokens or DEFAULT_MAX_TOKENS)
               for c in columns]
-    parts = [f"{letter} {bound.label}" for letter, bound in zip(LETTERS, bounds)]
+    if all(bound.label == "local" for bound in bounds):
+        return "Local models: the answers cost nothing."
+    words = {"local": "nothing (local)"}
+    parts = [f"{letter} {words.get(bound.label, bound.label)}" for letter, bound in zip(LETTERS, bounds)]
     return "Most an answer can cost, before the prompt's tokens: " + " · ".join(parts)
 
 
