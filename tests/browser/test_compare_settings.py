@@ -59,17 +59,19 @@ def panel_shows(panel, temperature: float, max_tokens: int) -> None:
     expect(panel.get_by_label("Max tokens")).to_have_value(str(max_tokens), timeout=APP)
 
 
-def set_settings(page, column: int, temperature: float, max_tokens: int) -> None:
-    """Move the temperature from the default to ``temperature`` with the arrow keys, 0.1 a
-    press, then type the max tokens; each change is seen on the line under the button (the app
-    has it) before the next."""
+def set_settings(page, column: int, temperature: float, max_tokens: int,
+                 now: tuple[float, int] = DEFAULT) -> None:
+    """Move the temperature from ``now`` to ``temperature`` with the arrow keys, 0.1 a press,
+    then type the max tokens; each change is seen on the line under the button (the app has
+    it) before the next."""
     panel = open_settings(page, column)
     line = page.get_by_text(SETTINGS_LINE).nth(column)
     thumb = panel.get_by_role("slider")
-    steps = round((temperature - DEFAULT[0]) * 10)
+    steps = round((temperature - now[0]) * 10)
     for step in range(1, abs(steps) + 1):
         thumb.press("ArrowRight" if steps > 0 else "ArrowLeft")
-        expect(line).to_have_text(says((DEFAULT[0] + 0.1 * step * (1 if steps > 0 else -1), DEFAULT[1])), timeout=APP)
+        expect(line).to_have_text(says((now[0] + 0.1 * step * (1 if steps > 0 else -1), now[1])),
+                                  timeout=APP)
     box = panel.get_by_label("Max tokens")
     box.fill(str(max_tokens))
     box.press("Enter")
@@ -136,3 +138,20 @@ def test_a_columns_settings_survive_every_toggle_order(page, parley_app, emulato
             close_settings(tab)
         expect_sent(tab, emulator, f"own {number}", own, scenario)
         tab.close()
+
+
+def test_a_reopened_comparison_brings_back_its_columns_settings(page, parley_app, emulator):
+    app = parley_app(models=MODELS, parley={"privacy": "store"})
+    open_app(page, f"{app.url}/compare")
+    set_settings(page, 0, 1.1, 300)
+    expect_sent(page, emulator, "keep these", [(1.1, 300), DEFAULT], "first send")
+    page.get_by_role("button", name="New comparison").click()
+    settle(page)
+    set_settings(page, 0, 0.4, 200, now=(1.1, 300))
+    page.get_by_role("tab", name="History").click()
+    page.get_by_role("button", name="Reopen").click()
+    page.get_by_role("tab", name="Compare").click()
+    expect(page.get_by_text("You: keep these")).to_be_visible(timeout=APP)
+    panel_shows(open_settings(page, 0), 1.1, 300)
+    close_settings(page)
+    expect_sent(page, emulator, "and again", [(1.1, 300), DEFAULT], "after reopening")

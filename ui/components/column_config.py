@@ -93,7 +93,9 @@ def show(*, key: str, models: list, default: str, shared: ColumnConfig | None = 
                     width="stretch"):
         values["model"] = st.selectbox("Model", names, names.index(values["model"]),
                                        key=widget("model"), format_func=lambda n: by_name[n].choice_label())
-        if not shared:
+        if shared:
+            st.caption("Its other settings are the first column's (Same settings for all).")
+        else:
             temperature = st.slider("Temperature", 0.0, 2.0, float(values["temperature"]), step=0.1,
                                     key=widget("temperature"))
             max_tokens = st.number_input("Max tokens", 1, 200_000, int(values["max_tokens"]), step=64,
