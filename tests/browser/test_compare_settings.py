@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import itertools
 import re
+import subprocess
+import sys
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import REPO
 from tests.browser.streamlit_page import open_app, settle
 from tests.emulated import PROVIDER_MODELS
 
@@ -155,3 +158,30 @@ def test_a_reopened_comparison_brings_back_its_columns_settings(page, parley_app
     panel_shows(open_settings(page, 0), 1.1, 300)
     close_settings(page)
     expect_sent(page, emulator, "and again", [(1.1, 300), DEFAULT], "after reopening")
+
+
+def test_a_call_opened_in_the_playground_brings_its_model_and_system_prompt(page, parley_app, emulator):
+    app = parley_app(models=MODELS, parley={"privacy": "store"})
+    done = subprocess.run([sys.executable, "-m", "core", "ask", "Name a colour.", "--model", "gpt",
+                           "--system", "Answer in one word.", "--user", app.env["PARLEY_USER"]],
+                          cwd=REPO, env=app.env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    open_app(page, f"{app.url}/compare")
+    set_settings(page, 0, 1.1, 300)  # changed before: the call's settings replace these
+    open_app(page, f"{app.url}/calls")
+    grid = page.locator('[data-testid="stDataFrame"]')
+    expect(grid).to_be_visible(timeout=APP)
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)  # the first row's selection box (a 35 px header, rows as tall)
+    page.get_by_role("button", name="Open in playground").click()
+    page.wait_for_url(re.compile(r"/compare$"))
+    expect(page.get_by_label("Prompt", exact=True)).to_have_value("Name a colour.", timeout=APP)
+    expect(page.locator('[data-testid="stPopover"]').first).to_contain_text("A · GPT (OpenAI)")
+    expect(page.get_by_text(SETTINGS_LINE).first).to_have_text("t=0.7 · 1,024 tokens · system prompt",
+                                                               timeout=APP)
+    emulator.reset()
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_text("Echo: Name a colour.")).to_have_count(2, timeout=60_000)
+    gpt = [r for r in emulator.requests if r.model == PROVIDER_MODELS["gpt"]]
+    assert [(r.temperature, r.max_tokens) for r in gpt] == [DEFAULT]
+    assert gpt[0].body["messages"][0] == {"role": "system", "content": "Answer in one word."}
