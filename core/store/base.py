@@ -118,8 +118,9 @@ class VoteStore(Protocol):
         model, or a configuration when the columns shared one, see ``Comparison.vote``), from
         votes between at least two different contestants: each counts once per vote;
         ``win_rate`` = (wins + ties / 2) / votes; ``avg_cost`` is the mean known cost of its
-        answers (None when none was priced). ``user_id`` limits to that user's votes; ``as_user`` reads under that identity (their own votes unless an
-        admin). Sorted by win rate, then votes, descending, then model."""
+        answers (None when none was priced). ``user_id`` limits to that user's votes;
+        ``as_user`` reads under that identity (their own votes unless an admin). Sorted by win
+        rate, then votes, descending, then model."""
 
 
 class ComparisonStore(Protocol):
