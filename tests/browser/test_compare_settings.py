@@ -141,6 +141,14 @@ def test_a_columns_settings_survive_every_toggle_order(page, parley_app, emulato
             close_settings(tab)
         expect_sent(tab, emulator, f"own {number}", own, scenario)
         tab.close()
+    quiet(app)
+
+
+def quiet(app) -> None:
+    """The server printed no stack trace (Streamlit prints one for a widget given a value both
+    as its default and through Session State)."""
+    log = app.log()
+    assert "Traceback" not in log and "Session State API" not in log, log[-3000:]
 
 
 def test_a_reopened_comparison_brings_back_its_columns_settings(page, parley_app, emulator):
@@ -158,6 +166,7 @@ def test_a_reopened_comparison_brings_back_its_columns_settings(page, parley_app
     panel_shows(open_settings(page, 0), 1.1, 300)
     close_settings(page)
     expect_sent(page, emulator, "and again", [(1.1, 300), DEFAULT], "after reopening")
+    quiet(app)
 
 
 def test_a_call_opened_in_the_playground_brings_its_model_and_system_prompt(page, parley_app, emulator):
