@@ -1,6 +1,6 @@
 """One comparison column's tools, answer schema and reasoning effort, typed as JSON and checked.
 
-``show(key=...)`` returns the keywords ``ColumnConfig`` takes (``tools``, ``tool_choice``,
+``show(key=..., values=...)`` returns the keywords ``ColumnConfig`` takes (``tools``, ``tool_choice``,
 ``response_format``, ``reasoning_effort``); an option that does not parse or check is shown as
 an error under its box and left out, so the column still runs without it.
 """
