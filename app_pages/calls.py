@@ -104,8 +104,8 @@ if chosen:
         prompt = call_details.prompt_of(detail)
         if prompt and st.button("Open in playground", key="calls_open"):
             st.session_state["cmp_prompt"] = prompt
-            st.session_state.update(column_config.widget_values(
-                "cmp_col0", ColumnConfig(detail["model"], system_prompt=call_details.system_of(detail))))
+            column_config.load("cmp_col0", ColumnConfig(detail["model"],
+                                                        system_prompt=call_details.system_of(detail)))
             st.switch_page("app_pages/compare.py")
     st.subheader(f"Make a dataset from {len(chosen)} selected call(s)")
     name = st.text_input("Dataset name", key="calls_dataset_name", placeholder="support_questions")

@@ -1,7 +1,8 @@
 """Chat: a conversation with one model, streamed, with why it answered and what it cost.
 
 The model is "auto (routed)" (each message goes where its complexity's route says, see
-core/routing.py), the user's default, or one picked by name. The conversation is
+core/routing.py; offered only when ``parley.routes`` names routes), the user's default, or one
+picked by name. The conversation is
 ``st.session_state["chat_thread"]`` (a list of ``{"role", "content"}``; answers also carry a
 ``"caption"``) and the selection ``st.session_state["chat_model"]`` (a model name, "auto" or
 ":default"); the compare page's "continue with this answer" sets both. Every call is recorded
@@ -41,7 +42,7 @@ def default_model() -> str | None:
 
 def option_label(option: str) -> str:
     if option == AUTO:
-        return "auto (routed)" if svc.settings.routes else "auto (no routes configured: your default)"
+        return "auto (routed)"
     if option == DEFAULT:
         mine = default_model()
         return f"Your default: {models[mine].display_name if mine in models else mine}" \
@@ -57,9 +58,10 @@ def answer_caption(result) -> str:
     return f"{line}  \n{result.route_reason}" if result.route_reason else line
 
 
-options = [AUTO, DEFAULT, *models]
+routed = bool(svc.settings.routes)  # without routes, "auto" would only be the default again
+options = [AUTO, DEFAULT, *models] if routed else [DEFAULT, *models]
 if st.session_state.get(MODEL) not in options:
-    st.session_state[MODEL] = AUTO if svc.settings.routes else DEFAULT
+    st.session_state[MODEL] = AUTO if routed else DEFAULT
 thread = st.session_state.setdefault(THREAD, [])
 
 picked, restart = st.columns([4, 1], vertical_alignment="bottom")
@@ -71,7 +73,10 @@ if restart.button("New conversation", disabled=not thread):
 
 if not thread:
     st.caption("Ask anything. With auto (routed), each message goes to the model its "
-               "complexity calls for; under each answer you see which model, why, and the cost.")
+               "complexity calls for; under each answer you see which model, why, and the cost."
+               if routed else
+               "Ask anything. Messages go to your default model, or to the one you pick above; "
+               "under each answer you see which model answered and what it cost.")
 for turn in thread:
     with st.chat_message(turn["role"]):
         safe_answer.show(turn["content"])

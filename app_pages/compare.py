@@ -6,8 +6,6 @@ History) and ``cmp_unsent`` (a prompt whose sending failed, back into the box wi
 error) are applied on the next run, before the widgets exist. The prompt form clears itself on
 submit (no second run that could overwrite what is typed next).
 """
-import dataclasses
-
 import streamlit as st
 
 from core import ParleyError
@@ -48,7 +46,10 @@ def ceiling_text(columns: list, blind: bool) -> str:
         return "Blind mode: prices and figures show after your vote."
     bounds = [estimate_cost(svc.catalog.get(c.model), 0, c.max_tokens or DEFAULT_MAX_TOKENS)
               for c in columns]
-    parts = [f"{letter} {bound.label}" for letter, bound in zip(LETTERS, bounds)]
+    if all(bound.label == "local" for bound in bounds):
+        return "Local models: the answers cost nothing."
+    words = {"local": "nothing (local)"}
+    parts = [f"{letter} {words.get(bound.label, bound.label)}" for letter, bound in zip(LETTERS, bounds)]
     return "Most an answer can cost, before the prompt's tokens: " + " · ".join(parts)
 
 
@@ -73,7 +74,7 @@ if "cmp_reopen" in st.session_state:
     st.session_state.update(cmp_current=reopened, cmp_count=len(reopened.columns), cmp_same=False,
                             cmp_blind=reopened.blind)
     for i, column in enumerate(reopened.columns):
-        st.session_state.update(column_config.widget_values(f"cmp_col{i}", column))
+        column_config.load(f"cmp_col{i}", column)
 
 @st.fragment
 def prompt_and_answers(columns: list, blind: bool) -> None:
@@ -183,11 +184,9 @@ with compare_tab:
         with place:
             columns.append(column_config.show(key=f"cmp_col{i}", models=models,
                                               default=names[i % len(names)],
-                                              settings=not same or i == 0,
+                                              shared=columns[0] if same and i else None,
                                               # blind answers are lettered in shuffled order
                                               label=f"Column {i + 1}" if blind else LETTERS[i]))
-    if same:
-        columns = [dataclasses.replace(columns[0], model=c.model) for c in columns]
 
     prompt_and_answers(columns, blind)
 

@@ -21,7 +21,10 @@ st.caption(f"Calls that name no model use your choice here. A typical request is
 def describe(name: str) -> str:
     entry = svc.catalog.get(name)
     typical = cost_label(estimate_cost(entry, TYPICAL_IN, TYPICAL_OUT).cost, entry.is_local)
-    parts = [entry.choice_label(badge=True), f"typical request {typical}",
+    typical = {"local": "a typical request costs nothing",
+               "price unknown": "price of a typical request unknown"}.get(
+        typical, f"typical request {typical}")
+    parts = [entry.choice_label(badge=True), typical,
              None if entry.available else "not available: " + "; ".join(entry.missing)]
     return " · ".join(p for p in parts if p)
 

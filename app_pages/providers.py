@@ -27,8 +27,21 @@ if not statuses:
             "or list models in parley.yaml.")
     st.stop()
 
-ready = sum(s.available for s in statuses)
-st.write(f"{ready} of {len(statuses)} models can answer now.")
+
+
+def readiness(ready: int, count: int) -> str:
+    """How many of the configured models can answer, as a sentence."""
+    if count == 1:
+        return "The one configured model can answer now." if ready else \
+            "The one configured model cannot answer now; the table says why."
+    if ready == count:
+        return f"All {count} models can answer now."
+    if not ready:
+        return f"None of the {count} models can answer now; the table says why."
+    return f"{ready} of the {count} models can answer now; the table says why the others cannot."
+
+
+st.write(readiness(sum(s.available for s in statuses), len(statuses)))
 # A table that wraps its cells, so every column (the reason a model cannot answer, its
 # description) shows whole at 1400 px; a badge shows when it says more than the provider does.
 st.table(pd.DataFrame([{

@@ -25,10 +25,11 @@ from core.errors import BadRequestError
 from core.pricing import cost_label
 from core.results import GenerationResult
 
-__all__ = ["Comparison", "OUTCOMES", "word_diff", "answer_stats"]
+__all__ = ["Comparison", "IDENTICAL", "OUTCOMES", "word_diff", "answer_stats", "shown_as"]
 
 OUTCOMES = ("tie", "both_bad")  # besides a column letter
 LETTERS = "ABCD"
+IDENTICAL = " · identical, shown as "  # a contestant that another column's settings matched exactly
 
 
 @dataclass
@@ -163,11 +164,15 @@ class Comparison:
     def _contestants(self, turn: dict, order: list[int]) -> list[str]:
         """Who competed, per column in ``order``: the model that answered, or, where columns
         share a model, the configuration (``local · t=0.2 · max 1024``), so a comparison of
-        one model under different settings still ranks something. Identical columns keep the
-        same name, and the leaderboard leaves such a vote out."""
+        one model under different settings still ranks something. Columns whose configurations
+        are identical are told apart by the letter they were shown under
+        (``local · t=0.2 · max 1024 · identical, shown as A``): the vote counts, and the
+        leaderboard can say what it measured (the spread of one configuration's answers)."""
         names = [self._answered_by(turn, i) for i in order]
-        return [f"{name} · {self._settings_label(i)}" if names.count(name) > 1 else name
-                for name, i in zip(names, order)]
+        names = [f"{name} · {self._settings_label(i)}" if names.count(name) > 1 else name
+                 for name, i in zip(names, order)]
+        return [f"{name}{IDENTICAL}{letter}" if names.count(name) > 1 else name
+                for letter, name in zip(LETTERS, names)]
 
     def _settings_label(self, column: int) -> str:
         config = self.columns[column]
@@ -219,6 +224,11 @@ class Comparison:
             if turn.get("vote"):
                 lines += [f"**Vote:** {_vote_text(turn['vote'])}", ""]
         return "\n".join(lines).rstrip() + "\n"
+
+
+def shown_as(contestant: str) -> str | None:
+    """The letter an identical column's contestant was shown under (see ``IDENTICAL``), else None."""
+    return contestant.rpartition(IDENTICAL)[2] if IDENTICAL in contestant else None
 
 
 def answer_stats(answer: Any, is_local: bool = False, *, who: str | None = None) -> str:

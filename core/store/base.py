@@ -114,12 +114,13 @@ class VoteStore(Protocol):
 
     def leaderboard(self, *, user_id: str | None = None,
                     as_user: str | None = None) -> list[dict[str, Any]]:
-        """Blind-vote results per model (``LEADERBOARD_FIELDS``), from votes between at least
-        two different models (a model against itself compares settings, not models): each
-        model counts once per vote; ``win_rate`` = (wins + ties / 2) / votes; ``avg_cost`` is
-        the mean known cost of its answers (None when none was priced). ``user_id`` limits to
-        that user's votes; ``as_user`` reads under that identity (their own votes unless an
-        admin). Sorted by win rate, then votes, descending, then model."""
+        """Blind-vote results per contestant (``LEADERBOARD_FIELDS``; ``model`` names it: a
+        model, or a configuration when the columns shared one, see ``Comparison.vote``), from
+        votes between at least two different contestants: each counts once per vote;
+        ``win_rate`` = (wins + ties / 2) / votes; ``avg_cost`` is the mean known cost of its
+        answers (None when none was priced). ``user_id`` limits to that user's votes;
+        ``as_user`` reads under that identity (their own votes unless an admin). Sorted by win
+        rate, then votes, descending, then model."""
 
 
 class ComparisonStore(Protocol):

@@ -114,3 +114,18 @@ def test_a_conversation_handed_over_by_compare_continues_with_its_model(chat, em
     assert "Name a colour." in str(sent[0]) and "Blue." in str(sent[1])
     app.button[0].click().run()
     assert not app.chat_message and app.session_state["chat_thread"] == []
+
+
+def test_without_routes_chat_offers_no_auto_and_says_where_messages_go(emulator, monkeypatch):
+    monkeypatch.setenv("PARLEY_USER", "ann@example.com")
+    svc = make_service(emulator)  # parley.routes not set
+    monkeypatch.setattr(ui.deps, "service", lambda: svc)
+    try:
+        app = AppTest.from_file(PAGE, default_timeout=30).run()
+        picker = app.selectbox[0]
+        assert picker.value == ":default"
+        assert not [o for o in picker.options if o.startswith("auto")]
+        assert app.caption[0].value.startswith("Ask anything. Messages go to your default model")
+        assert "auto" not in app.caption[0].value
+    finally:
+        svc.close()

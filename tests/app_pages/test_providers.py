@@ -118,3 +118,16 @@ def test_a_user_who_is_not_an_admin_sees_no_internal_address(emulator, tmp_path,
     assert "not reachable" in shown["bob@example.com"]
     assert f"127.0.0.1:{port}" in shown["admin@example.com"]
     assert emulator.openai_base in shown["admin@example.com"]
+
+
+def test_the_page_says_how_many_models_can_answer_in_words(table, emulator, tmp_path, monkeypatch):
+    _, text = table
+    assert "3 of the 5 models can answer now; the table says why the others cannot." in text
+    from ui.deps import parts
+
+    config = write_config(emulator, tmp_path / "one.yaml", models=("claude",))
+    monkeypatch.setenv("PARLEY_CONFIG", str(config))
+    parts.clear()
+    at = AppTest.from_file(str(PAGES / "providers.py"), default_timeout=30).run()
+    parts.clear()
+    assert "The one configured model can answer now." in [m.value for m in at.markdown]

@@ -8,8 +8,17 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser.streamlit_page import open_app, settle
+from tests.browser.test_screenshots import SHOTS
 from tests.emulated import PROVIDER_MODELS
 from tests.fakes.script import Reply
+
+
+
+def shoot(page, name: str) -> None:
+    """``.parley/screenshots/compare-<name>.png`` at 1400x900, for a person to look at."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.screenshot(path=SHOTS / f"compare-{name}.png")
 
 
 def test_a_blind_comparison_streams_is_voted_and_reaches_the_leaderboard(page, parley_app, emulator):
@@ -55,3 +64,27 @@ def test_a_blind_comparison_streams_is_voted_and_reaches_the_leaderboard(page, p
     page.wait_for_url(re.compile(r"/chat$"))
     settle(page)
     expect(page.get_by_text("What colour is the sky?")).to_be_visible()
+
+
+def test_a_blind_vote_between_identical_columns_reaches_the_leaderboard(page, parley_app):
+    app = parley_app(models=("gemini",))  # one model: both columns run it, with the same settings
+    open_app(page, f"{app.url}/compare")
+    page.get_by_role("tabpanel", name="Compare").get_by_text("Blind mode", exact=True).click()
+    expect(page.get_by_text("Blind mode: prices and figures show after your vote.")).to_be_visible(timeout=30_000)
+    settle(page)
+    page.get_by_label("Prompt", exact=True).fill("Twins?")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_text("Echo: Twins?")).to_have_count(2, timeout=60_000)
+    settle(page, timeout_ms=60_000)
+
+    page.get_by_role("button", name="B better").click()
+    expect(page.get_by_text("Vote recorded")).to_be_visible(timeout=30_000)
+    page.get_by_role("tab", name="Leaderboard").click()
+    board = page.locator('[data-testid="stTable"]')
+    expect(page.get_by_text("No blind votes yet")).to_have_count(0)
+    expect(board.locator("tbody tr")).to_have_count(2)
+    expect(board.locator("tr", has_text="identical, shown as B")).to_contain_text("100%")
+    expect(board.locator("tr", has_text="identical, shown as A")).to_contain_text("0%")
+    expect(board).to_contain_text("gemini · t=0.7 · max 1024")
+    expect(page.get_by_text(re.compile(r"come from votes between identical columns"))).to_be_visible()
+    shoot(page, "leaderboard-identical")

@@ -51,6 +51,24 @@ class ReceivedRequest:
     text: str | None = None
     hung_up: bool = False
 
+    @property
+    def temperature(self) -> float | None:
+        """The sampling temperature asked for, wherever this protocol puts it (None: not sent)."""
+        if self.protocol == "gemini":
+            return (self.body.get("generationConfig") or {}).get("temperature")
+        return self.body.get("temperature")
+
+    @property
+    def max_tokens(self) -> int | None:
+        """The most output tokens asked for (OpenAI's max_completion_tokens or max_tokens, the
+        Responses API's max_output_tokens, Anthropic's max_tokens, Gemini's maxOutputTokens,
+        which LiteLLM sends as max_output_tokens); None: not sent."""
+        fields = ((self.body.get("generationConfig") or {}) if self.protocol == "gemini" else self.body)
+        for name in ("max_completion_tokens", "max_output_tokens", "maxOutputTokens", "max_tokens"):
+            if fields.get(name) is not None:
+                return fields[name]
+        return None
+
 
 class Backend(Protocol):
     """What the handler needs from the emulator."""

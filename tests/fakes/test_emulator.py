@@ -237,6 +237,13 @@ def test_requests_are_recorded_with_what_was_sent(emu, protocol):
     assert received.body
 
 
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_the_temperature_and_max_tokens_asked_for_are_read_from_each_protocol(emu, protocol):
+    call(emu, protocol, "sync", temperature=0.3, max_tokens=77)
+    received = emu.requests[-1]
+    assert (received.temperature, received.max_tokens) == (0.3, 77)
+
+
 def test_queue_is_fifo_then_the_sticky_default_then_the_echo(emu):
     model_id = PROTOCOLS["openai"][1]
     emu.enqueue(model_id, Reply("first"), Reply("second"))

@@ -65,8 +65,9 @@ def show(*, key: str, call: dict) -> None:
     cols[4].metric("First token", "-" if call["ttft_ms"] is None else f"{call['ttft_ms']:,.0f} ms")
     st.caption(f"{call['created_at']} · {call['user_id']} · {call['service_type']} · "
                f"{call['provider']} ({call['provider_model']}) · {call['status']}")
+    reasoning = call.get("reasoning_tokens") or 0
     extras = [f"kind {call.get('kind') or 'chat'}",
-              f"reasoning {call.get('reasoning_tokens') or 0:,} tokens",
+              f"{reasoning:,} reasoning token{'' if reasoning == 1 else 's'}",
               f"cache read / write {call.get('cache_read_tokens') or 0:,} / "
               f"{call.get('cache_write_tokens') or 0:,} tokens",
               f"tool calls {call.get('tool_calls') or 0}"]

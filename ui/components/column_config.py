@@ -1,77 +1,131 @@
-"""One comparison column's settings, folded into a popover whose button reads as a one-line
-summary (``A · Claude (Anthropic) · t=0.7 · 1,024 tokens``): model, temperature, max tokens,
-optional system prompt."""
+"""One comparison column's settings, folded into a popover: model, temperature, max tokens,
+optional system prompt, tools. The button names the column and its model
+(``A · Claude (Anthropic)``); the line under it says the settings it sends
+(``t=0.7 · 1,024 tokens · system prompt``), so both stay readable at four columns.
+
+The column's settings are one state object, ``st.session_state[key]`` (a ``ColumnState``),
+kept by this component. Widgets come and go: the popover's contents mount in the browser only
+when it is first opened, "same settings for all" hides the settings of columns 2-4, a fourth
+column disappears at three; and Streamlit forgets a widget's value when it is not drawn. So
+every widget starts from the state object (its ``value``), and the state object takes each
+widget's value back on the next run: switching the column count, blind mode or shared settings
+never changes a column's settings. The state is never written into a widget's key, which would
+make the browser reset a widget the user is moving; ``load`` draws new widgets instead.
+"""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import streamlit as st
 
-from core.validation import ColumnConfig
 from core.llm.local.engine import DEFAULT_TEMPERATURE as LOCAL_TEMPERATURE
 from core.pricing import DEFAULT_MAX_TOKENS
+from core.validation import ColumnConfig
 from ui.components import column_tools
 
-__all__ = ["show", "widget_values", "summary"]
+__all__ = ["ColumnState", "load", "show", "summary", "settings_summary"]
+
+CLOUD_TEMPERATURE = 0.7
 
 
-def widget_values(key: str, column: ColumnConfig) -> dict:
-    """Session-state values that make ``show(key=key)`` display ``column`` on the next run."""
-    return {f"{key}_model": column.model,
-            f"{key}_temperature": 0.7 if column.temperature is None else float(column.temperature),
-            f"{key}_max_tokens": column.max_tokens or DEFAULT_MAX_TOKENS,
-            f"{key}_system": column.system_prompt or "",
-            **column_tools.widget_values(f"{key}_extras", column.structured())}
+@dataclasses.dataclass
+class ColumnState:
+    """One column's settings as its widgets show them: ``values`` by widget (``model``,
+    ``temperature``, ``max_tokens``, ``system``, ``extras_<column_tools.FIELDS>``), and the
+    generation of the widgets, which ``load`` moves on so the browser draws fresh ones."""
+
+    values: dict[str, Any]
+    generation: int = 0
+
+    @classmethod
+    def of(cls, column: ColumnConfig, generation: int = 0) -> ColumnState:
+        extras = column_tools.values_of(column.structured())
+        return cls({"model": column.model,
+                    "temperature": (CLOUD_TEMPERATURE if column.temperature is None
+                                    else float(column.temperature)),
+                    "max_tokens": column.max_tokens or DEFAULT_MAX_TOKENS,
+                    "system": column.system_prompt or "",
+                    **{f"extras_{name}": value for name, value in extras.items()}}, generation)
+
+    def widget_key(self, key: str, name: str) -> str:
+        """``cmp_col0_temperature``; after a load, ``cmp_col0_2_temperature``."""
+        return f"{key}_{self.generation}_{name}" if self.generation else f"{key}_{name}"
 
 
-def summary(display_name: str, column: ColumnConfig) -> str:
-    """``Claude (Anthropic) · t=0.7 · 1,024 tokens · system prompt`` (the settings that are
-    set: the column's own label, with the display name and the max tokens in words)."""
-    parts = [display_name]
+def load(key: str, column: ColumnConfig) -> None:
+    """Make ``show(key=key)`` show ``column`` from its next run (a reopened comparison, a call
+    opened in the playground)."""
+    previous = st.session_state.get(key)
+    st.session_state[key] = ColumnState.of(column, previous.generation + 1 if previous else 0)
+
+
+def settings_summary(column: ColumnConfig) -> str:
+    """``t=0.7 · 1,024 tokens · system prompt``: the settings that are set, in words."""
+    parts = []
     if column.temperature is not None:
         parts.append(f"t={column.temperature:g}")
     if column.max_tokens is not None:
-        parts.append(f"{column.max_tokens:,} tokens")
+        parts.append(f"{column.max_tokens:,} token{'' if column.max_tokens == 1 else 's'}")
     rest = dataclasses.replace(column, temperature=None, max_tokens=None).label()
     return " · ".join(parts + rest.split(" · ")[1:])
 
 
-def show(*, key: str, models: list, default: str, settings: bool = True,
+def summary(display_name: str, column: ColumnConfig) -> str:
+    """``Claude (Anthropic) · t=0.7 · 1,024 tokens · system prompt``."""
+    return " · ".join(part for part in (display_name, settings_summary(column)) if part)
+
+
+def show(*, key: str, models: list, default: str, shared: ColumnConfig | None = None,
          label: str = "Model") -> ColumnConfig | None:
-    """A popover button summarising the column, holding its widgets; ``settings=False`` offers
-    only the model (the settings are shared). Returns the column (settings None when hidden),
-    or None if ``models`` is empty."""
+    """A popover button naming the column and its model, holding its widgets, with the
+    settings it sends on the line below. ``shared``: the settings this column uses instead of
+    its own ("same settings for all"), which are then neither shown nor changed; only the
+    model is offered. Returns the column as it is sent, or None if ``models`` is empty."""
     if not models:
         return None
-    names = [m.name for m in models]
     by_name = {m.name: m for m in models}
-    state = st.session_state
-    if state.get(f"{key}_model") not in names:
-        state[f"{key}_model"] = default if default in names else names[0]
-    # The bundled 135M model loops at high (and at zero) temperature: start it at its own default.
-    start = LOCAL_TEMPERATURE if by_name[state[f"{key}_model"]].is_local else 0.7
-    state.setdefault(f"{key}_temperature", start)
-    state.setdefault(f"{key}_max_tokens", DEFAULT_MAX_TOKENS)
-    state.setdefault(f"{key}_system", "")
-    basic = _current(key, settings)
+    names = list(by_name)
+    state = _state(key, by_name, default)
+    values, widget = state.values, (lambda name: state.widget_key(key, name))
     extras = {}
-    with st.popover(f"{label} · {summary(by_name[basic.model].display_name, basic)}",
-                    key=f"{key}_settings", width="stretch"):
-        st.selectbox("Model", names, key=f"{key}_model",
-                     format_func=lambda n: by_name[n].choice_label())
-        if settings:
-            st.slider("Temperature", 0.0, 2.0, step=0.1, key=f"{key}_temperature")
-            st.number_input("Max tokens", 1, 200_000, step=64, key=f"{key}_max_tokens")
-            st.text_area("System prompt (optional)", key=f"{key}_system", height=68)
-            extras = column_tools.show(key=f"{key}_extras")
-    column = _current(key, settings)
-    return dataclasses.replace(column, **extras) if extras else column
+    with st.popover(f"{label} · {by_name[values['model']].display_name}", key=f"{key}_settings",
+                    width="stretch"):
+        values["model"] = st.selectbox("Model", names, names.index(values["model"]),
+                                       key=widget("model"), format_func=lambda n: by_name[n].choice_label())
+        if shared:
+            st.caption("Its other settings are the first column's (Same settings for all).")
+        else:
+            temperature = st.slider("Temperature", 0.0, 2.0, float(values["temperature"]), step=0.1,
+                                    key=widget("temperature"))
+            max_tokens = st.number_input("Max tokens", 1, 200_000, int(values["max_tokens"]), step=64,
+                                         key=widget("max_tokens"))
+            system = st.text_area("System prompt (optional)", values["system"], key=widget("system"),
+                                  height=68)
+            extras = column_tools.show(key=widget("extras"), values={
+                name: values[f"extras_{name}"] for name in column_tools.FIELDS})
+    column = (dataclasses.replace(shared, model=values["model"]) if shared
+              else ColumnConfig(values["model"], float(temperature), int(max_tokens),
+                                system.strip() or None, **extras))
+    st.caption(settings_summary(column) + (" (as the first column)" if shared else ""))
+    return column
 
 
-def _current(key: str, settings: bool) -> ColumnConfig:
-    """The column as its widgets' values stand (tools and schema aside)."""
-    state = st.session_state
-    if not settings:
-        return ColumnConfig(state[f"{key}_model"])
-    return ColumnConfig(state[f"{key}_model"], float(state[f"{key}_temperature"]),
-                        int(state[f"{key}_max_tokens"]), state[f"{key}_system"].strip() or None)
+def _state(key: str, by_name: dict, default: str) -> ColumnState:
+    """The column's state object, with what its widgets hold now (a value the user just changed
+    is in the widget's key when the script starts)."""
+    state = st.session_state.get(key)
+    if state is None:
+        model = default if default in by_name else next(iter(by_name))
+        state = ColumnState.of(ColumnConfig(model))
+        # The bundled 135M model loops at high (and at zero) temperature: start it at its own.
+        if by_name[model].is_local:
+            state.values["temperature"] = LOCAL_TEMPERATURE
+        st.session_state[key] = state
+    for name in state.values:
+        if state.widget_key(key, name) in st.session_state:
+            state.values[name] = st.session_state[state.widget_key(key, name)]
+    if state.values["model"] not in by_name:
+        state.values["model"] = default if default in by_name else next(iter(by_name))
+    return state
+

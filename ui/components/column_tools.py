@@ -1,6 +1,6 @@
 """One comparison column's tools, answer schema and reasoning effort, typed as JSON and checked.
 
-``show(key=...)`` returns the keywords ``ColumnConfig`` takes (``tools``, ``tool_choice``,
+``show(key=..., values=...)`` returns the keywords ``ColumnConfig`` takes (``tools``, ``tool_choice``,
 ``response_format``, ``reasoning_effort``); an option that does not parse or check is shown as
 an error under its box and left out, so the column still runs without it.
 """
@@ -14,8 +14,9 @@ import streamlit as st
 from core.errors import BadRequestError
 from core.structured import check_structured
 
-__all__ = ["show", "widget_values"]
+__all__ = ["FIELDS", "show", "values_of"]
 
+FIELDS = ("tools", "tool_choice", "schema", "effort")  # the widgets' key suffixes
 EFFORTS = ["model default", "minimal", "low", "medium", "high"]
 CHOICES = ["auto", "required", "none"]
 TOOLS_HELP = ('A list of OpenAI function tools, or one: {"type": "function", "function": '
@@ -23,25 +24,29 @@ TOOLS_HELP = ('A list of OpenAI function tools, or one: {"type": "function", "fu
               '{"city": {"type": "string"}}, "required": ["city"]}}}')
 
 
-def widget_values(key: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Session-state values that make ``show(key=key)`` display ``options`` on the next run."""
+def values_of(options: dict[str, Any]) -> dict[str, Any]:
+    """What the widgets show for ``options`` (``ColumnConfig.structured()``), by ``FIELDS``."""
     schema = ((options.get("response_format") or {}).get("json_schema") or {}).get("schema")
     choice = options.get("tool_choice")
-    return {f"{key}_tools": json.dumps(options["tools"], indent=2) if options.get("tools") else "",
-            f"{key}_tool_choice": choice if choice in CHOICES else "auto",
-            f"{key}_schema": json.dumps(schema, indent=2) if schema else "",
-            f"{key}_effort": options.get("reasoning_effort") or EFFORTS[0]}
+    return {"tools": json.dumps(options["tools"], indent=2) if options.get("tools") else "",
+            "tool_choice": choice if choice in CHOICES else "auto",
+            "schema": json.dumps(schema, indent=2) if schema else "",
+            "effort": options.get("reasoning_effort") or EFFORTS[0]}
 
 
-def show(*, key: str) -> dict[str, Any]:
-    """The widgets, folded; returns the checked options (None for each one not set)."""
+def show(*, key: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The widgets, folded, starting from ``values`` (by ``FIELDS``; a widget's own value wins
+    once it has one); returns the checked options (None for each one not set)."""
     options: dict[str, Any] = dict.fromkeys(("tools", "tool_choice", "response_format", "reasoning_effort"))
     with st.expander("Tools · JSON schema · reasoning"):
-        tools_text = st.text_area("Tools (JSON)", key=f"{key}_tools", height=110, help=TOOLS_HELP)
-        choice = st.selectbox("Tool choice", CHOICES, key=f"{key}_tool_choice")
-        schema_text = st.text_area("Answer schema (JSON Schema)", key=f"{key}_schema", height=90,
-                                   help="The answer must be JSON valid against this schema.")
-        effort = st.selectbox("Reasoning effort", EFFORTS, key=f"{key}_effort")
+        tools_text = st.text_area("Tools (JSON)", values["tools"], key=f"{key}_tools", height=110,
+                                  help=TOOLS_HELP)
+        choice = st.selectbox("Tool choice", CHOICES, CHOICES.index(values["tool_choice"]),
+                              key=f"{key}_tool_choice")
+        schema_text = st.text_area("Answer schema (JSON Schema)", values["schema"], key=f"{key}_schema",
+                                   height=90, help="The answer must be JSON valid against this schema.")
+        effort = st.selectbox("Reasoning effort", EFFORTS, EFFORTS.index(values["effort"]),
+                              key=f"{key}_effort")
         tools = _parsed(tools_text, "Tools")
         if tools is not None:
             tools = [_as_tool(t) for t in (tools if isinstance(tools, list) else [tools])]

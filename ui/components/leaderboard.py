@@ -1,10 +1,12 @@
 """Blind-vote win rates per contestant (a model, or a model's configuration when the columns of
-a comparison shared one model) beside the average cost of an answer."""
+a comparison shared one model, told apart by letter when two columns were identical) beside
+the average cost of an answer."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
+from core.playground.sessions import IDENTICAL, shown_as
 from core.pricing import cost_label
 
 __all__ = ["show"]
@@ -27,8 +29,12 @@ def show(*, key: str, rows: list[dict], local_models: set[str] = frozenset()) ->
     } for r in rows])
     st.table(table.set_index("Contestant"))
     st.caption("Win rate counts a tie as half a win. Where the columns ran one model, each "
-               "configuration (model · settings) is a contestant; a vote between identical "
-               "columns is left out.")
+               "configuration (model · settings) is a contestant.")
+    if any(shown_as(r["model"]) for r in rows):
+        st.caption(f"Rows ending “{IDENTICAL.strip(' ·')} A” (or B, C, D) come from votes between "
+                   "identical columns, the same model with the same settings: they measure how much "
+                   "one configuration's answers vary, and whether the answer shown first is "
+                   "favoured, not which settings are better.")
 
 
 def _avg_cost(row: dict, local_models: set[str]) -> str:

@@ -10,7 +10,7 @@ from core.service import AIService
 from core.validation import messages_for
 from core.playground.fanout import FanOut
 from core.validation import ColumnConfig
-from core.playground.sessions import Comparison, word_diff
+from core.playground.sessions import IDENTICAL, LETTERS, Comparison, shown_as, word_diff
 from core.errors import BadRequestError, UnknownModelError
 from core.pricing import cost_label, estimate_call, estimate_cost, money
 from tests.emulated import KEYS, PROVIDER_MODELS, Collected, make_service
@@ -162,12 +162,19 @@ def test_a_vote_between_settings_of_one_model_names_the_configurations():
                                       f"local · t=0.9 · max 1024 · system prompt {_digest('Be brief.')}"]
 
 
-def test_identical_columns_keep_one_name_so_the_leaderboard_leaves_them_out():
-    columns = [ColumnConfig("local", 0.2, 1024)] * 2
+def test_identical_columns_vote_as_configurations_told_apart_by_their_letters():
+    columns = [ColumnConfig("local", 0.2, 1024)] * 2 + [ColumnConfig("local", 0.9, 1024)]
     comparison = Comparison.new("pat", columns, blind=True, rng=random.Random(1))
     comparison.turns.append({"prompt": "q", "vote": None, "answers": [
-        {"model": "local", "content": "A1"}, {"model": "local", "content": "B1"}]})
-    assert len(set(comparison.vote("A")["models"])) == 1
+        {"model": "local", "content": "A1", "cost": 0.0}, {"model": "local", "content": "B1", "cost": 0.0},
+        {"model": "local", "content": "C1", "cost": 0.0}]})
+    shown = [comparison.display_order().index(i) for i in range(3)]  # where each column was shown
+    vote = comparison.vote(LETTERS[shown[0]])
+    twins = sorted(f"local · t=0.2 · max 1024{IDENTICAL}{LETTERS[shown[i]]}" for i in (0, 1))
+    assert sorted(vote["models"]) == sorted([*twins, "local · t=0.9 · max 1024"])
+    assert vote["winner"] == f"local · t=0.2 · max 1024{IDENTICAL}{LETTERS[shown[0]]}"
+    assert sorted(shown_as(name) for name in twins) == sorted(LETTERS[shown[i]] for i in (0, 1))
+    assert shown_as("local · t=0.9 · max 1024") is None
 
 
 def _digest(text: str) -> str:
