@@ -86,7 +86,7 @@ st.subheader("Keys" if admin else "Your keys")
 columns = ["prefix", "name", "user", "status", "service_type", "models", "monthly_budget",
            "rate_limit_per_minute", "expires_at", "created_at"]
 st.dataframe([{c: (", ".join(k[c]) if c == "models" and k[c] else k[c]) for c in columns}
-              for k in listed], hide_index=True, use_container_width=True)
+              for k in listed], hide_index=True, width="stretch")
 
 active = [k["prefix"] for k in listed if k["status"] == "active"]
 if active:

@@ -31,8 +31,9 @@ filters = analytics.Filters(since=periods[period], until=today, users=(user,))
 try:
     total = analytics.totals(store, filters, as_user=user)
     if not total["calls"]:
-        st.info(f"No calls by {user} in this period yet. Calls you make in Compare or Chat, "
-                "or through the API with your user id, show up here.")
+        st.info(f"No calls by {user} in this period yet. Calls you make in Compare, Chat or "
+                "Evaluations, with `python -m core` on this machine, or through the HTTP API "
+                "with one of your API keys show up here.")
         st.stop()
     cols = st.columns(4)
     cols[0].metric("Spend", money(total["cost"]))
@@ -51,9 +52,16 @@ try:
                          f"at this rate ${forecast(month['cost'], today):,.2f} by month end")
     by_model = analytics.usage_breakdown(store, filters, ("model",), as_user=user)
     by_feature = analytics.usage_breakdown(store, filters, ("service",), as_user=user)
-    left, right = st.columns(2)
-    left.plotly_chart(charts.spend_by(by_model, "model", "Your spend per model"))
-    right.plotly_chart(charts.spend_by(by_feature, "service", "Your spend per feature"))
+    if total["cost"]:
+        left, right = st.columns(2)
+        left.plotly_chart(charts.spend_by(by_model, "model", "Your spend per model"))
+        right.plotly_chart(charts.spend_by(by_feature, "service", "Your spend per feature"))
+    else:  # only free (local) or unpriced calls: a $0 chart would say nothing
+        st.caption("No spend to chart: every call in this period was free (a local model) or "
+                   "has no known price. Tokens instead:")
+        left, right = st.columns(2)
+        left.plotly_chart(charts.tokens_by(by_model, "model", "Your tokens per model"))
+        right.plotly_chart(charts.tokens_by(by_feature, "service", "Your tokens per feature"))
     st.subheader("By model and feature")
     rows = analytics.usage_breakdown(store, filters, ("model", "service"), as_user=user)
     local = {e.name for e in svc.catalog if e.is_local}

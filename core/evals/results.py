@@ -82,13 +82,14 @@ def summarize(results: list[dict[str, Any]], labels: list[str], votes: list[dict
     """Per-model totals (``TOTAL_FIELDS``), in the run's model order."""
     battles, source = battles_from(results, votes)
     ratings = bradley_terry(battles) if source == "votes" else {}
-    ranked = sorted(ratings, key=lambda m: -ratings[m])
+    rounded = {m: round(r, 6) for m, r in ratings.items()}  # equal strengths share a rank
     discriminates = judge_discriminates(results)
     totals = []
     for label in labels:
         mine = [r for r in results if r["model"] == label]
         total = _totals(label, mine, battles, source, rows, ratings.get(label),
-                        ranked.index(label) + 1 if label in ranked else None,
+                        1 + sum(r > rounded[label] for r in rounded.values())
+                        if label in rounded else None,
                         use_judge=discriminates is not False)
         totals.append({**total, "judge_discriminates": discriminates})
     return totals

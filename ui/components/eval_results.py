@@ -160,8 +160,8 @@ def _decide(bench, report: dict, *, user: str, admin: bool, key: str) -> None:
     ranked = sorted(report["totals"], key=lambda t: (t["rank"] or 99, -(t["mean_judge_score"] or 0),
                                                      -(t["pass_rate"] or 0)))
     best = labels.index(ranked[0]["model"]) if ranked else 0
-    services = list(bench.service.settings.service_types) or [report["run"]["service_type"]]
     service = report["run"]["service_type"]
+    services = list(dict.fromkeys([*bench.service.settings.service_types, service]))
     # keyed by the leader, so the choice follows the ranking when new votes change it
     model = st.selectbox("Winner", labels, index=best, key=f"{key}_model_{labels[best]}")
     service = st.selectbox("For service type", services,

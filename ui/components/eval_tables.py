@@ -60,22 +60,25 @@ def _total_row(t: dict, is_local: bool) -> dict[str, str]:
 
 def matrix(report: dict, local: dict[str, bool], texts: bool = True) -> None:
     """The rows x models grid: the row's inputs as columns, then each model's answer, score,
-    pass, cost, time and tokens. ``texts`` False shows ``(private)`` for inputs and answers."""
+    pass, cost, time and tokens. ``texts`` False shows ``(private)`` for inputs and answers.
+    A judge that does not discriminate shows no score here either."""
     st.markdown("**Rows x models**")
     labels = [m["label"] for m in report["run"]["models"]]
     columns = report["dataset"].columns
+    judged = all(t["judge_discriminates"] is not False for t in report["totals"])
     table = []
     for entry in report["matrix"]:
         row = {"Row": str(entry["row_index"] + 1)}
         for column in columns:
             row[column] = _text(entry["inputs"].get(column)) if texts else "(private)"
         for label in labels:
-            row.update(_cell(label, entry["cells"][label], local.get(label, False), texts))
+            row.update(_cell(label, entry["cells"][label], local.get(label, False), texts, judged))
         table.append(row)
     st.dataframe(_without_empty_columns(table, keep=("Row", *labels)), hide_index=True)
 
 
-def _cell(label: str, cell: dict | None, is_local: bool, texts: bool) -> dict[str, str]:
+def _cell(label: str, cell: dict | None, is_local: bool, texts: bool,
+          judged: bool) -> dict[str, str]:
     if cell is None:
         return {label: "(not answered yet)"}
     answer = cell.get("answer") or (f"failed: {cell['error']}" if cell.get("error") else "")
@@ -83,7 +86,7 @@ def _cell(label: str, cell: dict | None, is_local: bool, texts: bool) -> dict[st
     tokens = cell.get("output_tokens")
     return {
         label: answer if texts else ("(private)" if answer else ""),
-        f"{label} · judge": _number(cell.get("judge_score"), "{:.0f} / 10"),
+        f"{label} · judge": _number(cell.get("judge_score") if judged else None, "{:.0f} / 10"),
         f"{label} · pass": BLANK if passed is None else ("yes" if passed else "no"),
         f"{label} · cost": cost_text(cell.get("cost"), is_local=is_local)
         if cell.get("status") == "success" else BLANK,
