@@ -118,3 +118,21 @@ def test_a_user_who_is_not_an_admin_sees_no_internal_address(emulator, tmp_path,
     assert "not reachable" in shown["bob@example.com"]
     assert f"127.0.0.1:{port}" in shown["admin@example.com"]
     assert emulator.openai_base in shown["admin@example.com"]
+
+
+def test_a_default_install_says_how_to_add_a_model(monkeypatch):
+    from ui.deps import parts
+
+    parts.clear()  # no config file, no key: the bundled model alone
+    at = AppTest.from_file(str(PAGES / "providers.py"), default_timeout=30).run()
+    parts.clear()
+    assert not at.exception
+    said = " ".join(str(m.value) for m in at.markdown)
+    assert [s.value for s in at.subheader] == ["Add a model"]
+    assert "set `ANTHROPIC_API_KEY`" in said and "copy `parley.example.yaml` to `parley.yaml`" in said
+    assert "The one model can answer now." in said
+
+
+def test_with_a_config_file_a_model_is_added_to_its_model_list(table):
+    _, page_text = table
+    assert "List it under `model_list` in" in page_text and "parley.yaml" in page_text

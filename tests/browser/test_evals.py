@@ -144,6 +144,11 @@ def test_an_evaluation_with_the_bundled_model_only_on_a_default_install(page, pa
     rows = tmp_path / "capitals.csv"
     rows.write_text("country,expected\nFrance,Paris\nItaly,Rome\nSpain,Madrid\n")
     page.set_viewport_size({"width": 1400, "height": 900})
+    open_app(page, f"{app.url}/images")  # no image model: not in the sidebar; a link explains
+    expect(page.get_by_text(re.compile(r"^No image model is configured"))).to_be_visible()
+    expect(page.get_by_role("link", name="Images")).to_have_count(0)
+    expect(page.get_by_role("link", name="Evaluations")).to_have_count(1)
+    page.screenshot(path=_shot("images-without-a-model"))
     open_app(page, f"{app.url}/evals")
 
     page.get_by_label("Template name", exact=True).fill("capital")
@@ -180,7 +185,8 @@ def test_an_evaluation_with_the_bundled_model_only_on_a_default_install(page, pa
     settle(page, timeout_ms=90_000)
     expect(page.get_by_text("12 calls (3 rows x 2 configurations + judge); estimated cost "
                             "nothing: local models only.")).to_be_visible(timeout=90_000)
-    page.screenshot(path=_shot("evals-new-run-bundled"), full_page=True)
+    page.get_by_text(re.compile(r"^12 calls")).scroll_into_view_if_needed()
+    page.screenshot(path=_shot("evals-new-run-bundled"))
 
     page.get_by_role("button", name="Start run").click()
     expect(page.get_by_text(re.compile(r"^Run run-\w+ is done"))).to_be_visible(timeout=600_000)
@@ -191,7 +197,8 @@ def test_an_evaluation_with_the_bundled_model_only_on_a_default_install(page, pa
     settle(page)
     expect(page.get_by_role("combobox", name="Run")).to_have_value(
         re.compile(r"local · t=0\.2, local · t=0\.9"))
-    page.screenshot(path=_shot("evals-results-bundled"), full_page=True)
+    page.get_by_text("Rows x models", exact=True).scroll_into_view_if_needed()
+    page.screenshot(path=_shot("evals-results-bundled"))
     with page.expect_download() as download:
         page.get_by_role("button", name="Export CSV").click()
     saved = tmp_path / "export.csv"
@@ -215,7 +222,8 @@ def test_an_evaluation_with_the_bundled_model_only_on_a_default_install(page, pa
                                        r"tie 3"))).to_be_visible()
     expect(page.get_by_text(re.compile(r"^Row 1 of 3"))).to_have_count(0)
     expect(page.get_by_role("radio", name="for me")).to_be_checked()
-    page.screenshot(path=_shot("evals-voted-bundled"), full_page=True)
+    page.get_by_role("button", name="Vote again from row 1").scroll_into_view_if_needed()
+    page.screenshot(path=_shot("evals-voted-bundled"))
     log = app.log()
     assert "Traceback" not in log and "created with a default value" not in log, log[-3000:]
 
