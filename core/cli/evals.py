@@ -186,7 +186,8 @@ def _bundled_judge(bench, rubric: str | None) -> str | None:
 
 
 def _progress_line(snapshot: dict) -> None:
-    print(f"\r{snapshot['answered']}/{snapshot['total']} answered · {money(snapshot['cost'])} so far",
+    spent = f"{money(snapshot['cost'])} spent" if snapshot["cost"] else "nothing spent"
+    print(f"\r{snapshot['answered']}/{snapshot['total']} answered · {spent} so far",
           end="", file=sys.stderr, flush=True)
 
 

@@ -26,7 +26,8 @@ def progress(bench, runs, run_id: str, *, user: str, owner: str, admin: bool, ke
         now = bench.progress(run_id)
         total = now["total"]
         st.progress(now["answered"] / total if total else 0.0,
-                    text=f"{now['answered']}/{total} answered · {money(now['cost'])} so far")
+                    text=f"{now['answered']}/{total} answered · "
+                         f"{money(now['cost']) + ' spent' if now['cost'] else 'nothing spent'} so far")
         active = runs.active(run_id)
         if active:
             st.button("Cancel", key=f"{key}_cancel", on_click=runs.cancel, args=(run_id,),
