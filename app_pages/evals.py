@@ -71,7 +71,7 @@ with new_run:
         else:
             st.info(f"{plan.calls:,} calls ({len(dataset.rows):,} rows x {len(configs)} "
                     f"configurations{' + judge' if plan.judge else ''}); estimated cost "
-                    f"{eval_setup.estimate_text(plan, svc.catalog)}.")
+                    f"{plan.estimate_text(svc.catalog)}.")
             if st.button("Start run", type="primary", key="evals_start"):
                 run_id = bench.runner.start(plan)
                 runs.start(run_id, as_user=user)

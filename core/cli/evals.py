@@ -156,8 +156,9 @@ def run_eval_run(args, ctx) -> int:
                              checks=_checks(args.checks), concurrency=args.concurrency)
     run_id = bench.runner.start(plan)
     already = bench.evals.progress(run_id)["answered"]
-    estimate = "unknown (a price is unknown)" if plan.estimate is None else f"at most {money(plan.estimate)}"
-    print(f"Run {run_id}: {plan.template.ref} x {dataset.ref} ({len(dataset.rows)} rows) x "
+    estimate = plan.estimate_text(ctx.service.catalog)
+    rows = f"{len(dataset.rows):,} row{'s' if len(dataset.rows) != 1 else ''}"
+    print(f"Run {run_id}: {plan.template.ref} x {dataset.ref} ({rows}) x "
           f"{', '.join(c.label for c in plan.contenders)}"
           f"{f'; judged by {judge_model}' if judge_model else ''}; estimated cost {estimate}"
           + (f"; resuming with {already} answers stored" if already else ""), file=sys.stderr)

@@ -59,6 +59,17 @@ class RunPlan:
     def service_type(self) -> str:
         return self.template.service_type or DEFAULT_SERVICE
 
+    def estimate_text(self, catalog) -> str:
+        """``at most $0.0123``, ``nothing: local models only``, or why it is unknown."""
+        from core.pricing import money
+
+        models = {c.model for c in self.contenders} | ({self.judge.model} if self.judge else set())
+        if not self.estimate and all(catalog.get(m).is_local for m in models):
+            return "nothing: local models only"
+        if self.estimate is None:
+            return "unknown (a model's price is unknown)"
+        return f"at most {money(self.estimate)}"
+
 
 class EvalRunner:
     """Plans, starts and executes runs on an ``AIService`` and an evaluation store."""

@@ -69,10 +69,9 @@ def test_an_evaluation_from_upload_to_the_decision(page, parley_app, emulator, t
     tokens.fill("8")
     tokens.press("Enter")
     settle(page)
-    for model in ("Claude", "Gemini", "SmolLM2"):  # the pickers show display names
-        page.get_by_role("combobox", name="Models (2 to 4)").click()
-        page.keyboard.type(model)
-        page.keyboard.press("Enter")
+    for model in ("Claude (Anthropic)", "Gemini (Google)", "SmolLM2 135M (bundled, local)"):
+        page.get_by_role("combobox", name="Models (2 to 4)").click()  # display names
+        page.get_by_role("option", name=model, exact=True).click()
         page.keyboard.press("Escape")
         settle(page)
     page.get_by_role("heading", name="Evaluations").click()  # the last selection is sent

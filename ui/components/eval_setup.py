@@ -9,9 +9,8 @@ import streamlit as st
 from core.config.model import LOCAL_MODEL_NAME
 from core.errors import ParleyError
 from core.evals.configurations import offered
-from core.pricing import money
 
-__all__ = ["template_picker", "dataset_picker", "configurations_picker", "estimate_text"]
+__all__ = ["template_picker", "dataset_picker", "configurations_picker"]
 
 _NEW = "(write a new template)"
 
@@ -108,11 +107,3 @@ def configurations_picker(catalog, *, key: str) -> list[dict]:
     return [choices[label] for label in picked if label in choices]
 
 
-def estimate_text(plan, catalog) -> str:
-    """``at most $0.0123``, ``nothing: local models only``, or why it is unknown."""
-    models = {c.model for c in plan.contenders} | ({plan.judge.model} if plan.judge else set())
-    if all(catalog.get(m).is_local for m in models) and not plan.estimate:
-        return "nothing: local models only"
-    if plan.estimate is None:
-        return "unknown (a model's price is unknown)"
-    return f"at most {money(plan.estimate)}"
