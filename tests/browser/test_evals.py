@@ -106,6 +106,8 @@ def test_an_evaluation_from_upload_to_the_decision(page, parley_app, emulator, t
         settle(page)
 
     expect(page.locator('[data-testid="stDataFrame"]:visible')).to_have_count(2)  # totals, matrix
+    page.get_by_text("Per model", exact=True).scroll_into_view_if_needed()
+    page.screenshot(path=_shot("evals-results-emulated"))
     with page.expect_download() as download:
         page.get_by_role("button", name="Export CSV").click()
     saved = tmp_path / "export.csv"

@@ -168,8 +168,14 @@ def _decide(bench, report: dict, *, user: str, admin: bool, key: str) -> None:
     service = st.selectbox("For service type", services,
                            index=services.index(service) if service in services else 0,
                            key=f"{key}_service")
+    chosen = next(m for m in report["run"]["models"] if m["label"] == model)
+    if chosen["model"] != model:
+        st.caption(f"A preference names a model: {service} calls will use {chosen['model']} "
+                   f"with their own settings, not this run's ({model}).")
     everyone = admin and st.radio("Apply", ["for me", "for everyone"], horizontal=True,
                                   key=f"{key}_scope") == "for everyone"
+    if not admin:
+        st.caption("This sets your own choice; an admin can set it for everyone.")
     confirmed = True
     if everyone:
         confirmed = st.checkbox(f"Yes: every user's {service} calls will use {model}, unless "
