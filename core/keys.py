@@ -317,7 +317,7 @@ def _bearer(authorization: str | None) -> str:
     if scheme.lower() != "bearer":
         named = f"the {scheme!r} scheme" if scheme.isalpha() and len(scheme) <= 10 else "no scheme"
         raise KeyRefused(f"The Authorization header uses {named}; send `Authorization: Bearer "
-                         "pk-...` (or `x-api-key: pk-...`).")
+                         "pk-...` (or the key alone in `x-api-key`).")
     if not secret:
         raise KeyRefused("The Authorization header has no key after `Bearer`; send "
                          "`Authorization: Bearer pk-...`.")

@@ -118,9 +118,9 @@ def test_on_postgres_users_never_read_hashes_and_cannot_authenticate_by_hash(pg_
 @pytest.mark.parametrize("header, says", [
     (None, "This route needs an API key: send `Authorization: Bearer pk-...`."),
     ("Basic dXNlcjpwYXNz", "The Authorization header uses the 'Basic' scheme; send "
-                           "`Authorization: Bearer pk-...` (or `x-api-key: pk-...`)."),
+                           "`Authorization: Bearer pk-...` (or the key alone in `x-api-key`)."),
     ("pk-" + "a" * 30, "The Authorization header uses no scheme; send `Authorization: Bearer "
-                       "pk-...` (or `x-api-key: pk-...`)."),
+                       "pk-...` (or the key alone in `x-api-key`)."),
     ("Bearer ", "The Authorization header has no key after `Bearer`; send "
                 "`Authorization: Bearer pk-...`."),
     ("Bearer sk-proj-abcdefghijklmnopqrstuvwxyz", "The key sent is not a Parley API key (those "
