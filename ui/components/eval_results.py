@@ -112,9 +112,9 @@ def _vote(bench, report: dict, *, user: str, admin: bool, key: str) -> None:
                             format_func=lambda p: f"Pair {pairs.index(p) + 1} of {len(pairs)}")
     rows = report["run"]["rows"]
     index = st.session_state.setdefault(f"{key}_row", 0)
-    notice = st.session_state.pop(f"{key}_notice", None)
-    if notice:
-        st.success(notice)
+    notice, slot = st.session_state.pop(f"{key}_notice", None), st.empty()
+    if notice:  # in a slot that is always there, so the buttons below keep their places
+        slot.success(notice)
     if index >= rows:
         _vote_summary(bench, report, pair, user=user, key=key)
         return
