@@ -88,7 +88,8 @@ def show(bench, runs, run_id: str, *, user: str, admin: bool, key: str,
     if read_only:
         st.caption("Read-only: open Evaluations to vote or to use a model.")
         return
-    _vote(bench, report, user=user, admin=admin, key=f"{key}_vote_{run_id}")
+    with st.container():  # the vote's rows come and go; what follows keeps its place
+        _vote(bench, report, user=user, admin=admin, key=f"{key}_vote_{run_id}")
     _decide(bench, report, user=user, admin=admin, key=f"{key}_decide")
 
 
