@@ -1,7 +1,9 @@
 """Parley's Streamlit entry: page config, identity, and the role-aware navigation.
 
-Everyone gets compare, chat, preferences, usage, providers and API keys; admins also get the cost
-console, reconciliation and the audit log. For anyone else the admin pages are registered but hidden, and the gate below shows
+Everyone gets compare, chat, preferences, usage, providers and API keys (and images once an
+image model is configured: until then /images is registered but not in the sidebar, and a
+direct link says what it needs); admins also get the cost console, reconciliation and the
+audit log. For anyone else the admin pages are registered but hidden, and the gate below shows
 "Admins only" instead of running them, so a direct link (``/costs``) shows no data. In team
 mode a visitor who has not signed in gets the login page, whatever URL they opened. In local
 mode a browser that is not on this machine gets a refusal page and nothing else.
@@ -9,6 +11,7 @@ mode a browser that is not on this machine gets a refusal page and nothing else.
 import streamlit as st
 
 from core import ConfigError
+from core.image_requests import image_models
 from ui.deps import alert_watcher, service
 from ui.state import (is_admin, login_page, refuse_remote_client, require_admin, show_identity,
                       signed_in)
@@ -56,8 +59,10 @@ if not signed_in():
 show_identity()
 alert_watcher()  # spend alerts (parley.alerts), checked on their own thread
 admin = is_admin()
+unlisted = (set() if admin else set(ADMIN_PAGES)) | (set() if image_models(service().settings)
+                                                      else {"images"})
 screens = [st.Page(script, title=title, icon=icon, url_path=path,
-                   visibility="hidden" if path in ADMIN_PAGES and not admin else "visible")
+                   visibility="hidden" if path in unlisted else "visible")
            for script, title, icon, path in PAGES]
 page = st.navigation([st.Page(open_first_screen, title="Parley", url_path="home", default=True,
                               visibility="hidden"), *screens])

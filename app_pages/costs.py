@@ -206,7 +206,7 @@ def show_cache(filters: analytics.Filters) -> None:
     st.subheader("Saved by cache")
     st.caption(f"{sum(r['hits'] for r in rows):,} calls answered from the response cache "
                f"saved ${sum(r['saved'] for r in rows):,.2f}.")
-    st.dataframe(rows, hide_index=True, use_container_width=True,
+    st.dataframe(rows, hide_index=True, width="stretch",
                  column_config={"saved": st.column_config.NumberColumn("saved", format="$%.4f")})
 
 
@@ -218,7 +218,7 @@ def show_alerts() -> None:
     st.subheader("Alerts")
     st.dataframe([{"when": a["created_at"][:16].replace("T", " "), "alert": a["message"],
                    "delivered": "yes" if a["delivered_at"] else f"not yet ({a['last_error']})"}
-                  for a in alerts], hide_index=True, use_container_width=True)
+                  for a in alerts], hide_index=True, width="stretch")
 
 
 try:

@@ -7,6 +7,7 @@ opens it only through a share link its owner or an admin made, ``/evals?share=<t
 (inputs and answers shown as ``parley.privacy`` allows)."""
 import streamlit as st
 
+from core.config.model import LOCAL_MODEL_NAME
 from core.errors import ParleyError
 from core.evals.scoring import DEFAULT_RUBRIC, JudgeSpec
 from ui.components import eval_results, eval_setup
@@ -34,22 +35,23 @@ if token or linked:
     st.stop()
 
 st.title("Evaluations")
-st.caption("Run one prompt template over real inputs on 2 to 4 models; compare quality, "
-           "cost and speed together; then use the winner for the feature.")
+st.caption("Run one prompt template over real inputs on 2 to 4 configurations (a model and "
+           "its settings); compare quality, cost and speed together; then use the winner for "
+           "the feature.")
 new_run, past = st.tabs(["New run", "Runs"])
 
 with new_run:
     template = eval_setup.template_picker(bench, user=user, admin=admin, key="evals_template")
     dataset = eval_setup.dataset_picker(bench, user=user, admin=admin, key="evals_dataset")
-    names = svc.catalog.names()
-    shown = svc.catalog.display_names()
-    models = st.multiselect("Models (2 to 4)", names, max_selections=4, key="evals_models",
-                            format_func=lambda n: shown.get(n, n))
+    configs = eval_setup.configurations_picker(svc.catalog, key="evals_models")
+    names, shown = svc.catalog.names(), svc.catalog.display_names()
     judges = ["(no judge)", *names]
-    default_judge = judges.index("local") if "local" in judges else 0
+    default_judge = judges.index(LOCAL_MODEL_NAME) if LOCAL_MODEL_NAME in judges else 0
     judge = st.selectbox("Judge", judges, index=default_judge, key="evals_judge",
                          format_func=lambda n: shown.get(n, n),
-                         help="A model that scores every answer from 1 to 10 against the rubric.")
+                         help="A model that scores every answer from 1 to 10 against the rubric. "
+                              "One that gives every answer the same score is reported as not "
+                              "discriminating.")
     rubric = st.text_area("Rubric", DEFAULT_RUBRIC, key="evals_rubric",
                           disabled=judge == "(no judge)")
     checks = st.multiselect("Checks against the 'expected' column",
@@ -57,25 +59,26 @@ with new_run:
     concurrency = st.number_input("Concurrency", 1, 64, 4, key="evals_concurrency")
     max_tokens = st.number_input("Max tokens per answer", 1, 32_000, 512, key="evals_max_tokens",
                                  help="Caps every model's answer, and so the estimate.")
-    if template is not None and dataset is not None and len(models) >= 2:
-        configs = [{"model": m, "max_tokens": int(max_tokens)} for m in models]
+    if template is not None and dataset is not None and len(configs) >= 2:
         try:
-            plan = bench.runner.plan(template.ref, dataset, configs, user_id=user,
+            plan = bench.runner.plan(template.ref, dataset,
+                                     [{**c, "max_tokens": int(max_tokens)} for c in configs],
+                                     user_id=user,
                                      judge=None if judge == "(no judge)" else JudgeSpec(judge, rubric),
                                      checks=checks, concurrency=int(concurrency), as_user=reader)
         except ParleyError as err:
             st.error(str(err))
         else:
-            cost = "unknown (a model's price is unknown)" if plan.estimate is None \
-                else f"at most ${plan.estimate:.4f}"
-            st.info(f"{plan.calls} calls ({len(dataset.rows)} rows x {len(models)} models"
-                    f"{' + judge' if plan.judge else ''}); estimated cost {cost}.")
+            st.info(f"{plan.calls:,} calls ({len(dataset.rows):,} rows x {len(configs)} "
+                    f"configurations{' + judge' if plan.judge else ''}); estimated cost "
+                    f"{plan.estimate_text(svc.catalog)}.")
             if st.button("Start run", type="primary", key="evals_start"):
                 run_id = bench.runner.start(plan)
                 runs.start(run_id, as_user=user)
                 st.session_state["evals_run"] = run_id
     else:
-        st.caption("Choose a template, a dataset and at least two models to see the estimate.")
+        st.caption("Choose a template, a dataset and two to four configurations (one model at "
+                   "two temperatures counts as two) to see the estimate.")
     current = st.session_state.get("evals_run")
     if current:
         eval_results.progress(bench, runs, current, user=user, owner=user, admin=admin,

@@ -21,8 +21,14 @@ st.title("Images")
 
 names = [name for name in image_models(svc.settings) if svc.catalog.get(name).available]
 if not names:
-    st.info("No image model is configured. Add one to model_list in parley.yaml, for example "
-            "`openai/gpt-image-1` or `gemini/imagen-3.0-generate-001`.")
+    st.info("No image model is configured, so this page is not in the sidebar yet. Image models "
+            "are not offered from a key alone: list one under model_list in parley.yaml (copy "
+            "parley.example.yaml), with its provider's key, and restart the app. For example:")
+    st.code("model_list:\n  - model_name: gpt-image\n    litellm_params:\n"
+            "      model: openai/gpt-image-1\n      api_key: os.environ/OPENAI_API_KEY\n"
+            "  - model_name: imagen\n    litellm_params:\n"
+            "      model: gemini/imagen-3.0-generate-001\n      api_key: os.environ/GEMINI_API_KEY",
+            language="yaml")
     st.stop()
 
 chosen = st.multiselect("Models", names, default=names[:2], max_selections=4, key="img_models")

@@ -55,7 +55,9 @@ with st.form("new_key", clear_on_submit=True):
                           help="The user the key's calls are recorded under.")
     name = st.text_input("Name", placeholder="e.g. support backend")
     left, right = st.columns(2)
-    service_type = left.selectbox("Service type", ["(any)", *svc.settings.service_types])
+    service_type = left.selectbox("Service type", ["(any)", *svc.settings.service_types],
+                                  accept_new_options=svc.settings.source == "environment",
+                                  help="Without a config file, type any feature name.")
     models = right.multiselect("Models it may use (none: any)", svc.catalog.names())
     budget = left.number_input("Monthly budget, USD (0: none)", min_value=0.0, step=5.0)
     rate = right.number_input("Calls per minute (0: no limit)", min_value=0, step=10)
@@ -86,7 +88,7 @@ st.subheader("Keys" if admin else "Your keys")
 columns = ["prefix", "name", "user", "status", "service_type", "models", "monthly_budget",
            "rate_limit_per_minute", "expires_at", "created_at"]
 st.dataframe([{c: (", ".join(k[c]) if c == "models" and k[c] else k[c]) for c in columns}
-              for k in listed], hide_index=True, use_container_width=True)
+              for k in listed], hide_index=True, width="stretch")
 
 active = [k["prefix"] for k in listed if k["status"] == "active"]
 if active:

@@ -28,7 +28,6 @@ if not statuses:
     st.stop()
 
 
-
 def readiness(ready: int, count: int) -> str:
     """How many of the configured models can answer, as a sentence."""
     if count == 1:
@@ -55,3 +54,19 @@ st.table(pd.DataFrame([{
     "Context window": f"{s.entry.context_window:,} tokens" if s.entry.context_window else "unknown",
     "Description": shown(s.entry.description or ""),
 } for s in statuses]), hide_index=True)
+
+st.subheader("Add a model")
+if svc.settings.source == "environment":
+    st.markdown(
+        "- **Claude, Gemini or GPT**: set `ANTHROPIC_API_KEY`, `GEMINI_API_KEY` (or "
+        "`GOOGLE_API_KEY`) or `OPENAI_API_KEY` in the environment or in "
+        "`.streamlit/secrets.toml`, then restart the app.\n"
+        "- **A local server**: set `OLLAMA_BASE_URL`, `LM_STUDIO_BASE_URL` or `VLLM_BASE_URL`; "
+        "its models are listed here.\n"
+        "- **Any other model LiteLLM supports** (other providers, image models, your own "
+        "names and prices): copy `parley.example.yaml` to `parley.yaml`, list the model under "
+        "`model_list`, and restart the app.")
+else:
+    st.markdown(f"List it under `model_list` in `{shown(svc.settings.source)}` (LiteLLM proxy's "
+                "format: `model_name`, `litellm_params`, optional `model_info`), with its key "
+                "as `os.environ/...`, then restart the app.")

@@ -31,11 +31,15 @@ filters = analytics.Filters(since=periods[period], until=today, users=(user,))
 try:
     total = analytics.totals(store, filters, as_user=user)
     if not total["calls"]:
-        st.info(f"No calls by {user} in this period yet. Calls you make in Compare or Chat, "
-                "or through the API with your user id, show up here.")
+        st.info(f"No calls by {user} in this period yet. Calls you make in Compare, Chat or "
+                "Evaluations, with `python -m core` on this machine, or through the HTTP API "
+                "with one of your API keys show up here.")
         st.stop()
+    by_model = analytics.usage_breakdown(store, filters, ("model",), as_user=user)
+    local = {e.name for e in svc.catalog if e.is_local}
+    free_and_local = not total["cost"] and set(by_model["model"]) <= local
     cols = st.columns(4)
-    cols[0].metric("Spend", money(total["cost"]))
+    cols[0].metric("Spend", "local" if free_and_local else money(total["cost"]))
     cols[1].metric("Calls", f"{total['calls']:,}")
     cols[2].metric("Tokens", f"{total['total_tokens']:,}")
     cols[3].metric("Failed", f"{total['failures']:,}")
@@ -49,14 +53,19 @@ try:
         st.progress(min(month["cost"] / budget, 1.0) if budget else 1.0,
                     text=f"${month['cost']:,.2f} of your ${budget:,.2f} monthly budget; "
                          f"at this rate ${forecast(month['cost'], today):,.2f} by month end")
-    by_model = analytics.usage_breakdown(store, filters, ("model",), as_user=user)
     by_feature = analytics.usage_breakdown(store, filters, ("service",), as_user=user)
-    left, right = st.columns(2)
-    left.plotly_chart(charts.spend_by(by_model, "model", "Your spend per model"))
-    right.plotly_chart(charts.spend_by(by_feature, "service", "Your spend per feature"))
+    if total["cost"]:
+        left, right = st.columns(2)
+        left.plotly_chart(charts.spend_by(by_model, "model", "Your spend per model"))
+        right.plotly_chart(charts.spend_by(by_feature, "service", "Your spend per feature"))
+    else:  # only free (local) or unpriced calls: a $0 chart would say nothing
+        st.caption("No spend to chart: every call in this period was free (a local model) or "
+                   "has no known price. Tokens instead:")
+        left, right = st.columns(2)
+        left.plotly_chart(charts.tokens_by(by_model, "model", "Your tokens per model"))
+        right.plotly_chart(charts.tokens_by(by_feature, "service", "Your tokens per feature"))
     st.subheader("By model and feature")
     rows = analytics.usage_breakdown(store, filters, ("model", "service"), as_user=user)
-    local = {e.name for e in svc.catalog if e.is_local}
     tables.show(rows, key="usage_table", columns=["model", "service", "calls", "failures",
                                                   "input_tokens", "output_tokens", "cost"]
                 + (["demo_calls"] if rows["demo_calls"].any() else []),

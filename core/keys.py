@@ -314,8 +314,20 @@ def _bearer(authorization: str | None) -> str:
         raise KeyRefused("This route needs an API key: send `Authorization: Bearer pk-...`.")
     scheme, _, secret = authorization.strip().partition(" ")
     secret = secret.strip()
-    if scheme.lower() != "bearer" or not _SECRET.match(secret):
-        raise KeyRefused("The Authorization header must be `Bearer pk-...` with a Parley API key.")
+    if scheme.lower() != "bearer":
+        named = f"the {scheme!r} scheme" if scheme.isalpha() and len(scheme) <= 10 else "no scheme"
+        raise KeyRefused(f"The Authorization header uses {named}; send `Authorization: Bearer "
+                         "pk-...` (or the key alone in `x-api-key`).")
+    if not secret:
+        raise KeyRefused("The Authorization header has no key after `Bearer`; send "
+                         "`Authorization: Bearer pk-...`.")
+    if not secret.startswith("pk-"):
+        raise KeyRefused("The key sent is not a Parley API key (those start with pk-); a "
+                         "provider's key does not work here: make one on /keys or with "
+                         "`python -m core keys create`.")
+    if not _SECRET.match(secret):
+        raise KeyRefused("This API key is not valid: a Parley key is pk- and 20 to 100 letters, "
+                         "digits, '-' or '_'; check it was copied whole.")
     return secret
 
 

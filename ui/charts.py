@@ -52,6 +52,18 @@ def spend_by(frame: pd.DataFrame, key: str, title: str) -> go.Figure:
     return _tidy(fig, title)
 
 
+def tokens_by(frame: pd.DataFrame, key: str, title: str) -> go.Figure:
+    """Input and output tokens per ``key``, stacked, calls on hover: columns ``key``,
+    ``input_tokens``, ``output_tokens``, ``calls`` (for calls that cost nothing to chart)."""
+    long = frame.melt(id_vars=[key, "calls"], value_vars=["input_tokens", "output_tokens"],
+                      var_name="tokens", value_name="count")
+    long["tokens"] = long["tokens"].str.replace("_tokens", "")
+    fig = px.bar(long, x=key, y="count", color="tokens", hover_data={"calls": ":,"},
+                 labels={"count": "tokens", key: "", "tokens": ""})
+    fig.update_yaxes(tickformat="~s")
+    return _tidy(fig, title)
+
+
 def top_users(frame: pd.DataFrame, n: int = 10) -> go.Figure:
     """The ``n`` users who spent most, as horizontal bars: columns ``user``, ``cost``, ``calls``."""
     top = frame.head(n).iloc[::-1]

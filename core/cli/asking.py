@@ -6,6 +6,7 @@ import sys
 from core.catalog import Catalog
 from core.cli.context import Context, emit
 from core.errors import BadRequestError
+from core.identity import local_user
 from core.playground.sessions import answer_stats
 from core.pricing import price_kind
 
@@ -22,7 +23,7 @@ def register(commands) -> None:
     ask = commands.add_parser("ask", help="one call, recorded")
     ask.add_argument("prompt")
     ask.add_argument("--model", help="a configured model, or 'auto' to route by the prompt's complexity")
-    ask.add_argument("--user", default="cli")
+    ask.add_argument("--user", default=local_user(), help="default: the local user")
     ask.add_argument("--service", default="default")
     ask.add_argument("--system")
     ask.add_argument("--complexity", help="simple, moderate, complex or search: use parley.routes")
@@ -35,7 +36,7 @@ def register(commands) -> None:
     compare = commands.add_parser("compare", help="one prompt to several models, concurrently")
     compare.add_argument("prompt")
     compare.add_argument("--models", required=True, help="comma-separated model names (2 to 4)")
-    compare.add_argument("--user", default="cli")
+    compare.add_argument("--user", default=local_user(), help="default: the local user")
     compare.add_argument("--system")
     compare.add_argument("--temperature", type=float)
     compare.add_argument("--max-tokens", type=int)

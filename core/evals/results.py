@@ -8,6 +8,10 @@ apart), ``cost_per_row``, ``unpriced`` answers, ``p50_ms``/``p95_ms`` latency, a
 ``quality_per_dollar`` (mean judge score, else pass rate, per dollar spent per row; None
 when nothing was priced or nothing was scored).
 
+A judge that gave every answer of the run the same score told the answers apart no better
+than no judge: ``judge_discriminates`` is then False and ``mean_judge_score`` None, and its
+scores decide no battle (``judge_discriminates`` None: nothing was scored).
+
 Battles: every blind vote between two models of a row; when a run has no votes, the judge's
 scores are compared pairwise row by row instead (``win_source`` says which).
 """
@@ -20,13 +24,15 @@ import json
 from typing import Any
 
 from core.evals.stats import bradley_terry, percentile, wilson_interval
+from core.pricing import money
 
-__all__ = ["summarize", "matrix", "to_csv", "to_json", "TOTAL_FIELDS"]
+__all__ = ["summarize", "matrix", "to_csv", "to_json", "judge_discriminates", "cost_text",
+           "TOTAL_FIELDS"]
 
 TOTAL_FIELDS = ("model", "answered", "failures", "pass_rate", "mean_judge_score", "win_rate",
                 "win_low", "win_high", "battles", "win_source", "bt_rating", "rank", "cost",
                 "judge_cost", "cost_per_row", "unpriced", "p50_ms", "p95_ms",
-                "quality_per_dollar")
+                "quality_per_dollar", "judge_discriminates")
 
 
 def matrix(results: list[dict[str, Any]], dataset_rows: tuple, labels: list[str]) -> list[dict[str, Any]]:
@@ -37,8 +43,16 @@ def matrix(results: list[dict[str, Any]], dataset_rows: tuple, labels: list[str]
             for i, row in enumerate(dataset_rows)]
 
 
+def judge_discriminates(results: list[dict[str, Any]]) -> bool | None:
+    """Did the judge's scores vary across the run's answers? None when fewer than two were
+    scored (nothing to tell apart yet)."""
+    scores = [r["judge_score"] for r in results if r.get("judge_score") is not None]
+    return None if len(scores) < 2 else len(set(scores)) > 1
+
+
 def battles_from(results: list[dict[str, Any]], votes: list[dict[str, Any]]) -> tuple[list, str]:
-    """(battles, source): votes when there are any, else pairwise judge scores per row."""
+    """(battles, source): votes when there are any, else pairwise judge scores per row (none
+    from a judge that does not discriminate)."""
     if votes:
         out = []
         for vote in votes:
@@ -50,6 +64,8 @@ def battles_from(results: list[dict[str, Any]], votes: list[dict[str, Any]]) -> 
                 elif vote["winner"] == "tie":
                     out.append((a, b, 0.5))
         return out, "votes"
+    if judge_discriminates(results) is False:
+        return [], "none"
     scored: dict[int, dict[str, float]] = {}
     for r in results:
         if r.get("judge_score") is not None:
@@ -66,19 +82,23 @@ def summarize(results: list[dict[str, Any]], labels: list[str], votes: list[dict
     """Per-model totals (``TOTAL_FIELDS``), in the run's model order."""
     battles, source = battles_from(results, votes)
     ratings = bradley_terry(battles) if source == "votes" else {}
-    ranked = sorted(ratings, key=lambda m: -ratings[m])
+    rounded = {m: round(r, 6) for m, r in ratings.items()}  # equal strengths share a rank
+    discriminates = judge_discriminates(results)
     totals = []
     for label in labels:
         mine = [r for r in results if r["model"] == label]
-        totals.append(_totals(label, mine, battles, source, rows, ratings.get(label),
-                              ranked.index(label) + 1 if label in ranked else None))
+        total = _totals(label, mine, battles, source, rows, ratings.get(label),
+                        1 + sum(r > rounded[label] for r in rounded.values())
+                        if label in rounded else None,
+                        use_judge=discriminates is not False)
+        totals.append({**total, "judge_discriminates": discriminates})
     return totals
 
 
-def _totals(label, mine, battles, source, rows, rating, rank) -> dict[str, Any]:
+def _totals(label, mine, battles, source, rows, rating, rank, *, use_judge: bool) -> dict[str, Any]:
     ok = [r for r in mine if r["status"] == "success"]
     checked = [r["passed"] for r in mine if r["passed"] is not None]
-    scores = [r["judge_score"] for r in mine if r["judge_score"] is not None]
+    scores = [r["judge_score"] for r in mine if r["judge_score"] is not None and use_judge]
     priced = [r["cost"] for r in ok if r["cost"] is not None]
     wins, fought = 0.0, 0
     for a, b, score in battles:
@@ -102,6 +122,17 @@ def _totals(label, mine, battles, source, rows, rating, rank) -> dict[str, Any]:
         "p95_ms": percentile([r["response_time_ms"] for r in ok], 95),
         "quality_per_dollar": quality / cost_per_row if quality is not None and cost_per_row else None,
     }
+
+
+def cost_text(cost: float | None, *, is_local: bool, answered: int = 0, unpriced: int = 0) -> str:
+    """A money figure of a model's totals as people read it: ``local`` for a free local
+    model, ``price unknown`` when no answer had a price, else dollars (``core.pricing.money``),
+    noting answers left out for want of a price."""
+    if is_local and not cost:
+        return "local"
+    if cost is None or (answered and unpriced >= answered):
+        return "price unknown"
+    return money(cost) + (f" (+{unpriced} unpriced)" if unpriced else "")
 
 
 _CSV_FIELDS = ("row", "model", "status", "answer", "passed", "judge_score", "judge_reason",

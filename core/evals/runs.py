@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from core.errors import (BadRequestError, BudgetExceededError, ParleyError, UserRateLimitError)
+from core.evals.configurations import Contender, parse_contenders
 from core.evals.datasets import EXPECTED, Dataset, check_columns
 from core.evals.scoring import (Check, JudgeSpec, judge_prompt, parse_checks, parse_verdict_bounded,
                                 passed, run_checks, run_checks_bounded)
@@ -38,38 +39,6 @@ JUDGE_SERVICE = "eval_judge"
 DEFAULT_SERVICE = "eval"
 MAX_CONCURRENCY = 64
 Progress = Callable[[dict[str, Any]], None]
-
-
-@dataclass(frozen=True)
-class Contender:
-    """One model configuration of a run; ``label`` names its column (unique in a run)."""
-
-    model: str
-    label: str = ""
-    temperature: float | None = None
-    max_tokens: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"label": self.label or self.model, "model": self.model,
-                "temperature": self.temperature, "max_tokens": self.max_tokens}
-
-
-def parse_contenders(specs: list, catalog) -> list[Contender]:
-    """2 to 4 configurations from model names or dicts (model, label, temperature, max_tokens);
-    the same model twice needs distinct labels. Unknown models raise ``UnknownModelError``."""
-    if not 2 <= len(specs or []) <= 4:
-        raise BadRequestError(f"A run compares 2 to 4 model configurations, not {len(specs or [])}.")
-    out = []
-    for spec in specs:
-        spec = {"model": spec} if isinstance(spec, str) else dict(spec)
-        model = str(spec.get("model") or "").strip()
-        catalog.get(model)
-        label = str(spec.get("label") or model)
-        out.append(Contender(model, label, spec.get("temperature"), spec.get("max_tokens")))
-    labels = [c.label for c in out]
-    if len(set(labels)) != len(labels):
-        raise BadRequestError("Two configurations have the same label; give each a distinct label.")
-    return out
 
 
 @dataclass
@@ -89,6 +58,17 @@ class RunPlan:
     @property
     def service_type(self) -> str:
         return self.template.service_type or DEFAULT_SERVICE
+
+    def estimate_text(self, catalog) -> str:
+        """``at most $0.0123``, ``nothing: local models only``, or why it is unknown."""
+        from core.pricing import money
+
+        models = {c.model for c in self.contenders} | ({self.judge.model} if self.judge else set())
+        if not self.estimate and all(catalog.get(m).is_local for m in models):
+            return "nothing: local models only"
+        if self.estimate is None:
+            return "unknown (a model's price is unknown)"
+        return f"at most {money(self.estimate)}"
 
 
 class EvalRunner:

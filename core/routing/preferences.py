@@ -48,10 +48,12 @@ def check_user(user: str) -> None:
 
 def check_service(settings: Settings, service_type: str | None) -> None:
     """Raise ``BadRequestError`` for a service type that is not configured (or, when none are
-    configured, that is not a plain name). None, meaning the user's default, is fine."""
+    configured, that is not a plain name). None, meaning the user's default, is fine. Without
+    a config file nobody listed the service types (the pages merely offer playground and
+    chat), so any plain name is one: a backend's own feature names work on a default install."""
     if service_type is None:
         return
-    known = settings.service_types
+    known = settings.service_types if settings.source != "environment" else ()
     if known and service_type not in known:
         raise BadRequestError(f"Service type {service_type!r} is not configured; choose one of: "
                               f"{', '.join(known)} (parley.service_types).")

@@ -171,3 +171,20 @@ def test_a_chosen_user_stays_chosen_when_the_dates_leave_them_out(app):
     assert not at.exception
     assert at.multiselect(key="costs_users").value == ["alice@example.com"]
     assert "No calls match these filters yet" in at.info[0].value
+
+
+def test_usage_with_no_calls_says_where_calls_come_from(app):
+    at = app("usage").run()
+    said = at.info[0].value
+    assert "with `python -m core`" in said and "with one of your API keys" in said
+    assert "user id" not in said
+
+
+def test_usage_of_free_calls_charts_tokens_not_an_empty_spend_axis(app):
+    free = [call("g1", "alice@example.com", "gemini", "xray", TODAY, tokens=(300, 40), cost=0.0),
+            call("g2", "alice@example.com", "gemini", "chat", TODAY, tokens=(100, 20), cost=0.0)]
+    at = app("usage", calls=free).run()
+    assert not at.exception
+    assert any("No spend to chart" in c.value for c in at.caption)
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert titles == ["Your tokens per model", "Your tokens per feature"]

@@ -45,15 +45,68 @@ def _text(at) -> str:
                                             *at.title, *at.subheader])
 
 
-def test_the_runs_tab_shows_totals_and_the_matrix(app_env):
+def test_the_runs_tab_shows_totals_and_the_matrix_as_a_report(app_env):
     at = AppTest.from_file(str(PAGES / "evals.py"), default_timeout=30).run()
     assert not at.exception, at.exception
     assert app_env in _text(at)
-    totals = _frame(at, "pass rate")
-    assert list(totals["model"]) == ["claude", "gemini"]
-    assert list(totals["pass rate"]) == [pytest.approx(1 / 3), pytest.approx(1 / 3)]
-    matrix = _frame(at, "claude score")
+    totals = _frame(at, "Pass rate")
+    assert list(totals["Model"]) == ["claude", "gemini"]
+    assert list(totals["Pass rate"]) == ["33%", "33%"]
+    assert all(cost.startswith(("$", "< $")) for cost in totals["Cost"])
+    assert all(ms.endswith(" ms") for ms in totals["p50"])
+    assert "Judge score" not in totals.columns  # no judge ran: no column of blanks
+    matrix = _frame(at, "claude · pass")
+    assert list(matrix["question"]) == ["say a", "say b", "say c"]  # inputs are columns
     assert list(matrix["claude"]) == ["Echo: say a", "Echo: say b", "Echo: say c"]
+    assert list(matrix["claude · pass"]) == ["yes", "no", "no"]
+    assert all(ms.endswith(" ms") for ms in matrix["gemini · time"])
+    for frame in (totals, matrix):
+        assert not frame.isna().any().any() and "None" not in frame.to_string()
+        assert "$0.000000" not in frame.to_string()
+
+
+def _vote_key(run_id: str, what: str) -> str:
+    return f"evals_results_vote_{run_id}_{what}"
+
+
+def test_blind_voting_ends_with_a_summary_not_row_one_again(app_env):
+    at = AppTest.from_file(str(PAGES / "evals.py"), default_timeout=30).run()
+    assert not [s for s in at.selectbox if s.label == "Compare"]  # one pair: nothing to pick
+    for row in (1, 2, 3):
+        assert f"Row {row} of 3: question: say " in _text(at)
+        at.button(key=_vote_key(app_env, "buttons_tie")).click().run()
+        assert not at.exception, at.exception
+    assert "Row 1 of 3" not in _text(at)
+    assert ("You have voted on 3 of 3 rows for this pair: claude better 0, gemini better 0, "
+            "tie 3, both bad 0.") in _text(at)
+    at.button(key=_vote_key(app_env, "again")).click().run()
+    assert "Row 1 of 3: question: say a" in _text(at)
+
+
+def test_apply_is_for_me_unless_an_admin_confirms_everyone(app_env):
+    at = AppTest.from_file(str(PAGES / "evals.py"), default_timeout=30).run()
+    scope = next(r for r in at.radio if r.label == "Apply")
+    assert scope.value == "for me"
+    apply = next(b for b in at.button if b.label.startswith("Use "))
+    assert not apply.disabled
+    scope.set_value("for everyone").run()
+    apply = next(b for b in at.button if b.label.startswith("Use "))
+    assert apply.disabled  # until the admin confirms
+    next(c for c in at.checkbox if c.label.startswith("Yes: every user's")).check().run()
+    next(b for b in at.button if b.label.startswith("Use ")).click().run()
+    assert any("for everyone" in s.value for s in at.success)
+
+
+def test_saving_a_template_selects_it(app_env):
+    """(Streamlit logs its Session State warning only under a real server: the browser test
+    reads the server's log for it.)"""
+    at = AppTest.from_file(str(PAGES / "evals.py"), default_timeout=30).run()
+    at.selectbox(key="evals_template_ref").set_value("(write a new template)").run()
+    at.text_input(key="evals_template_name").input("second")
+    at.text_area(key="evals_template_text").input("Say {{ question }}")
+    at.button(key="evals_template_save").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="evals_template_ref").value == "second@1"
 
 
 def test_a_shared_link_opens_the_run_read_only(app_env):

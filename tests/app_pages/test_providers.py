@@ -131,3 +131,21 @@ def test_the_page_says_how_many_models_can_answer_in_words(table, emulator, tmp_
     at = AppTest.from_file(str(PAGES / "providers.py"), default_timeout=30).run()
     parts.clear()
     assert "The one configured model can answer now." in [m.value for m in at.markdown]
+
+
+def test_a_default_install_says_how_to_add_a_model(monkeypatch):
+    from ui.deps import parts
+
+    parts.clear()  # no config file, no key: the bundled model alone
+    at = AppTest.from_file(str(PAGES / "providers.py"), default_timeout=30).run()
+    parts.clear()
+    assert not at.exception
+    said = " ".join(str(m.value) for m in at.markdown)
+    assert [s.value for s in at.subheader] == ["Add a model"]
+    assert "set `ANTHROPIC_API_KEY`" in said and "copy `parley.example.yaml` to `parley.yaml`" in said
+    assert "The one configured model can answer now." in said
+
+
+def test_with_a_config_file_a_model_is_added_to_its_model_list(table):
+    _, page_text = table
+    assert "List it under `model_list` in" in page_text and "parley.yaml" in page_text

@@ -6,13 +6,13 @@ admin cancels it and makes or stops its share links."""
 from __future__ import annotations
 
 import hashlib
-import json
 
 import streamlit as st
 
 from core.errors import ParleyError
 from core.evals.results import to_csv, to_json
-from ui.components import share_links, vote_buttons
+from core.pricing import money
+from ui.components import eval_tables, share_links, vote_buttons
 
 __all__ = ["progress", "show"]
 
@@ -26,7 +26,8 @@ def progress(bench, runs, run_id: str, *, user: str, owner: str, admin: bool, ke
         now = bench.progress(run_id)
         total = now["total"]
         st.progress(now["answered"] / total if total else 0.0,
-                    text=f"{now['answered']}/{total} answered · ${now['cost']:.6f} so far")
+                    text=f"{now['answered']}/{total} answered · "
+                         f"{money(now['cost']) + ' spent' if now['cost'] else 'nothing spent'} so far")
         active = runs.active(run_id)
         if active:
             st.button("Cancel", key=f"{key}_cancel", on_click=runs.cancel, args=(run_id,),
@@ -69,10 +70,11 @@ def show(bench, runs, run_id: str, *, user: str, admin: bool, key: str,
                  key=f"{key}_progress")
     if not read_only:
         share_links.show(bench, run_id, user=user, admin=admin, key=f"{key}_share")
-    _totals(report["totals"])
+    local = eval_tables.local_labels(bench, run)
+    eval_tables.totals(report["totals"], local)
     texts = texts_visible(read_only=read_only, admin=admin, user=user, author=run["created_by"],
                           privacy=bench.service.settings.privacy)
-    _matrix(report, texts)
+    eval_tables.matrix(report, local, texts)
     if not texts:
         st.caption("Inputs and answers are hidden: this deployment keeps prompts private "
                    "(parley.privacy), so a shared run shows its figures only.")
@@ -86,27 +88,9 @@ def show(bench, runs, run_id: str, *, user: str, admin: bool, key: str,
     if read_only:
         st.caption("Read-only: open Evaluations to vote or to use a model.")
         return
-    _vote(bench, report, user=user, admin=admin, key=f"{key}_vote")
+    with st.container():  # the vote's rows come and go; what follows keeps its place
+        _vote(bench, report, user=user, admin=admin, key=f"{key}_vote_{run_id}")
     _decide(bench, report, user=user, admin=admin, key=f"{key}_decide")
-
-
-def _totals(totals: list[dict]) -> None:
-    st.markdown("**Per model**")
-    rows = [{"model": t["model"], "rank": t["rank"], "pass rate": t["pass_rate"],
-             "judge score": t["mean_judge_score"], "win rate": t["win_rate"],
-             "95% interval": None if t["win_low"] is None else f"{t['win_low']:.0%}–{t['win_high']:.0%}",
-             "Bradley-Terry": t["bt_rating"], "cost": t["cost"], "cost per row": t["cost_per_row"],
-             "p50 ms": t["p50_ms"], "p95 ms": t["p95_ms"], "failures": t["failures"],
-             "quality per $": t["quality_per_dollar"], "judge cost": t["judge_cost"]} for t in totals]
-    percent, money = st.column_config.NumberColumn(format="percent"), \
-        st.column_config.NumberColumn(format="$%.6f")
-    st.dataframe(rows, hide_index=True, column_config={
-        "pass rate": percent, "win rate": percent, "cost": money, "cost per row": money,
-        "judge cost": money, "judge score": st.column_config.NumberColumn(format="%.1f"),
-        "Bradley-Terry": st.column_config.NumberColumn(format="%.0f"),
-        "p50 ms": st.column_config.NumberColumn(format="%.0f"),
-        "p95 ms": st.column_config.NumberColumn(format="%.0f"),
-        "quality per $": st.column_config.NumberColumn(format="%.1f")})
 
 
 def texts_visible(*, read_only: bool, admin: bool, user: str, author: str, privacy: str) -> bool:
@@ -116,39 +100,31 @@ def texts_visible(*, read_only: bool, admin: bool, user: str, author: str, priva
     return not read_only or admin or user == author or privacy == "store"
 
 
-def _matrix(report: dict, texts: bool = True) -> None:
-    st.markdown("**Rows x models**")
-    labels = [m["label"] for m in report["run"]["models"]]
-    table = []
-    for entry in report["matrix"]:
-        row = {"row": entry["row_index"] + 1,
-               "inputs": json.dumps(entry["inputs"], ensure_ascii=False)[:200] if texts else "(private)"}
-        for label in labels:
-            cell = entry["cells"][label] or {}
-            answer = cell.get("answer") or cell.get("error") or ""
-            row[label] = answer if texts else ("(private)" if answer else "")
-            row[f"{label} score"] = cell.get("judge_score")
-            row[f"{label} pass"] = cell.get("passed")
-            row[f"{label} $"] = cell.get("cost")
-            row[f"{label} ms"] = cell.get("response_time_ms")
-        table.append(row)
-    st.dataframe(table, hide_index=True, height=320)
-
-
 def _vote(bench, report: dict, *, user: str, admin: bool, key: str) -> None:
-    """Two answers of a row, unlabelled, in an order fixed per (run, row, user)."""
+    """Two answers of a row, unlabelled, in an order fixed per (run, row, user); after the
+    last row, a summary of this user's votes on the pair."""
     st.markdown("**Vote blind, row by row**")
     labels = [m["label"] for m in report["run"]["models"]]
     pairs = [(a, b) for i, a in enumerate(labels) for b in labels[i + 1:]]
-    pair = st.selectbox("Compare", pairs, format_func=lambda p: f"two of the {len(labels)} models"
-                        if len(pairs) == 1 else f"pair {pairs.index(p) + 1}", key=f"{key}_pair")
+    if len(pairs) == 1:
+        pair = pairs[0]
+    else:
+        pair = st.selectbox("Compare", pairs, key=f"{key}_pair",
+                            format_func=lambda p: f"Pair {pairs.index(p) + 1} of {len(pairs)}")
     rows = report["run"]["rows"]
-    index = st.session_state.setdefault(f"{key}_row", 0) % rows
+    index = st.session_state.setdefault(f"{key}_row", 0)
+    notice, slot = st.session_state.pop(f"{key}_notice", None), st.empty()
+    if notice:  # in a slot that is always there, so the buttons below keep their places
+        slot.success(notice)
+    if index >= rows:
+        _vote_summary(bench, report, pair, user=user, key=key)
+        return
     entry = report["matrix"][index]
     a, b = pair
     seed = hashlib.sha256(f"{report['run']['id']}:{index}:{user}".encode()).digest()[0]
     shown = (a, b) if seed % 2 == 0 else (b, a)
-    st.caption(f"Row {index + 1} of {rows}: {json.dumps(entry['inputs'], ensure_ascii=False)[:300]}")
+    inputs = " · ".join(f"{k}: {v}" for k, v in entry["inputs"].items())
+    st.caption(f"Row {index + 1} of {rows}: {inputs[:300]}")
     cols = st.columns(2)
     for column, letter, label in zip(cols, "AB", shown):
         cell = entry["cells"][label] or {}
@@ -162,9 +138,22 @@ def _vote(bench, report: dict, *, user: str, admin: bool, key: str) -> None:
         st.session_state[f"{key}_row"] = index + 1
         st.session_state[f"{key}_notice"] = f"Vote on row {index + 1} saved."
         st.rerun()
-    notice = st.session_state.pop(f"{key}_notice", None)
-    if notice:
-        st.success(notice)
+
+
+def _vote_summary(bench, report: dict, pair: tuple[str, str], *, user: str, key: str) -> None:
+    """What this user's votes on ``pair`` add up to, once every row has been shown."""
+    mine = [v for v in bench.evals.row_votes(report["run"]["id"])
+            if v["user_id"] == user and sorted(v["models"]) == sorted(pair)]
+    count = {label: sum(v["winner"] == label for v in mine) for label in pair}
+    ties = sum(v["winner"] == "tie" for v in mine)
+    bad = sum(v["winner"] is None for v in mine)
+    rows = report["run"]["rows"]
+    st.info(f"You have voted on {len(mine)} of {rows} rows for this pair: "
+            + ", ".join(f"{label} better {n}" for label, n in count.items())
+            + f", tie {ties}, both bad {bad}. The totals above count these votes.")
+    if st.button("Vote again from row 1", key=f"{key}_again"):
+        st.session_state[f"{key}_row"] = 0
+        st.rerun()
 
 
 def _decide(bench, report: dict, *, user: str, admin: bool, key: str) -> None:
@@ -173,18 +162,29 @@ def _decide(bench, report: dict, *, user: str, admin: bool, key: str) -> None:
     ranked = sorted(report["totals"], key=lambda t: (t["rank"] or 99, -(t["mean_judge_score"] or 0),
                                                      -(t["pass_rate"] or 0)))
     best = labels.index(ranked[0]["model"]) if ranked else 0
-    services = list(bench.service.settings.service_types) or [report["run"]["service_type"]]
     service = report["run"]["service_type"]
+    services = list(dict.fromkeys([*bench.service.settings.service_types, service]))
     # keyed by the leader, so the choice follows the ranking when new votes change it
     model = st.selectbox("Winner", labels, index=best, key=f"{key}_model_{labels[best]}")
     service = st.selectbox("For service type", services,
                            index=services.index(service) if service in services else 0,
                            key=f"{key}_service")
-    scopes = ["for everyone", "for me"] if admin else ["for me"]
-    scope = st.radio("Apply", scopes, horizontal=True, key=f"{key}_scope")
-    if st.button(f"Use {model} for {service}", type="primary", key=f"{key}_apply"):
+    chosen = next(m for m in report["run"]["models"] if m["label"] == model)
+    if chosen["model"] != model:
+        st.caption(f"A preference names a model: {service} calls will use {chosen['model']} "
+                   f"with their own settings, not this run's ({model}).")
+    everyone = admin and st.radio("Apply", ["for me", "for everyone"], horizontal=True,
+                                  key=f"{key}_scope") == "for everyone"
+    if not admin:
+        st.caption("This sets your own choice; an admin can set it for everyone.")
+    confirmed = True
+    if everyone:
+        confirmed = st.checkbox(f"Yes: every user's {service} calls will use {model}, unless "
+                                "they chose otherwise", key=f"{key}_confirm")
+    if st.button(f"Use {model} for {service}", type="primary", key=f"{key}_apply",
+                 disabled=not confirmed):
         try:
-            done = bench.decide(report["run"]["id"], model, user=user, everyone=scope == "for everyone",
+            done = bench.decide(report["run"]["id"], model, user=user, everyone=everyone,
                                 is_admin=admin, service_type=service)
         except ParleyError as err:
             st.error(str(err))

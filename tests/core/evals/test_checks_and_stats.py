@@ -101,3 +101,28 @@ def test_bradley_terry_orders_by_strength_and_matches_the_closed_form():
     three = bradley_terry([("a", "b", 1.0)] * 5 + [("b", "c", 1.0)] * 5 + [("a", "c", 0.5)] * 2)
     assert sorted(three, key=three.get, reverse=True) == ["a", "b", "c"]
     assert bradley_terry([]) == {}
+
+
+def _result(row: int, model: str, score: float | None = None) -> dict:
+    return {"row_index": row, "model": model, "status": "success", "passed": None,
+            "judge_score": score, "cost": 0.0, "judge_cost": None, "response_time_ms": 100.0}
+
+
+def test_configurations_voted_even_share_a_rank():
+    from core.evals.results import summarize
+
+    votes = [{"row_index": i, "models": ["a", "b"], "winner": "tie"} for i in range(3)]
+    totals = summarize([_result(i, m) for i in range(3) for m in "ab"], ["a", "b"], votes, 3)
+    assert [(t["rank"], t["win_rate"]) for t in totals] == [(1, 0.5), (1, 0.5)]
+    votes[0]["winner"] = "b"
+    assert [t["rank"] for t in summarize([], ["a", "b"], votes, 3)] == [2, 1]
+
+
+def test_a_judge_that_scores_everything_alike_is_not_discriminating():
+    from core.evals.results import summarize
+
+    alike = [_result(i, m, 7.0) for i in range(2) for m in "ab"]
+    assert {t["judge_discriminates"] for t in summarize(alike, ["a", "b"], [], 2)} == {False}
+    varied = [*alike[:-1], _result(1, "b", 3.0)]
+    totals = summarize(varied, ["a", "b"], [], 2)
+    assert [(t["judge_discriminates"], t["mean_judge_score"]) for t in totals] == [(True, 7.0), (True, 5.0)]

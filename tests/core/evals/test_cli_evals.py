@@ -134,3 +134,31 @@ def _asked(request) -> tuple[str, str]:
     body = json.dumps(request.body)
     row = next(f"row number {i}" for i in range(30) if f"row number {i}\"" in body)
     return row, "claude" if request.protocol == "anthropic" else "gemini"
+
+
+def test_one_model_twice_or_named_configurations_make_a_run_of_the_local_user(
+        config, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("PARLEY_USER", "Ana@Example.com")
+    _cli(capsys, "templates", "save", "qa", "--template", "{{ question }}")
+    data = tmp_path / "qs.csv"
+    data.write_text("question\nsay one\n")
+    code, out, err = _cli(capsys, "eval", "run", "--template", "qa", "--dataset", str(data),
+                          "--models", "gemini,gemini")
+    assert code == 0, err
+    assert "x gemini · t=0.2, gemini · t=0.9;" in err
+    assert "No judge: the bundled model is not configured; name one with --judge." in err
+    lines = out.splitlines()
+    assert [line.split("  ")[0] for line in lines[2:4]] == ["gemini · t=0.2", "gemini · t=0.9"]
+    assert " ms" in lines[2] and "$0.000000" not in out
+    code, out, err = _cli(capsys, "eval", "run", "--template", "qa", "--dataset", str(data),
+                          "--config", "cool=gemini,temperature=0", "--config", "warm=claude,max_tokens=9",
+                          "--no-judge", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["run"]["models"] == [
+        {"label": "cool", "model": "gemini", "temperature": 0.0, "max_tokens": None},
+        {"label": "warm", "model": "claude", "temperature": None, "max_tokens": 9}]
+    assert report["run"]["created_by"] == "ana@example.com"
+    code, _, err = _cli(capsys, "eval", "run", "--template", "qa", "--dataset", str(data),
+                        "--config", "gemini")
+    assert code == 2 and "write LABEL=MODEL" in err

@@ -52,10 +52,11 @@ def test_a_run_answers_every_pair_once_and_records_it_with_the_run_id(svc, bench
 
 
 def test_the_judge_scores_blind_and_its_calls_are_recorded_apart(svc, bench, emulator):
-    emulator.set_default("gpt-4.1-mini", Reply(text='{"score": 8, "reason": "Right."}'))
+    emulator.enqueue("gpt-4.1-mini", *[Reply(text=f'{{"score": {s}, "reason": "Fine."}}')
+                                       for s in [8] * 6 + [3] * 6])
     _, run_id, outcome = _run(bench, judge=JudgeSpec("gpt", "Is the item named?"))
     report = bench.report(run_id)
-    assert {r["judge_score"] for r in report["results"]} == {8.0}
+    assert sorted(r["judge_score"] for r in report["results"]) == [3.0] * 6 + [8.0] * 6
     assert all(r["judge_cost"] and r["judge_cost"] > 0 for r in report["results"])
     judged = [r for r in emulator.requests if r.model == "gpt-4.1-mini"]
     assert len(judged) == 12
@@ -63,9 +64,18 @@ def test_the_judge_scores_blind_and_its_calls_are_recorded_apart(svc, bench, emu
     roles = [r for r in _records(svc) if r[5] == "judge"]
     assert len(roles) == 12 and {r[0] for r in roles} == {"eval_judge"}
     totals = report["totals"]
-    assert [t["mean_judge_score"] for t in totals] == [8.0, 8.0]
-    assert all(t["win_source"] == "judge" and t["win_rate"] == 0.5 for t in totals)
+    assert sum(t["mean_judge_score"] for t in totals) * 6 == pytest.approx(66)
+    assert all(t["judge_discriminates"] is True and t["win_source"] == "judge" for t in totals)
     assert outcome["cost"] == pytest.approx(sum(r["cost"] + r["judge_cost"] for r in report["results"]))
+
+
+def test_a_judge_giving_every_answer_one_score_is_not_shown_as_a_score(bench, emulator):
+    emulator.set_default("gpt-4.1-mini", Reply(text='{"score": 10, "reason": "Perfect."}'))
+    _, run_id, _ = _run(bench, judge=JudgeSpec("gpt"), checks=())
+    report = bench.report(run_id)
+    assert {r["judge_score"] for r in report["results"]} == {10.0}  # kept, row by row
+    assert [(t["judge_discriminates"], t["mean_judge_score"], t["win_rate"], t["win_source"],
+             t["quality_per_dollar"]) for t in report["totals"]] == [(False, None, None, "none", None)] * 2
 
 
 def test_a_judge_answering_garbage_leaves_no_score_and_says_why(bench, emulator):

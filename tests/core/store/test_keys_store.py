@@ -113,3 +113,24 @@ def test_on_postgres_users_never_read_hashes_and_cannot_authenticate_by_hash(pg_
     with acting(pg_conn, "authenticated", sub="alice@example.com") as cur:
         with pytest.raises(errors.InsufficientPrivilege):
             cur.execute("select public.parley_authenticate_key(%s, now())", (hash_secret(secret),))
+
+
+@pytest.mark.parametrize("header, says", [
+    (None, "This route needs an API key: send `Authorization: Bearer pk-...`."),
+    ("Basic dXNlcjpwYXNz", "The Authorization header uses the 'Basic' scheme; send "
+                           "`Authorization: Bearer pk-...` (or the key alone in `x-api-key`)."),
+    ("pk-" + "a" * 30, "The Authorization header uses no scheme; send `Authorization: Bearer "
+                       "pk-...` (or the key alone in `x-api-key`)."),
+    ("Bearer ", "The Authorization header has no key after `Bearer`; send "
+                "`Authorization: Bearer pk-...`."),
+    ("Bearer sk-proj-abcdefghijklmnopqrstuvwxyz", "The key sent is not a Parley API key (those "
+     "start with pk-); a provider's key does not work here: make one on /keys or with "
+     "`python -m core keys create`."),
+    ("Bearer pk-short", "This API key is not valid: a Parley key is pk- and 20 to 100 letters, "
+                        "digits, '-' or '_'; check it was copied whole."),
+])
+def test_a_refused_header_says_what_is_wrong_with_it_and_never_echoes_the_key(header, says):
+    with pytest.raises(KeyRefused) as refused:
+        KeyRing(lambda: None).authenticate(header)
+    assert str(refused.value) == says
+    assert "aaaaaaaa" not in str(refused.value) and "abcdefgh" not in str(refused.value)
