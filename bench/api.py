@@ -115,8 +115,9 @@ def free_port() -> int:
 class Servers:
     """The proxy and Parley servers of one run, on free ports; ``stop()`` ends them all."""
 
-    def __init__(self, work: Path, fast: str, paced: str):
+    def __init__(self, work: Path, fast: str, paced: str, fast_pid: int = 0, paced_pid: int = 0):
         self.work, self.fast, self.paced, self.procs = work, fast, paced, []
+        self.fast_pid, self.paced_pid = fast_pid, paced_pid
         self.env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONPATH": str(ROOT)}
 
     def proxy(self) -> str:
@@ -160,11 +161,24 @@ class Servers:
 
 
 class Path_:
-    """One way to the model: a URL and the header that authorises it."""
+    """One way to the model: a URL, the header that authorises it, and the server's process
+    (whose CPU time a request costs)."""
 
-    def __init__(self, session: aiohttp.ClientSession, url: str, secret: str | None):
-        self.session, self.url = session, f"{url}/v1/chat/completions"
+    def __init__(self, session: aiohttp.ClientSession, url: str, secret: str | None, pid: int):
+        self.session, self.url, self.pid = session, f"{url}/v1/chat/completions", pid
         self.headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server (and its workers) has used so far: unlike req/s, it does not
+        depend on what else the machine is doing."""
+        total = 0.0
+        for p in [self.pid, *children(self.pid)]:
+            try:
+                fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
     async def plain(self) -> float:
         started = time.perf_counter()
@@ -222,14 +236,21 @@ async def rate(one, requests: int, concurrency: int) -> float:
     return requests / (time.perf_counter() - started)
 
 
-async def throughput(paths: dict[str, Path_], kind: str, args) -> dict[str, float]:
+async def throughput(paths: dict[str, Path_], kind: str, args,
+                     cpu: dict[str, float] | None = None) -> dict[str, float]:
+    """Median req/s per path; ``cpu`` gets each server's CPU ms per request."""
     rates: dict[str, list[float]] = {name: [] for name in paths}
+    used: dict[str, float] = {name: 0.0 for name in paths}
     for _ in range(args.rounds):
         order = list(paths)
         random.shuffle(order)
         for name in order:
             one = paths[name].plain if kind == "plain" else paths[name].stream_ms
+            before = paths[name].cpu_seconds()
             rates[name].append(await rate(one, args.requests, args.concurrency))
+            used[name] += paths[name].cpu_seconds() - before
+    if cpu is not None:
+        cpu.update({name: used[name] * 1000 / (args.requests * args.rounds) for name in paths})
     return {name: statistics.median(r) for name, r in rates.items()}
 
 
@@ -300,16 +321,18 @@ def ratio(a: float, b: float) -> float:
 async def run(args, servers: Servers) -> dict:
     figures: dict = {"load_before": os.getloadavg()[0], "cores": os.cpu_count()}
     proxy = servers.proxy()
+    proxy_pid = servers.procs[-1].pid
     parley, secret, parley_proc = servers.parley("parley")
-    router, router_secret, _ = servers.parley("parley-router", PARLEY_FAST_PATH="off")
-    connector = aiohttp.TCPConnector(limit=0)
+    router, router_secret, router_proc = servers.parley("parley-router", PARLEY_FAST_PATH="off")
+    # idle connections are dropped before the servers drop them (uvicorn: after 5 s)
+    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=2)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
-        paths = {"emulator directly": Path_(session, servers.fast, None),
-                 "LiteLLM proxy": Path_(session, proxy, PROXY_KEY),
-                 "Parley": Path_(session, parley, secret),
-                 "Parley via the Router": Path_(session, router, router_secret)}
+        paths = {"emulator directly": Path_(session, servers.fast, None, servers.fast_pid),
+                 "LiteLLM proxy": Path_(session, proxy, PROXY_KEY, proxy_pid),
+                 "Parley": Path_(session, parley, secret, parley_proc.pid),
+                 "Parley via the Router": Path_(session, router, router_secret, router_proc.pid)}
         paced_paths = dict(paths)
-        paced_paths["emulator directly"] = Path_(session, servers.paced, None)
+        paced_paths["emulator directly"] = Path_(session, servers.paced, None, servers.paced_pid)
         for kind in ("plain", "streamed"):  # warm every path
             await sequential(paths, kind, 10)
 
@@ -318,11 +341,13 @@ async def run(args, servers: Servers) -> dict:
 
         print(f"\n2. throughput at {args.concurrency} in flight ({args.requests} requests, "
               f"median of {args.rounds} rounds)")
-        figures["throughput"] = {}
+        figures["throughput"], figures["cpu_ms"] = {}, {}
         for kind in ("streamed", "plain"):
-            figures["throughput"][kind] = await throughput(paths, kind, args)
+            figures["cpu_ms"][kind] = {}
+            figures["throughput"][kind] = await throughput(paths, kind, args, figures["cpu_ms"][kind])
             for name, r in figures["throughput"][kind].items():
-                print(f"  {kind:<9} {name:<24} {r:8.1f} req/s", flush=True)
+                print(f"  {kind:<9} {name:<24} {r:8.1f} req/s, server CPU "
+                      f"{figures['cpu_ms'][kind][name]:6.2f} ms a request", flush=True)
 
         print(f"\n3. latency one at a time ({args.requests} each, interleaved), median ms")
         figures["latency"] = {}
@@ -342,9 +367,9 @@ async def run(args, servers: Servers) -> dict:
     servers.stop(parley_proc)
     print("\n5. Parley with two workers against one (the one-worker figures above)")
     two, two_secret, _ = servers.parley("parley-2", workers=2)
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=2),
                                      timeout=aiohttp.ClientTimeout(total=120)) as session:
-        path = Path_(session, two, two_secret)
+        path = Path_(session, two, two_secret, servers.procs[-1].pid)
         await sequential({"two": path}, "plain", 20)
         figures["two_workers"] = {}
         for kind in ("streamed", "plain"):
@@ -368,6 +393,12 @@ def report(f: dict, args) -> None:
                      f"{t[kind]['Parley']:.1f} / {t[kind]['LiteLLM proxy']:.1f}",
                      f">= 3x: {ratio(t[kind]['Parley'], t[kind]['LiteLLM proxy']):.2f}x "
                      f"(via the Router: {ratio(t[kind]['Parley via the Router'], t[kind]['LiteLLM proxy']):.2f}x)"))
+    for kind in ("streamed", "plain"):
+        c = f["cpu_ms"][kind]
+        rows.append((f"server CPU a {kind} request, Parley / proxy (ms)",
+                     f"{c['Parley']:.2f} / {c['LiteLLM proxy']:.2f}",
+                     f"{ratio(c['LiteLLM proxy'], c['Parley']):.1f}x less (via the Router: "
+                     f"{c['Parley via the Router']:.2f} ms)"))
     for kind in ("plain", "streamed"):
         base = lat[kind]["emulator directly"]
         ours, theirs = lat[kind]["Parley"] - base, lat[kind]["LiteLLM proxy"] - base
@@ -399,7 +430,7 @@ def main() -> None:
     servers = None
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            servers = Servers(Path(tmp), fast_url, paced_url)
+            servers = Servers(Path(tmp), fast_url, paced_url, fast.pid, paced.pid)
             report(asyncio.run(run(args, servers)), args)
     finally:
         if servers is not None:
