@@ -23,9 +23,10 @@ def test_a_closed_service_leaves_no_client_of_its_loop_open(emulator, monkeypatc
                       ("OPENAI_API_KEY", "gpt")):
         monkeypatch.setenv(name, KEYS[key])
     service = make_service(emulator)
+    before = open_clients()
     for model in ("claude", "gemini", "gpt"):
         assert service.generate_sync("hi", model=model, user_id="u1").error is None
-    made = open_clients()
+    made = [client for client in open_clients() if client not in before]
     assert made, "the calls went through LiteLLM's cached clients"
     service.close()
     assert [client for client in made if not client.is_closed] == []
@@ -35,9 +36,10 @@ async def test_an_async_callers_loop_closes_what_it_made(emulator, monkeypatch):
     for name, key in (("ANTHROPIC_API_KEY", "claude"), ("GEMINI_API_KEY", "gemini")):
         monkeypatch.setenv(name, KEYS[key])
     service = make_service(emulator)
+    before = open_clients()
     for model in ("claude", "gemini"):
         assert (await service.generate("hi", model=model, user_id="u1")).error is None
-    made = open_clients()
+    made = [client for client in open_clients() if client not in before]
     assert await close_loop_clients() >= 2
     assert [client for client in made if not client.is_closed] == []
     service.close()
