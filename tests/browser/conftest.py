@@ -155,9 +155,18 @@ def parley_app(emulator, tmp_path):
             handle.process.kill()
     traces = [trace for handle in started for trace in handle.stack_traces()]
     if traces:
-        pytest.fail(f"the Streamlit server printed {len(traces)} stack trace(s) on its terminal "
-                    f"({started[0].log_path.parent}):\n\n" + "\n\n".join(traces)[:6000],
-                    pytrace=False)
+        where = "; ".join(dict.fromkeys(_parley_frames(trace) for trace in traces))
+        pytest.fail(f"the Streamlit server printed {len(traces)} stack trace(s) on its terminal, "
+                    f"from {where} (log: {started[0].log_path}):\n\n"
+                    + "\n\n".join(traces)[:6000], pytrace=False)
+
+
+def _parley_frames(trace: str) -> str:
+    """The frames of ``trace`` in Parley's own code, innermost last (``app_pages/evals.py:42 >
+    ui/components/eval_setup.py:23``): the code that has to change."""
+    frames = re.findall(r'File "' + re.escape(str(REPO)) + r'/([^"]+)", line (\d+)', trace)
+    return " > ".join(f"{path}:{line}" for path, line in frames
+                      if not path.startswith((".venv/", "tests/"))) or "outside Parley's code"
 
 
 @pytest.fixture(scope="module")
