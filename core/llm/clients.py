@@ -29,16 +29,20 @@ async def close_loop_clients() -> int:
     suffix = f"-{id(asyncio.get_running_loop())}"  # how LLMClientCache keys a loop's clients
     closed = 0
     for key in [key for key in list(cache.cache_dict) if str(key).endswith(suffix)]:
-        client = cache.cache_dict.pop(key, None)
-        cache.ttl_dict.pop(key, None)
+        client = cache.cache_dict.get(key)
         close = getattr(client, "aclose", None) or getattr(client, "close", None)
-        if close is None:
+        # A handler given someone else's client does not close it: it stays cached, for
+        # LiteLLM's own clean-up at exit, rather than be dropped open.
+        if close is None or getattr(client, "_owns_client", True) is False:
             continue
         try:
             done = close()
             if inspect.isawaitable(done):
                 await done
-            closed += 1
         except Exception as exc:  # one client failing to close must not keep the others open
             _LOG.warning("Could not close LiteLLM's client %s: %s", key, exc)
+            continue
+        cache.cache_dict.pop(key, None)
+        cache.ttl_dict.pop(key, None)
+        closed += 1
     return closed
