@@ -13,7 +13,8 @@ from tests.emulated import KEYS, make_service
 def open_clients() -> list[httpx.AsyncClient]:
     """The open httpx clients of LiteLLM's cached HTTP handlers (a handler makes a new client
     when asked for a closed one: keep the clients themselves)."""
-    cache = sys.modules["litellm"].in_memory_llm_clients_cache.cache_dict
+    litellm = sys.modules.get("litellm")  # loaded by the first call
+    cache = litellm.in_memory_llm_clients_cache.cache_dict if litellm else {}
     clients = [getattr(handler, "client", None) for handler in cache.values()]
     return [c for c in clients if isinstance(c, httpx.AsyncClient) and not c.is_closed]
 
