@@ -27,6 +27,7 @@ from core.config import Settings, load_settings
 from core.errors import AuthError, BadRequestError, ParleyError, StreamAbandonedError
 from core.key_budgets import KeyBudgetGuard
 from core.guards import CallLimiter, LocalLimiter, guard_for, limiter_for, user_limiter
+from core.llm.clients import close_loop_clients
 from core.llm.gateway import Gateway, count_tokens, warm_up
 from core.loop_thread import LoopThread
 from core.preparation import Call, Plan, check_names, prepare, settle, takes_a_call
@@ -310,7 +311,8 @@ class AIService:
 
     def close(self, ship_seconds: float = 5.0) -> None:
         """Ship what is recorded (for at most ``ship_seconds``: what is left stays in the
-        local spool for the next start), stop the background loop, then close the store."""
+        local spool for the next start), close the HTTP clients LiteLLM made on the background
+        loop and stop it, then close the store."""
         if self.recorder is not None:
             self.recorder.close(timeout=ship_seconds)
         if isinstance(self.preferences, PreferenceBook):
@@ -320,6 +322,7 @@ class AIService:
         if self._gateway is not None:
             self._gateway.close()  # its connections on the service's loop, while that runs
         if self._loop is not None:
+            self._loop.run(close_loop_clients())
             self._loop.stop()
         if self.shared_store is not None:
             self.shared_store.close()

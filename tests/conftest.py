@@ -2,6 +2,7 @@
 no network (providers are the local emulator in tests/fakes)."""
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 
@@ -64,3 +65,20 @@ def no_router_callbacks_left_behind():
         hooks = getattr(litellm, name, None)
         if isinstance(hooks, list):
             hooks[:] = [h for h in hooks if not isinstance(getattr(h, "__self__", None), litellm.Router)]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if inspect.iscoroutinefunction(getattr(item, "function", None)):
+            item.fixturenames.append("litellm_clients_closed")
+
+
+@pytest.fixture
+async def litellm_clients_closed():
+    """Each async test runs on its own event loop: the HTTP clients LiteLLM made on it are
+    closed before it ends (``AIService.close`` does the same for the service's own loop), or
+    their aiohttp sessions would be collected open later, each saying "Unclosed client session"."""
+    yield
+    from core.llm.clients import close_loop_clients
+
+    await close_loop_clients()

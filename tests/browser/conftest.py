@@ -5,10 +5,16 @@ models live on the provider emulator, with its own data directory and SQLite fil
 ``AppHandle``; ``page`` is a fresh Playwright page. scripts/test installs Chromium; a machine
 without it fails these tests rather than skipping them.
 Waiting helpers (``open_app``, ``settle``) are in tests/browser/streamlit_page.py.
+
+The server's terminal (stdout and stderr, in ``AppHandle.log_path``) must stay free of stack
+traces: a test whose app printed a traceback, or a warning with its stack, fails at teardown
+with that trace, whatever the browser showed. ``identity_provider`` is a local OpenID Connect
+provider for team mode's real login (tests/fakes/oidc.py; tests/browser/team.py signs in).
 """
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -27,6 +33,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-dev-shm-usage"]
 STARTUP_SECONDS = 90
+STACK_MARKERS = re.compile(r"^(Traceback|Stack) \(most recent call last\):")
 
 
 @dataclass
@@ -44,6 +51,22 @@ class AppHandle:
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stack_traces(self) -> list[str]:
+        """Every traceback (``Traceback (most recent call last)``) and every logged stack
+        (``Stack (most recent call last)``, e.g. Streamlit's widget warnings) the server
+        printed, each with the log line before it and the lines of the trace."""
+        lines = self.log().splitlines()
+        traces = []
+        for at, line in enumerate(lines):
+            if STACK_MARKERS.search(line):
+                end = at + 1
+                while end < len(lines) and (lines[end].startswith((" ", "\t")) or end == at + 1):
+                    end += 1
+                if end < len(lines):
+                    end += 1  # the exception's own line ends a traceback
+                traces.append("\n".join(lines[max(at - 1, 0):end]))
+        return traces
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +153,26 @@ def parley_app(emulator, tmp_path):
             handle.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             handle.process.kill()
+    traces = [trace for handle in started for trace in handle.stack_traces()]
+    if traces:
+        where = "; ".join(dict.fromkeys(_parley_frames(trace) for trace in traces))
+        pytest.fail(f"the Streamlit server printed {len(traces)} stack trace(s) on its terminal, "
+                    f"from {where} (log: {started[0].log_path}):\n\n"
+                    + "\n\n".join(traces)[:6000], pytrace=False)
+
+
+def _parley_frames(trace: str) -> str:
+    """The frames of ``trace`` in Parley's own code, innermost last (``app_pages/evals.py:42 >
+    ui/components/eval_setup.py:23``): the code that has to change."""
+    frames = re.findall(r'File "' + re.escape(str(REPO)) + r'/([^"]+)", line (\d+)', trace)
+    return " > ".join(f"{path}:{line}" for path, line in frames
+                      if not path.startswith((".venv/", "tests/"))) or "outside Parley's code"
+
+
+@pytest.fixture(scope="module")
+def identity_provider():
+    """A local OpenID Connect provider (tests/fakes/oidc.py) for team mode's real login."""
+    from tests.fakes.oidc import IdentityProvider
+
+    with IdentityProvider() as idp:
+        yield idp

@@ -1,6 +1,8 @@
 """Every page at 1400x900, as a new user first sees it (only the bundled model, nothing
 recorded) and after `python -m core demo`: screenshots into .parley/screenshots/ (not
-committed) for a person to look at, and what a browser console would show on load.
+committed) for a person to look at, and what a browser console would show on load. The same
+again in team mode as a plain user, signed in through the local OpenID Connect provider
+(``team-user-empty-*`` and ``team-user-demo-*``: their own demo calls among everyone's).
 
 Each page gets two files: ``<state>-<page>.png`` (the first screen) and
 ``<state>-<page>-full.png`` (the whole page, the window stretched to its height).
@@ -15,6 +17,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import REPO
 from tests.browser.streamlit_page import open_app, settle
+from tests.browser.team import log_in, start_team_app
 
 SHOTS = REPO / ".parley" / "screenshots"
 PAGES = ("compare", "chat", "images", "preferences", "usage", "evals", "calls", "providers",
@@ -60,3 +63,18 @@ def test_every_page_empty_and_after_demo(page, parley_app):
                for state in ("empty", "demo") for name in PAGES)
     assert {name: logged for name, logged in {**empty, **filled}.items() if logged} == {}
     assert os.path.getsize(SHOTS / "demo-costs-full.png") > os.path.getsize(SHOTS / "empty-costs-full.png")
+
+
+def test_every_page_as_a_plain_user_in_team_mode(page, parley_app, identity_provider, tmp_path):
+    app = start_team_app(parley_app, identity_provider, tmp_path, script="server.py")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    log_in(page, app.url, "bob@example.com")
+    empty = shoot(page, app.url, "team-user-empty")
+    demo = subprocess.run([sys.executable, "-m", "core", "demo", "--calls", "3000"], cwd=REPO,
+                          env={**app.env, "PARLEY_USER": "bob@example.com"},
+                          capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    filled = shoot(page, app.url, "team-user-demo")
+    assert {name: logged for name, logged in {**empty, **filled}.items() if logged} == {}
+    assert os.path.getsize(SHOTS / "team-user-demo-usage-full.png") > \
+        os.path.getsize(SHOTS / "team-user-empty-usage-full.png")

@@ -1,0 +1,46 @@
+"""LiteLLM keeps an HTTP client per provider and event loop; whoever owns the loop closes them
+before it ends, so no aiohttp session is left open ("Unclosed client session")."""
+from __future__ import annotations
+
+import sys
+
+import httpx
+
+from core.llm.clients import close_loop_clients
+from tests.emulated import KEYS, make_service
+
+
+def open_clients() -> list[httpx.AsyncClient]:
+    """The open httpx clients of LiteLLM's cached HTTP handlers (a handler makes a new client
+    when asked for a closed one: keep the clients themselves)."""
+    litellm = sys.modules.get("litellm")  # loaded by the first call
+    cache = litellm.in_memory_llm_clients_cache.cache_dict if litellm else {}
+    clients = [getattr(handler, "client", None) for handler in cache.values()]
+    return [c for c in clients if isinstance(c, httpx.AsyncClient) and not c.is_closed]
+
+
+def test_a_closed_service_leaves_no_client_of_its_loop_open(emulator, monkeypatch):
+    for name, key in (("ANTHROPIC_API_KEY", "claude"), ("GEMINI_API_KEY", "gemini"),
+                      ("OPENAI_API_KEY", "gpt")):
+        monkeypatch.setenv(name, KEYS[key])
+    service = make_service(emulator)
+    before = open_clients()
+    for model in ("claude", "gemini", "gpt"):
+        assert service.generate_sync("hi", model=model, user_id="u1").error is None
+    made = [client for client in open_clients() if client not in before]
+    assert made, "the calls went through LiteLLM's cached clients"
+    service.close()
+    assert [client for client in made if not client.is_closed] == []
+
+
+async def test_an_async_callers_loop_closes_what_it_made(emulator, monkeypatch):
+    for name, key in (("ANTHROPIC_API_KEY", "claude"), ("GEMINI_API_KEY", "gemini")):
+        monkeypatch.setenv(name, KEYS[key])
+    service = make_service(emulator)
+    before = open_clients()
+    for model in ("claude", "gemini"):
+        assert (await service.generate("hi", model=model, user_id="u1")).error is None
+    made = [client for client in open_clients() if client not in before]
+    assert await close_loop_clients() >= 2
+    assert [client for client in made if not client.is_closed] == []
+    service.close()
