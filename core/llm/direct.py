@@ -37,7 +37,7 @@ from core.errors import ProviderDownError, ProviderTimeoutError
 from core.llm import runtime
 from core.llm.runtime import Attempt, ms_since
 
-__all__ = ["DirectPath", "Unsuitable", "eligible"]
+__all__ = ["DirectPath", "Unsuitable", "Refused", "eligible"]
 
 log = logging.getLogger("parley")
 
@@ -247,8 +247,8 @@ class DirectPath:
                                  timeout=self._timeout(deployment, stream=False)) as response:
                 raw = await response.read()
                 if response.status != 200:
-                    raise _refused(request.model, response.status, raw)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ProviderDownError) as exc:
+                    raise Refused(request.model, response.status, raw)
+        except (aiohttp.ClientError, asyncio.TimeoutError, Refused) as exc:
             raise Unsuitable(str(exc), Attempt(request.model, ms_since(started), _as_error(exc, request.model)))
         try:
             answer = orjson.loads(raw)
@@ -273,7 +273,7 @@ class DirectPath:
                 raise Unsuitable(str(exc), self._failed(request, reading, exc)) from None
             try:
                 if response.status != 200:
-                    error = _refused(request.model, response.status, await response.read())
+                    error = Refused(request.model, response.status, await response.read())
                     raise Unsuitable(str(error), self._failed(request, reading, error))
                 async with contextlib.aclosing(self._texts(response, deployment, request, reading)) as texts:
                     async for text in texts:
@@ -350,12 +350,19 @@ def _error_text(error: Any) -> str:
     return str(error)
 
 
-def _refused(model: str, status: int, raw: bytes) -> ProviderDownError:
-    try:
-        detail = _error_text(orjson.loads(raw).get("error"))
-    except Exception:  # noqa: BLE001 - any body: only the status is certain
-        detail = f"HTTP {status}"
-    return ProviderDownError(f"{model} answered {status}: {detail}"[:300], model=model)
+class Refused(Exception):
+    """The provider answered ``status_code`` before any text; ``message`` is its body (read
+    by ``core.llm.errors.to_parley_error``, which words and redacts it like LiteLLM's)."""
+
+    def __init__(self, model: str, status: int, raw: bytes):
+        self.status_code, self.model = status, model
+        self.message = raw[:2000].decode("utf-8", "replace") or f"HTTP {status}"
+        super().__init__(self.message)
+
+    @property
+    def retried(self) -> bool:
+        """Would the Router's retry policy send it again (a server error, a rate limit)?"""
+        return self.status_code in (408, 409, 429) or self.status_code >= 500
 
 
 def _as_error(exc: BaseException, model: str) -> BaseException:

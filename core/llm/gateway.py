@@ -30,7 +30,7 @@ from core.config import LOCAL_PROVIDER, Settings
 from core.errors import (AllModelsFailedError, AuthError, ConfigError, ParleyError,
                          ProviderBadResponse, ProviderDownError, ProviderTimeoutError)
 from core.llm import runtime
-from core.llm.direct import DirectPath, Reading, Unsuitable, eligible
+from core.llm.direct import DirectPath, Reading, Refused, Unsuitable, eligible
 from core.llm.errors import to_parley_error
 from core.llm.local.engine import LocalModel, find_bundled_model
 from core.llm.usage import (priced_usage, reported_cost, saved_by_cache, token_classes,
@@ -264,12 +264,17 @@ class Gateway:
 
     def _after_direct(self, request: CallRequest, failed: Unsuitable,
                       attempts: list[Attempt]) -> CallRequest:
-        """The request the Router gets after the fast path failed before its first text: the
-        same one (the Router's retries, cooldowns and fallbacks apply), or after a timeout the
-        next fallback's, as the retry policy never retries a timeout (a hung provider would
-        multiply the wait). Raises the failure when there is no fallback."""
+        """The request the Router gets after the fast path failed before its first text.
+        What the retry policy would send again (a server error, a rate limit, a dropped
+        connection) and a 400 (the Router tells a context-window or content-policy refusal,
+        each with its own fallbacks) go to the Router as they were. What it never retries (a
+        timeout: a hung provider would multiply the wait; a refused key; a missing model) is
+        not sent again: the next fallback answers, or the failure is raised."""
+        error = failed.attempt.error
+        failed.attempt.error = to_parley_error(error, request.model, self._secrets)
         attempts.append(failed.attempt)
-        if not isinstance(failed.attempt.error, ProviderTimeoutError):
+        final = isinstance(error, Refused) and not error.retried and error.status_code != 400
+        if not (final or isinstance(failed.attempt.error, ProviderTimeoutError)):
             return request
         try:
             return self._fall_over(request, request, attempts, failed.attempt.error)
