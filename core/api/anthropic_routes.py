@@ -40,6 +40,7 @@ from core.api.schemas import ChatCompletionRequest, _Body, messages_to_call
 from core.api.sse import SSEResponse, prepend, primed, served_by
 from core.errors import NotAllowedError, ParleyError
 from core.keys import ApiKey
+from core.prompt_cache import cache_marks
 from core.llm.protocols import anthropic_to_chat, chat_to_anthropic, reasoning_effort_of
 from core.results import GenerationResult
 
@@ -135,7 +136,7 @@ def _call_fields(caller: Caller, key: ApiKey, chat: dict, raw: dict,
                 stop=chat.get("stop") or None, reasoning_effort=reasoning_effort_of(raw.get("thinking")),
                 metadata={"protocol": "anthropic", **({"end_user": str(end_user)[:256]}
                                                       if end_user else {})},
-                **request.structured())
+                cache_marks=cache_marks(chat["messages"]) or None, **request.structured())
 
 
 def _first_line(exc: BaseException) -> str:

@@ -192,3 +192,48 @@ def test_prompt_cache_breakpoints_and_usage_reach_claude_code_on_claude(api_env,
     assert (usage.cache_read_input_tokens, usage.cache_creation_input_tokens) == (600, 300)
     assert usage.input_tokens + 600 + 300 == row["input_tokens"]
     assert (row["cache_read_tokens"], row["cache_write_tokens"]) == (600, 300)
+
+
+def test_the_clients_own_cache_marks_reach_claude_and_its_cache_usage_is_priced(in_process, emulator):
+    """An SDK client's ``cache_control`` on its system prompt, a turn and a tool reaches
+    Anthropic (with its ttl); the cache's usage comes back in Anthropic's fields and is priced
+    (a cached read costs less than the same tokens uncached)."""
+    from tests.emulated import PROVIDER_MODELS
+    from tests.fakes import Reply
+
+    emulator.enqueue(PROVIDER_MODELS["claude"], Reply(input_tokens=1000, output_tokens=10,
+                                                      cached_tokens=800))
+    emulator.enqueue(PROVIDER_MODELS["claude"], Reply(input_tokens=1000, output_tokens=10))
+    api = client(in_process, in_process.make_key("alice"))
+    mark = {"type": "ephemeral", "ttl": "1h"}
+    marked_tool = {**TOOL, "cache_control": {"type": "ephemeral"}}
+    cached = api.messages.create(
+        model="claude", max_tokens=50, tools=[marked_tool],
+        system=[{"type": "text", "text": "You are a careful coding agent.", "cache_control": mark}],
+        messages=[{"role": "user", "content": [{"type": "text", "text": "Here is the repo.",
+                                                "cache_control": {"type": "ephemeral"}}]},
+                  {"role": "assistant", "content": "Read it."},
+                  {"role": "user", "content": "What does it do?"}])
+    sent = emulator.requests[-1].body
+    assert sent["system"][-1]["cache_control"] == mark
+    assert sent["messages"][0]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert "cache_control" not in json.dumps(sent["messages"][1:])
+    assert sent["tools"][0]["cache_control"] == {"type": "ephemeral"}
+    assert (cached.usage.cache_read_input_tokens, cached.usage.input_tokens) == (800, 200)
+    api.messages.create(model="claude", max_tokens=50,
+                        messages=[{"role": "user", "content": "What does it do?"}])
+    assert "cache_control" not in json.dumps(emulator.requests[-1].body)
+    first, second = in_process.records(2)
+    assert (first["cache_read_tokens"], first["input_tokens"]) == (800, 1000)
+    assert first["output_tokens"] == second["output_tokens"]
+    assert 0 < first["total_cost"] < second["total_cost"]
+
+
+def test_cache_marks_are_not_sent_to_a_model_of_another_provider(in_process, emulator):
+    """Gemini would read a mark as a request to create a context cache: it is left out."""
+    api = client(in_process, in_process.make_key("alice"))
+    api.messages.create(model="gemini", max_tokens=50, system=[
+        {"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+        messages=[{"role": "user", "content": "hi"}])
+    assert "cache_control" not in json.dumps(emulator.requests[-1].body)
+    assert "cachedContent" not in json.dumps(emulator.requests[-1].body)
