@@ -5,8 +5,8 @@ A messages body (system blocks, images, documents, tools and ``tool_result``, th
 ``stop_sequences``, ``metadata.user_id``) is read by LiteLLM's own Anthropic adapter
 (core/llm/protocols.py) into a chat request, and stated as a ``Call``: the key's models,
 service type, budget and rate limit, the fallbacks and the recording apply as on every route.
-A Claude model is then called through LiteLLM's native Anthropic provider; any other model
-through its own. The answer comes back as an Anthropic message (text, ``tool_use`` and
+A Claude model is then called through LiteLLM's native Anthropic provider, with the client's
+own ``cache_control`` marks (core/prompt_cache.py); any other model through its own. The answer comes back as an Anthropic message (text, ``tool_use`` and
 ``thinking`` blocks; ``usage`` with ``cache_read_input_tokens`` and
 ``cache_creation_input_tokens``, ``input_tokens`` being the rest, as Anthropic counts), with a
 ``parley`` object (cost, the model that answered) and the ``x-parley-*`` headers.

@@ -237,3 +237,24 @@ def test_cache_marks_are_not_sent_to_a_model_of_another_provider(in_process, emu
         messages=[{"role": "user", "content": "hi"}])
     assert "cache_control" not in json.dumps(emulator.requests[-1].body)
     assert "cachedContent" not in json.dumps(emulator.requests[-1].body)
+
+
+def test_a_fallback_from_claude_answers_a_marked_request(in_process, emulator):
+    """Claude overloaded: Gemini (the fallback) answers the same marked messages, and is asked
+    for no context cache."""
+    from tests.emulated import PROVIDER_MODELS
+    from tests.fakes import Fault
+
+    for _ in range(5):
+        emulator.enqueue(PROVIDER_MODELS["claude"], Fault("529"))
+    mark = {"type": "ephemeral"}
+    message = client(in_process, in_process.make_key("alice")).messages.create(
+        model="claude", max_tokens=50,
+        system=[{"type": "text", "text": "Be brief.", "cache_control": mark}],
+        messages=[{"role": "user", "content": [{"type": "text", "text": "Here is the repo.",
+                                                "cache_control": mark}]},
+                  {"role": "assistant", "content": "Read it."},
+                  {"role": "user", "content": [{"type": "text", "text": "hi", "cache_control": mark}]}])
+    assert message.model_extra["parley"]["served_by"] == "gemini" and message.content[0].text
+    assert [r.path for r in emulator.requests if "gemini" in r.path or "cached" in r.path] == [
+        "/v1beta/models/gemini-2.5-flash:generateContent"]
