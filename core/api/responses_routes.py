@@ -237,6 +237,11 @@ def _conversation(caller: Caller, key: ApiKey, response_id: str) -> list[dict[st
                             "Parley does not keep; send the conversation's items (the calls and "
                             "their outputs) in input.", code="previous_response_not_stored")
     turns = [m for m in messages if isinstance(m, dict) and m.get("role") not in ("system", "developer")]
+    if any(isinstance(m.get("content"), list) and any(
+            isinstance(p, dict) and p.get("type") != "text" for p in m["content"]) for m in turns):
+        raise ApiError(400, f"Previous response {response_id} had images or files, of which Parley "
+                            "keeps only the type and size; send the conversation's items in "
+                            "input.", code="previous_response_not_stored")
     return [*turns, {"role": "assistant", "content": row.get("response") or ""}]
 
 

@@ -177,3 +177,20 @@ def test_previous_response_id_after_function_calls_is_a_400_saying_why(in_proces
     assert any(item.type == "function_call" for item in first.output)
     with pytest.raises(openai.BadRequestError, match="function calls"):
         api.responses.create(model="gpt", input="Go on.", previous_response_id=first.id)
+
+
+def test_previous_response_id_after_an_image_is_a_400_saying_why(in_process):
+    import base64
+
+    import openai
+
+    from tests.fakes.parts import png
+
+    api = in_process.openai(in_process.make_key("alice"))
+    image = "data:image/png;base64," + base64.b64encode(png("red")).decode()
+    first = api.responses.create(model="gpt", input=[{"role": "user", "content": [
+        {"type": "input_text", "text": "What colour is this?"},
+        {"type": "input_image", "image_url": image}]}])
+    assert first.output_text
+    with pytest.raises(openai.BadRequestError, match="images or files"):
+        api.responses.create(model="gpt", input="Go on.", previous_response_id=first.id)
