@@ -258,3 +258,26 @@ def test_a_fallback_from_claude_answers_a_marked_request(in_process, emulator):
     assert message.model_extra["parley"]["served_by"] == "gemini" and message.content[0].text
     assert [r.path for r in emulator.requests if "gemini" in r.path or "cached" in r.path] == [
         "/v1beta/models/gemini-2.5-flash:generateContent"]
+
+
+def test_a_streamed_message_forwards_the_marks_and_prices_a_cache_write(in_process, emulator):
+    """Streamed: the marks reach Claude, ``message_delta`` carries the cache write, and writing
+    the cache costs more than the same tokens uncached (Anthropic's 1.25x)."""
+    from tests.emulated import PROVIDER_MODELS
+    from tests.fakes import Reply
+
+    emulator.enqueue(PROVIDER_MODELS["claude"], Reply(input_tokens=1000, output_tokens=10,
+                                                      cache_creation_tokens=900))
+    emulator.enqueue(PROVIDER_MODELS["claude"], Reply(input_tokens=1000, output_tokens=10))
+    api = client(in_process, in_process.make_key("alice"))
+    with api.messages.stream(model="claude", max_tokens=50, system=[
+            {"type": "text", "text": "You are a careful coding agent.",
+             "cache_control": {"type": "ephemeral"}}],
+            messages=[{"role": "user", "content": "hi"}]) as stream:
+        final = stream.get_final_message()
+    assert emulator.requests[-1].body["system"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert (final.usage.cache_creation_input_tokens, final.usage.input_tokens) == (900, 100)
+    api.messages.create(model="claude", max_tokens=50, messages=[{"role": "user", "content": "hi"}])
+    written, plain = in_process.records(2)
+    assert (written["cache_write_tokens"], written["input_tokens"]) == (900, 1000)
+    assert written["total_cost"] > plain["total_cost"] > 0
