@@ -212,7 +212,7 @@ def _recorded(caller: Caller, key: ApiKey, response_id: str) -> dict[str, Any] |
         row = store.call(call_id, as_user=key.user_id)
         if row is not None or attempt == 2 or caller.service.recorder is None:
             break
-        caller.service.recorder.flush()
+        caller.service.recorder.flush(timeout=2.0)
     if row is None or row.get("status") != "success" or row.get("user_id") != key.user_id:
         return None
     return row

@@ -281,3 +281,19 @@ def test_a_streamed_message_forwards_the_marks_and_prices_a_cache_write(in_proce
     written, plain = in_process.records(2)
     assert (written["cache_write_tokens"], written["input_tokens"]) == (900, 1000)
     assert written["total_cost"] > plain["total_cost"] > 0
+
+
+def test_a_mark_on_a_tool_result_reaches_claude(in_process, emulator):
+    """Claude Code marks the conversation's last block, often a ``tool_result``."""
+    api = client(in_process, in_process.make_key("alice"))
+    api.messages.create(model="claude", max_tokens=50, tools=[TOOL], messages=[
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": [
+            {"type": "text", "text": "Let me look."},
+            {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+                                      "content": "Sunny", "cache_control": {"type": "ephemeral"}}]}])
+    sent = emulator.requests[-1].body["messages"]
+    assert sent[-1]["content"][-1]["type"] == "tool_result"
+    assert sent[-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert "cache_control" not in json.dumps(sent[:-1])
