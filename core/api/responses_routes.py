@@ -19,8 +19,10 @@ output, model and usage. It follows ``parley.privacy``: when the answer's text w
 ``previous_response_id`` continues a response Parley recorded for the same user: its input
 (without its instructions, which do not carry over, as on OpenAI) and its answer come before
 the new ``input``. It is a 400 that says why when that response is not there, is another
-user's, or was kept without its text (``parley.privacy``) or its function calls (which Parley
-does not keep: send the conversation's items in ``input`` instead).
+user's, or was kept without its text (``parley.privacy``), its function calls or its images
+and files (which Parley does not keep: send the conversation's items in ``input`` instead).
+With several workers, a response another worker answered is found once that worker shipped
+its record (the recorder ships every fraction of a second); this worker ships its own first.
 """
 from __future__ import annotations
 
