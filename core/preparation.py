@@ -194,6 +194,8 @@ def _checked(call: Call) -> list:
                     fallbacks=call.fallbacks, complexity=call.complexity)
     if attachments and call.prompt is None:
         raise BadRequestError("Attach files to a prompt, not to tool results.")
+    if call.cache_marks is not None and not isinstance(call.cache_marks, CacheMarks):
+        raise BadRequestError("cache_marks must be a CacheMarks (core/prompt_cache.py).")
     return attachments
 
 

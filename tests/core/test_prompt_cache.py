@@ -1,7 +1,11 @@
 """A client's cache marks, read from chat messages and set again on the messages a call sends."""
 from __future__ import annotations
 
+import pytest
+
+from core.errors import BadRequestError
 from core.prompt_cache import CacheMarks, cache_marks, with_cache_marks
+from tests.emulated import make_service
 
 HOUR = {"type": "ephemeral", "ttl": "1h"}
 MARK = {"type": "ephemeral"}
@@ -31,3 +35,12 @@ def test_no_marks_leave_the_messages_as_they_are():
     messages = [{"role": "user", "content": "hi"}]
     assert with_cache_marks(messages, CacheMarks()) is messages
     assert with_cache_marks(messages, None) is messages
+
+
+def test_a_call_with_marks_that_are_not_cache_marks_is_refused(emulator):
+    service = make_service(emulator)
+    try:
+        with pytest.raises(BadRequestError, match="CacheMarks"):
+            service.generate_sync("hi", model="claude", cache_marks={"system": True})
+    finally:
+        service.close()
