@@ -107,11 +107,11 @@ def show_spend(filters: analytics.Filters) -> None:
 
 
 def show_clients(filters: analytics.Filters) -> None:
-    """Spend per client (Claude Code, the SDKs, apps) and per user of each."""
+    """Spend per client (Claude Code, the SDKs, Parley's own app and CLI) and per user of each."""
     st.subheader("Clients")
     clients = analytics.spend_by_client(store, filters)
     if clients.empty:
-        st.caption("No API calls in this range name their client.")
+        st.caption("No calls in this range.")
         return
     per_client = clients.groupby("client", as_index=False)[["cost", "calls"]].sum()
     st.plotly_chart(charts.spend_by(per_client, "client", "Spend per client"))

@@ -66,12 +66,16 @@ class Parley:
 
 
 def assemble(env: Mapping[str, str] | None = None, *, config: str | None = None,
-             team: bool = False, store: SharedStore | None = None) -> Parley:
+             team: bool = False, store: SharedStore | None = None,
+             client: str = "parley-python") -> Parley:
     """Every part for ``env`` (default ``os.environ``) and ``config`` (default
     ``PARLEY_CONFIG`` or ./parley.yaml), on ``store`` (default: the configured store, opened on
-    first use). ``team``: several users sign in, so each is held to the team rate limit."""
+    first use). ``team``: several users sign in, so each is held to the team rate limit.
+    ``client``: what the calls made here (not through an API route, which names the caller's
+    client) are recorded as coming from: ``parley-app``, ``parley-cli`` or ``parley-python``."""
     env = os.environ if env is None else env
     service = AIService.from_env(env, config=config, team=team, store=store)
+    service.client = client
     return Parley(service, keyring_for(service), env)
 
 

@@ -36,6 +36,7 @@ from core.keys import ApiKey
 from core.llm.gateway import CallRequest, Chains
 from core.llm.runtime import cache_partition
 from core.pricing import estimate_call
+from core.prompt_cache import CacheMarks, with_cache_marks
 from core.prompts import PromptTemplate, parse_ref, render_bounded
 from core.routing import Choice, fit_context
 from core.routing.chains import chains_for
@@ -63,7 +64,9 @@ class Call:
     ``"name@3"``) renders a stored prompt template with ``variables`` instead of ``prompt``.
     ``key``: the API key the call came through; its models, service type, budget and rate limit
     bind the whole plan. ``call_id``: the id to record the call under (default: a new UUID).
-    ``stop``: up to four stop sequences (the answer ends before any of them)."""
+    ``stop``: up to four stop sequences (the answer ends before any of them).
+    ``cache_marks``: the client's prompt-cache breakpoints (core/prompt_cache.py), sent on when
+    an Anthropic model answers (another provider would read them as its own caching request)."""
 
     prompt: str | None = None
     user_id: str = "anonymous"
@@ -89,6 +92,7 @@ class Call:
     key: ApiKey | None = None
     call_id: str | None = None
     stop: list | None = None
+    cache_marks: CacheMarks | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,9 @@ async def prepare(service, call: Call) -> Plan:
             _decide, service, call, messages, attachments)
     else:
         choice, chains, messages, estimate = _decide(service, call, messages, attachments)
+    if (call.cache_marks and not call.trim_history  # trimming would move the marked turns
+            and service.catalog.get(choice.model).provider == "anthropic"):
+        messages = with_cache_marks(messages, call.cache_marks)
     holds = _reserve(service, call, estimate)
     request = CallRequest(model=choice.model, call_id=call.call_id or str(uuid.uuid4()),
                           key_id=call.key.id if call.key else None, messages=messages,
@@ -187,6 +194,8 @@ def _checked(call: Call) -> list:
                     fallbacks=call.fallbacks, complexity=call.complexity)
     if attachments and call.prompt is None:
         raise BadRequestError("Attach files to a prompt, not to tool results.")
+    if call.cache_marks is not None and not isinstance(call.cache_marks, CacheMarks):
+        raise BadRequestError("cache_marks must be a CacheMarks (core/prompt_cache.py).")
     return attachments
 
 

@@ -69,6 +69,9 @@ class AIService:
         self._loop: LoopThread | None = None
         self.limiter = CallLimiter(settings.rate_limit_per_minute)  # per user
         self.key_limiter = LocalLimiter()  # per API key (its own rate limit)
+        # Who the calls are recorded as coming from when their metadata names no client (an
+        # API route always names one): the app and the CLI set their own (core.assembly).
+        self.client = "parley-python"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, config: str | None = None,
@@ -350,8 +353,14 @@ class AIService:
     def _record_outcome(self, request, outcome, user_id, service_type, metadata) -> None:
         if self.recorder is not None:
             for record in build_records(redacted(request), outcome.result, outcome.attempts,
-                                        self.catalog, user_id, service_type, metadata):
+                                        self.catalog, user_id, service_type,
+                                        self._attributed(metadata)):
                 self.recorder.record(record)
+
+    def _attributed(self, metadata: dict | None) -> dict:
+        """``metadata`` with the calling client (``request_logs.client``): its own, else this
+        service's (``parley-app``, ``parley-cli``, ``parley-python``)."""
+        return {"client": self.client, **(metadata or {})}
 
     def _record_failure(self, plan: Plan, error: ParleyError, partial: str = "",
                         priced=None) -> None:
@@ -367,7 +376,7 @@ class AIService:
                                   kind=getattr(request, "kind", "chat"))
         attempts = getattr(error, "attempts", None) or []
         for record in build_records(redacted(request), failed, attempts, self.catalog, user_id,
-                                    service_type, metadata, priced):
+                                    service_type, self._attributed(metadata), priced):
             self.recorder.record(record)
 
     def _record_abandoned(self, plan: Plan, partial: str) -> None:

@@ -47,7 +47,7 @@ def parts():
     ``parley.admins`` and ``parley.key_policy`` are copied to the database; in team mode every
     user gets a rate limit (``parley.rate_limit_per_minute``, else
     ``TEAM_RATE_LIMIT_PER_MINUTE``)."""
-    parley = assemble(environment(), team=team_mode())
+    parley = assemble(environment(), team=team_mode(), client="parley-app")
     if parley.service.store is not None:
         try:
             sync_admins(parley.settings, parley.service.store)

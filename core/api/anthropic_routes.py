@@ -5,8 +5,8 @@ A messages body (system blocks, images, documents, tools and ``tool_result``, th
 ``stop_sequences``, ``metadata.user_id``) is read by LiteLLM's own Anthropic adapter
 (core/llm/protocols.py) into a chat request, and stated as a ``Call``: the key's models,
 service type, budget and rate limit, the fallbacks and the recording apply as on every route.
-A Claude model is then called through LiteLLM's native Anthropic provider; any other model
-through its own. The answer comes back as an Anthropic message (text, ``tool_use`` and
+A Claude model is then called through LiteLLM's native Anthropic provider, with the client's
+own ``cache_control`` marks (core/prompt_cache.py); any other model through its own. The answer comes back as an Anthropic message (text, ``tool_use`` and
 ``thinking`` blocks; ``usage`` with ``cache_read_input_tokens`` and
 ``cache_creation_input_tokens``, ``input_tokens`` being the rest, as Anthropic counts), with a
 ``parley`` object (cost, the model that answered) and the ``x-parley-*`` headers.
@@ -40,6 +40,7 @@ from core.api.schemas import ChatCompletionRequest, _Body, messages_to_call
 from core.api.sse import SSEResponse, prepend, primed, served_by
 from core.errors import NotAllowedError, ParleyError
 from core.keys import ApiKey
+from core.prompt_cache import cache_marks
 from core.llm.protocols import anthropic_to_chat, chat_to_anthropic, reasoning_effort_of
 from core.results import GenerationResult
 
@@ -135,7 +136,7 @@ def _call_fields(caller: Caller, key: ApiKey, chat: dict, raw: dict,
                 stop=chat.get("stop") or None, reasoning_effort=reasoning_effort_of(raw.get("thinking")),
                 metadata={"protocol": "anthropic", **({"end_user": str(end_user)[:256]}
                                                       if end_user else {})},
-                **request.structured())
+                cache_marks=cache_marks(chat["messages"]) or None, **request.structured())
 
 
 def _first_line(exc: BaseException) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterator
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
@@ -63,17 +63,19 @@ def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
                 "source": choice.source, "providers": list(providers.values())}
 
     @routes.post("/api/v1/ai/completions")
-    async def completions(body: CompletionsRequest, key: ApiKey = Depends(key_of),
+    async def completions(body: CompletionsRequest, request: Request,
+                          key: ApiKey = Depends(key_of),
                           x_parley_service: str | None = Header(default=None)):
         """A message history in, one completion with usage out."""
         try:
             call = messages_to_call(body.messages)
         except ValueError as exc:
             raise ApiError(400, f"messages: {exc}.", code="invalid_request") from None
-        return await _answer(caller, key, body, x_parley_service, **call)
+        return await _answer(caller, key, body, x_parley_service, request.headers, **call)
 
     @routes.post("/api/v1/ai/chat")
-    async def chat(body: ChatRequest, key: ApiKey = Depends(key_of),
+    async def chat(body: ChatRequest, request: Request,
+                   key: ApiKey = Depends(key_of),
                    x_parley_service: str | None = Header(default=None)):
         """A prompt (and optional system prompt) in, the answer with usage out; or a prompt
         template and its variables, recorded with the template's version."""
@@ -81,18 +83,19 @@ def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
             raise ApiError(400, "Give a prompt or a template (with its variables), not both "
                                 "and not neither.", code="invalid_request")
         if body.template is not None:
-            return await _answer(caller, key, body, x_parley_service, prompt=None,
+            return await _answer(caller, key, body, x_parley_service, request.headers, prompt=None,
                                  template=body.template, variables=body.variables or {},
                                  system_prompt=body.system_prompt)
-        return await _answer(caller, key, body, x_parley_service, prompt=body.prompt,
+        return await _answer(caller, key, body, x_parley_service, request.headers, prompt=body.prompt,
                              system_prompt=body.system_prompt)
 
     @routes.post("/api/v1/ai/chat/routed")
-    async def chat_routed(body: RoutedChatRequest, key: ApiKey = Depends(key_of),
+    async def chat_routed(body: RoutedChatRequest, request: Request,
+                          key: ApiKey = Depends(key_of),
                           x_parley_service: str | None = Header(default=None)):
         """A prompt routed by its complexity (given, or classified), with the route and why."""
         model = None if body.complexity else "auto"
-        return await _answer(caller, key, body, x_parley_service, prompt=body.prompt,
+        return await _answer(caller, key, body, x_parley_service, request.headers, prompt=body.prompt,
                              system_prompt=body.system_prompt, model=model,
                              complexity=body.complexity)
 
@@ -156,7 +159,8 @@ def _save(caller: Caller, key: ApiKey, model: str, service_type: str | None) -> 
     return _resolved(caller, key, service_type)
 
 
-async def _answer(caller: Caller, key: ApiKey, body, header: str | None, *, prompt: str | None,
+async def _answer(caller: Caller, key: ApiKey, body, header: str | None, headers, *,
+                  prompt: str | None,
                   model: str | None = None, **call: Any):
     named = model or body.model or body.provider
     if body.model and body.provider and body.model != body.provider:
@@ -164,7 +168,7 @@ async def _answer(caller: Caller, key: ApiKey, body, header: str | None, *, prom
     # A template brings its own service type unless the call names one ("default" lets it).
     fallback = "default" if call.get("template") else "api"
     service_type = caller.service_type(key, header, body.service_type, fallback)
-    plan = await caller.plan(key, prompt=prompt, service_type=service_type, model=named,
+    plan = await caller.plan(key, headers, prompt=prompt, service_type=service_type, model=named,
                              temperature=body.temperature, max_tokens=body.max_tokens, **call)
     if body.stream:
         stream, first = await primed(caller.stream(key, plan))

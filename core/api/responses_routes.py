@@ -14,8 +14,15 @@ carrying the whole response; a failure after the stream began is an ``error`` ev
 
 ``GET /v1/responses/{id}`` reads back a response Parley recorded for the same user: its text
 output, model and usage. It follows ``parley.privacy``: when the answer's text was not kept
-(``none`` or ``hash``) it is a 404 that says so. ``previous_response_id`` is not supported (a
-400): send the conversation's items in ``input``.
+(``none`` or ``hash``) it is a 404 that says so.
+
+``previous_response_id`` continues a response Parley recorded for the same user: its input
+(without its instructions, which do not carry over, as on OpenAI) and its answer come before
+the new ``input``. It is a 400 that says why when that response is not there, is another
+user's, or was kept without its text (``parley.privacy``), its function calls or its images
+and files (which Parley does not keep: send the conversation's items in ``input`` instead).
+With several workers, a response another worker answered is found once that worker shipped
+its record (the recorder ships every fraction of a second); this worker ships its own first.
 """
 from __future__ import annotations
 
@@ -62,14 +69,17 @@ def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
     async def create(body: ResponsesRequest, request: Request, key: ApiKey = Depends(key_of),
                      x_parley_service: str | None = Header(default=None)):
         """A response (or its stream of events) from a Parley model."""
-        if body.previous_response_id:
-            raise ApiError(400, "previous_response_id is not supported; send the conversation's "
-                                "items in input.", code="invalid_request")
         raw = body.model_dump(exclude_none=True)
         model = model_for(caller, body.model) if body.model else None
         chat = responses_to_chat({**raw, "model": model or ""})
-        plan = await caller.plan(key, request.headers, **_call_fields(
-            caller, key, chat, model, x_parley_service))
+        fields = {}
+        if body.previous_response_id:
+            earlier = await run_in_threadpool(_conversation, caller, key, body.previous_response_id)
+            chat["messages"] = _after(earlier, chat["messages"])
+            fields["metadata"] = {"protocol": "responses",
+                                  "previous_response_id": body.previous_response_id[:128]}
+        plan = await caller.plan(key, request.headers, **{**_call_fields(
+            caller, key, chat, model, x_parley_service), **fields})
         if body.stream:
             stream, first = await primed(caller.stream(key, plan))
             return SSEResponse(_events(caller, plan, raw, stream, first),
@@ -192,12 +202,62 @@ def _calls(emit: _Emitter, final: dict, start: int) -> list[bytes]:
     return events
 
 
+def _recorded(caller: Caller, key: ApiKey, response_id: str) -> dict[str, Any] | None:
+    """The answered call ``resp_<call id>`` of the key's user (not another's, even for an
+    admin's key), or None. A miss ships the recorder's backlog and looks again: a client may
+    ask for a response right after it was answered, before the record was shipped."""
+    store = caller.service.store
+    if store is None:
+        return None
+    call_id = response_id.removeprefix("resp_")
+    for attempt in (1, 2):
+        row = store.call(call_id, as_user=key.user_id)
+        if row is not None or attempt == 2 or caller.service.recorder is None:
+            break
+        caller.service.recorder.flush(timeout=2.0)
+    if row is None or row.get("status") != "success" or row.get("user_id") != key.user_id:
+        return None
+    return row
+
+
+def _conversation(caller: Caller, key: ApiKey, response_id: str) -> list[dict[str, Any]]:
+    """The chat messages of recorded response ``response_id``: its input's turns (not its
+    system prompt) and its answer; a 400 saying why when it cannot be continued."""
+    row = _recorded(caller, key, response_id)
+    if row is None:
+        raise ApiError(400, f"Previous response {response_id} was not found for this key's user.",
+                       code="previous_response_not_found")
+    privacy = caller.service.settings.privacy
+    messages = row.get("messages")
+    if privacy != "store" or not isinstance(messages, list):
+        raise ApiError(400, f"Previous response {response_id} cannot be continued: Parley does "
+                            f"not keep prompts' and answers' text (parley.privacy is "
+                            f"{privacy!r}); send the conversation's items in input.",
+                       code="previous_response_not_stored")
+    if row.get("tool_calls"):
+        raise ApiError(400, f"Previous response {response_id} ended in function calls, which "
+                            "Parley does not keep; send the conversation's items (the calls and "
+                            "their outputs) in input.", code="previous_response_not_stored")
+    turns = [m for m in messages if isinstance(m, dict) and m.get("role") not in ("system", "developer")]
+    if any(isinstance(m.get("content"), list) and any(
+            isinstance(p, dict) and p.get("type") != "text" for p in m["content"]) for m in turns):
+        raise ApiError(400, f"Previous response {response_id} had images or files, of which Parley "
+                            "keeps only the type and size; send the conversation's items in "
+                            "input.", code="previous_response_not_stored")
+    return [*turns, {"role": "assistant", "content": row.get("response") or ""}]
+
+
+def _after(earlier: list[dict[str, Any]], messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``messages`` (a new request's) with ``earlier`` turns after its system messages."""
+    system = [m for m in messages if m.get("role") in ("system", "developer")]
+    return [*system, *earlier, *(m for m in messages if m not in system)]
+
+
 def _stored(caller: Caller, key: ApiKey, response_id: str) -> dict[str, Any]:
     """The recorded response ``resp_<call id>`` of the key's user, or a 404 saying why."""
     call_id = response_id.removeprefix("resp_")
-    store = caller.service.store
-    row = store.call(call_id, as_user=key.user_id) if store is not None else None
-    if row is None or row.get("status") != "success":
+    row = _recorded(caller, key, response_id)
+    if row is None:
         raise ApiError(404, f"No response {response_id} was recorded for this key's user.",
                        code="response_not_found")
     privacy = caller.service.settings.privacy

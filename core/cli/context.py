@@ -36,7 +36,8 @@ class Context:
     @property
     def parts(self) -> Parley:
         if self._parts is None:
-            self._parts = assemble(config=self.args.config, store=self._store_handle())
+            self._parts = assemble(config=self.args.config, store=self._store_handle(),
+                                   client="parley-cli")
             self._settings = self._parts.settings
         return self._parts
 

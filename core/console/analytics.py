@@ -123,7 +123,8 @@ CLIENT_COLUMNS = ["client", "user", "calls", "failures", "input_tokens", "output
 
 
 def spend_by_client(store, filters: Filters, *, as_user: str | None = None) -> pd.DataFrame:
-    """One row per client (``claude-code``, ``openai-python``, ...; core/api/clients.py) and
+    """One row per client (``claude-code``, ``openai-python``, ...; core/api/clients.py;
+    ``parley-app``, ``parley-cli``, ``parley-python`` for Parley's own calls) and
     user over the filters' days (and users), most expensive first: what each client costs,
     per developer."""
     rows = store.spend_by_client(since=filters.since, until=filters.until, as_user=as_user)

@@ -1,6 +1,8 @@
 """Spend per client and user (``request_logs.client``, core/api/clients.py): what Claude Code,
 the SDKs and the apps each cost, per developer. Read from the call log (not a rollup), over
-whole days.
+whole days. A call whose metadata names no client is ``parley`` (made by the app, the CLI or
+the Python API before they named themselves) unless it came through the HTTP API: only such
+API calls are ``unknown``.
 
     rows = store.spend_by_client(since=date(2026, 12, 1))
     # [{"client": "claude-code", "user": "dev@example.com", "calls": 40, "failures": 1,
@@ -17,7 +19,8 @@ CLIENT_FIELDS = ("client", "user", "calls", "failures", "input_tokens", "output_
                  "unpriced_calls")
 
 SQLITE_SPEND_BY_CLIENT = """
-    SELECT coalesce(client, 'unknown'), user_id,
+    SELECT coalesce(client, CASE WHEN json_extract(metadata, '$.via') = 'api' THEN 'unknown'
+                                 ELSE 'parley' END), user_id,
            sum(status = 'success'), sum(status <> 'success'),
            coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
            coalesce(sum(total_cost), 0), sum(status = 'success' AND total_cost IS NULL)

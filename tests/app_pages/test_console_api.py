@@ -53,3 +53,19 @@ def test_the_console_shows_spend_per_client_and_user(app):  # noqa: F811
         {"Client": "claude-code", "User": "alice@example.com", "Spend": 0.5},
         {"Client": "claude-code", "User": "bob@example.com", "Spend": 0.25},
         {"Client": "openai-python", "User": "bob@example.com", "Spend": 0.125}]
+
+
+def test_a_call_made_on_a_page_reads_as_the_app_in_the_clients_section(app):  # noqa: F811
+    """The chat page's answer is recorded as ``parley-app`` (not unknown), and the console's
+    Clients section shows it so."""
+    from ui.deps import parts
+
+    chat = app("chat").run()
+    chat.chat_input[0].set_value("What is the capital of France?").run()
+    assert not chat.exception, chat.exception
+    parts().close()  # ships what it recorded
+    at = app("costs").run()
+    assert not at.exception
+    [clients] = [d.value for d in at.dataframe if "Client" in d.value.columns]
+    assert clients[["Client", "User"]].to_dict("records") == [
+        {"Client": "parley-app", "User": "alice@example.com"}]

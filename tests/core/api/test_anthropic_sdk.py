@@ -192,3 +192,108 @@ def test_prompt_cache_breakpoints_and_usage_reach_claude_code_on_claude(api_env,
     assert (usage.cache_read_input_tokens, usage.cache_creation_input_tokens) == (600, 300)
     assert usage.input_tokens + 600 + 300 == row["input_tokens"]
     assert (row["cache_read_tokens"], row["cache_write_tokens"]) == (600, 300)
+
+
+def test_the_clients_own_cache_marks_reach_claude_and_its_cache_usage_is_priced(in_process, emulator):
+    """An SDK client's ``cache_control`` on its system prompt, a turn and a tool reaches
+    Anthropic (with its ttl); the cache's usage comes back in Anthropic's fields and is priced
+    (a cached read costs less than the same tokens uncached)."""
+    from tests.emulated import PROVIDER_MODELS
+    from tests.fakes import Reply
+
+    emulator.enqueue(PROVIDER_MODELS["claude"], Reply(input_tokens=1000, output_tokens=10,
+                                                      cached_tokens=800))
+    emulator.enqueue(PROVIDER_MODELS["claude"], Reply(input_tokens=1000, output_tokens=10))
+    api = client(in_process, in_process.make_key("alice"))
+    mark = {"type": "ephemeral", "ttl": "1h"}
+    marked_tool = {**TOOL, "cache_control": {"type": "ephemeral"}}
+    cached = api.messages.create(
+        model="claude", max_tokens=50, tools=[marked_tool],
+        system=[{"type": "text", "text": "You are a careful coding agent.", "cache_control": mark}],
+        messages=[{"role": "user", "content": [{"type": "text", "text": "Here is the repo.",
+                                                "cache_control": {"type": "ephemeral"}}]},
+                  {"role": "assistant", "content": "Read it."},
+                  {"role": "user", "content": "What does it do?"}])
+    sent = emulator.requests[-1].body
+    assert sent["system"][-1]["cache_control"] == mark
+    assert sent["messages"][0]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert "cache_control" not in json.dumps(sent["messages"][1:])
+    assert sent["tools"][0]["cache_control"] == {"type": "ephemeral"}
+    assert (cached.usage.cache_read_input_tokens, cached.usage.input_tokens) == (800, 200)
+    api.messages.create(model="claude", max_tokens=50,
+                        messages=[{"role": "user", "content": "What does it do?"}])
+    assert "cache_control" not in json.dumps(emulator.requests[-1].body)
+    first, second = in_process.records(2)
+    assert (first["cache_read_tokens"], first["input_tokens"]) == (800, 1000)
+    assert first["output_tokens"] == second["output_tokens"]
+    assert 0 < first["total_cost"] < second["total_cost"]
+
+
+def test_cache_marks_are_not_sent_to_a_model_of_another_provider(in_process, emulator):
+    """Gemini would read a mark as a request to create a context cache: it is left out."""
+    api = client(in_process, in_process.make_key("alice"))
+    api.messages.create(model="gemini", max_tokens=50, system=[
+        {"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+        messages=[{"role": "user", "content": "hi"}])
+    assert "cache_control" not in json.dumps(emulator.requests[-1].body)
+    assert "cachedContent" not in json.dumps(emulator.requests[-1].body)
+
+
+def test_a_fallback_from_claude_answers_a_marked_request(in_process, emulator):
+    """Claude overloaded: Gemini (the fallback) answers the same marked messages, and is asked
+    for no context cache."""
+    from tests.emulated import PROVIDER_MODELS
+    from tests.fakes import Fault
+
+    for _ in range(5):
+        emulator.enqueue(PROVIDER_MODELS["claude"], Fault("529"))
+    mark = {"type": "ephemeral"}
+    message = client(in_process, in_process.make_key("alice")).messages.create(
+        model="claude", max_tokens=50,
+        system=[{"type": "text", "text": "Be brief.", "cache_control": mark}],
+        messages=[{"role": "user", "content": [{"type": "text", "text": "Here is the repo.",
+                                                "cache_control": mark}]},
+                  {"role": "assistant", "content": "Read it."},
+                  {"role": "user", "content": [{"type": "text", "text": "hi", "cache_control": mark}]}])
+    assert message.model_extra["parley"]["served_by"] == "gemini" and message.content[0].text
+    assert [r.path for r in emulator.requests if "gemini" in r.path or "cached" in r.path] == [
+        "/v1beta/models/gemini-2.5-flash:generateContent"]
+
+
+def test_a_streamed_message_forwards_the_marks_and_prices_a_cache_write(in_process, emulator):
+    """Streamed: the marks reach Claude, ``message_delta`` carries the cache write, and writing
+    the cache costs more than the same tokens uncached (Anthropic's 1.25x)."""
+    from tests.emulated import PROVIDER_MODELS
+    from tests.fakes import Reply
+
+    emulator.enqueue(PROVIDER_MODELS["claude"], Reply(input_tokens=1000, output_tokens=10,
+                                                      cache_creation_tokens=900))
+    emulator.enqueue(PROVIDER_MODELS["claude"], Reply(input_tokens=1000, output_tokens=10))
+    api = client(in_process, in_process.make_key("alice"))
+    with api.messages.stream(model="claude", max_tokens=50, system=[
+            {"type": "text", "text": "You are a careful coding agent.",
+             "cache_control": {"type": "ephemeral"}}],
+            messages=[{"role": "user", "content": "hi"}]) as stream:
+        final = stream.get_final_message()
+    assert emulator.requests[-1].body["system"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert (final.usage.cache_creation_input_tokens, final.usage.input_tokens) == (900, 100)
+    api.messages.create(model="claude", max_tokens=50, messages=[{"role": "user", "content": "hi"}])
+    written, plain = in_process.records(2)
+    assert (written["cache_write_tokens"], written["input_tokens"]) == (900, 1000)
+    assert written["total_cost"] > plain["total_cost"] > 0
+
+
+def test_a_mark_on_a_tool_result_reaches_claude(in_process, emulator):
+    """Claude Code marks the conversation's last block, often a ``tool_result``."""
+    api = client(in_process, in_process.make_key("alice"))
+    api.messages.create(model="claude", max_tokens=50, tools=[TOOL], messages=[
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": [
+            {"type": "text", "text": "Let me look."},
+            {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+                                      "content": "Sunny", "cache_control": {"type": "ephemeral"}}]}])
+    sent = emulator.requests[-1].body["messages"]
+    assert sent[-1]["content"][-1]["type"] == "tool_result"
+    assert sent[-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert "cache_control" not in json.dumps(sent[:-1])

@@ -68,3 +68,30 @@ def test_the_console_reads_spend_per_client(api_env, in_process):
         assert spend_by_client(service.store, Filters(users=("bob",))).empty
     finally:
         service.close()
+
+
+def test_calls_made_by_parley_itself_are_named_not_unknown(api_env, in_process, capsys):
+    """The CLI's, the app's (its composition root names it) and the Python API's calls read as
+    what they are in ``usage --by client``; an API call without a User-Agent stays unknown."""
+    from core.assembly import assemble
+    from core.service import AIService
+
+    assert main(["ask", "hi", "--model", "gemini", "--user", "carol", "--json"]) == 0
+    app = assemble(client="parley-app")
+    backend = AIService.from_env()
+    try:
+        app.service.generate_sync("hi", user_id="dana", model="gemini")
+        backend.generate_sync("hi", user_id="erin", model="gemini")
+    finally:
+        app.close()
+        backend.close()
+    in_process.http.post("/v1/chat/completions", headers={
+        **in_process.headers(in_process.make_key("frank")), "User-Agent": ""},
+        json={"model": "gemini", "messages": [{"role": "user", "content": "hi"}]}).raise_for_status()
+    in_process.records(4)
+    capsys.readouterr()
+    assert main(["usage", "--by", "client", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {(r["client"], r["user"]) for r in report} == {
+        ("parley-cli", "carol"), ("parley-app", "dana"), ("parley-python", "erin"),
+        ("unknown", "frank")}

@@ -48,6 +48,19 @@ def test_langchain_openai_invoke_stream_tools_structured(in_process, model):
     assert {r["client"] for r in rows} == {"openai-python"}  # langchain-openai sends the SDK's
 
 
+def test_langchain_openai_is_named_when_it_says_so_in_its_user_agent(in_process):
+    """ChatOpenAI's requests carry the OpenAI SDK's headers unchanged (README: the limit);
+    its ``default_headers`` can name it, invoked and streamed."""
+    from importlib.metadata import version
+
+    chat = openai_chat(in_process, in_process.make_key("alice"),
+                       default_headers={"User-Agent": f"langchain-openai/{version('langchain-openai')}"})
+    assert chat.invoke("Say hello").content
+    assert "".join(chunk.content for chunk in chat.stream("Say hello"))
+    rows = in_process.records(2)
+    assert [r["client"] for r in rows] == ["langchain", "langchain"]
+
+
 def test_langchain_openai_on_the_responses_api(in_process):
     chat = openai_chat(in_process, in_process.make_key("alice"), "gpt", use_responses_api=True)
     assert chat.invoke("Say hello").text

@@ -129,3 +129,17 @@ def test_chat_renders_a_stored_template_and_records_its_version(api, emulator):
     assert missing.status_code == 400 and "name" in missing.json()["error"]["message"]
     both = call(api, "POST", "/api/v1/ai/chat", secret, json={"prompt": "hi", "template": "greet"})
     assert both.status_code == 400 and "not both" in both.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/api/v1/ai/chat", {"prompt": "hi"}),
+    ("/api/v1/ai/chat/routed", {"prompt": "hi", "complexity": "simple"}),
+    ("/api/v1/ai/completions", {"messages": [{"role": "user", "content": "hi"}]}),
+])
+def test_parleys_own_routes_record_the_calling_client(api, path, body):
+    secret = api.make_key("alice")
+    response = api.http.post(path, json=body, headers={"Authorization": f"Bearer {secret}",
+                                                       "User-Agent": "curl/8.5.0"})
+    assert response.status_code == 200, response.json()
+    [row] = api.records()
+    assert (row["client"], json.loads(row["metadata"])["client_version"]) == ("curl", "8.5.0")

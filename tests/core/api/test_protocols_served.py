@@ -29,3 +29,15 @@ def test_messages_and_responses_are_served_every_way(gateway):
     missing = gateway.http.post(f"{gateway.base_url}/v1/messages/nothing", json={},
                                 headers={"x-api-key": secret})
     assert missing.status_code == 404 and missing.json()["type"] == "error"
+
+
+def test_a_response_is_continued_right_after_it_was_answered_every_way(gateway, emulator):
+    """``previous_response_id`` straight after the answer, before anything asked the server
+    to ship its records: the server finds its own call."""
+    import json
+
+    openai = gateway.openai(gateway.make_key("alice"))
+    first = openai.responses.create(model="gpt", input="My name is Ada.")
+    second = openai.responses.create(model="gpt", input="What is my name?",
+                                     previous_response_id=first.id)
+    assert second.output_text and "My name is Ada." in json.dumps(emulator.requests[-1].body)

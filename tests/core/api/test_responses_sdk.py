@@ -94,3 +94,103 @@ def test_a_response_is_not_read_back_when_its_text_is_not_kept(api_env, monkeypa
             api.responses.retrieve(response.id)
         with pytest.raises(openai.NotFoundError, match="No response"):
             gateway.openai(gateway.make_key("bob")).responses.retrieve(response.id)
+
+
+@pytest.mark.parametrize("model", ["gpt", "claude"])
+def test_previous_response_id_continues_a_stored_response(in_process, emulator, model):
+    """The stored input and answer come before the new input (the old instructions do not);
+    a chain of three carries the whole conversation."""
+    api = in_process.openai(in_process.make_key("alice"))
+    first = api.responses.create(model=model, instructions="Be brief.", input="My name is Ada.")
+    second = api.responses.create(model=model, instructions="Answer in French.",
+                                  input="What is my name?", previous_response_id=first.id)
+    sent = json.dumps(emulator.requests[-1].body)
+    assert "My name is Ada." in sent and first.output_text in sent
+    assert "Be brief." not in sent and "Answer in French." in sent
+    assert sent.index("My name is Ada.") < sent.index(first.output_text) < sent.index("What is my name?")
+    api.responses.create(model=model, input="And again?", previous_response_id=second.id)
+    sent = json.dumps(emulator.requests[-1].body)
+    assert all(text in sent for text in ("My name is Ada.", "What is my name?",
+                                         second.output_text, "And again?"))
+    rows = in_process.records(3)
+    assert json.loads(rows[1]["metadata"])["previous_response_id"] == first.id
+
+
+def test_previous_response_id_is_streamed_too(in_process, emulator):
+    api = in_process.openai(in_process.make_key("alice"))
+    first = api.responses.create(model="gemini", input="My name is Ada.")
+    with api.responses.stream(model="gemini", input="What is my name?",
+                              previous_response_id=first.id) as stream:
+        final = stream.get_final_response()
+    assert final.output_text and "My name is Ada." in json.dumps(emulator.requests[-1].body)
+
+
+def test_previous_response_id_only_of_the_same_user(in_process):
+    """Another user's response is not found, even by an admin's key (an admin may read it on
+    the console, not talk on in it)."""
+    import openai
+
+    from core.service import AIService
+
+    first = in_process.openai(in_process.make_key("alice")).responses.create(
+        model="gpt", input="A secret plan.")
+    in_process.records(1)
+    service = AIService.from_env()
+    try:
+        service.store.sync_admins(["root"])
+        assert service.store.call(first.id.removeprefix("resp_"), as_user="root") is not None
+    finally:
+        service.close()
+    for secret in (in_process.make_key("bob"), in_process.make_key("root")):
+        with pytest.raises(openai.BadRequestError, match="not found"):
+            in_process.openai(secret).responses.create(model="gpt", input="Go on.",
+                                                       previous_response_id=first.id)
+    with pytest.raises(openai.BadRequestError, match="not found"):
+        in_process.openai(in_process.make_key("alice")).responses.create(
+            model="gpt", input="Go on.", previous_response_id="resp_nothing-here")
+    assert len(in_process.records(1)) == 1
+
+
+def test_previous_response_id_when_text_is_not_kept_is_a_400_saying_why(api_env):
+    import openai
+    import yaml
+
+    from tests.core.api.conftest import serve_in_process
+
+    path = api_env["PARLEY_CONFIG"]
+    config = yaml.safe_load(open(path))
+    config["parley"]["privacy"] = "hash"
+    open(path, "w").write(yaml.safe_dump(config))
+    for gateway in serve_in_process(api_env):
+        api = gateway.openai(gateway.make_key("alice"))
+        first = api.responses.create(model="gpt", input="Say hello")
+        with pytest.raises(openai.BadRequestError, match="parley.privacy is 'hash'"):
+            api.responses.create(model="gpt", input="Go on.", previous_response_id=first.id)
+
+
+def test_previous_response_id_after_function_calls_is_a_400_saying_why(in_process):
+    import openai
+
+    api = in_process.openai(in_process.make_key("alice"))
+    first = api.responses.create(model="gpt", input="Weather in Paris?", tools=[TOOL],
+                                 tool_choice="required")
+    assert any(item.type == "function_call" for item in first.output)
+    with pytest.raises(openai.BadRequestError, match="function calls"):
+        api.responses.create(model="gpt", input="Go on.", previous_response_id=first.id)
+
+
+def test_previous_response_id_after_an_image_is_a_400_saying_why(in_process):
+    import base64
+
+    import openai
+
+    from tests.fakes.parts import png
+
+    api = in_process.openai(in_process.make_key("alice"))
+    image = "data:image/png;base64," + base64.b64encode(png("red")).decode()
+    first = api.responses.create(model="gpt", input=[{"role": "user", "content": [
+        {"type": "input_text", "text": "What colour is this?"},
+        {"type": "input_image", "image_url": image}]}])
+    assert first.output_text
+    with pytest.raises(openai.BadRequestError, match="images or files"):
+        api.responses.create(model="gpt", input="Go on.", previous_response_id=first.id)

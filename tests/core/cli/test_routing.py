@@ -48,7 +48,8 @@ def test_ask_model_auto_routes_and_records_the_reason(configured, emulator, caps
     assert code == 0 and result["model"] == "gpt" and result["route"] == "moderate"
     assert "moderate because it asks for an explanation" in result["route_reason"]
     assert logged_metadata(configured)[-1] == {"route": "moderate", "route_source": "auto",
-                                               "route_reason": result["route_reason"]}
+                                               "route_reason": result["route_reason"],
+                                               "client": "parley-cli"}
 
 
 def test_ask_auto_in_text_mode_says_why_on_stderr(configured, capsys):

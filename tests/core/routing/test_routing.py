@@ -62,7 +62,8 @@ def test_auto_classifies_the_prompt_routes_it_and_records_why(routed, emulator):
                                    "parley.routes sends complex prompts to claude.")
     assert emulator.requests[-1].model == PROVIDER_MODELS["claude"]
     logged = recorder.records[-1].metadata
-    assert logged == {"route": "complex", "route_source": "auto", "route_reason": result.route_reason}
+    assert logged == {"route": "complex", "route_source": "auto", "route_reason": result.route_reason,
+                      "client": "parley-python"}
     assert result.to_json()["route"] == "complex"
 
 

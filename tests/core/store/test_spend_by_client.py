@@ -20,13 +20,14 @@ def test_spend_is_grouped_by_client_and_user(backend):
         make_record(user_id="bob@example.com", metadata={"client": "openai-python"}, status="failure",
                     total_cost=0.0),
         make_record(user_id="carol", metadata={}, total_cost=0.01),
+        make_record(user_id="carol", metadata={"via": "api"}, total_cost=0.001),
         make_record(user_id="carol", metadata={"client": "curl"}, total_cost=1.0,
                     created_at=BASE_TIME - dt.timedelta(days=3)),
     ])
     rows = store.spend_by_client(since=day, until=day)
     assert [(r["client"], r["user"]) for r in rows] == [
         ("claude-code", "alice@example.com"), ("claude-code", "bob@example.com"),
-        ("unknown", "carol"), ("openai-python", "bob@example.com")]
+        ("parley", "carol"), ("unknown", "carol"), ("openai-python", "bob@example.com")]
     first = rows[0]
     assert (first["calls"], first["failures"], first["input_tokens"]) == (2, 0, 200)
     assert first["cost"] == pytest.approx(0.75)
