@@ -65,8 +65,10 @@ def show_totals(total: dict) -> None:
     cols[3].metric("Failed", f"{total['failures'] / total['calls']:.1%}")
     cols[4].metric("Demo calls", f"{total['demo_calls']:,}")
     if total["demo_calls"]:
-        st.info(f"{total['demo_calls']:,} of these {total['calls']:,} calls are **demo data** "
-                "(`python -m core demo`). Switch off *Include demo data* to see real calls only.")
+        which = ("All of these calls are" if total["demo_calls"] == total["calls"]
+                 else f"{total['demo_calls']:,} of these {total['calls']:,} calls are")
+        st.info(f"{which} **demo data** (`python -m core demo`). Switch off *Include demo data* "
+                "to see real calls only.")
     if total["unpriced_calls"]:
         st.caption(f"{total['unpriced_calls']:,} calls have an unknown price; their cost is "
                    "not in these sums.")

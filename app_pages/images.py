@@ -10,7 +10,7 @@ from core.image_requests import MAX_IMAGES, image_models
 from core.results import GenerationResult
 from ui.components import image_results
 from ui.deps import service
-from ui.state import current_user
+from ui.state import current_user, is_admin
 
 SIZES = ["1024x1024", "1024x1536", "1536x1024", "auto"]
 QUALITY = ["auto", "low", "medium", "high"]
@@ -20,6 +20,10 @@ user = current_user()
 st.title("Images")
 
 names = [name for name in image_models(svc.settings) if svc.catalog.get(name).available]
+if not names and not is_admin():
+    st.info("No image model is configured yet. Ask a Parley admin to add one (an image model "
+            "is listed in parley.yaml); this page then appears in the sidebar.")
+    st.stop()
 if not names:
     st.info("No image model is configured, so this page is not in the sidebar yet. Image models "
             "are not offered from a key alone: list one under model_list in parley.yaml (copy "

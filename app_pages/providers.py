@@ -43,7 +43,7 @@ def readiness(ready: int, count: int) -> str:
 st.write(readiness(sum(s.available for s in statuses), len(statuses)))
 # A table that wraps its cells, so every column (the reason a model cannot answer, its
 # description) shows whole at 1400 px; a badge shows when it says more than the provider does.
-st.table(pd.DataFrame([{
+table = pd.DataFrame([{
     "Model": s.entry.display_name + (" · default" if s.entry.name == svc.settings.default_model
                                      else ""),
     "Name": s.entry.name, "Provider": s.entry.provider,
@@ -53,7 +53,10 @@ st.table(pd.DataFrame([{
     "Output / 1M": per_million(s.entry.per_million("output"), s.entry.is_local),
     "Context window": f"{s.entry.context_window:,} tokens" if s.entry.context_window else "unknown",
     "Description": shown(s.entry.description or ""),
-} for s in statuses]), hide_index=True)
+} for s in statuses])
+# Badge and Description only when some model has one (a default install has neither).
+st.table(table.drop(columns=[c for c in ("Badge", "Description") if not table[c].str.strip().any()]),
+         hide_index=True)
 
 st.subheader("Add a model")
 if svc.settings.source == "environment":

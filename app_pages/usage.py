@@ -44,7 +44,8 @@ try:
     cols[2].metric("Tokens", f"{total['total_tokens']:,}")
     cols[3].metric("Failed", f"{total['failures']:,}")
     if total["demo_calls"]:
-        st.caption(f"{total['demo_calls']:,} of these calls are demo data.")
+        st.caption("All of these calls are demo data." if total["demo_calls"] == total["calls"]
+                   else f"{total['demo_calls']:,} of these {total['calls']:,} calls are demo data.")
     budget = Budgets.from_settings(svc.settings).for_user(user)
     if budget is not None:
         month = analytics.totals(store, analytics.Filters(since=today.replace(day=1), until=today,

@@ -89,6 +89,7 @@ def test_a_plain_user_signs_in_and_sees_only_their_own_on_every_page(page, team_
     for path, heading in PAGES.items():
         shown(page, f"{team_app.url}/{path}", heading)
         expect(page.get_by_test_id("stSidebar")).to_contain_text("Signed in as bob@example.com (user)")
+        expect(page.get_by_test_id("stSidebar").locator("a[href^='mailto:']")).to_have_count(0)
         body = page.locator("body").inner_text()
         assert "alice@example.com" not in body, f"/{path} showed another user's data"
         assert page.get_by_test_id("stException").count() == 0, f"/{path} raised"
