@@ -90,19 +90,13 @@ def is_admin() -> bool:
     return access.is_admin(deps.service().settings, current_user(), mode=access_mode())
 
 
-def unlinked(email: str) -> str:
-    """``email`` for Markdown without the mailto link Markdown would make of it (an escaped
-    ``@`` shows as ``@``)."""
-    return email.replace("@", "\\@")
-
-
 def require_admin() -> None:
     """Stop with an "Admins only" page unless the current user is an admin. Admin pages
     call this first, so a user who opens their URL directly sees no data."""
     if is_admin():
         return
     st.title("Admins only")
-    st.error(f"This page is for Parley admins, and {unlinked(current_user())} is not one. "
+    st.error(f"This page is for Parley admins, and {current_user()} is not one. "
              "Ask an admin to add your email to parley.admins if you need it.")
     st.stop()
 
@@ -112,8 +106,8 @@ def show_identity() -> None:
     user, mode = current_user(), access_mode()
     role = "admin" if is_admin() else "user"
     with st.sidebar:
-        st.caption(f"Signed in as **{unlinked(user)}** ({role})" if mode == access.TEAM
-                   else f"Local mode: **{unlinked(user)}** ({role})")
+        st.caption(f"Signed in as **{user}** ({role})" if mode == access.TEAM
+                   else f"Local mode: **{user}** ({role})")
         if mode == access.TEAM and st.button("Log out", key="parley_logout"):
             st.logout()
 

@@ -27,7 +27,7 @@ from typing import Any, AsyncIterator
 
 from core.catalog import Catalog, ModelEntry
 from core.config import LOCAL_PROVIDER, Settings
-from core.errors import (AllModelsFailedError, AuthError, ConfigError, ParleyError,
+from core.errors import (AllModelsFailedError, AuthError, ConfigError, ContextTooLongError, ParleyError,
                          ProviderBadResponse, ProviderDownError, ProviderTimeoutError)
 from core.llm import runtime
 from core.llm.direct import DirectPath, Reading, Refused, Unsuitable, eligible
@@ -43,6 +43,9 @@ from core.results import Delta, GenerationResult
 __all__ = ["Gateway", "CallRequest", "Chains", "NO_CHAINS", "Attempt", "Outcome", "count_tokens"]
 
 _PARLEY_ROUTER_KEYS = frozenset({"retry_policy"})
+# How an OpenAI-compatible provider says a prompt is over the context window (a 400).
+_CONTEXT_HINTS = ("context_length_exceeded", "maximum context length", "context window",
+                  "too many tokens", "prompt is too long")
 
 
 @dataclass(frozen=True)
@@ -265,37 +268,63 @@ class Gateway:
     def _after_direct(self, request: CallRequest, failed: Unsuitable,
                       attempts: list[Attempt]) -> CallRequest:
         """The request the Router gets after the fast path failed before its first text.
-        What the retry policy would send again (a server error, a rate limit, a dropped
-        connection) and a 400 (the Router tells a context-window or content-policy refusal,
-        each with its own fallbacks) go to the Router as they were. What it never retries (a
-        timeout: a hung provider would multiply the wait; a refused key; a missing model) is
-        not sent again: the next fallback answers, or the failure is raised."""
+        A dropped connection, an unreadable answer, a generic 400, and a server error or rate
+        limit the retry policy retries go to the Router as they were (its retries, cooldowns
+        and fallbacks apply). What it would not send again is not sent again: a timeout (a
+        hung provider would multiply the wait), a refused key, a missing model, an error
+        whose retries are 0, and a prompt over the context window (whose own fallbacks
+        answer); the next model of the chain answers, or the failure is raised."""
         error = failed.attempt.error
-        failed.attempt.error = to_parley_error(error, request.model, self._secrets)
+        typed = to_parley_error(error, request.model, self._secrets)
+        too_long = isinstance(error, Refused) and error.status_code == 400 and any(
+            hint in error.message.lower() for hint in _CONTEXT_HINTS)
+        if too_long:
+            typed = ContextTooLongError(
+                f"The prompt is too long for {request.model}'s context window; shorten it or "
+                f"pick a model with a larger window.", model=request.model)
+        failed.attempt.error = typed
         attempts.append(failed.attempt)
-        final = isinstance(error, Refused) and not error.retried and error.status_code != 400
-        if not (final or isinstance(failed.attempt.error, ProviderTimeoutError)):
+        if too_long:
+            chain = "context_window"
+        elif isinstance(error, Refused) and (error.status_code == 400
+                                             or (error.retried and self._retries(error) > 0)):
+            return request
+        elif isinstance(error, Refused) or isinstance(typed, ProviderTimeoutError):
+            chain = "fallbacks"
+        else:
             return request
         try:
-            return self._fall_over(request, request, attempts, failed.attempt.error)
+            return self._fall_over(request, request, attempts, typed, chain)
         except ParleyError as err:
             raise self._failure(request, err, attempts) from None
 
+    def _retries(self, refused: Refused) -> int:
+        """How often the Router's retry policy sends a call again after ``refused``'s status."""
+        policy = getattr(self.router, "retry_policy", None)
+        field = {429: "RateLimitErrorRetries", 500: "InternalServerErrorRetries",
+                 503: "ServiceUnavailableErrorRetries"}.get(refused.status_code, "DefaultRetries")
+        value = getattr(policy, field, None)
+        if value is None:
+            value = getattr(policy, "DefaultRetries", None)
+        return int(value) if value is not None else int(self.settings.router_settings.get("num_retries", 2))
+
     def _fall_over(self, request: CallRequest, current: CallRequest, attempts: list[Attempt],
-                   error: ParleyError) -> CallRequest:
-        """The request to send after ``current``'s stream failed before its first text, or raise."""
+                   error: ParleyError, chain: str = "fallbacks") -> CallRequest:
+        """The request to send after ``current`` failed before its first text (the next model
+        of ``chain``: ``fallbacks`` or ``context_window``), or raise ``error``."""
         opened = [a for a in attempts if a.model == current.model]
         if opened:
             opened[-1].error = error
         else:
             attempts.append(Attempt(current.model, 0.0, error))
         tried = {a.model for a in attempts}
-        following = next((t for t in request.chains.fallbacks if t not in tried), None)
+        models = getattr(request.chains, chain)
+        following = next((t for t in models if t not in tried), None)
         if following is None:
             raise error
-        rest = request.chains.fallbacks[request.chains.fallbacks.index(following) + 1:]
+        rest = models[models.index(following) + 1:]
         return dataclasses.replace(current, model=following,
-                                   chains=dataclasses.replace(request.chains, fallbacks=rest))
+                                   chains=dataclasses.replace(request.chains, **{chain: rest}))
 
     # -- building the Router -------------------------------------------------------------
 
