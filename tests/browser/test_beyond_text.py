@@ -56,7 +56,7 @@ def test_an_image_two_vision_models_and_one_that_cannot_see(page, parley_app, em
     ask(page, "What is in this picture?")
     send(page)
     answers = page.get_by_text("Echo: What is in this picture? [seen: image/png]").filter(visible=True)
-    expect(answers).to_have_count(2, timeout=60_000)
+    expect(answers).to_have_count(2, timeout=120_000)  # the suite's first answers load models cold
     expect(page.get_by_text("blind cannot read images; pick a model that can, or send the prompt "
                             "without them.")).to_be_visible()
     expect(page.get_by_text("You: What is in this picture? 📎 fox.png")).to_be_visible()
