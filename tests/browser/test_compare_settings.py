@@ -48,6 +48,8 @@ def open_settings(page, column: int):
     page.locator('[data-testid="stPopover"]').nth(column).get_by_role("button").click()
     panel = page.locator('[data-testid="stPopoverBody"]').filter(visible=True)
     expect(panel).to_have_count(1, timeout=APP)
+    # one slider: a run still going can show a widget's old copy beside its new one
+    expect(panel.locator('[data-testid="stSliderThumbValue"]')).to_have_count(1, timeout=APP)
     return panel
 
 
@@ -163,6 +165,7 @@ def test_a_reopened_comparison_brings_back_its_columns_settings(page, parley_app
     page.get_by_role("button", name="Reopen").click()
     page.get_by_role("tab", name="Compare").click()
     expect(page.get_by_text("You: keep these")).to_be_visible(timeout=APP)
+    settle(page)  # the reopened run has ended: its old widgets are gone from the page
     panel_shows(open_settings(page, 0), 1.1, 300)
     close_settings(page)
     expect_sent(page, emulator, "and again", [(1.1, 300), DEFAULT], "after reopening")
