@@ -1,13 +1,15 @@
-"""The same-protocol fast path: a call to an OpenAI-compatible deployment, sent and read here.
+"""The fast path: a call to an OpenAI-compatible or an Anthropic deployment, sent and read here.
 
 LiteLLM's per-chunk machinery (its stream wrapper, the Router's fallback wrapper and the
 openai SDK's pydantic object per chunk) was most of the API server's time under concurrent
-streams (bench/api.py). A deployment whose wire protocol is already OpenAI's needs none of
-it: ``DirectPath`` sends the body LiteLLM's own OpenAI config builds (its parameter mapping
-and message transformation, so o-series and GPT-5 get what LiteLLM would send them), and
+streams (bench/api.py). A deployment whose wire protocol Parley reads needs none of it:
+``DirectPath`` sends the body LiteLLM's own provider config builds (its parameter mapping and
+message transformation, so o-series, GPT-5 and Claude get what LiteLLM would send them), and
 reads the answer itself: each server-sent event is parsed with orjson, text is handed on as
 it arrives, tool calls and usage are gathered, and one LiteLLM ``ModelResponse`` is built at
-the end, which the gateway prices and records exactly as before.
+the end (for Claude by LiteLLM's own Anthropic response transformation), which the gateway
+prices and records exactly as before. A wire (``OpenAIWire`` here, ``AnthropicWire`` in
+core/llm/direct_anthropic.py) knows one protocol: the request it sends and how its events read.
 
 What stays LiteLLM's:
 
@@ -27,9 +29,10 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import orjson
 
@@ -37,48 +40,70 @@ from core.errors import ProviderDownError, ProviderTimeoutError
 from core.llm import runtime
 from core.llm.runtime import Attempt, ms_since
 
-__all__ = ["DirectPath", "Unsuitable", "Refused", "eligible"]
+__all__ = ["DirectPath", "Reading", "Sending", "Unsuitable", "Declined", "Refused", "eligible"]
 
 log = logging.getLogger("parley")
 
-_PREFIX = "openai/"
 # litellm_params a direct call understands; any other (extra_headers, a custom handler, ...)
 # keeps the deployment on LiteLLM's path.
 _PARAMS = frozenset({"model", "api_key", "api_base", "timeout", "stream_timeout", "rpm", "tpm",
                      "max_retries", "organization", "model_info"})
-_OPENAI_BASE = "https://api.openai.com/v1"
 
 
 class Unsuitable(Exception):
     """The direct call failed before its first text: the gateway sends the call through the
     Router instead. ``attempt`` is the failed direct attempt (recorded with the call)."""
 
-    def __init__(self, reason: str, attempt: Attempt):
+    def __init__(self, reason: str, attempt: Attempt | None):
         super().__init__(reason)
         self.attempt = attempt
 
 
+class Declined(Unsuitable):
+    """The call is not one the fast path sends (nothing was sent): the Router makes it."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason, None)
+
+
 def eligible(litellm_params: dict[str, Any]) -> bool:
-    """Can a deployment with these ``litellm_params`` be called directly?"""
+    """Can a deployment with these ``litellm_params`` be called directly? Its protocol is one
+    a wire reads, its key is in its own params (LiteLLM would otherwise look in the
+    environment), and it has no setting the fast path does not apply."""
     model = litellm_params.get("model")
-    return (isinstance(model, str) and model.startswith(_PREFIX)
-            and set(litellm_params) <= _PARAMS)
+    return (isinstance(model, str) and _wire_for(model) is not None
+            and bool(litellm_params.get("api_key")) and set(litellm_params) <= _PARAMS)
 
 
-@functools.cache
-def _config(provider_model: str):
-    """LiteLLM's OpenAI chat config for ``provider_model`` (GPT, o-series, GPT-5...)."""
-    from litellm.types.utils import LlmProviders
-    from litellm.utils import ProviderConfigManager
+def _wire_for(litellm_model: str):
+    from core.llm.direct_anthropic import AnthropicWire
 
-    runtime.load()
-    return ProviderConfigManager.get_provider_chat_config(model=provider_model,
-                                                          provider=LlmProviders.OPENAI)
+    return next((wire for wire in (OPENAI, AnthropicWire.shared())
+                 if litellm_model.startswith(wire.prefix)), None)
+
+
+def api_base(params: dict[str, Any], variables: tuple[str, ...], default: str) -> str:
+    """The deployment's base URL as LiteLLM finds it: its ``api_base``, else the first of the
+    provider's environment variables that is set, else the provider's own."""
+    found = params.get("api_base") or next((os.environ[v] for v in variables if os.environ.get(v)), None)
+    return str(found or default).rstrip("/")
+
+
+@dataclass
+class Sending:
+    """One request as a wire builds it, and how the whole answer becomes a ``ModelResponse``
+    (``answer``: the provider's answer, as JSON, to LiteLLM's response)."""
+
+    url: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    answer: Callable[[dict[str, Any]], Any]
 
 
 @dataclass
 class Reading:
-    """What one direct stream has delivered: text pieces, tool-call fragments, usage."""
+    """What one direct stream has delivered: text pieces, tool-call fragments, usage. A wire's
+    reading knows its protocol's events (``take``); this one OpenAI's chunks."""
 
     started: float
     pieces: list[str] = field(default_factory=list)
@@ -89,6 +114,7 @@ class Reading:
     ttft: float | None = None
     model: str | None = None
     done: bool = False
+    answer: Callable[[dict[str, Any]], Any] | None = None  # set from the request's Sending
 
     def take(self, event: dict[str, Any]) -> str | None:
         """Keep what ``event`` (one chunk) carries; return its text, if any."""
@@ -109,7 +135,9 @@ class Reading:
         thinking = delta.get("reasoning_content") or delta.get("reasoning")
         if isinstance(thinking, str) and thinking:
             self.reasoning.append(thinking)
-        text = delta.get("content")
+        return self._text(delta.get("content"))
+
+    def _text(self, text: str | None) -> str | None:
         if text:
             if self.ttft is None:
                 self.ttft = ms_since(self.started)
@@ -132,6 +160,10 @@ class Reading:
     def started_answering(self) -> bool:
         return self.ttft is not None
 
+    def finished(self) -> bool:
+        """Did the stream say it ended (not merely stop)?"""
+        return self.finish is not None
+
     def body(self, call_id: str) -> dict[str, Any]:
         """The whole answer in OpenAI's non-streaming shape."""
         message: dict[str, Any] = {"role": "assistant", "content": "".join(self.pieces) or None}
@@ -144,9 +176,72 @@ class Reading:
                 "choices": [{"index": 0, "finish_reason": self.finish or "stop",
                              "message": message}]}
 
+    def response(self, call_id: str):
+        """The answer as LiteLLM's ``ModelResponse``, built the request's way."""
+        return self.answer(self.body(call_id))
+
+
+@functools.cache
+def _openai_config(provider_model: str):
+    """LiteLLM's OpenAI chat config for ``provider_model`` (GPT, o-series, GPT-5...)."""
+    from litellm.types.utils import LlmProviders
+    from litellm.utils import ProviderConfigManager
+
+    runtime.load()
+    return ProviderConfigManager.get_provider_chat_config(model=provider_model,
+                                                          provider=LlmProviders.OPENAI)
+
+
+def wanted_params(request) -> dict[str, Any]:
+    """The OpenAI parameters a call asks for (LiteLLM's ``non_default_params``)."""
+    wanted: dict[str, Any] = dict(request.options)
+    if request.temperature is not None:
+        wanted["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        wanted["max_tokens"] = request.max_tokens
+    return wanted
+
+
+class OpenAIWire:
+    """OpenAI's chat completions: server-sent chunks, usage in the last one, ``[DONE]``."""
+
+    prefix = "openai/"
+
+    @staticmethod
+    def reading(started: float) -> Reading:
+        return Reading(started)
+
+    async def sending(self, deployment: dict[str, Any], request, *, stream: bool) -> Sending:
+        params = deployment["litellm_params"]
+        provider_model = params["model"][len(self.prefix):]
+        config = _openai_config(provider_model)
+        optional = config.map_openai_params(non_default_params=wanted_params(request),
+                                            optional_params={}, model=provider_model,
+                                            drop_params=True)
+        base = api_base(params, ("OPENAI_BASE_URL", "OPENAI_API_BASE"), "https://api.openai.com/v1")
+        body = await config.async_transform_request(
+            provider_model, request.messages, optional,
+            {"custom_llm_provider": "openai", "api_base": base}, {})
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        headers = {"content-type": "application/json",
+                   "accept": "text/event-stream" if stream else "application/json",
+                   "authorization": f"Bearer {params['api_key']}"}
+        if params.get("organization"):
+            headers["openai-organization"] = params["organization"]
+        return Sending(f"{base}/chat/completions", headers, body, _model_response)
+
+
+def _model_response(answer: dict[str, Any]):
+    return runtime.load().ModelResponse(**answer)
+
+
+OPENAI = OpenAIWire()
+
 
 class DirectPath:
-    """Direct calls to OpenAI-compatible deployments over aiohttp. A loop that lives as long
+    """Direct calls to OpenAI-compatible and Anthropic deployments over aiohttp. A loop that lives as long
     as the service (the API server's, the service's own thread) keeps one pool of connections,
     opened by ``pool()`` and closed by ``aclose()``/``close()``; elsewhere (``asyncio.run`` in
     a script, a test's loop) each call opens and closes its own session, so nothing outlives
@@ -208,42 +303,26 @@ class DirectPath:
         self._sessions.clear()
 
     @staticmethod
-    async def build(deployment: dict[str, Any], request, *, stream: bool) -> tuple[str, dict, dict]:
-        """``(url, headers, body)`` of ``request`` to ``deployment``, as LiteLLM builds them."""
-        params = deployment["litellm_params"]
-        provider_model = params["model"][len(_PREFIX):]
-        config = _config(provider_model)
-        wanted: dict[str, Any] = dict(request.options)
-        if request.temperature is not None:
-            wanted["temperature"] = request.temperature
-        if request.max_tokens is not None:
-            wanted["max_tokens"] = request.max_tokens
-        optional = config.map_openai_params(non_default_params=wanted, optional_params={},
-                                            model=provider_model, drop_params=True)
-        base = (params.get("api_base") or _OPENAI_BASE).rstrip("/")
-        body = await config.async_transform_request(
-            provider_model, request.messages, optional,
-            {"custom_llm_provider": "openai", "api_base": base}, {})
-        if stream:
-            body["stream"] = True
-            body["stream_options"] = {"include_usage": True}
-        headers = {"content-type": "application/json", "accept": "application/json"}
-        if params.get("api_key"):
-            headers["authorization"] = f"Bearer {params['api_key']}"
-        if params.get("organization"):
-            headers["openai-organization"] = params["organization"]
-        return f"{base}/chat/completions", headers, body
+    def reading(deployment: dict[str, Any], started: float) -> Reading:
+        """An empty reading for a stream from ``deployment`` (its wire's kind)."""
+        return _wire_for(deployment["litellm_params"]["model"]).reading(started)
+
+    @staticmethod
+    async def sending(deployment: dict[str, Any], request, *, stream: bool) -> Sending:
+        """``request`` to ``deployment`` as LiteLLM builds it (``Declined`` if not one to send)."""
+        return await _wire_for(deployment["litellm_params"]["model"]).sending(
+            deployment, request, stream=stream)
 
     async def complete(self, deployment: dict[str, Any], request) -> tuple[Any, Attempt]:
         """A non-streaming call: ``(LiteLLM ModelResponse, the attempt)``; raises
         ``Unsuitable`` when it failed (the Router then makes the call)."""
         import aiohttp
 
-        url, headers, body = await self.build(deployment, request, stream=False)
+        sending = await self.sending(deployment, request, stream=False)
         started = time.perf_counter()
         try:
             async with self._session() as session, \
-                    session.post(url, data=orjson.dumps(body), headers=headers,
+                    session.post(sending.url, data=orjson.dumps(sending.body), headers=sending.headers,
                                  timeout=self._timeout(deployment, stream=False)) as response:
                 raw = await response.read()
                 if response.status != 200:
@@ -251,8 +330,7 @@ class DirectPath:
         except (aiohttp.ClientError, asyncio.TimeoutError, Refused) as exc:
             raise Unsuitable(str(exc), Attempt(request.model, ms_since(started), _as_error(exc, request.model)))
         try:
-            answer = orjson.loads(raw)
-            built = runtime.load().ModelResponse(**answer)
+            built = sending.answer(orjson.loads(raw))
         except Exception as exc:  # noqa: BLE001 - not an answer we can read: the Router tries
             raise Unsuitable("unreadable answer", Attempt(request.model, ms_since(started), exc)) from None
         return built, Attempt(request.model, ms_since(started))
@@ -263,11 +341,12 @@ class DirectPath:
         ``ProviderTimeoutError`` (stalled)."""
         import aiohttp
 
-        url, headers, body = await self.build(deployment, request, stream=True)
-        headers["accept"] = "text/event-stream"
+        sending = await self.sending(deployment, request, stream=True)
+        reading.answer = sending.answer
         async with self._session() as session:
             try:
-                response = await session.post(url, data=orjson.dumps(body), headers=headers,
+                response = await session.post(sending.url, data=orjson.dumps(sending.body),
+                                              headers=sending.headers,
                                               timeout=self._timeout(deployment, stream=True))
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 raise Unsuitable(str(exc), self._failed(request, reading, exc)) from None
@@ -315,7 +394,7 @@ class DirectPath:
         if not reading.started_answering() and reading.usage is None:
             raise Unsuitable("empty stream", self._failed(
                 request, reading, ProviderDownError(f"{request.model} sent an empty stream.")))
-        if reading.finish is None:
+        if not reading.finished():
             raise _cut(request.model)
 
     @staticmethod

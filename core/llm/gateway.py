@@ -7,7 +7,7 @@ yields text deltas, then the ``Outcome``. Retries, backoff, cooldowns and fallba
 Router's; Parley only chooses their settings. Failures raise ``ParleyError`` subclasses;
 when several models were tried, ``AllModelsFailedError`` names each and why.
 
-A call to an OpenAI-compatible deployment takes the same-protocol fast path
+A call to an OpenAI-compatible or Anthropic deployment takes the fast path
 (``core.llm.direct``): the Router chooses the deployment, Parley sends LiteLLM's request body
 and reads the answer itself; a failure before the first text goes back to the Router.
 ``PARLEY_FAST_PATH=off`` sends every call through the Router (the bench's baseline).
@@ -30,7 +30,7 @@ from core.config import LOCAL_PROVIDER, Settings
 from core.errors import (AllModelsFailedError, AuthError, ConfigError, ContextTooLongError, ParleyError,
                          ProviderBadResponse, ProviderDownError, ProviderTimeoutError)
 from core.llm import runtime
-from core.llm.direct import DirectPath, Reading, Refused, Unsuitable, eligible
+from core.llm.direct import DirectPath, Refused, Unsuitable, eligible
 from core.llm.errors import to_parley_error
 from core.llm.local.engine import LocalModel, find_bundled_model
 from core.llm.usage import (priced_usage, reported_cost, saved_by_cache, token_classes,
@@ -112,7 +112,7 @@ class Gateway:
         idle = float(settings.router_settings.get("timeout") or 600)
         fast = os.environ.get("PARLEY_FAST_PATH", "on").lower() not in ("off", "0", "false", "no")
         self.direct = DirectPath(idle) if fast else None
-        # Models every deployment of which speaks OpenAI's protocol: the fast path's.
+        # Models every deployment of which the fast path speaks to (core.llm.direct.eligible).
         self._direct_models = frozenset(
             name for name in {m.name for m in settings.models if m.key_present}
             if all(eligible(m.litellm_params) for m in settings.models
@@ -193,7 +193,7 @@ class Gateway:
         started, current = time.perf_counter(), request
         deployment = await self._direct_deployment(request)
         if deployment is not None:
-            reading = Reading(started)
+            reading = self.direct.reading(deployment, started)
             try:
                 async with contextlib.aclosing(self.direct.stream(deployment, request, reading)) as texts:
                     async for text in texts:
@@ -207,9 +207,8 @@ class Gateway:
             else:
                 if not attempts:
                     attempts.append(Attempt(request.model, ms_since(started)))
-                built = runtime.load().ModelResponse(**reading.body(request.call_id))
-                yield self._outcome(request, built, attempts, ms_since(started), reading.ttft,
-                                    streamed=True)
+                yield self._outcome(request, reading.response(request.call_id), attempts,
+                                    ms_since(started), reading.ttft, streamed=True)
                 return
         previous = ATTEMPTS.set(attempts)
         try:
@@ -273,7 +272,10 @@ class Gateway:
         and fallbacks apply). What it would not send again is not sent again: a timeout (a
         hung provider would multiply the wait), a refused key, a missing model, an error
         whose retries are 0, and a prompt over the context window (whose own fallbacks
-        answer); the next model of the chain answers, or the failure is raised."""
+        answer); the next model of the chain answers, or the failure is raised. A call the
+        fast path declined (nothing sent) goes to the Router as it is."""
+        if failed.attempt is None:
+            return request
         error = failed.attempt.error
         typed = to_parley_error(error, request.model, self._secrets)
         too_long = isinstance(error, Refused) and error.status_code == 400 and any(

@@ -2,8 +2,9 @@
 appends `/v1/messages` itself).
 
 Streams are named events: message_start (usage.input_tokens, output_tokens 1), content_block_start,
-ping, content_block_delta (text_delta) per piece, content_block_stop, message_delta (cumulative
-usage.output_tokens, stop_reason), message_stop. `input_tokens` on the wire excludes cache reads
+ping, content_block_delta (text_delta) per piece, content_block_stop, message_delta (stop_reason and
+the whole usage, output_tokens cumulative, as the API sends it since 2025), message_stop. With
+`Reply(usage_at_end=True)` message_start reports no tokens at all. `input_tokens` on the wire excludes cache reads
 and cache writes, which are reported beside it.
 
 Blocks: `image` and `document` (base64 sources) are attachments; `tool_result` blocks in a user
@@ -140,13 +141,16 @@ def _blocks(turn: Turn) -> Iterator[tuple[dict, list[tuple[dict, bool]]]]:
 
 def stream_events(incoming: Incoming, turn: Turn) -> Iterator[tuple[bytes, bool]]:
     start = _message(incoming, [], None, _usage(turn, 1))
+    if turn.usage_at_end:
+        start["usage"] = {name: 0 if isinstance(value, int) else value
+                          for name, value in start["usage"].items()}
     yield sse({"type": "message_start", "message": start}, "message_start"), False
     for index, (block, deltas) in enumerate(_blocks(turn)):
         yield from _block(index, block, deltas)
     delta = {
         "type": "message_delta",
         "delta": {"stop_reason": STOP.get(turn.finish_reason, "end_turn"), "stop_sequence": None},
-        "usage": {"output_tokens": turn.usage.output_tokens},
+        "usage": _usage(turn, turn.usage.output_tokens),
     }
     yield sse(delta, "message_delta"), False
     yield sse({"type": "message_stop"}, "message_stop"), False

@@ -88,6 +88,8 @@ class Reply:
     tokens_per_second: pace of streamed pieces (None = no delay); a non-streaming reply waits
         as long as the stream would have taken.
     finish_reason: "stop" or "length", translated to each protocol's vocabulary.
+    usage_at_end: an Anthropic stream's message_start reports no tokens, and only its
+        message_delta says them all (OpenAI's usage chunk is always the last).
     """
 
     text: str | None = None
@@ -102,6 +104,7 @@ class Reply:
     tool_calls: tuple[ToolCall, ...] | None = None
     reasoning: str | None = None
     image_tokens: int | None = None
+    usage_at_end: bool = False
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,7 @@ class Turn:
     piece_interval: float
     tool_calls: tuple[ToolCall, ...] = ()
     reasoning: str = ""
+    usage_at_end: bool = False
 
     @property
     def text(self) -> str:
@@ -241,4 +245,4 @@ def plan_turn(reply: Reply, incoming: Incoming) -> Turn:
     )
     interval = 1.0 / reply.tokens_per_second if reply.tokens_per_second else 0.0
     finish = "tool_calls" if calls and reply.finish_reason == "stop" else reply.finish_reason
-    return Turn(pieces, usage, finish, reply.ttft, interval, tuple(calls), reasoning)
+    return Turn(pieces, usage, finish, reply.ttft, interval, tuple(calls), reasoning, reply.usage_at_end)
