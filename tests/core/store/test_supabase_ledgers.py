@@ -265,3 +265,22 @@ def test_db_verify_on_supabase_catches_a_doubled_row(fresh_pg_url, tmp_path):
         store.close()
     assert report.doubled == [records[0].call_id] and report.missing == [] and not report.ok
     assert report.recorded == 1 and report.rollup_mismatches[0]["row_calls"] == 3
+
+
+def test_admin_actions_on_supabase_land_in_its_audit_log(supabase_store):
+    from core.identity import sync_admins
+    from core.keys import KeyRing, sync_key_policy
+
+    store = supabase_store
+    settings = SimpleNamespace(admins=(ROOT,), key_policy={"max_keys": 3})
+    before = {e["id"] for e in store.audit_entries(limit=100_000)}
+    sync_admins(settings, store)
+    sync_key_policy(settings, store)
+    _, key = KeyRing(lambda: store).create(ANN, created_by=ROOT, budget=5.0)
+    KeyRing(lambda: store).revoke(key.prefix, as_user=None)
+    new = [e for e in store.audit_entries(limit=100_000) if e["id"] not in before]
+    assert [e["action"] for e in new if e["target"] == key.prefix] == ["keys.revoke", "keys.create"]
+    created = next(e for e in new if e["action"] == "keys.create")
+    assert created["actor"] == ROOT and created["after"]["monthly_budget"] == 5.0
+    assert "sha256" not in created["after"]
+    assert store.audit_entries(action="keys.", limit=1)[0]["action"] == "keys.revoke"
