@@ -9,8 +9,8 @@ Actions are dotted names, so a prefix filters a family (``keys.``):
     admins.sync  prices.set  prices.seed        reconcile.import
 
 A store whose schema has no audit log yet raises ``StoreUnavailableError`` like any other
-missing table. A store class with no audit log at all (the Supabase REST store, test fakes)
-is logged as such at warning level, once per action, and the change goes ahead unrecorded.
+missing table. A store class with no audit log at all (test fakes) is logged as such at
+warning level, once per action, and the change goes ahead unrecorded.
 """
 from __future__ import annotations
 

@@ -8,6 +8,8 @@ token is the service role key, or, for ``as_user`` calls when the project's JWT 
 (``SUPABASE_JWT_SECRET``) is configured, a short-lived HS256 JWT for that user
 (``sub`` = user id, ``role`` = authenticated), so Postgres row-level security applies.
 Without the secret, ``as_user`` is enforced here instead: the user's own rows only.
+The ledgers (price book, provider bills, audit log, ``db verify`` checks) are
+``SqlFunctionLedgers``: the same rows as on SQLite and Postgres, through SQL functions.
 
 The schema cannot be migrated over REST: apply ``supabase/migrations`` with the Supabase CLI
 (``supabase db push``) or with ``python -m core db upgrade`` and the project's connection string.
@@ -27,6 +29,7 @@ from core.errors import BadRequestError, StoreUnavailableError, redact
 from core.results import CallRecord
 from core.store.alerts import SqlFunctionAlerts
 from core.store.keys import SqlFunctionKeys
+from core.store.ledger_functions import SqlFunctionLedgers
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
                                  pick_grain, usage_rollup_row)
 from core.store.clients import client_row
@@ -41,7 +44,7 @@ _MISSING_SCHEMA = {"PGRST202", "PGRST205", "42883", "42P01"}
 _REFUSED_KEY = {"PGRST301", "PGRST302"}
 
 
-class SupabaseStore(SqlFunctionKeys, SqlFunctionAlerts):
+class SupabaseStore(SqlFunctionKeys, SqlFunctionAlerts, SqlFunctionLedgers):
     """A ``Store`` behind a Supabase project's REST API. ``create_client`` does no I/O."""
 
     backend = "supabase"
