@@ -166,7 +166,7 @@ class Gateway:
             try:
                 response, attempt = await self.direct.complete(deployment, request)
             except Unsuitable as failed:  # the Router retries, falls back, and says why
-                current = self._after_direct(request, failed, attempts)
+                current = self._after_direct(request, deployment, failed, attempts)
             else:
                 attempts.append(attempt)
                 return self._outcome(request, response, attempts, ms_since(started), None)
@@ -201,7 +201,7 @@ class Gateway:
                             attempts.append(Attempt(request.model, ms_since(started)))
                         yield Delta(text, served_by=request.model)
             except Unsuitable as failed:  # before any text: the Router's turn
-                current = self._after_direct(request, failed, attempts)
+                current = self._after_direct(request, deployment, failed, attempts)
             except ParleyError as err:
                 raise self._failure(request, err, attempts) from None
             else:
@@ -264,7 +264,7 @@ class Gateway:
         finally:
             await close_quietly(response)
 
-    def _after_direct(self, request: CallRequest, failed: Unsuitable,
+    def _after_direct(self, request: CallRequest, deployment: dict[str, Any], failed: Unsuitable,
                       attempts: list[Attempt]) -> CallRequest:
         """The request the Router gets after the fast path failed before its first text.
         A dropped connection, an unreadable answer, a generic 400, and a server error or rate
@@ -277,6 +277,7 @@ class Gateway:
         if failed.attempt is None:
             return request
         error = failed.attempt.error
+        self._count_failure(request, deployment, error)
         typed = to_parley_error(error, request.model, self._secrets)
         too_long = isinstance(error, Refused) and error.status_code == 400 and any(
             hint in error.message.lower() for hint in _CONTEXT_HINTS)
@@ -288,9 +289,10 @@ class Gateway:
         attempts.append(failed.attempt)
         if too_long:
             chain = "context_window"
-        elif isinstance(error, Refused) and (error.status_code == 400
-                                             or (error.retried and self._retries(error) > 0)):
+        elif isinstance(error, Refused) and error.status_code == 400:
             return request
+        elif isinstance(error, Refused) and error.retried and self._retries(error) > 0:
+            return self._one_try_spent(request)
         elif isinstance(error, Refused) or isinstance(typed, ProviderTimeoutError):
             chain = "fallbacks"
         else:
@@ -299,6 +301,27 @@ class Gateway:
             return self._fall_over(request, request, attempts, typed, chain)
         except ParleyError as err:
             raise self._failure(request, err, attempts) from None
+
+    def _count_failure(self, request: CallRequest, deployment: dict[str, Any], error: BaseException) -> None:
+        """Tell the Router the deployment failed, as its own failed call would: the failure
+        counts toward ``allowed_fails`` and may put the deployment in cooldown."""
+        status = getattr(error, "status_code", None) or (408 if isinstance(error, ProviderTimeoutError) else 500)
+        failure = error if getattr(error, "status_code", None) else _Failure(str(error), status)
+        now = time.time()
+        self.router.deployment_callback_on_failure(
+            kwargs={"exception": failure, "litellm_params": {
+                **deployment["litellm_params"], "model_info": deployment.get("model_info") or {},
+                "metadata": {"model_group": request.model}}},
+            completion_response=None, start_time=now, end_time=now)
+
+    def _one_try_spent(self, request: CallRequest) -> CallRequest:
+        """``request`` for the Router after the fast path's try: its retry policy for this
+        model one try shorter, so the model is sent no more tries than on the Router's path."""
+        policy = self.router.retry_policy
+        fewer = type(policy)(**{name: max(0, value - 1) for name, value in policy.model_dump().items()
+                                if isinstance(value, int)})
+        return dataclasses.replace(request, options={**request.options,
+                                                     "model_group_retry_policy": {request.model: fewer}})
 
     def _retries(self, refused: Refused) -> int:
         """How often the Router's retry policy sends a call again after ``refused``'s status."""
@@ -465,6 +488,15 @@ class Gateway:
                  else next(iter(by_model.values())))
         error.attempts = attempts
         return error
+
+
+class _Failure(Exception):
+    """A fast-path failure without an HTTP status (a dropped connection, a stall), with the
+    status LiteLLM gives the same failure, for the Router's cooldown."""
+
+    def __init__(self, message: str, status_code: int):
+        super().__init__(message)
+        self.status_code = status_code
 
 
 def count_tokens(model: str, messages: list[dict[str, Any]]) -> int:

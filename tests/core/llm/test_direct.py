@@ -132,6 +132,37 @@ async def test_a_fault_before_the_first_text_falls_back(recorded, emulator, kind
     assert [r.model for r in records if r.status == "success"] == ["gemini"]
 
 
+@pytest.mark.parametrize("allowed_fails", [1, 100])
+@pytest.mark.parametrize("kind", ["500", "429"])
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_retried_failure_is_sent_as_often_as_on_the_routers_path(emulator, monkeypatch, kind, stream,
+                                                                        allowed_fails):
+    """The fast path's try counts as the first of the retry policy's, and toward the
+    deployment's cooldown: the model gets as many tries in all as when the Router makes every
+    one (with ``allowed_fails`` 1 a second server error cools it down; with 100, 1 + 2 retries)."""
+    tries = {}
+    for path in ("off", "on"):
+        monkeypatch.setenv("PARLEY_FAST_PATH", path)
+        emulator.reset()
+        emulator.set_default(GPT, Fault(kind, retry_after=0))
+        service = make_service(emulator, router={"num_retries": 2, "allowed_fails": allowed_fails,
+                                                 "fallbacks": [{"gpt": ["gemini"]}]})
+        try:
+            if stream:
+                result = [item async for item in service.stream("Try it", model="gpt")][-1]
+            else:
+                result = await service.generate("Try it", model="gpt")
+        finally:
+            service.close()
+        assert result.served_by == "gemini"
+        sent = [r for r in emulator.requests if r.protocol == "openai"]
+        assert direct(sent[0]) is (path == "on")
+        tries[path] = len(sent)
+    assert tries["on"] == tries["off"] >= 2  # retried at least once, as often on either path
+    if allowed_fails > 2:  # no cooldown in the way: the first try and both retries
+        assert tries["on"] == 3
+
+
 async def test_a_stream_cut_mid_answer_is_an_error_recorded_with_what_was_sent(recorded, emulator):
     service, recorder = recorded
     emulator.set_default(GPT, Fault("cut", after_pieces=3, tokens_per_second=200))
