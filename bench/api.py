@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/api.py [--requests 300] [--concurrency 50] [--rounds 3]
                                   [--streams 16,32,64,128,192,256] [--soak 100000]
+                                  [--protocol openai|anthropic]
 
 Sets up ``.bench-venv`` with ``litellm[proxy]==1.106.2`` on first use (its own virtualenv).
 Two emulators run in subprocesses (tests/fakes): one answers at once, one paces its stream
@@ -20,6 +21,10 @@ Measured, for each of: the emulator directly, the proxy, Parley (and Parley with
 3. added latency one request at a time (median over the emulator directly), plain and streamed;
 4. memory (``--soak``): Parley's RSS after 10k and after ``--soak`` plain requests;
 5. two workers: Parley with ``--workers 2`` against one worker, plain and streamed req/s.
+
+``--protocol anthropic`` runs the same with Claude Code's protocol: ``POST /v1/messages``
+(``x-api-key``) to an ``anthropic/`` model on the emulator's Anthropic protocol, through Parley
+and through the proxy's own ``/v1/messages``.
 
 Prints each figure and the ratios the aims name (3x the proxy's throughput, 128 stall-free
 streams and 4x the proxy's, added latency <= 3 ms and <= 0.25x the proxy's, RSS growth
@@ -50,6 +55,8 @@ import yaml  # noqa: E402
 BENCH_VENV = ROOT / ".bench-venv"
 PROXY_SPEC = "litellm[proxy]==1.106.2"
 MODEL = "gpt-4.1-mini"
+CLAUDE = "claude-sonnet-4-5-20250929"
+PROTOCOL = "openai"  # --protocol: what clients speak, and what the models behind are
 PROXY_KEY = "sk-bench-master-0123456789abcdef0123456789abcdef"  # the proxy checks it on each request
 PROMPT = [{"role": "user", "content": "Say hello in a dozen words or so please"}]
 FRAMES, FRAME_MS, STALL_MS = 50, 20, 100
@@ -57,7 +64,9 @@ FRAMES, FRAME_MS, STALL_MS = 50, 20, 100
 
 def body(model: str, stream: bool) -> dict:
     out = {"model": model, "messages": PROMPT, "stream": stream}
-    if stream:
+    if PROTOCOL == "anthropic":
+        out["max_tokens"] = 256
+    elif stream:
         out["stream_options"] = {"include_usage": True}
     return out
 
@@ -99,6 +108,10 @@ def emulator(*args: str) -> tuple[subprocess.Popen, str]:
 
 
 def model_list(fast: str, paced: str) -> list[dict]:
+    if PROTOCOL == "anthropic":
+        return [{"model_name": name, "litellm_params": {"model": f"anthropic/{CLAUDE}", "api_key": "sk-ant-bench-0000",
+                                                        "api_base": base}}
+                for name, base in (("gpt", fast), ("paced", paced))]
     return [{"model_name": name, "litellm_params": {"model": f"openai/{MODEL}", "api_key": "sk-bench-0000",
                                                     "api_base": f"{base}/v1"}}
             for name, base in (("gpt", fast), ("paced", paced))]
@@ -165,8 +178,12 @@ class Path_:
     (whose CPU time a request costs)."""
 
     def __init__(self, session: aiohttp.ClientSession, url: str, secret: str | None, pid: int):
-        self.session, self.url, self.pid = session, f"{url}/v1/chat/completions", pid
-        self.headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+        route = "/v1/messages" if PROTOCOL == "anthropic" else "/v1/chat/completions"
+        self.session, self.url, self.pid = session, f"{url}{route}", pid
+        if PROTOCOL == "anthropic":
+            self.headers = {"x-api-key": secret or "sk-ant-bench-0000", "anthropic-version": "2023-06-01"}
+        else:
+            self.headers = {"Authorization": f"Bearer {secret}"} if secret else {}
 
     def cpu_seconds(self) -> float:
         """CPU time the server (and its workers) has used so far: unlike req/s, it does not
@@ -197,12 +214,12 @@ class Path_:
             if r.status != 200:
                 raise SystemExit(f"{self.url} answered {r.status}: {(await r.read())[:300]!r}")
             async for line in r.content:
-                if line.startswith(b"data: [DONE]"):
+                if line.startswith(b"data: [DONE]") or line.startswith(b"event: message_stop"):
                     done = True
-                elif b'"content"' in line:
+                elif (b'"text_delta"' if PROTOCOL == "anthropic" else b'"content"') in line:
                     frames.append(time.perf_counter())
         if not done:
-            raise SystemExit(f"{self.url}: the stream ended without [DONE]")
+            raise SystemExit(f"{self.url}: the stream ended without its last event")
         return (time.perf_counter() - started) * 1000, frames
 
     async def stream_ms(self) -> float:
@@ -365,6 +382,9 @@ async def run(args, servers: Servers) -> dict:
             figures["memory"] = {"start": start_rss, "at_10k": at_10k, "at_end": at_end}
 
     servers.stop(parley_proc)
+    figures["load_after"] = os.getloadavg()[0]
+    if args.two_workers == "no":
+        return figures
     print("\n5. Parley with two workers against one (the one-worker figures above)")
     two, two_secret, _ = servers.parley("parley-2", workers=2)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=2),
@@ -408,7 +428,7 @@ def report(f: dict, args) -> None:
         m = f["memory"]
         rows.append((f"RSS 10k -> {args.soak // 1000}k requests (MB)", f"{m['at_10k']:.1f} -> {m['at_end']:.1f}",
                      f"growth <= 30 MB: {m['at_end'] - m['at_10k']:+.1f} MB"))
-    for kind in ("streamed", "plain"):
+    for kind in ("streamed", "plain") if "two_workers" in f else ():
         rows.append((f"two workers / one, {kind}", f"{f['two_workers'][kind]:.1f} / {t[kind]['Parley']:.1f}",
                      f">= 1.8x: {ratio(f['two_workers'][kind], t[kind]['Parley']):.2f}x"))
     for name, value, aim in rows:
@@ -423,7 +443,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--streams", default="16,32,64,128,192,256")
     parser.add_argument("--soak", type=int, default=0, help="plain requests for the memory soak (0: none)")
+    parser.add_argument("--protocol", choices=("openai", "anthropic"), default="openai")
+    parser.add_argument("--two-workers", choices=("yes", "no"), default="yes")
     args = parser.parse_args()
+    global PROTOCOL
+    PROTOCOL = args.protocol
     args.streams = [int(n) for n in args.streams.split(",")]
     fast, fast_url = emulator()
     paced, paced_url = emulator("--tokens-per-second", str(1000 / FRAME_MS), "--words", str(FRAMES))

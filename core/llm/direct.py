@@ -29,16 +29,16 @@ import asyncio
 import contextlib
 import functools
 import logging
-import os
 import time
-from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator
 
 import orjson
 
 from core.errors import ProviderDownError, ProviderTimeoutError
 from core.llm import runtime
+from core.llm.direct_anthropic import AnthropicWire
 from core.llm.runtime import Attempt, ms_since
+from core.llm.wire import Declined, Reading, Sending, Unsuitable, api_base, wanted_params
 
 __all__ = ["DirectPath", "Reading", "Sending", "Unsuitable", "Declined", "Refused", "eligible"]
 
@@ -48,22 +48,6 @@ log = logging.getLogger("parley")
 # keeps the deployment on LiteLLM's path.
 _PARAMS = frozenset({"model", "api_key", "api_base", "timeout", "stream_timeout", "rpm", "tpm",
                      "max_retries", "organization", "model_info"})
-
-
-class Unsuitable(Exception):
-    """The direct call failed before its first text: the gateway sends the call through the
-    Router instead. ``attempt`` is the failed direct attempt (recorded with the call)."""
-
-    def __init__(self, reason: str, attempt: Attempt | None):
-        super().__init__(reason)
-        self.attempt = attempt
-
-
-class Declined(Unsuitable):
-    """The call is not one the fast path sends (nothing was sent): the Router makes it."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason, None)
 
 
 def eligible(litellm_params: dict[str, Any]) -> bool:
@@ -76,109 +60,8 @@ def eligible(litellm_params: dict[str, Any]) -> bool:
 
 
 def _wire_for(litellm_model: str):
-    from core.llm.direct_anthropic import AnthropicWire
-
-    return next((wire for wire in (OPENAI, AnthropicWire.shared())
+    return next((wire for wire in (OPENAI, ANTHROPIC)
                  if litellm_model.startswith(wire.prefix)), None)
-
-
-def api_base(params: dict[str, Any], variables: tuple[str, ...], default: str) -> str:
-    """The deployment's base URL as LiteLLM finds it: its ``api_base``, else the first of the
-    provider's environment variables that is set, else the provider's own."""
-    found = params.get("api_base") or next((os.environ[v] for v in variables if os.environ.get(v)), None)
-    return str(found or default).rstrip("/")
-
-
-@dataclass
-class Sending:
-    """One request as a wire builds it, and how the whole answer becomes a ``ModelResponse``
-    (``answer``: the provider's answer, as JSON, to LiteLLM's response)."""
-
-    url: str
-    headers: dict[str, str]
-    body: dict[str, Any]
-    answer: Callable[[dict[str, Any]], Any]
-
-
-@dataclass
-class Reading:
-    """What one direct stream has delivered: text pieces, tool-call fragments, usage. A wire's
-    reading knows its protocol's events (``take``); this one OpenAI's chunks."""
-
-    started: float
-    pieces: list[str] = field(default_factory=list)
-    reasoning: list[str] = field(default_factory=list)
-    tools: dict[int, dict[str, Any]] = field(default_factory=dict)
-    usage: dict[str, Any] | None = None
-    finish: str | None = None
-    ttft: float | None = None
-    model: str | None = None
-    done: bool = False
-    answer: Callable[[dict[str, Any]], Any] | None = None  # set from the request's Sending
-
-    def take(self, event: dict[str, Any]) -> str | None:
-        """Keep what ``event`` (one chunk) carries; return its text, if any."""
-        if event.get("usage"):
-            self.usage = event["usage"]
-        if "error" in event and not event.get("choices"):
-            raise ProviderDownError(_error_text(event["error"]))
-        self.model = self.model or event.get("model")
-        choices = event.get("choices")
-        if not choices:
-            return None
-        choice = choices[0]
-        if choice.get("finish_reason"):
-            self.finish = choice["finish_reason"]
-        delta = choice.get("delta") or {}
-        if delta.get("tool_calls"):
-            self._tool_fragments(delta["tool_calls"])
-        thinking = delta.get("reasoning_content") or delta.get("reasoning")
-        if isinstance(thinking, str) and thinking:
-            self.reasoning.append(thinking)
-        return self._text(delta.get("content"))
-
-    def _text(self, text: str | None) -> str | None:
-        if text:
-            if self.ttft is None:
-                self.ttft = ms_since(self.started)
-            self.pieces.append(text)
-            return text
-        return None
-
-    def _tool_fragments(self, fragments: list[dict[str, Any]]) -> None:
-        if self.ttft is None:  # a tool call is the answer's first token too
-            self.ttft = ms_since(self.started)
-        for fragment in fragments:
-            call = self.tools.setdefault(int(fragment.get("index") or 0),
-                                         {"id": None, "type": "function",
-                                          "function": {"name": "", "arguments": ""}})
-            call["id"] = fragment.get("id") or call["id"]
-            function = fragment.get("function") or {}
-            call["function"]["name"] += function.get("name") or ""
-            call["function"]["arguments"] += function.get("arguments") or ""
-
-    def started_answering(self) -> bool:
-        return self.ttft is not None
-
-    def finished(self) -> bool:
-        """Did the stream say it ended (not merely stop)?"""
-        return self.finish is not None
-
-    def body(self, call_id: str) -> dict[str, Any]:
-        """The whole answer in OpenAI's non-streaming shape."""
-        message: dict[str, Any] = {"role": "assistant", "content": "".join(self.pieces) or None}
-        if self.tools:
-            message["tool_calls"] = [self.tools[i] for i in sorted(self.tools)]
-        if self.reasoning:
-            message["reasoning_content"] = "".join(self.reasoning)
-        return {"id": call_id, "object": "chat.completion", "created": int(time.time()),
-                "model": self.model or "", "usage": self.usage,
-                "choices": [{"index": 0, "finish_reason": self.finish or "stop",
-                             "message": message}]}
-
-    def response(self, call_id: str):
-        """The answer as LiteLLM's ``ModelResponse``, built the request's way."""
-        return self.answer(self.body(call_id))
 
 
 @functools.cache
@@ -190,16 +73,6 @@ def _openai_config(provider_model: str):
     runtime.load()
     return ProviderConfigManager.get_provider_chat_config(model=provider_model,
                                                           provider=LlmProviders.OPENAI)
-
-
-def wanted_params(request) -> dict[str, Any]:
-    """The OpenAI parameters a call asks for (LiteLLM's ``non_default_params``)."""
-    wanted: dict[str, Any] = dict(request.options)
-    if request.temperature is not None:
-        wanted["temperature"] = request.temperature
-    if request.max_tokens is not None:
-        wanted["max_tokens"] = request.max_tokens
-    return wanted
 
 
 class OpenAIWire:
@@ -237,7 +110,7 @@ def _model_response(answer: dict[str, Any]):
     return runtime.load().ModelResponse(**answer)
 
 
-OPENAI = OpenAIWire()
+OPENAI, ANTHROPIC = OpenAIWire(), AnthropicWire()
 
 
 class DirectPath:
@@ -421,12 +294,6 @@ class DirectPath:
 def _cut(model: str) -> ProviderDownError:
     return ProviderDownError(f"{model}'s answer was cut off before it finished; try again.",
                              model=model)
-
-
-def _error_text(error: Any) -> str:
-    if isinstance(error, dict):
-        return str(error.get("message") or error.get("type") or "the provider failed")
-    return str(error)
 
 
 class Refused(Exception):

@@ -24,7 +24,7 @@ import orjson
 
 from core.errors import ProviderDownError
 from core.llm import runtime
-from core.llm.direct import Declined, Reading, Sending, _error_text, api_base, wanted_params
+from core.llm.wire import Declined, Reading, Sending, api_base, error_text, wanted_params
 from core.llm.runtime import ms_since
 
 __all__ = ["AnthropicWire", "AnthropicReading"]
@@ -70,7 +70,7 @@ class AnthropicReading(Reading):
         elif kind == "message_stop":
             self.done = True
         elif kind == "error":
-            raise ProviderDownError(_error_text(event.get("error")))
+            raise ProviderDownError(error_text(event.get("error")))
         return None
 
     def _delta(self, block: dict[str, Any], delta: dict[str, Any]) -> str | None:
@@ -129,11 +129,6 @@ class AnthropicWire:
     """Anthropic's Messages API: named events, usage at the start and in ``message_delta``."""
 
     prefix = "anthropic/"
-
-    @staticmethod
-    @functools.cache
-    def shared() -> "AnthropicWire":
-        return AnthropicWire()
 
     @staticmethod
     def reading(started: float) -> AnthropicReading:

@@ -267,9 +267,10 @@ class Gateway:
     def _after_direct(self, request: CallRequest, deployment: dict[str, Any], failed: Unsuitable,
                       attempts: list[Attempt]) -> CallRequest:
         """The request the Router gets after the fast path failed before its first text.
-        A dropped connection, an unreadable answer, a generic 400, and a server error or rate
-        limit the retry policy retries go to the Router as they were (its retries, cooldowns
-        and fallbacks apply). What it would not send again is not sent again: a timeout (a
+        The failure counts toward the deployment's cooldown, as the Router's own would. A
+        dropped connection, an unreadable answer, and a server error or rate limit the retry
+        policy retries go to the Router with that model's retries one fewer (the direct try
+        was the first), a generic 400 as it was; its retries, cooldowns and fallbacks apply. What it would not send again is not sent again: a timeout (a
         hung provider would multiply the wait), a refused key, a missing model, an error
         whose retries are 0, and a prompt over the context window (whose own fallbacks
         answer); the next model of the chain answers, or the failure is raised. A call the
@@ -295,8 +296,8 @@ class Gateway:
             return self._one_try_spent(request)
         elif isinstance(error, Refused) or isinstance(typed, ProviderTimeoutError):
             chain = "fallbacks"
-        else:
-            return request
+        else:  # a dropped connection, an unreadable answer: the Router tries again
+            return self._one_try_spent(request)
         try:
             return self._fall_over(request, request, attempts, typed, chain)
         except ParleyError as err:
