@@ -132,6 +132,19 @@ class SupabaseStore(SqlFunctionKeys, SqlFunctionAlerts, SqlFunctionLedgers):
         rows = json.loads(json.dumps([call_row(record) for record in records], default=str))
         return int(self._rpc("parley_record_calls", {"p_rows": rows}))
 
+    def record_call_json(self, payload: bytes) -> int:
+        """``record_calls`` for records already encoded as a JSON array of call rows (the
+        recorder's spool lines), in one ``parley_record_calls`` request: parsed once, not
+        rebuilt into records. A row Postgres refuses (or text that is not JSON) fails the
+        whole batch with ``BadRequestError``, so the recorder falls back to ``record_calls``."""
+        try:
+            rows = json.loads(payload)
+        except ValueError as exc:
+            raise BadRequestError(f"A batch of call records is not JSON ({exc}).") from None
+        if not isinstance(rows, list):
+            raise BadRequestError("A batch of call records is a JSON array of call rows.")
+        return int(self._rpc("parley_record_calls", {"p_rows": rows})) if rows else 0
+
     def spend_by_client(self, *, user_id: str | None = None, since: dt.date | None = None,
                         until: dt.date | None = None,
                         as_user: str | None = None) -> list[dict[str, Any]]:
