@@ -19,7 +19,7 @@ from tests.core.store.conftest import SERVICE_ROLE_KEY, SUPABASE_URL
 from tests.core.store.records import BASE_TIME, make_record, random_records
 from tests.core.store.test_supabase_ledgers import rpc_as
 
-ROOT, ANN, BOB = "root@example.com", "ann@example.com", "bob@example.com"
+ROOT, ANN, BOB = "root@example.com", "ann@example.com", "bea@example.com"
 QUERIES = [
     {"sort": "time", "limit": 13},
     {"sort": "cost", "limit": 11},
@@ -98,6 +98,16 @@ def test_a_plain_users_jwt_never_sees_another_users_call(recorded, supabase_stor
         with pytest.raises(APIError) as anonymous:
             rpc_as(supabase_store, None, fn, args)
         assert anonymous.value.code == "42501"
+
+
+def test_an_evaluation_set_is_built_from_calls_over_rest(recorded, supabase_store):
+    from core.evals.from_calls import call_ids_for_service, rows_from_calls
+
+    assert rows_from_calls(supabase_store, ["ans"], as_user=ANN) == \
+        [{"prompt": "hi", "system": "", "expected": "hello"}]
+    with pytest.raises(BadRequestError, match="no call 'ans' you can see"):
+        rows_from_calls(supabase_store, ["ans"], as_user=BOB)
+    assert set(call_ids_for_service(supabase_store, "xray", as_user=BOB)) == {"bobs"}
 
 
 def test_without_the_jwt_secret_the_store_keeps_a_user_to_their_own_calls(recorded, fake_postgrest):
