@@ -9,7 +9,9 @@ token is the service role key, or, for ``as_user`` calls when the project's JWT 
 (``sub`` = user id, ``role`` = authenticated), so Postgres row-level security applies.
 Without the secret, ``as_user`` is enforced here instead: the user's own rows only.
 The ledgers (price book, provider bills, audit log, ``db verify`` checks) are
-``SqlFunctionLedgers``: the same rows as on SQLite and Postgres, through SQL functions.
+``SqlFunctionLedgers``: the same rows as on SQLite and Postgres, through SQL functions; so is
+the call browser (``calls``, ``call``: ``parley_calls``, ``parley_call``). The evaluation
+workbench (``evals()``) is not served here: it needs the Postgres store.
 
 The schema cannot be migrated over REST: apply ``supabase/migrations`` with the Supabase CLI
 (``supabase db push``) or with ``python -m core db upgrade`` and the project's connection string.
