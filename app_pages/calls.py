@@ -22,7 +22,7 @@ reader = None if admin else user  # the store's row rule: a user reads only thei
 store = svc.store
 st.title("Calls")
 if not isinstance(store, CallBrowser):
-    st.error("The call log cannot be browsed on this store; use SQLite or Postgres "
+    st.error("The call log cannot be browsed on this store; use SQLite, Postgres or Supabase "
              "(PARLEY_DATABASE_URL).")
     st.stop()
 st.caption("Every recorded call, newest first. " + ("You see everyone's calls (admin)." if admin

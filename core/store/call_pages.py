@@ -19,7 +19,8 @@ from typing import Any
 
 from core.errors import BadRequestError
 
-__all__ = ["CallQuery", "CALL_COLUMNS", "page_sql", "page_from_rows", "DETAIL_COLUMNS", "call_detail"]
+__all__ = ["CallQuery", "CALL_COLUMNS", "page_sql", "page_from_rows", "DETAIL_COLUMNS", "call_detail",
+           "page_query_json", "page_rows_from_json", "detail_rows_from_json"]
 
 CALL_COLUMNS = ("id", "litellm_call_id", "created_at", "user_id", "service_type", "model",
                 "provider", "status", "error_class", "input_tokens", "output_tokens",
@@ -166,6 +167,46 @@ def page_from_rows(query: CallQuery, rows: list[tuple]) -> dict[str, Any]:
     return {"calls": calls, "next": next_cursor}
 
 
+def page_query_json(query: CallQuery) -> dict[str, Any]:
+    """``query`` (checked) as the ``p_query`` of ``parley_calls``
+    (``supabase/migrations/20251205000100_parley_call_browser.sql``): the cursor decoded into
+    ``after`` = [sort key, id], times as ISO 8601 in UTC."""
+    out: dict[str, Any] = {name: None if getattr(query, name) is None else list(getattr(query, name))
+                           for name in _FILTERS}
+    out.update(status=query.status, fallback=query.fallback, min_cost=query.min_cost,
+               max_cost=query.max_cost, sort=query.sort, limit=query.limit,
+               since=_stamp(query.since) if query.since else None,
+               until=_stamp(query.until) if query.until else None)
+    after = _cursor_values(query)
+    out["after"] = None if after is None else [after[0], after[1]]
+    return out
+
+
+def _from_json(row: dict[str, Any], columns: tuple[str, ...]) -> list[Any]:
+    """A JSON row's ``columns`` as Postgres gives them: timestamps as datetimes, times as floats."""
+    values = [row[name] for name in columns]
+    values[columns.index("created_at")] = dt.datetime.fromisoformat(row["created_at"])
+    for name in ("response_time_ms", "ttft_ms"):
+        if row[name] is not None:
+            values[columns.index(name)] = float(row[name])
+    return values
+
+
+def page_rows_from_json(query: CallQuery, rows: list[dict[str, Any]]) -> list[tuple]:
+    """``parley_calls``'s JSON rows as the tuples ``page_from_rows`` reads."""
+    out = []
+    for row in rows:
+        key = row["sort_key"]
+        key = dt.datetime.fromisoformat(key) if query.sort == "time" else key
+        out.append((*_from_json(row, CALL_COLUMNS), key))
+    return out
+
+
+def detail_rows_from_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``parley_call``'s JSON rows as ``DETAIL_COLUMNS`` dicts, ready for ``call_detail``."""
+    return [dict(zip(DETAIL_COLUMNS, _from_json(row, DETAIL_COLUMNS))) for row in rows]
+
+
 def call_detail(row: dict[str, Any]) -> dict[str, Any]:
     """A ``DETAIL_COLUMNS`` row made readable: JSON decoded, the route and its reason and the
     token counts lifted out of ``metadata``."""
@@ -178,8 +219,9 @@ def call_detail(row: dict[str, Any]) -> dict[str, Any]:
                 pass  # a hashed prompt (privacy: hash) is text, shown as it is
     if isinstance(out["created_at"], dt.datetime):
         out["created_at"] = out["created_at"].isoformat()
-    if out["total_cost"] is not None:
-        out["total_cost"] = float(out["total_cost"])
+    for money in ("total_cost", "saved_cost"):
+        if out[money] is not None:
+            out[money] = float(out[money])
     meta = out.get("metadata") or {}
     out["route"], out["route_reason"] = meta.get("route"), meta.get("route_reason")
     out["is_demo"] = bool(out["is_demo"])

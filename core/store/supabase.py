@@ -9,7 +9,9 @@ token is the service role key, or, for ``as_user`` calls when the project's JWT 
 (``sub`` = user id, ``role`` = authenticated), so Postgres row-level security applies.
 Without the secret, ``as_user`` is enforced here instead: the user's own rows only.
 The ledgers (price book, provider bills, audit log, ``db verify`` checks) are
-``SqlFunctionLedgers``: the same rows as on SQLite and Postgres, through SQL functions.
+``SqlFunctionLedgers``: the same rows as on SQLite and Postgres, through SQL functions; so is
+the call browser (``calls``, ``call``: ``parley_calls``, ``parley_call``). The evaluation
+workbench (``evals()``) is not served here: it needs the Postgres store.
 
 The schema cannot be migrated over REST: apply ``supabase/migrations`` with the Supabase CLI
 (``supabase db push``) or with ``python -m core db upgrade`` and the project's connection string.
@@ -33,6 +35,8 @@ from core.store.ledger_functions import SqlFunctionLedgers
 from core.store.rollups import (PERFORMANCE_GRAINS, USAGE_GRAINS, RollupQuery, performance_row,
                                  pick_grain, usage_rollup_row)
 from core.store.clients import client_row
+from core.store.call_pages import (CallQuery, call_detail, detail_rows_from_json, page_from_rows,
+                                   page_query_json, page_rows_from_json)
 from core.store.base import (call_row, check_limit, check_usage_query, comparison_row,
                               leaderboard_rows, usage_row, vote_row)
 from core.store.postgres import preferences_from_rows
@@ -129,6 +133,19 @@ class SupabaseStore(SqlFunctionKeys, SqlFunctionAlerts, SqlFunctionLedgers):
             return 0
         rows = json.loads(json.dumps([call_row(record) for record in records], default=str))
         return int(self._rpc("parley_record_calls", {"p_rows": rows}))
+
+    def record_call_json(self, payload: bytes) -> int:
+        """``record_calls`` for records already encoded as a JSON array of call rows (the
+        recorder's spool lines), in one ``parley_record_calls`` request: parsed once, not
+        rebuilt into records. A row Postgres refuses (or text that is not JSON) fails the
+        whole batch with ``BadRequestError``, so the recorder falls back to ``record_calls``."""
+        try:
+            rows = json.loads(payload)
+        except ValueError as exc:
+            raise BadRequestError(f"A batch of call records is not JSON ({exc}).") from None
+        if not isinstance(rows, list):
+            raise BadRequestError("A batch of call records is a JSON array of call rows.")
+        return int(self._rpc("parley_record_calls", {"p_rows": rows})) if rows else 0
 
     def spend_by_client(self, *, user_id: str | None = None, since: dt.date | None = None,
                         until: dt.date | None = None,
@@ -236,6 +253,26 @@ class SupabaseStore(SqlFunctionKeys, SqlFunctionAlerts, SqlFunctionLedgers):
             as_user = None
         return self._rpc("parley_comparisons", {"p_user_id": user_id, "p_limit": check_limit(limit)},
                          as_user=as_user)
+
+    def calls(self, query: CallQuery, *, as_user: str | None = None) -> dict[str, Any]:
+        """``parley_calls``: one keyset page of the call log (``core/store/call_pages.py``);
+        a user who is not an admin gets only their own calls (without the JWT secret: always)."""
+        query = query.checked()
+        if self._enforced_here(as_user):
+            query, as_user = query.only_user(as_user), None
+        rows = self._rpc("parley_calls", {"p_query": page_query_json(query)}, as_user=as_user)
+        return page_from_rows(query, page_rows_from_json(query, rows or []))
+
+    def call(self, call_id: str, *, as_user: str | None = None) -> dict[str, Any] | None:
+        """``parley_call``: one call and the failed attempts its fallback replaced, or None if
+        there is none the caller may see (row-level security, or here without the secret)."""
+        reader = None if self._enforced_here(as_user) else as_user
+        rows = self._rpc("parley_call", {"p_call_id": call_id}, as_user=reader)
+        found = [call_detail(row) for row in detail_rows_from_json(rows or [])]
+        main = next((c for c in found if c["litellm_call_id"] == call_id), None)
+        if main is None or (reader != as_user and main["user_id"] != as_user):
+            return None
+        return {**main, "attempts": [c for c in found if c is not main]}
 
     def sync_admins(self, admins: Sequence[str]) -> int:
         """``parley_sync_admins`` over REST, as the service role."""

@@ -1,4 +1,4 @@
-"""The calls explorer's keyset pages on SQLite and Postgres: every call once in order, the
+"""The calls explorer's keyset pages on SQLite, Postgres and Supabase (over the fake PostgREST): every call once in order, the
 filters, users seeing only their own, and pages that walk an index instead of sorting."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests.database import sql
 from tests.core.store.records import BASE_TIME, make_record, random_records
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "supabase"])
 def explorer(request, tmp_path):
     """(store, make_admin) on each backend that serves the explorer."""
     if request.param == "sqlite":
@@ -25,7 +25,8 @@ def explorer(request, tmp_path):
         store.close()
         return
     conn = request.getfixturevalue("pg_conn")
-    yield request.getfixturevalue("pg_store"), lambda user_id: conn.execute(
+    store = request.getfixturevalue({"postgres": "pg_store", "supabase": "supabase_store"}[request.param])
+    yield store, lambda user_id: conn.execute(
         "insert into parley_admins (user_id) values (%s)", (user_id,))
 
 
