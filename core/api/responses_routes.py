@@ -6,7 +6,14 @@ included; ``instructions``; function ``tools``; ``text.format`` for structured o
 ``max_output_tokens``) is read by LiteLLM's responses bridge (core/llm/protocols.py) into a
 chat request and stated as a ``Call``, so keys, budgets, fallbacks and recording apply as on
 every route, on any configured model; the answer is turned back into a ``response`` object
-by the same bridge. ``stream: true`` answers with the Responses events: ``response.created``,
+by the same bridge. A model whose deployments are all OpenAI's is answered natively instead
+(core/llm/responses_native.py): the body goes, as the client sent it, to the provider's own
+``/v1/responses`` through the Router (retries, cooldowns, the plan's fallbacks), so reasoning,
+built-in tools and ``include`` reach it; the chat translation then only plans the call (key,
+budget, estimate, what is recorded). Its answer is the provider's ``response`` object, and a
+stream the provider's own events, with Parley's id, model name and ``parley`` object; its
+cost is the Responses usage's (cached and reasoning tokens included).
+``stream: true`` otherwise answers with the Responses events: ``response.created``,
 ``response.in_progress``, per output item ``response.output_item.added`` /
 ``response.content_part.added`` / ``response.output_text.delta`` ... ``.done`` (a function
 call: ``response.function_call_arguments.delta`` / ``.done``), then ``response.completed``
