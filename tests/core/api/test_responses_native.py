@@ -207,3 +207,20 @@ def test_a_client_that_hangs_up_a_native_stream_is_recorded_with_what_was_sent(s
     while not sent.hung_up and time.monotonic() < deadline:
         time.sleep(0.1)
     assert sent.hung_up
+
+
+def test_a_native_stream_cut_after_its_first_text_ends_with_an_error_event(in_process, emulator):
+    """After text was sent nothing falls back: the client gets an ``error`` event, and the
+    call is recorded once as failed, with the text that was sent."""
+    emulator.enqueue(GPT, Fault("cut", after_pieces=3))
+    response = in_process.http.post(
+        f"{in_process.base_url}/v1/responses", headers=in_process.headers(in_process.make_key()),
+        json={"model": "gpt", "stream": True, "input": "one two three four five"})
+    events = [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: ")]
+    kinds = [e["type"] for e in events]
+    assert kinds[-1] == "error" and "response.completed" not in kinds
+    sent = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
+    assert sent
+    [row] = in_process.records(1)
+    assert row["status"] == "failure" and row["response"] == sent
+    assert len(_native_requests(emulator)) == 1
