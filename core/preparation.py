@@ -34,6 +34,7 @@ from core.guards import Hold
 from core.image_requests import image_models
 from core.keys import ApiKey
 from core.llm.gateway import CallRequest, Chains
+from core.llm.responses_native import answers_natively
 from core.llm.runtime import cache_partition
 from core.pricing import estimate_call
 from core.prompt_cache import CacheMarks, with_cache_marks
@@ -66,7 +67,10 @@ class Call:
     bind the whole plan. ``call_id``: the id to record the call under (default: a new UUID).
     ``stop``: up to four stop sequences (the answer ends before any of them).
     ``cache_marks``: the client's prompt-cache breakpoints (core/prompt_cache.py), sent on when
-    an Anthropic model answers (another provider would read them as its own caching request)."""
+    an Anthropic model answers (another provider would read them as its own caching request).
+    ``responses``: the OpenAI Responses API body the call was stated from; the chosen model
+    answers it natively when it is OpenAI's (core/llm/responses_native.py), else the prompt,
+    history and options above are sent as a chat request."""
 
     prompt: str | None = None
     user_id: str = "anonymous"
@@ -93,6 +97,7 @@ class Call:
     call_id: str | None = None
     stop: list | None = None
     cache_marks: CacheMarks | None = None
+    responses: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -158,7 +163,9 @@ async def prepare(service, call: Call) -> Plan:
                           temperature=call.temperature, max_tokens=call.max_tokens,
                           chains=chains, options={**structured.litellm_kwargs(), **stop},
                           cache_scope=cache_partition(service.settings.cache, call.user_id,
-                                                      call.key.id if call.key else None))
+                                                      call.key.id if call.key else None),
+                          responses=call.responses if call.responses is not None
+                          and answers_natively(service.settings, choice.model) else None)
     return Plan(call, request, choice, _recorded_metadata(call, choice), structured, estimate, holds)
 
 

@@ -78,6 +78,9 @@ class GenerationResult:
     price_id: int | None = None  # the price-book entry the cost was computed with (core/price_book.py)
     provider_cost: float | None = None  # what the provider itself reported (OpenRouter's usage.cost)
     embeddings: list[list[float]] = field(default_factory=list)  # embed: one vector per input
+    # The provider's own answer in the caller's protocol, when it answered natively (a Responses
+    # API response object: core.llm.responses_native); None otherwise.
+    native: dict | None = None
 
     JSON_FIELDS = ("content", "model", "provider", "input_tokens", "output_tokens",
                    "total_tokens", "cost", "price_known", "response_time_ms", "ttft_ms",

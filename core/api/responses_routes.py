@@ -6,7 +6,14 @@ included; ``instructions``; function ``tools``; ``text.format`` for structured o
 ``max_output_tokens``) is read by LiteLLM's responses bridge (core/llm/protocols.py) into a
 chat request and stated as a ``Call``, so keys, budgets, fallbacks and recording apply as on
 every route, on any configured model; the answer is turned back into a ``response`` object
-by the same bridge. ``stream: true`` answers with the Responses events: ``response.created``,
+by the same bridge. A model whose deployments are all OpenAI's is answered natively instead
+(core/llm/responses_native.py): the body goes, as the client sent it, to the provider's own
+``/v1/responses`` through the Router (retries, cooldowns, the plan's fallbacks), so reasoning,
+built-in tools and ``include`` reach it; the chat translation then only plans the call (key,
+budget, estimate, what is recorded). Its answer is the provider's ``response`` object, and a
+stream the provider's own events, with Parley's id, model name and ``parley`` object; its
+cost is the Responses usage's (cached and reasoning tokens included).
+``stream: true`` otherwise answers with the Responses events: ``response.created``,
 ``response.in_progress``, per output item ``response.output_item.added`` /
 ``response.content_part.added`` / ``response.output_text.delta`` ... ``.done`` (a function
 call: ``response.function_call_arguments.delta`` / ``.done``), then ``response.completed``
@@ -45,7 +52,7 @@ from core.keys import ApiKey
 from core.llm.protocols import chat_to_responses, responses_to_chat
 from core.results import GenerationResult
 
-__all__ = ["router", "response_body"]
+__all__ = ["router", "response_body", "native_body"]
 
 
 class ResponsesRequest(_Body):
@@ -72,20 +79,23 @@ def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
         raw = body.model_dump(exclude_none=True)
         model = model_for(caller, body.model) if body.model else None
         chat = responses_to_chat({**raw, "model": model or ""})
-        fields = {}
+        fields = {"responses": {k: v for k, v in raw.items() if k != "model"}}
         if body.previous_response_id:
             earlier = await run_in_threadpool(_conversation, caller, key, body.previous_response_id)
             chat["messages"] = _after(earlier, chat["messages"])
+            fields["responses"]["input"] = _items_after(earlier, body.input)
             fields["metadata"] = {"protocol": "responses",
                                   "previous_response_id": body.previous_response_id[:128]}
         plan = await caller.plan(key, request.headers, **{**_call_fields(
             caller, key, chat, model, x_parley_service), **fields})
         if body.stream:
             stream, first = await primed(caller.stream(key, plan))
-            return SSEResponse(_events(caller, plan, raw, stream, first),
-                               headers={"x-parley-call-id": plan.call_id})
+            events = (_native_events if hasattr(first, "event") else _events)(
+                caller, plan, raw, stream, first)
+            return SSEResponse(events, headers={"x-parley-call-id": plan.call_id})
         result = await caller.generate(key, plan)
-        return JSONResponse(response_body(raw, result), headers=result_headers(result))
+        answer = native_body(raw, result) if result.native is not None else response_body(raw, result)
+        return JSONResponse(answer, headers=result_headers(result))
 
     @routes.get("/v1/responses/{response_id}")
     async def retrieve(response_id: str, key: ApiKey = Depends(key_of)):
@@ -123,6 +133,49 @@ def response_body(raw: dict, result: GenerationResult) -> dict[str, Any]:
                          "input_tokens_details": {"cached_tokens": result.cached_tokens or 0},
                          "output_tokens_details": {"reasoning_tokens": result.reasoning_tokens or 0}}
     return response
+
+
+def native_body(raw: dict, result: GenerationResult) -> dict[str, Any]:
+    """The provider's own ``response`` object of a natively answered call, as Parley's: its
+    id (``resp_<call id>``), the model that answered, and the ``parley`` object."""
+    response = {**result.native, "id": f"resp_{result.call_id}",
+                "model": result.served_by or result.model,
+                "parley": completion_body(result)["parley"]}
+    if raw.get("previous_response_id"):
+        response["previous_response_id"] = raw["previous_response_id"]
+    return response
+
+
+async def _native_events(caller: Caller, plan, raw: dict, stream: AsyncIterator,
+                         first_item) -> AsyncIterator[bytes]:
+    """The provider's own Responses events of a natively answered call, as they arrive; the
+    response they carry is Parley's (its id and model), and the last one (``response.completed``
+    or ``response.incomplete``) is sent once the call is priced, with the ``parley`` object."""
+    terminal: dict[str, Any] = {"type": "response.completed"}
+    try:
+        async for item in prepend(first_item, stream):
+            if isinstance(item, GenerationResult):
+                yield _encoded({**terminal, "response": native_body(raw, item)})
+                break
+            event = item.event
+            if event.get("type") in ("response.completed", "response.incomplete"):
+                terminal = {k: v for k, v in event.items() if k != "response"}
+                continue
+            if isinstance(event.get("response"), dict):
+                event = {**event, "response": {**event["response"], "id": f"resp_{plan.call_id}",
+                                               "model": item.served_by or plan.model}}
+            yield _encoded(event)
+    except Exception as exc:  # noqa: BLE001 - the client gets the error as an event
+        error = json.loads(sse_error(exc, caller.service.settings.secrets())[6:])["error"]
+        yield _encoded({"type": "error", "code": error.get("code"), "message": error["message"],
+                        "param": None})
+    finally:
+        await stream.aclose()
+
+
+def _encoded(event: dict[str, Any]) -> bytes:
+    return (f"event: {event.get('type')}\ndata: ".encode()
+            + json.dumps(event, separators=(",", ":")).encode() + b"\n\n")
 
 
 async def _events(caller: Caller, plan, raw: dict, stream: AsyncIterator,
@@ -251,6 +304,16 @@ def _after(earlier: list[dict[str, Any]], messages: list[dict[str, Any]]) -> lis
     """``messages`` (a new request's) with ``earlier`` turns after its system messages."""
     system = [m for m in messages if m.get("role") in ("system", "developer")]
     return [*system, *earlier, *(m for m in messages if m not in system)]
+
+
+def _items_after(earlier: list[dict[str, Any]], given: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A Responses ``input`` with ``earlier`` chat turns (text only: ``_conversation``) first."""
+    def text(content: Any) -> str:
+        if isinstance(content, list):
+            return "".join(str(p.get("text") or "") for p in content if isinstance(p, dict))
+        return str(content or "")
+    items = [{"role": m["role"], "content": text(m.get("content"))} for m in earlier]
+    return [*items, *([{"role": "user", "content": given}] if isinstance(given, str) else given)]
 
 
 def _stored(caller: Caller, key: ApiKey, response_id: str) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from core.catalog import Catalog, ModelEntry
 from core.config import LOCAL_PROVIDER, Settings
 from core.errors import (AllModelsFailedError, AuthError, ConfigError, ContextTooLongError, ParleyError,
                          ProviderBadResponse, ProviderDownError, ProviderTimeoutError)
-from core.llm import runtime
+from core.llm import responses_native, runtime
 from core.llm.direct import DirectPath, Refused, Unsuitable, eligible
 from core.llm.errors import to_parley_error
 from core.llm.local.engine import LocalModel, find_bundled_model
@@ -88,6 +88,8 @@ class CallRequest:
     # Whose cached answers this call may get (runtime.cache_partition): None with a user- or
     # key-scoped parley.cache means the call is neither answered from nor kept in the cache.
     cache_scope: str | None = None
+    # A Responses API create body the provider answers natively (core.llm.responses_native).
+    responses: dict[str, Any] | None = None
 
 
 @dataclass
@@ -157,6 +159,8 @@ class Gateway:
 
     async def complete(self, request: CallRequest) -> Outcome:
         """One non-streaming call; raises ``ParleyError`` when no model could answer."""
+        if request.responses is not None:
+            return await responses_native.complete(self, request)
         self._check_available(request.model)
         attempts: list[Attempt] = []
         started = time.perf_counter()
@@ -188,6 +192,11 @@ class Gateway:
         treats either, before any text has arrived, as a failed attempt, and hands the call to
         the Router again at the model's next fallback, so the Router's retries and fallbacks
         apply from there. After text has arrived, a failure ends the stream with an error."""
+        if request.responses is not None:
+            async with contextlib.aclosing(responses_native.stream(self, request)) as events:
+                async for event in events:
+                    yield event
+            return
         self._check_available(request.model)
         attempts: list[Attempt] = []
         started, current = time.perf_counter(), request

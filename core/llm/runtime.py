@@ -21,6 +21,8 @@ when LiteLLM changes it:
   ``observed_router_class()`` overrides it to note every attempt (retries and fallbacks) of a
   call in that call's own list. The public alternative, ``litellm.callbacks``, is a
   process-global list shared by every Router and thread.
+- ``Router._ageneric_api_call_with_fallbacks_helper(model, original_generic_function, **kwargs)``:
+  the same for the Router's other endpoints (``aresponses``: core/llm/responses_native.py).
 - ``CustomStreamWrapper.chunks``: the chunks a stream has delivered, as the provider sent them
   (``provider_chunks``). The gateway reads the provider's own finish reason there to tell a
   finished answer from one cut off mid-stream; the chunks LiteLLM yields end with a finish
@@ -119,6 +121,21 @@ def observed_router_class() -> type:
                                               llm_provider="parley") from None
                 else:
                     response = await call
+            except BaseException as exc:
+                if log is not None:
+                    log.append(Attempt(model, ms_since(started), exc))
+                raise
+            if log is not None:
+                log.append(Attempt(model, ms_since(started)))
+            return response
+
+        async def _ageneric_api_call_with_fallbacks_helper(self, model, original_generic_function,
+                                                           **kwargs):
+            # The Router's call to one deployment for its other endpoints (``aresponses``).
+            log, started = ATTEMPTS.get(), time.perf_counter()
+            try:
+                response = await super()._ageneric_api_call_with_fallbacks_helper(
+                    model, original_generic_function, **kwargs)
             except BaseException as exc:
                 if log is not None:
                     log.append(Attempt(model, ms_since(started), exc))

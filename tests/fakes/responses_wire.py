@@ -5,8 +5,9 @@
 `function_call_output`; `instructions` is the system message; tools are
 `{"type": "function", "name", "parameters"}`; `text.format` of type `json_schema` asks for JSON.
 The answer's `output` holds a `message` item (`output_text`) and a `function_call` item per
-tool call. Streams are named events (`response.created`, `response.output_item.added`,
-`response.output_text.delta`, ..., `response.completed`), each with its `sequence_number`.
+tool call. Streams are named events (`response.created`, `response.in_progress`,
+`response.output_item.added`, `response.output_text.delta`, ..., `response.completed`), each
+with its `sequence_number`.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ def stream_events(incoming: Incoming, turn: Turn) -> Iterator[tuple[bytes, bool]
 
     output = _output(turn, message_id)
     yield event("response.created", response=_response(incoming, turn, "in_progress", [], response_id))
+    yield event("response.in_progress", response=_response(incoming, turn, "in_progress", [], response_id))
     for index, item in enumerate(output):
         if item["type"] == "message":
             yield event("response.output_item.added", output_index=index,

@@ -20,6 +20,18 @@ def test_router_per_deployment_call_is_still_what_parley_overrides():
     assert issubclass(runtime.observed_router_class(), litellm.Router)
 
 
+def test_router_generic_per_deployment_call_is_still_what_parley_overrides():
+    """Private: ``Router._ageneric_api_call_with_fallbacks_helper(model,
+    original_generic_function, **kwargs)``, awaited once per deployment attempt of
+    ``aresponses`` (core/llm/responses_native.py)."""
+    litellm = runtime.load()
+    method = litellm.Router._ageneric_api_call_with_fallbacks_helper
+    assert inspect.iscoroutinefunction(method)
+    params = list(inspect.signature(method).parameters.values())
+    assert [p.name for p in params[:3]] == ["self", "model", "original_generic_function"]
+    assert params[-1].kind is inspect.Parameter.VAR_KEYWORD
+
+
 def test_the_bundled_provider_is_known_through_the_public_registration():
     litellm = runtime.load()
     assert any(item["provider"] == LOCAL_PROVIDER for item in litellm.custom_provider_map)
