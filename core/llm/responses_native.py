@@ -30,9 +30,15 @@ from core.results import Delta
 
 __all__ = ["answers_natively", "ResponsesEvent", "complete", "stream", "as_chat"]
 
-# Fields of the create body Parley answers itself, or sends otherwise: the model is the
-# Router's deployment, a previous response is Parley's (its turns are already in ``input``).
-_NOT_SENT = frozenset({"model", "stream", "previous_response_id", "stream_options"})
+# The create body's fields sent on to the provider, and no other: the body is the Router's
+# keyword arguments, and LiteLLM reads its own settings there too (``api_base``, ``api_key``,
+# ``extra_headers``, ``mock_response``, ``metadata``...), which a key holder must never set.
+# Parley answers the rest itself: the model is the Router's deployment, a previous response
+# is Parley's (its turns are already in ``input``), the stream is the route's.
+_SENT = frozenset({"input", "instructions", "max_output_tokens", "max_tool_calls",
+                   "parallel_tool_calls", "reasoning", "store", "temperature", "text",
+                   "tool_choice", "tools", "top_p", "top_logprobs", "truncation", "include",
+                   "user", "prompt_cache_key", "safety_identifier", "service_tier"})
 _TERMINAL = ("response.completed", "response.incomplete")
 
 
@@ -61,7 +67,7 @@ class ResponsesEvent(Delta):
 
 def _kwargs(request, *, stream: bool) -> dict[str, Any]:
     """The Router's ``aresponses`` arguments: the client's body, the plan's fallbacks."""
-    kwargs: dict[str, Any] = {k: v for k, v in request.responses.items() if k not in _NOT_SENT}
+    kwargs: dict[str, Any] = {k: v for k, v in request.responses.items() if k in _SENT}
     kwargs.update(model=request.model, litellm_call_id=request.call_id, stream=stream,
                   caching=False)
     kwargs.update(request.chains.router_kwargs(request.model))

@@ -224,3 +224,30 @@ def test_a_native_stream_cut_after_its_first_text_ends_with_an_error_event(in_pr
     [row] = in_process.records(1)
     assert row["status"] == "failure" and row["response"] == sent
     assert len(_native_requests(emulator)) == 1
+
+
+@pytest.mark.parametrize("field, value", [
+    ("api_base", "ELSEWHERE"), ("base_url", "ELSEWHERE"), ("api_key", "sk-attacker-0000"),
+    ("extra_headers", {"x-stolen": "yes"}), ("custom_llm_provider", "anthropic"),
+    ("mock_response", "free answer"), ("metadata", {"model_group": "claude"})])
+def test_a_body_cannot_steer_where_the_call_goes_or_with_what_key(in_process, emulator, field, value):
+    """Only the Responses API's own fields are sent on: a key holder who adds LiteLLM's
+    call settings to the body reaches no other server, sends no other key and gets no free
+    answer; the call goes where the configuration says, with its key, and is recorded."""
+    from tests.fakes import ProviderEmulator
+
+    elsewhere = ProviderEmulator("127.0.0.1", 0).start()
+    try:
+        if value == "ELSEWHERE":
+            value = elsewhere.openai_base
+        api = in_process.openai(in_process.make_key("alice"))
+        response = api.responses.create(model="gpt", input="Say hello", extra_body={field: value})
+        assert elsewhere.requests == []
+        [sent] = _native_requests(emulator)
+        assert sent.headers["authorization"] != "Bearer sk-attacker-0000"
+        assert "x-stolen" not in sent.headers and field not in sent.body
+        assert response.output_text == "Echo: Say hello"
+        [row] = in_process.records(1)
+        assert row["model"] == "gpt" and row["total_cost"] > 0
+    finally:
+        elsewhere.stop()
