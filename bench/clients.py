@@ -36,6 +36,7 @@ import httpx  # noqa: E402
 from tests.emulated import KEYS, PROVIDER_MODELS, write_config  # noqa: E402
 from tests.fakes import ProviderEmulator, Reply  # noqa: E402
 
+CLAUDE_CODE_ANSWER = "Hello from the emulated model."
 AI_SDK_SCRIPT = r"""
 const [mode, provider, model, baseURL, apiKey] = process.argv.slice(2);
 const { generateText, streamText } = await import('ai');
@@ -155,10 +156,15 @@ def _cases(emu, npm: Path, parley: str, secret: str, home: Path):
     def ai_sdk(mode: str, provider: str, model: str, base: str, key: str):
         return (["node", str(script), mode, provider, model, base, key], {"PATH": os.environ["PATH"]})
 
+    # Claude Code offers its tools on every request, and the emulator calls an offered tool
+    # (which --max-turns 1 would end on): here every model answers in words, which Claude Code
+    # must print.
+    emu.set_default("*", Reply(text=CLAUDE_CODE_ANSWER, tool_calls=()))
     yield ("claude -p (Claude model)", "claude-code",
            claude_code(parley, secret, "claude"),
            claude_code(direct_anthropic, KEYS["claude"], PROVIDER_MODELS["claude"]))
     yield ("claude -p (Gemini model)", "claude-code", claude_code(parley, secret, "gemini"), None)
+    emu.set_default("*", Reply())
     for mode in ("plain", "stream"):
         yield (f"@ai-sdk/anthropic {mode}", "ai-sdk",
                ai_sdk(mode, "anthropic", "claude", f"{parley}/v1", secret),
@@ -176,6 +182,8 @@ def _cases(emu, npm: Path, parley: str, secret: str, home: Path):
 
 
 def _run(spec, cwd: Path) -> tuple[bool, str]:
+    """(passed, the last line it printed or why it failed); Claude Code passes only when it
+    printed the model's answer."""
     if spec is None:
         return False, "n/a"
     argv, env = spec
@@ -185,7 +193,10 @@ def _run(spec, cwd: Path) -> tuple[bool, str]:
         return False, "timed out"
     if done.returncode == 0:
         out = done.stdout.strip().splitlines()
-        return True, (out[-1] if out else "")[:90]
+        last = (out[-1] if out else "")[:90]
+        if argv[0].endswith("claude") and CLAUDE_CODE_ANSWER not in done.stdout:
+            return False, f"printed {last!r}, not the answer"
+        return True, last
     errors = [line for line in done.stderr.splitlines() if "Error" in line] or done.stderr.splitlines()
     return False, (errors[0] if errors else f"exit {done.returncode}").strip()[:140]
 

@@ -97,6 +97,7 @@ class Call:
     call_id: str | None = None
     stop: list | None = None
     cache_marks: CacheMarks | None = None
+    stream_reasoning: bool = False
     responses: dict | None = None
 
 
@@ -162,6 +163,7 @@ async def prepare(service, call: Call) -> Plan:
                           key_id=call.key.id if call.key else None, messages=messages,
                           temperature=call.temperature, max_tokens=call.max_tokens,
                           chains=chains, options={**structured.litellm_kwargs(), **stop},
+                          stream_reasoning=call.stream_reasoning,
                           cache_scope=cache_partition(service.settings.cache, call.user_id,
                                                       call.key.id if call.key else None),
                           responses=call.responses if call.responses is not None

@@ -30,6 +30,12 @@ class Delta(str):
         return piece
 
 
+class Thought(Delta):
+    """A piece of the model's reasoning, streamed before its answer only to a call that asked
+    for it (``Call.stream_reasoning``: an Anthropic client's ``thinking`` block comes first).
+    It is not part of the answer's text; the whole reasoning is also in the result."""
+
+
 @dataclass
 class GenerationResult:
     """One answer (or, in ``compare``, one failed column with ``error`` set).

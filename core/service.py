@@ -34,7 +34,7 @@ from core.preparation import Call, Plan, check_names, prepare, settle, takes_a_c
 from core.recording import open_recorder
 from core.recording.records import build_records
 from core.price_book import PriceBook
-from core.results import GenerationResult
+from core.results import GenerationResult, Thought
 from core.routing import Choice, choose_model
 from core.routing.preferences import PreferenceBook
 from core.routing.window import CountCache
@@ -159,7 +159,8 @@ class AIService:
         try:
             async for item in self.gateway.stream(plan.request):
                 if isinstance(item, str):
-                    parts.append(item)
+                    if not isinstance(item, Thought):  # reasoning is not the answer's text
+                        parts.append(item)
                     yield item
                 else:
                     finished, cost = True, self._priced(item.result)

@@ -14,8 +14,10 @@ own ``cache_control`` marks (core/prompt_cache.py); any other model through its 
 ``stream: true`` answers with Anthropic's events: ``message_start``, a text block
 (``content_block_start``, ``text_delta`` deltas, ``content_block_stop``), one ``tool_use`` block
 per tool call (its input as one ``input_json_delta``), ``message_delta`` (stop reason and
-usage), ``message_stop``; a failure after the stream began is an ``error`` event. Reasoning
-text, known only once the answer is complete, streams as a ``thinking`` block after the text.
+usage), ``message_stop``; a failure after the stream began is an ``error`` event. The model's
+reasoning streams as it comes, as a ``thinking`` block before the text (Claude Code takes the
+answer from the text after it); reasoning known only at the end (a cached answer) follows the
+text.
 
 ``model`` is a Parley model name, or a provider's model id one configured model serves
 (``claude-sonnet-4-5`` for a model whose ``litellm_params.model`` is
@@ -42,10 +44,12 @@ from core.errors import NotAllowedError, ParleyError
 from core.keys import ApiKey
 from core.prompt_cache import cache_marks
 from core.llm.protocols import anthropic_to_chat, chat_to_anthropic, reasoning_effort_of
-from core.results import GenerationResult
+from core.results import GenerationResult, Thought
 
 __all__ = ["router", "model_for"]
 
+_EMPTY = {"text": {"type": "text", "text": ""},
+          "thinking": {"type": "thinking", "thinking": "", "signature": ""}}
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
                 "content_filter": "refusal"}
 
@@ -79,7 +83,7 @@ def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
         raw = body.model_dump(exclude_none=True)
         chat, names = anthropic_to_chat({**raw, "model": model_for(caller, body.model)})
         plan = await caller.plan(key, request.headers, **_call_fields(
-            caller, key, chat, raw, x_parley_service))
+            caller, key, chat, raw, x_parley_service), stream_reasoning=body.stream)
         if body.stream:
             stream, first = await primed(caller.stream(key, plan))
             headers = {"x-parley-call-id": plan.call_id,
@@ -210,14 +214,14 @@ async def _events(caller: Caller, plan, stream: AsyncIterator, first_item,
         "id": f"msg_{plan.call_id}", "type": "message", "role": "assistant", "model": model,
         "content": [], "stop_reason": None, "stop_sequence": None,
         "usage": {"input_tokens": 0, "output_tokens": 0}}})
-    text_open, index = False, 0
+    open_block, index, thought = None, 0, False  # the block being streamed, its index
     try:
         async for item in prepend(first_item, stream):
             if isinstance(item, GenerationResult):
-                if text_open:
-                    yield _event("content_block_stop", {"type": "content_block_stop", "index": 0})
-                    index = 1
-                if item.reasoning:  # known only at the end: its block follows the text
+                if open_block is not None:
+                    yield _event("content_block_stop", {"type": "content_block_stop", "index": index})
+                    index += 1
+                if item.reasoning and not thought:  # not streamed (a cached answer): after the text
                     for event in _thinking_block(item.reasoning, index):
                         yield event
                     index += 1
@@ -229,12 +233,16 @@ async def _events(caller: Caller, plan, stream: AsyncIterator, first_item,
                                                "usage": anthropic_usage(item), "parley": _parley(item)})
                 yield _event("message_stop", {"type": "message_stop"})
                 break
-            if not text_open:
-                text_open = True
-                yield _event("content_block_start", {"type": "content_block_start", "index": 0,
-                                                     "content_block": {"type": "text", "text": ""}})
-            yield _event("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                                 "delta": {"type": "text_delta", "text": str(item)}})
+            kind = "thinking" if isinstance(item, Thought) else "text"
+            if open_block != kind:
+                if open_block is not None:
+                    yield _event("content_block_stop", {"type": "content_block_stop", "index": index})
+                    index += 1
+                open_block, thought = kind, thought or kind == "thinking"
+                yield _event("content_block_start", {"type": "content_block_start", "index": index,
+                                                     "content_block": _EMPTY[kind]})
+            yield _event("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                 "delta": {"type": f"{kind}_delta", kind: str(item)}})
     except Exception as exc:  # noqa: BLE001 - the client gets the error as an event
         yield _event("error", _error_of(exc, caller.service.settings.secrets()))
     finally:

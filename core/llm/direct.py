@@ -237,22 +237,27 @@ class DirectPath:
                     response.close()  # abandoned or broken: dropped, so the provider stops too
 
     async def _texts(self, response, deployment, request, reading: Reading) -> AsyncIterator[str]:
-        """The answer's text as it arrives: the pieces of the events one read brought are
-        joined, so a busy server hands on fewer, larger pieces instead of falling behind."""
+        """The answer's text (and ``Thought`` pieces, if asked for) as it arrives: the pieces
+        of the events one read brought are joined, so a busy server hands on fewer, larger
+        pieces instead of falling behind."""
         import aiohttp
 
         buffer = b""
         try:
             async for data in response.content.iter_any():
                 buffer += data
-                pieces = []  # the text of every event this read completed, handed on as one
+                pieces: list[str] = []  # what the events of this read carried, each kind joined
                 while (end := buffer.find(b"\n\n")) >= 0:
                     event, buffer = buffer[:end], buffer[end + 2:]
                     text = self._event(event, reading, request)
-                    if text:
+                    if not text:
+                        continue
+                    if pieces and type(pieces[-1]) is type(text):
+                        pieces[-1] = type(text)(pieces[-1] + text)
+                    else:
                         pieces.append(text)
-                if pieces:
-                    yield pieces[0] if len(pieces) == 1 else "".join(pieces)
+                for piece in pieces:
+                    yield piece
                 if reading.done:
                     break
         except (aiohttp.ClientError, asyncio.TimeoutError, ProviderDownError) as exc:

@@ -83,6 +83,7 @@ class AnthropicReading(Reading):
             self._tool_started()
         elif kind == "thinking_delta":
             block["thinking"] = block.get("thinking", "") + (delta.get("thinking") or "")
+            return self._thought(delta.get("thinking") or "")
         elif kind == "signature_delta":
             block["signature"] = block.get("signature", "") + (delta.get("signature") or "")
         elif kind == "citations_delta" and delta.get("citation") is not None:

@@ -38,7 +38,7 @@ from core.llm.usage import (priced_usage, reported_cost, saved_by_cache, token_c
 from core.llm.runtime import ATTEMPTS, Attempt, ms_since
 from core.llm.streams import StreamState, close_quietly, cut_short, settle_stream_attempts
 from core import pricing
-from core.results import Delta, GenerationResult
+from core.results import Delta, GenerationResult, Thought
 
 __all__ = ["Gateway", "CallRequest", "Chains", "NO_CHAINS", "Attempt", "Outcome", "count_tokens"]
 
@@ -88,6 +88,7 @@ class CallRequest:
     # Whose cached answers this call may get (runtime.cache_partition): None with a user- or
     # key-scoped parley.cache means the call is neither answered from nor kept in the cache.
     cache_scope: str | None = None
+    stream_reasoning: bool = False  # a stream yields the reasoning as ``Thought`` pieces too
     # A Responses API create body the provider answers natively (core.llm.responses_native).
     responses: dict[str, Any] | None = None
 
@@ -203,12 +204,13 @@ class Gateway:
         deployment = await self._direct_deployment(request)
         if deployment is not None:
             reading = self.direct.reading(deployment, started)
+            reading.thoughts = request.stream_reasoning
             try:
                 async with contextlib.aclosing(self.direct.stream(deployment, request, reading)) as texts:
                     async for text in texts:
                         if not attempts:  # the attempt is open from its first text on
                             attempts.append(Attempt(request.model, ms_since(started)))
-                        yield Delta(text, served_by=request.model)
+                        yield _piece(text, request.model)
             except Unsuitable as failed:  # before any text: the Router's turn
                 current = self._after_direct(request, deployment, failed, attempts)
             except ParleyError as err:
@@ -222,10 +224,10 @@ class Gateway:
         previous = ATTEMPTS.set(attempts)
         try:
             while True:
-                state = StreamState(started)
+                state = StreamState(started, thoughts=request.stream_reasoning)
                 try:
                     async for delta in self._stream_once(current, state):
-                        yield Delta(delta, served_by=_serving(attempts, request))
+                        yield _piece(delta, _serving(attempts, request))
                 except ProviderTimeoutError as stalled:
                     if state.ttft is not None:
                         raise
@@ -515,6 +517,11 @@ def count_tokens(model: str, messages: list[dict[str, Any]]) -> int:
     if model.startswith(f"{LOCAL_PROVIDER}/"):
         return LocalModel(find_bundled_model()).count_tokens(messages)
     return int(runtime.load().token_counter(model=model, messages=messages))
+
+
+def _piece(text: str, served_by: str) -> Delta:
+    """A streamed piece as the caller gets it: a ``Thought`` stays one."""
+    return (Thought if isinstance(text, Thought) else Delta)(text, served_by=served_by)
 
 
 def _serving(attempts: list[Attempt], request: CallRequest) -> str:

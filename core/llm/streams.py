@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from core.llm import runtime
 from core.llm.runtime import Attempt, ms_since
+from core.results import Thought
 
 __all__ = ["StreamState", "cut_short", "close_quietly", "settle_stream_attempts"]
 
@@ -40,14 +41,20 @@ class StreamState:
     chunks: list = field(default_factory=list)
     ttft: float | None = None
     cache_hit: bool = False
+    thoughts: bool = False  # hand the reasoning on as ``Thought`` pieces too
 
     def add(self, chunk) -> str | None:
-        """Keep ``chunk``; return its text, noting the time of the first."""
+        """Keep ``chunk``; return its text (or, with ``thoughts``, its reasoning as a
+        ``Thought``), noting the time of the first."""
         self.chunks.append(chunk)
-        delta = chunk.choices[0].delta.content if chunk.choices else None
-        if delta and self.ttft is None:
+        delta = chunk.choices[0].delta if chunk.choices else None
+        text = getattr(delta, "content", None)
+        if not text and self.thoughts:
+            thinking = getattr(delta, "reasoning_content", None)
+            text = Thought(thinking) if isinstance(thinking, str) and thinking else None
+        if text and self.ttft is None:
             self.ttft = ms_since(self.started)
-        return delta
+        return text
 
     def readable(self) -> bool:
         """Did the stream carry text or token usage? (LiteLLM gives any stream a finish

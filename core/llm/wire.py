@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from core.errors import ProviderDownError
 from core.llm.runtime import Attempt, ms_since
+from core.results import Thought
 
 __all__ = ["Unsuitable", "Declined", "Sending", "Reading", "api_base", "wanted_params", "error_text"]
 
@@ -63,6 +64,7 @@ class Reading:
     model: str | None = None
     done: bool = False
     answer: Callable[[dict[str, Any]], Any] | None = None  # set from the request's Sending
+    thoughts: bool = False  # hand the reasoning on as ``Thought`` pieces too
 
     def take(self, event: dict[str, Any]) -> str | None:
         """Keep what ``event`` (one chunk) carries; return its text, if any."""
@@ -81,9 +83,8 @@ class Reading:
         if delta.get("tool_calls"):
             self._tool_fragments(delta["tool_calls"])
         thinking = delta.get("reasoning_content") or delta.get("reasoning")
-        if isinstance(thinking, str) and thinking:
-            self.reasoning.append(thinking)
-        return self._text(delta.get("content"))
+        thought = self._thought(thinking) if isinstance(thinking, str) else None
+        return self._text(delta.get("content")) or thought
 
     def _text(self, text: str | None) -> str | None:
         if text:
@@ -92,6 +93,18 @@ class Reading:
             self.pieces.append(text)
             return text
         return None
+
+    def _thought(self, thinking: str) -> Thought | None:
+        """Keep a piece of reasoning; hand it on when the reader asked for it (from then on
+        the answer has begun: no other model may take over)."""
+        if not thinking:
+            return None
+        self.reasoning.append(thinking)
+        if not self.thoughts:
+            return None
+        if self.ttft is None:
+            self.ttft = ms_since(self.started)
+        return Thought(thinking)
 
     def _tool_fragments(self, fragments: list[dict[str, Any]]) -> None:
         if self.ttft is None:  # a tool call is the answer's first token too

@@ -130,7 +130,11 @@ def test_thinking_comes_back_as_a_thinking_block(in_process, model):
                              thinking={"type": "enabled", "budget_tokens": 1024},
                              messages=[{"role": "user", "content": "Why is the sky blue?"}]) as stream:
         final = stream.get_final_message()
-    assert {"thinking", "text"} <= {block.type for block in final.content}
+    # as Anthropic streams it: the thinking first, as it comes, then the text (Claude Code
+    # takes the answer from the text after the thinking; after it, it printed nothing)
+    assert [block.type for block in final.content] == ["thinking", "text"]
+    assert final.content[0].thinking == message.content[0].thinking
+    assert final.content[1].text == next(b.text for b in message.content if b.type == "text")
 
 
 def test_stop_sequences_and_an_image_reach_the_provider(in_process, emulator):
