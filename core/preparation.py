@@ -34,7 +34,7 @@ from core.guards import Hold
 from core.image_requests import image_models
 from core.keys import ApiKey
 from core.llm.gateway import CallRequest, Chains
-from core.llm.responses_native import answers_natively
+from core.llm.responses_native import answers_natively, check_body
 from core.llm.runtime import cache_partition
 from core.pricing import estimate_call
 from core.prompt_cache import CacheMarks, with_cache_marks
@@ -141,6 +141,8 @@ async def prepare(service, call: Call) -> Plan:
         _known(service, call.model or call.provider)  # 404 before anything else, as the API says
     if call.template is not None:  # user-supplied work: in a worker process, under a deadline
         call = await _rendered(service, call)
+    if call.responses is not None:
+        check_body(call.responses)
     attachments = _checked(call)
     structured = await _structured(call)
     stop = _stop(call)

@@ -50,6 +50,7 @@ from core.api.schemas import ChatCompletionRequest, _Body, messages_to_call
 from core.api.sse import SSEResponse, prepend, primed, sse_error
 from core.keys import ApiKey
 from core.llm.protocols import chat_to_responses, responses_to_chat
+from core.llm.responses_native import check_body
 from core.results import GenerationResult
 
 __all__ = ["router", "response_body", "native_body"]
@@ -77,6 +78,7 @@ def router(caller: Caller, route_class: type = APIRoute) -> APIRouter:
                      x_parley_service: str | None = Header(default=None)):
         """A response (or its stream of events) from a Parley model."""
         raw = body.model_dump(exclude_none=True)
+        check_body(raw)  # before the bridge reads it: what it would drop is refused by name
         model = model_for(caller, body.model) if body.model else None
         chat = responses_to_chat({**raw, "model": model or ""})
         fields = {"responses": {k: v for k, v in raw.items() if k != "model"}}

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import functools
 import logging
 import time
@@ -46,8 +47,11 @@ log = logging.getLogger("parley")
 
 # litellm_params a direct call understands; any other (extra_headers, a custom handler, ...)
 # keeps the deployment on LiteLLM's path.
-_PARAMS = frozenset({"model", "api_key", "api_base", "timeout", "stream_timeout", "rpm", "tpm",
+# rpm/tpm limits are the Router's to count and enforce (its usage-based routing, its checks
+# before each call), so a deployment with them stays on its path.
+_PARAMS = frozenset({"model", "api_key", "api_base", "timeout", "stream_timeout",
                      "max_retries", "organization", "model_info"})
+_MAX_EVENT = 16_000_000  # bytes of one server-sent event; a stream that never ends one is broken
 
 
 def eligible(litellm_params: dict[str, Any]) -> bool:
@@ -92,8 +96,8 @@ class OpenAIWire:
                                             optional_params={}, model=provider_model,
                                             drop_params=True)
         base = api_base(params, ("OPENAI_BASE_URL", "OPENAI_API_BASE"), "https://api.openai.com/v1")
-        body = await config.async_transform_request(
-            provider_model, request.messages, optional,
+        body = await config.async_transform_request(  # it edits the messages: a copy is sent
+            provider_model, copy.deepcopy(request.messages), optional,
             {"custom_llm_provider": "openai", "api_base": base}, {})
         if stream:
             body["stream"] = True
@@ -182,9 +186,15 @@ class DirectPath:
 
     @staticmethod
     async def sending(deployment: dict[str, Any], request, *, stream: bool) -> Sending:
-        """``request`` to ``deployment`` as LiteLLM builds it (``Declined`` if not one to send)."""
-        return await _wire_for(deployment["litellm_params"]["model"]).sending(
-            deployment, request, stream=stream)
+        """``request`` to ``deployment`` as LiteLLM builds it. ``Declined`` if it is not one to
+        send, or LiteLLM could not build it: its own path then says why, in its words."""
+        try:
+            return await _wire_for(deployment["litellm_params"]["model"]).sending(
+                deployment, request, stream=stream)
+        except Declined:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the Router's path raises it, typed and recorded
+            raise Declined(f"the request could not be built ({type(exc).__name__})") from None
 
     async def complete(self, deployment: dict[str, Any], request) -> tuple[Any, Attempt]:
         """A non-streaming call: ``(LiteLLM ModelResponse, the attempt)``; raises
@@ -245,7 +255,10 @@ class DirectPath:
         buffer = b""
         try:
             async for data in response.content.iter_any():
-                buffer += data
+                buffer = (buffer + data).replace(b"\r\n", b"\n")  # events framed with CRLF too
+                if len(buffer) > _MAX_EVENT:
+                    raise ProviderDownError(f"{request.model} sent an event over "
+                                            f"{_MAX_EVENT // 1_000_000} MB.", model=request.model)
                 pieces: list[str] = []  # what the events of this read carried, each kind joined
                 while (end := buffer.find(b"\n\n")) >= 0:
                     event, buffer = buffer[:end], buffer[end + 2:]
@@ -269,10 +282,11 @@ class DirectPath:
                     f"({self._idle(deployment, True):g} s).",
                     model=request.model) from None
             raise _cut(request.model) from None
-        if not reading.started_answering() and reading.usage is None:
-            raise Unsuitable("empty stream", self._failed(
-                request, reading, ProviderDownError(f"{request.model} sent an empty stream.")))
         if not reading.finished():
+            if not reading.started_answering():  # ended before it said anything: another try
+                raise Unsuitable("stream ended early", self._failed(
+                    request, reading, ProviderDownError(f"{request.model} ended its stream "
+                                                        f"before its answer.")))
             raise _cut(request.model)
 
     @staticmethod

@@ -66,7 +66,9 @@ class AnthropicReading(Reading):
             self.finish = delta.get("stop_reason") or self.finish
             if delta.get("stop_sequence") is not None:
                 self.stop_sequence = delta["stop_sequence"]
-            self.usage = {**(self.usage or {}), **(event.get("usage") or {})}
+            self.usage = {**(self.usage or {}), **{name: value for name, value
+                                                    in (event.get("usage") or {}).items()
+                                                    if value is not None}}
         elif kind == "message_stop":
             self.done = True
         elif kind == "error":

@@ -338,7 +338,8 @@ class Gateway:
     def _retries(self, refused: Refused) -> int:
         """How often the Router's retry policy sends a call again after ``refused``'s status."""
         policy = getattr(self.router, "retry_policy", None)
-        field = {429: "RateLimitErrorRetries", 500: "InternalServerErrorRetries",
+        field = {408: "TimeoutErrorRetries", 429: "RateLimitErrorRetries",
+                 500: "InternalServerErrorRetries",
                  503: "ServiceUnavailableErrorRetries"}.get(refused.status_code, "DefaultRetries")
         value = getattr(policy, field, None)
         if value is None:

@@ -23,22 +23,25 @@ import contextlib
 import time
 from typing import Any, AsyncIterator
 
-from core.errors import ProviderBadResponse
+from core.errors import BadRequestError, ProviderBadResponse
 from core.llm import runtime
 from core.llm.runtime import ATTEMPTS, ms_since
 from core.results import Delta
 
-__all__ = ["answers_natively", "ResponsesEvent", "complete", "stream", "as_chat"]
+__all__ = ["answers_natively", "check_body", "ResponsesEvent", "complete", "stream", "as_chat"]
 
 # The create body's fields sent on to the provider, and no other: the body is the Router's
 # keyword arguments, and LiteLLM reads its own settings there too (``api_base``, ``api_key``,
 # ``extra_headers``, ``mock_response``, ``metadata``...), which a key holder must never set.
 # Parley answers the rest itself: the model is the Router's deployment, a previous response
 # is Parley's (its turns are already in ``input``), the stream is the route's.
+# ``store`` is always false (the provider keeps no copy: a client reads its responses back
+# from Parley, under Parley's privacy setting); ``service_tier`` is the default (a priority
+# tier bills at a rate the usage does not show); ``user``/``safety_identifier`` are not sent
+# (a key holder could name someone else, and the user's id is not the provider's to keep).
 _SENT = frozenset({"input", "instructions", "max_output_tokens", "max_tool_calls",
-                   "parallel_tool_calls", "reasoning", "store", "temperature", "text",
-                   "tool_choice", "tools", "top_p", "top_logprobs", "truncation", "include",
-                   "user", "prompt_cache_key", "safety_identifier", "service_tier"})
+                   "parallel_tool_calls", "reasoning", "temperature", "text", "tool_choice",
+                   "tools", "top_p", "top_logprobs", "truncation", "include", "prompt_cache_key"})
 _TERMINAL = ("response.completed", "response.incomplete")
 
 
@@ -50,6 +53,41 @@ def answers_natively(settings, model: str) -> bool:
     return bool(deployments) and all(
         str(m.litellm_params.get("model", "")).startswith("openai/")
         and m.model_info.get("responses_api", True) is not False for m in deployments)
+
+
+def check_body(body: dict[str, Any]) -> None:
+    """Refuse, with one sentence, what a Responses body may hold that Parley cannot check,
+    count or price: a tool other than a function (built-in tools are billed per use, at rates
+    the usage does not carry), an item that refers to something stored elsewhere
+    (``item_reference``, a ``file_id``), an image or file by URL (fetched by whoever answers,
+    out of the plan's sight; send it as a ``data:`` URL)."""
+    for tool in body.get("tools") or ():
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if kind != "function":
+            raise BadRequestError(f"tools: Parley answers function tools only; a {kind!r} tool is "
+                                  f"billed per use at a rate it cannot price.")
+    for item in _dicts(body.get("input")):
+        kind = item.get("type")
+        if kind == "item_reference" or item.get("file_id"):
+            raise BadRequestError("input: items that refer to stored items or files are not "
+                                  "accepted; send their content.")
+        url = item.get("image_url") if kind == "input_image" else item.get("file_url")
+        if isinstance(url, dict):
+            url = url.get("url")
+        if kind in ("input_image", "input_file") and url and not str(url).startswith("data:"):
+            raise BadRequestError(f"input: an {kind} must be a data: URL, not a link Parley "
+                                  f"would have fetched for you.")
+
+
+def _dicts(value: Any):
+    """Every dict in ``value``, nested ones included."""
+    if isinstance(value, dict):
+        yield value
+        for inner in value.values():
+            yield from _dicts(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _dicts(inner)
 
 
 class ResponsesEvent(Delta):
@@ -69,7 +107,7 @@ def _kwargs(request, *, stream: bool) -> dict[str, Any]:
     """The Router's ``aresponses`` arguments: the client's body, the plan's fallbacks."""
     kwargs: dict[str, Any] = {k: v for k, v in request.responses.items() if k in _SENT}
     kwargs.update(model=request.model, litellm_call_id=request.call_id, stream=stream,
-                  caching=False)
+                  caching=False, store=False)
     kwargs.update(request.chains.router_kwargs(request.model))
     if not request.chains.fallbacks:
         kwargs["disable_fallbacks"] = True

@@ -65,6 +65,7 @@ class Reading:
     done: bool = False
     answer: Callable[[dict[str, Any]], Any] | None = None  # set from the request's Sending
     thoughts: bool = False  # hand the reasoning on as ``Thought`` pieces too
+    handed_on: bool = False  # text (or a thought) has gone to the reader
 
     def take(self, event: dict[str, Any]) -> str | None:
         """Keep what ``event`` (one chunk) carries; return its text, if any."""
@@ -88,6 +89,7 @@ class Reading:
 
     def _text(self, text: str | None) -> str | None:
         if text:
+            self.handed_on = True
             if self.ttft is None:
                 self.ttft = ms_since(self.started)
             self.pieces.append(text)
@@ -102,6 +104,7 @@ class Reading:
         self.reasoning.append(thinking)
         if not self.thoughts:
             return None
+        self.handed_on = True
         if self.ttft is None:
             self.ttft = ms_since(self.started)
         return Thought(thinking)
@@ -119,7 +122,9 @@ class Reading:
             call["function"]["arguments"] += function.get("arguments") or ""
 
     def started_answering(self) -> bool:
-        return self.ttft is not None
+        """Has the reader been handed anything? (Until then another model may take over, as
+        on the Router's path: a tool call is handed on only whole, with the result.)"""
+        return self.handed_on
 
     def finished(self) -> bool:
         """Did the stream say it ended (not merely stop)?"""

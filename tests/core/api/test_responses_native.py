@@ -9,6 +9,7 @@ import json
 import time
 
 import httpx
+import openai
 import pytest
 import yaml
 
@@ -61,8 +62,10 @@ def test_an_openai_model_answers_natively_priced_exactly_and_recorded_once(in_pr
     assert api.responses.retrieve(response.id).output_text == "Hello there, Ada."
 
 
-def test_reasoning_and_built_in_tools_reach_a_reasoning_model(api_env, emulator):
-    """What only the Responses API has is sent on as the client wrote it."""
+def test_reasoning_reaches_a_reasoning_model_and_unpriced_tools_are_refused(api_env, emulator):
+    """What only the Responses API has is sent on as the client wrote it; the provider keeps
+    no copy (``store`` false, whatever the client asked); a built-in tool, billed per use at a
+    rate Parley cannot price, and a file by URL are refused before anything is sent."""
     path = api_env["PARLEY_CONFIG"]
     config = yaml.safe_load(open(path))
     config["model_list"].append({"model_name": "gpt5", "litellm_params": {
@@ -72,17 +75,31 @@ def test_reasoning_and_built_in_tools_reach_a_reasoning_model(api_env, emulator)
     emulator.enqueue("gpt-5-mini", Reply("Thought it through.", reasoning_tokens=7))
     for gateway in serve_in_process(api_env):
         api = gateway.openai(gateway.make_key("alice"))
-        search = {"type": "web_search_preview"}
-        response = api.responses.create(model="gpt5", input="Think first", tools=[search, TOOL],
+        response = api.responses.create(model="gpt5", input="Think first", tools=[TOOL],
                                         tool_choice="auto", reasoning={"effort": "high"},
-                                        include=["reasoning.encrypted_content"], store=False)
+                                        include=["reasoning.encrypted_content"], store=True,
+                                        service_tier="priority", user="someone-else@example.com")
         [sent] = emulator.requests
         assert sent.path.endswith("/v1/responses") and sent.model == "gpt-5-mini"
-        assert sent.body["reasoning"] == {"effort": "high"} and sent.body["tools"] == [search, TOOL]
+        assert sent.body["reasoning"] == {"effort": "high"} and sent.body["tools"] == [TOOL]
         assert sent.body["include"] == ["reasoning.encrypted_content"] and sent.body["store"] is False
+        assert "service_tier" not in sent.body and "user" not in sent.body
         assert response.usage.output_tokens_details.reasoning_tokens == 7
         [row] = gateway.records(1)
         assert row["model"] == "gpt5" and row["reasoning_tokens"] == 7
+        refused = [
+            ({"tools": [{"type": "web_search_preview"}]}, "function tools only"),
+            ({"input": [{"role": "user", "content": [
+                {"type": "input_file", "file_url": "http://127.0.0.1:9/secret.pdf"}]}]}, "data: URL"),
+            ({"input": [{"role": "user", "content": [
+                {"type": "input_image", "image_url": "http://127.0.0.1:9/x.png"}]}]}, "data: URL"),
+            ({"input": [{"type": "item_reference", "id": "msg_123"}]}, "stored items"),
+        ]
+        for extra, says in refused:
+            body = {"model": "gpt5", "input": "Think first", **extra}
+            with pytest.raises(openai.BadRequestError, match=says):
+                api.responses.create(**body)
+        assert len(emulator.requests) == 1 and len(gateway.records(1)) == 1
 
 
 def test_a_native_stream_forwards_the_providers_events_and_records_once(in_process, emulator):

@@ -196,3 +196,48 @@ async def test_an_unknown_price_is_none_with_the_providers_tokens(emulator, stre
     assert result.cost is None and not result.price_known
     assert result.input_tokens == sent.usage.input_tokens and not result.tokens_estimated
 
+
+
+async def test_building_a_request_leaves_the_calls_messages_as_they_were(emulator):
+    """LiteLLM's transformations edit the messages they are given (an o-series system message
+    becomes a user one, cache marks are dropped for OpenAI): the fast path gives them a copy,
+    so a fallback and the record get the call's own messages."""
+    import copy
+
+    from core.llm.direct import DirectPath
+    from core.llm.gateway import CallRequest
+
+    messages = [{"role": "system", "content": [{"type": "text", "text": "Be brief.",
+                                                "cache_control": {"type": "ephemeral"}}]},
+                {"role": "user", "content": "hi"}]
+    before = copy.deepcopy(messages)
+    for model, base in (("openai/o3-mini", emulator.openai_base), ("openai/gpt-4.1-mini", emulator.openai_base),
+                        (f"anthropic/{CLAUDE}", emulator.anthropic_base)):
+        deployment = {"litellm_params": {"model": model, "api_key": "sk-test-0000", "api_base": base}}
+        for stream in (False, True):
+            await DirectPath.sending(deployment, CallRequest(model="m", messages=messages, call_id="c"),
+                                     stream=stream)
+            assert messages == before, model
+
+
+async def test_a_request_litellm_cannot_build_fails_as_it_does_on_the_routers_path(emulator, monkeypatch):
+    """An assistant turn whose tool call arguments are not JSON: LiteLLM's Anthropic
+    transformation refuses it; the call fails with the same typed error either way."""
+    history = [{"role": "user", "content": "Weather?"},
+               {"role": "assistant", "content": None, "tool_calls": [
+                   {"id": "toolu_1", "type": "function",
+                    "function": {"name": "get_weather", "arguments": "{not json"}}]},
+               {"role": "tool", "tool_call_id": "toolu_1", "content": "Sunny"}]
+    raised = {}
+    for path in ("off", "on"):
+        monkeypatch.setenv("PARLEY_FAST_PATH", path)
+        recorder = Collected()
+        service = make_service(emulator, recorder=recorder, router={"fallbacks": []})
+        try:
+            with pytest.raises(errors.ParleyError) as info:
+                await service.generate(None, model="claude", history=history, tools=WEATHER)
+        finally:
+            service.close()
+        raised[path] = type(info.value)
+        assert [r.status for r in recorder.records] == ["failure"]
+    assert raised["on"] is raised["off"]
