@@ -157,9 +157,11 @@ async def prepare(service, call: Call) -> Plan:
             _decide, service, call, messages, attachments)
     else:
         choice, chains, messages, estimate = _decide(service, call, messages, attachments)
-    if (call.cache_marks and not call.trim_history  # trimming would move the marked turns
-            and service.catalog.get(choice.model).provider == "anthropic"):
+    anthropic = service.catalog.get(choice.model).provider == "anthropic"
+    if call.cache_marks and not call.trim_history and anthropic:  # trimming would move the marks
         messages = with_cache_marks(messages, call.cache_marks)
+    if not anthropic:  # Claude's signed reasoning is Claude's: another provider refuses the field
+        messages = [{k: v for k, v in m.items() if k != "thinking_blocks"} for m in messages]
     holds = _reserve(service, call, estimate)
     request = CallRequest(model=choice.model, call_id=call.call_id or str(uuid.uuid4()),
                           key_id=call.key.id if call.key else None, messages=messages,

@@ -36,6 +36,11 @@ class Thought(Delta):
     It is not part of the answer's text; the whole reasoning is also in the result."""
 
 
+class Signature(Thought):
+    """The signature Claude gave the reasoning just streamed (its ``signature_delta``), for
+    an Anthropic client to send back with the thinking block."""
+
+
 @dataclass
 class GenerationResult:
     """One answer (or, in ``compare``, one failed column with ``error`` set).
@@ -77,6 +82,9 @@ class GenerationResult:
     # what prompt-cache reads saved (negative when cache writes cost more). None: no caching.
     saved_cost: float | None = None
     reasoning: str | None = None  # the thinking text, when the provider returned it
+    # Claude's thinking blocks as it sent them, signatures included (handed back to an
+    # Anthropic client, which sends them back with its next turn); not recorded
+    thinking_blocks: list | None = None
     tool_calls: list[dict] = field(default_factory=list)  # {id, name, arguments, valid, errors}
     json_valid: bool | None = None  # the answer against the requested schema (None: none asked)
     json_errors: list[str] = field(default_factory=list)

@@ -163,15 +163,29 @@ def _history_turn(turn: Any) -> dict[str, Any]:
     content = turn.get("content") if isinstance(turn, Mapping) else None
     if isinstance(content, str):
         check_text(content, "A history turn")
+    thinking = _thinking_blocks(turn.get("thinking_blocks")) if role == "assistant" else {}
     if role == "assistant" and isinstance(turn.get("tool_calls"), list) and turn["tool_calls"]:
         return {"role": role, "content": content if isinstance(content, str) else None,
-                "tool_calls": turn["tool_calls"]}
+                "tool_calls": turn["tool_calls"], **thinking}
     if role == "tool" and isinstance(turn.get("tool_call_id"), str) and isinstance(content, str):
         return {"role": role, "tool_call_id": turn["tool_call_id"], "content": content}
     if role not in ("user", "assistant") or not isinstance(content, str):
         raise BadRequestError("Each history turn needs role 'user' or 'assistant' and text content "
                               "(or assistant tool_calls, or a tool result with its tool_call_id).")
-    return {"role": role, "content": content}
+    return {"role": role, "content": content, **thinking}
+
+
+def _thinking_blocks(blocks: Any) -> dict[str, Any]:
+    """An assistant turn's ``thinking_blocks`` (Claude's signed reasoning, sent back as it
+    came: with thinking on, Anthropic refuses a tool-calling turn without them), checked."""
+    if blocks is None:
+        return {}
+    if not isinstance(blocks, list) or not all(
+            isinstance(b, Mapping) and b.get("type") in ("thinking", "redacted_thinking")
+            and all(isinstance(v, str) for k, v in b.items() if k != "type") for b in blocks):
+        raise BadRequestError("thinking_blocks are a list of thinking or redacted_thinking blocks "
+                              "with text fields.")
+    return {"thinking_blocks": [dict(b) for b in blocks]} if blocks else {}
 
 
 MAX_COLUMNS = 4

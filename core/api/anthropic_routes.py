@@ -44,7 +44,7 @@ from core.errors import NotAllowedError, ParleyError
 from core.keys import ApiKey
 from core.prompt_cache import cache_marks
 from core.llm.protocols import anthropic_to_chat, chat_to_anthropic, reasoning_effort_of
-from core.results import GenerationResult, Thought
+from core.results import GenerationResult, Signature, Thought
 
 __all__ = ["router", "model_for"]
 
@@ -168,6 +168,8 @@ def message_body(result: GenerationResult, names: dict[str, str] | None = None) 
     completion.pop("parley", None)
     if result.reasoning:
         completion["choices"][0]["message"]["reasoning_content"] = result.reasoning
+    if result.thinking_blocks:  # signed: the client sends them back with its next turn
+        completion["choices"][0]["message"]["thinking_blocks"] = result.thinking_blocks
     message = chat_to_anthropic(completion, names)
     message.update(id=f"msg_{result.call_id}", model=result.served_by or result.model,
                    usage=anthropic_usage(result), parley=_parley(result))
@@ -233,6 +235,12 @@ async def _events(caller: Caller, plan, stream: AsyncIterator, first_item,
                                                "usage": anthropic_usage(item), "parley": _parley(item)})
                 yield _event("message_stop", {"type": "message_stop"})
                 break
+            if isinstance(item, Signature):  # the reasoning's signature, sent back next turn
+                if open_block == "thinking":
+                    yield _event("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                         "delta": {"type": "signature_delta",
+                                                                   "signature": str(item)}})
+                continue
             kind = "thinking" if isinstance(item, Thought) else "text"
             if open_block != kind:
                 if open_block is not None:

@@ -24,6 +24,7 @@ class ChatMessage(_Body):
     content: str | list[dict[str, Any]] | None = None
     tool_calls: list[dict[str, Any]] | None = None  # an assistant turn's calls
     tool_call_id: str | None = None  # a tool result's call
+    thinking_blocks: list[dict[str, Any]] | None = None  # an assistant turn's signed reasoning
 
     def text(self) -> str:
         """The message's text: its text parts joined (image and file parts are attachments)."""
@@ -50,8 +51,12 @@ class ChatMessage(_Body):
         """This message as an ``AIService`` history turn."""
         if self.role == "tool":
             return {"role": "tool", "tool_call_id": self.tool_call_id or "", "content": self.text()}
+        thinking = {"thinking_blocks": self.thinking_blocks} if self.thinking_blocks else {}
         if self.role == "assistant" and self.tool_calls:
-            return {"role": "assistant", "content": self.text() or None, "tool_calls": self.tool_calls}
+            return {"role": "assistant", "content": self.text() or None, "tool_calls": self.tool_calls,
+                    **thinking}
+        if self.role == "assistant" and thinking:
+            return {"role": "assistant", "content": self.text(), **thinking}
         if self.attachments():
             raise ValueError("images and files go with the last user message only")
         return {"role": self.role, "content": self.text()}

@@ -26,6 +26,7 @@ from core.errors import ProviderDownError
 from core.llm import runtime
 from core.llm.wire import Declined, Reading, Sending, api_base, error_text, wanted_params
 from core.llm.runtime import ms_since
+from core.results import Signature
 
 __all__ = ["AnthropicWire", "AnthropicReading"]
 
@@ -88,6 +89,8 @@ class AnthropicReading(Reading):
             return self._thought(delta.get("thinking") or "")
         elif kind == "signature_delta":
             block["signature"] = block.get("signature", "") + (delta.get("signature") or "")
+            if self.thoughts and delta.get("signature"):
+                return Signature(delta["signature"])
         elif kind == "citations_delta" and delta.get("citation") is not None:
             block.setdefault("citations", []).append(delta["citation"])
         return None

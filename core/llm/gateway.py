@@ -451,6 +451,7 @@ class Gateway:
             reasoning_tokens=classes.reasoning_tokens, cache_read_tokens=classes.cache_read_tokens,
             cache_write_tokens=classes.cache_write_tokens, image_tokens=classes.image_tokens,
             tool_calls=tool_calls, reasoning=reasoning, tokens_estimated=estimated,
+            thinking_blocks=_thinking_blocks(response),
             response_time_ms=round(elapsed_ms, 2), ttft_ms=None if ttft_ms is None else round(ttft_ms, 2), call_id=request.call_id,
             fallback_used=served != request.model, served_by=served,
             finish_reason=response.choices[0].finish_reason if response.choices else None)
@@ -520,9 +521,16 @@ def count_tokens(model: str, messages: list[dict[str, Any]]) -> int:
     return int(runtime.load().token_counter(model=model, messages=messages))
 
 
+def _thinking_blocks(response) -> list | None:
+    """Claude's thinking blocks on a LiteLLM response, as plain dicts (signatures included)."""
+    message = response.choices[0].message if getattr(response, "choices", None) else None
+    blocks = getattr(message, "thinking_blocks", None)
+    return [dict(block) for block in blocks] if blocks else None
+
+
 def _piece(text: str, served_by: str) -> Delta:
     """A streamed piece as the caller gets it: a ``Thought`` stays one."""
-    return (Thought if isinstance(text, Thought) else Delta)(text, served_by=served_by)
+    return (type(text) if isinstance(text, Thought) else Delta)(text, served_by=served_by)
 
 
 def _serving(attempts: list[Attempt], request: CallRequest) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from core.llm import runtime
 from core.llm.runtime import Attempt, ms_since
-from core.results import Thought
+from core.results import Signature, Thought
 
 __all__ = ["StreamState", "cut_short", "close_quietly", "settle_stream_attempts"]
 
@@ -52,6 +52,9 @@ class StreamState:
         if not text and self.thoughts:
             thinking = getattr(delta, "reasoning_content", None)
             text = Thought(thinking) if isinstance(thinking, str) and thinking else None
+            signed = [b.get("signature") for b in getattr(delta, "thinking_blocks", None) or ()
+                      if isinstance(b, dict) and b.get("signature")]
+            text = text or (Signature("".join(signed)) if signed else None)
         if text and self.ttft is None:
             self.ttft = ms_since(self.started)
         return text

@@ -71,6 +71,31 @@ def parse(path: str, query: dict[str, str], body: dict) -> Incoming:
     )
 
 
+def refuse(body: dict) -> ErrorResponse | None:
+    """Anthropic's 400s for extended thinking's rule: with ``thinking`` enabled, the last
+    assistant turn that called a tool must start with the thinking block the API gave it,
+    its signature intact (the API checks it; the emulator knows the one it signs with)."""
+    if (body.get("thinking") or {}).get("type") != "enabled":
+        return None
+    turns = [(n, m) for n, m in enumerate(body.get("messages") or []) if m.get("role") == "assistant"]
+    if not turns:
+        return None
+    index, last = turns[-1]
+    blocks = last.get("content") if isinstance(last.get("content"), list) else []
+    if not any(block.get("type") == "tool_use" for block in blocks):
+        return None
+    first = blocks[0]
+    if first.get("type") not in ("thinking", "redacted_thinking"):
+        return _error(400, "invalid_request_error",
+                      f"messages.{index}.content.0.type: Expected `thinking` or `redacted_thinking`, "
+                      f"but found `{first.get('type')}`. When `thinking` is enabled, a final "
+                      f"`assistant` message must start with a thinking block.")
+    if first.get("type") == "thinking" and first.get("signature") != SIGNATURE:
+        return _error(400, "invalid_request_error",
+                      f"messages.{index}.content.0: Invalid `signature` in `thinking` block")
+    return None
+
+
 def _tool_choice(choice: dict | None) -> str | None:
     if not choice:
         return None

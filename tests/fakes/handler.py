@@ -138,6 +138,11 @@ class ProtocolHandler(BaseHTTPRequestHandler):
             self._send_json(400, {"error": {"message": "request body is not a JSON object"}})
             return
         incoming = wire.parse(parts.path, dict(parse_qsl(parts.query)), body)
+        refused = getattr(wire, "refuse", lambda _body: None)(body)
+        if refused is not None:  # the provider's own check of the request
+            self._record(wire, incoming, body, "refused", None)
+            self._send_json(refused.status, refused.body, {wire.request_id_header: new_id("req_")})
+            return
         behaviour = self.backend.next_behaviour(incoming.model)
         if isinstance(behaviour, Fault):
             self._fail(wire, incoming, body, behaviour)

@@ -301,3 +301,35 @@ def test_a_mark_on_a_tool_result_reaches_claude(in_process, emulator):
     assert sent[-1]["content"][-1]["type"] == "tool_result"
     assert sent[-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
     assert "cache_control" not in json.dumps(sent[:-1])
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+def test_a_tool_loop_with_thinking_sends_back_the_signed_thinking_block(in_process, emulator, stream):
+    """Claude Code's loop: with thinking on, the model thinks and calls a tool; the client
+    sends that assistant turn back, its signed thinking block first, with the tool's result.
+    Anthropic refuses the second request unless the block and its signature reach it (the
+    emulator checks both, as the API does)."""
+    from tests.fakes import Reply, ToolCall
+
+    api = client(in_process, in_process.make_key("alice"))
+    emulator.enqueue("claude-sonnet-4-5-20250929",
+                     Reply(text="", reasoning="I should look it up.",
+                           tool_calls=(ToolCall("get_weather", {"city": "Paris"}),)))
+    asked = dict(model="claude", max_tokens=2000, tools=[TOOL],
+                 thinking={"type": "enabled", "budget_tokens": 1024})
+    question = {"role": "user", "content": "What is the weather in Paris?"}
+    if stream:
+        with api.messages.stream(messages=[question], **asked) as events:
+            first = events.get_final_message()
+    else:
+        first = api.messages.create(messages=[question], **asked)
+    assert [block.type for block in first.content] == ["thinking", "tool_use"]
+    call = first.content[1]
+    answer = api.messages.create(messages=[
+        question, {"role": "assistant", "content": [block.model_dump() for block in first.content]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id,
+                                      "content": "Sunny, 21 C"}]}], **asked)
+    assert [r.outcome for r in emulator.requests] == ["reply", "reply"]  # nothing refused
+    assert answer.model == "claude" and [b.type for b in answer.content][-1] == "text"
+    sent_back = emulator.requests[-1].body["messages"][1]["content"][0]
+    assert sent_back["type"] == "thinking" and sent_back["thinking"] == "I should look it up."
