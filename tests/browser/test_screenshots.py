@@ -1,6 +1,6 @@
 """Every page at 1400x900, as a new user first sees it (only the bundled model, nothing
 recorded) and after `python -m core demo`: screenshots into .parley/screenshots/ (not
-committed) for a person to look at, and what a browser console would show on load. The same
+committed; ``PARLEY_SCREENSHOTS`` names another folder) for a person to look at, and what a browser console would show on load. The same
 again in team mode as a plain user, signed in through the local OpenID Connect provider
 (``team-user-empty-*`` and ``team-user-demo-*``: their own demo calls among everyone's).
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from playwright.sync_api import expect
 
@@ -19,7 +20,7 @@ from tests.browser.conftest import REPO
 from tests.browser.streamlit_page import open_app, settle
 from tests.browser.team import log_in, start_team_app
 
-SHOTS = REPO / ".parley" / "screenshots"
+SHOTS = Path(os.environ.get("PARLEY_SCREENSHOTS") or REPO / ".parley" / "screenshots")
 PAGES = ("compare", "chat", "images", "preferences", "usage", "evals", "calls", "providers",
          "keys", "costs", "reconciliation", "audit")
 OUT_OF_THE_BOX = {"PARLEY_CONFIG": "", "ANTHROPIC_API_KEY": "", "GEMINI_API_KEY": "",
