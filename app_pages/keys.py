@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.errors import ParleyError
 from ui.deps import keyring, service
+from ui.plain_text import plain
 from ui.state import current_user, is_admin
 
 SECRET_KEY = "keys_new_secret"
@@ -39,7 +40,7 @@ st.caption("Point any OpenAI SDK at this app's `/v1` with a key as its `api_key`
 
 made = st.session_state.pop(SECRET_KEY, None)
 if made:
-    st.success(f"Key {made['prefix']} made for {made['user']}. Copy it now: it is not shown again.")
+    st.success(f"Key {made['prefix']} made for {plain(made['user'])}. Copy it now: it is not shown again.")
     st.code(made["secret"], language=None)
 notice = st.session_state.pop(NOTICE_KEY, None)
 if notice:

@@ -59,7 +59,10 @@ st.table(table.drop(columns=[c for c in ("Badge", "Description") if not table[c]
          hide_index=True)
 
 st.subheader("Add a model")
-if svc.settings.source == "environment":
+if not is_admin():  # the server's files and environment are an admin's to change
+    st.write("Ask a Parley admin to add the model you need; it then shows here and in every "
+             "model picker.")
+elif svc.settings.source == "environment":
     st.markdown(
         "- **Claude, Gemini or GPT**: set `ANTHROPIC_API_KEY`, `GEMINI_API_KEY` (or "
         "`GOOGLE_API_KEY`) or `OPENAI_API_KEY` in the environment or in "

@@ -11,6 +11,7 @@ from core.errors import ParleyError
 from core.pricing import money
 from ui import charts, tables
 from ui.deps import service
+from ui.plain_text import plain
 from ui.state import current_user
 
 user = current_user()
@@ -31,7 +32,7 @@ filters = analytics.Filters(since=periods[period], until=today, users=(user,))
 try:
     total = analytics.totals(store, filters, as_user=user)
     if not total["calls"]:
-        st.info(f"No calls by {user} in this period yet. Calls you make in Compare, Chat or "
+        st.info(f"No calls by {plain(user)} in this period yet. Calls you make in Compare, Chat or "
                 "Evaluations, with `python -m core` on this machine, or through the HTTP API "
                 "with one of your API keys show up here.")
         st.stop()

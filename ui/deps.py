@@ -40,10 +40,19 @@ def environment() -> dict[str, str]:
     return {**secrets, **env}
 
 
-@st.cache_resource(show_spinner=False)
+def _close(resource) -> None:
+    """Close what a cache let go of (``parts.clear()``, the server stopping): the service's
+    loop thread, LiteLLM's clients on it and the store, rather than leave them to the
+    collector at exit."""
+    if resource is not None:
+        resource.close()
+
+
+@st.cache_resource(show_spinner=False, on_release=_close)
 def parts():
     """The process's parts (core.assembly: the service, the keyring and the one store behind
-    them), built once (settings read once; restart the app after editing them). At start,
+    them), built once (settings read once; restart the app after editing them); closed when
+    the cache lets them go. At start,
     ``parley.admins`` and ``parley.key_policy`` are copied to the database; in team mode every
     user gets a rate limit (``parley.rate_limit_per_minute``, else
     ``TEAM_RATE_LIMIT_PER_MINUTE``)."""
@@ -64,7 +73,7 @@ def service() -> AIService:
     return parts().service
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, on_release=_close)
 def alert_watcher():
     """The spend-alert watcher (core.console.alerts) on its own thread, once per process, when
     ``parley.alerts`` is set (else None). app.py starts it with the first page shown."""

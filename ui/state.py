@@ -12,6 +12,7 @@ import streamlit as st
 
 from core import identity as access
 from ui import deps
+from ui.plain_text import plain
 
 __all__ = ["access_mode", "client_is_local", "current_user", "is_admin", "login_page",
            "refuse_remote_client", "require_admin", "show_identity", "signed_in"]
@@ -78,7 +79,7 @@ def _signed_in_email() -> str | None:
     problem = access.sign_in_problem(st.user.to_dict(), deps.service().settings.allowed_domains)
     if problem:
         st.title("Parley")
-        st.error(problem)
+        st.error(plain(problem))
         if st.button("Log out", key="parley_logout_refused"):
             st.logout()
         st.stop()
@@ -96,18 +97,20 @@ def require_admin() -> None:
     if is_admin():
         return
     st.title("Admins only")
-    st.error(f"This page is for Parley admins, and {current_user()} is not one. "
+    st.error(f"This page is for Parley admins, and {plain(current_user())} is not one. "
              "Ask an admin to add your email to parley.admins if you need it.")
     st.stop()
 
 
 def show_identity() -> None:
-    """The sidebar line saying who is signed in, with a log-out button in team mode."""
+    """The sidebar lines saying who is signed in (the mode and role, then the user id on a
+    line of its own, so neither wraps mid-phrase in the sidebar), with a log-out button in
+    team mode."""
     user, mode = current_user(), access_mode()
     role = "admin" if is_admin() else "user"
     with st.sidebar:
-        st.caption(f"Signed in as **{user}** ({role})" if mode == access.TEAM
-                   else f"Local mode: **{user}** ({role})")
+        where = "Signed in" if mode == access.TEAM else "Local mode"
+        st.caption(f"{where} · {role}  \n**{plain(user)}**")
         if mode == access.TEAM and st.button("Log out", key="parley_logout"):
             st.logout()
 

@@ -13,6 +13,7 @@ catch-all (core/api/fallback_routes.py) in the caller's shape, naming the routes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from typing import Any, Callable
@@ -49,7 +50,14 @@ def create_app(service, keyring: KeyRing | None = None, *, own_loop: bool = Fals
     limit = max_body_bytes or int(os.environ.get("PARLEY_API_MAX_BODY_BYTES") or MAX_BODY_BYTES)
     secrets = service.settings.secrets()
     route_class = _route_class(limit, secrets)
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        if not own_loop:  # the calls ran on the host's loop: close what they opened on it
+            await service.gateway.aclose()
+
     app = FastAPI(title="Parley API", version="1", openapi_url="/api/openapi.json",
+                  lifespan=lifespan,
                   docs_url="/api/docs", redoc_url=None,
                   description="OpenAI- and Anthropic-compatible routes and Parley's own. "
                               "Every route needs `Authorization: Bearer pk-...` "

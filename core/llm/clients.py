@@ -6,6 +6,11 @@ then only from the loop that made it. A loop that ends first (an ``AIService``'s
 a test's loop) leaves their aiohttp sessions open until the collector finds them, each then
 printing "Unclosed client session". The owner of a loop calls ``close_loop_clients()`` on it
 just before stopping it.
+
+One client is not in that cache under its loop: ``litellm.module_level_aclient``, the handler
+its Anthropic and Gemini streams use, made once per process. Its aiohttp session follows the
+loop that used it last (LiteLLM's transport makes a new one on a new loop), so the loop that
+holds it closes it too; the handler opens a fresh client when next used.
 """
 from __future__ import annotations
 
@@ -45,4 +50,21 @@ async def close_loop_clients() -> int:
         cache.cache_dict.pop(key, None)
         cache.ttl_dict.pop(key, None)
         closed += 1
-    return closed
+    return closed + await _close_shared_client(litellm)
+
+
+async def _close_shared_client(litellm) -> int:
+    """Close ``litellm.module_level_aclient`` when its session lives on the running loop;
+    returns 1 if it did. Read from the module's namespace: the attribute is made on first
+    access, and asking for it must not make one."""
+    handler = vars(litellm).get("module_level_aclient")
+    client = getattr(handler, "_client", None)  # the property would reopen a closed one
+    session = getattr(getattr(client, "_transport", None), "client", None)
+    if getattr(session, "_loop", None) is not asyncio.get_running_loop() or client.is_closed:
+        return 0
+    try:
+        await handler.close()
+    except Exception as exc:  # the cached clients are closed either way
+        _LOG.warning("Could not close LiteLLM's module-level client: %s", exc)
+        return 0
+    return 1

@@ -30,6 +30,7 @@ from core.config import LOCAL_PROVIDER, Settings
 from core.errors import (AllModelsFailedError, AuthError, ConfigError, ContextTooLongError, ParleyError,
                          ProviderBadResponse, ProviderDownError, ProviderTimeoutError)
 from core.llm import responses_native, runtime
+from core.llm.clients import close_loop_clients
 from core.llm.direct import DirectPath, Refused, Unsuitable, eligible
 from core.llm.errors import to_parley_error
 from core.llm.local.engine import LocalModel, find_bundled_model
@@ -142,9 +143,11 @@ class Gateway:
             await self.direct.pool()
 
     async def aclose(self) -> None:
-        """Close the fast path's connections on the running loop (a server's shutdown)."""
+        """Close the fast path's connections and LiteLLM's clients on the running loop (a
+        server's shutdown), so none is left for the collector at exit."""
         if self.direct is not None:
             await self.direct.aclose()
+        await close_loop_clients()
 
     async def _direct_deployment(self, request: CallRequest) -> dict[str, Any] | None:
         """The deployment the Router picks for a fast-path call, or None: the call is not one

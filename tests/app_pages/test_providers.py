@@ -103,7 +103,7 @@ def test_a_user_who_is_not_an_admin_sees_no_internal_address(emulator, tmp_path,
     config = write_config(emulator, tmp_path / "parley.yaml", models=("claude",), extra=extra,
                           parley={"admins": ["admin@example.com"]})
     monkeypatch.setenv("PARLEY_CONFIG", str(config))
-    shown = {}
+    shown, how_to_add = {}, {}
     for user in ("bob@example.com", "admin@example.com"):
         parts.clear()
         at = AppTest.from_file(str(PAGES / "providers.py"), default_timeout=30)
@@ -112,7 +112,12 @@ def test_a_user_who_is_not_an_admin_sees_no_internal_address(emulator, tmp_path,
         at.run()
         assert not at.exception
         shown[user] = at.table[0].value.to_csv()
+        how_to_add[user] = " ".join(m.value for m in at.markdown)
     parts.clear()
+    # nor where the configuration file lives: adding a model is an admin's job
+    assert "Ask a Parley admin" in how_to_add["bob@example.com"]
+    assert str(config) not in how_to_add["bob@example.com"]
+    assert str(config) in how_to_add["admin@example.com"]
     assert str(port) not in shown["bob@example.com"] and "127.0.0.1" not in shown["bob@example.com"]
     assert "[internal address]" in shown["bob@example.com"]
     assert "not reachable" in shown["bob@example.com"]

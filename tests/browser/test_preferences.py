@@ -18,7 +18,8 @@ def test_a_default_set_in_the_browser_is_kept_and_serves_calls(page, parley_app)
     app = parley_app(models=("claude", "gemini"))  # parley.default_model: claude
     user = app.env["PARLEY_USER"]
     open_app(page, f"{app.url}/preferences")  # a deep link as the server's first visit
-    expect(page.get_by_test_id("stSidebar")).to_contain_text(f"Local mode: {user} (admin)")
+    expect(page.get_by_test_id("stSidebar")).to_contain_text(f"Local mode · admin {user}")
+    expect(page.get_by_test_id("stSidebar").locator("a[href^='mailto:']")).to_have_count(0)
     default = page.get_by_role("combobox", name="Default model")
     expect(default).to_have_value("Use the app default: Claude (Anthropic)")
 

@@ -50,7 +50,7 @@ def test_a_user_gets_no_admin_data_by_url_or_query_parameters(page, team_app, pa
     log_in(page, team_app.url, "Bob@Example.com")
     open_app(page, f"{team_app.url}{path}")
     expect(page.get_by_test_id("stSidebar")).to_contain_text("bob@example.com")
-    expect(page.get_by_test_id("stSidebar")).to_contain_text("(user)")
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("Signed in · user")
     body = page.locator("body").inner_text()
     assert "alice@example.com" not in body, "another user's data was shown"
     assert "Cost console" not in page.get_by_test_id("stSidebarNav").inner_text()
@@ -63,7 +63,7 @@ def test_a_user_gets_no_admin_data_by_url_or_query_parameters(page, team_app, pa
 def test_the_admin_sees_every_users_spend(page, team_app, identity_provider):
     log_in(page, team_app.url, "Admin@Example.com")
     open_app(page, f"{team_app.url}/costs")
-    expect(page.get_by_test_id("stSidebar")).to_contain_text("(admin)")
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("Signed in · admin")
     expect(page.get_by_role("heading", name="Admins only")).to_have_count(0)
     expect(page.get_by_role("heading", name="Cost console")).to_be_visible()
     nav = page.get_by_test_id("stSidebarNav")
@@ -90,7 +90,8 @@ def test_a_plain_user_signs_in_and_sees_only_their_own_on_every_page(page, team_
                                               "Audit log")), nav
     for path, heading in PAGES.items():
         shown(page, f"{team_app.url}/{path}", heading)
-        expect(page.get_by_test_id("stSidebar")).to_contain_text("Signed in as bob@example.com (user)")
+        expect(page.get_by_test_id("stSidebar")).to_contain_text("Signed in · user bob@example.com")
+        expect(page.get_by_test_id("stSidebar").locator("a[href^='mailto:']")).to_have_count(0)
         body = page.locator("body").inner_text()
         assert "alice@example.com" not in body, f"/{path} showed another user's data"
         assert page.get_by_test_id("stException").count() == 0, f"/{path} raised"

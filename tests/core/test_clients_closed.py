@@ -44,3 +44,20 @@ async def test_an_async_callers_loop_closes_what_it_made(emulator, monkeypatch):
     assert await close_loop_clients() >= 2
     assert [client for client in made if not client.is_closed] == []
     service.close()
+
+
+async def test_the_module_level_client_of_litellms_streams_is_closed_with_its_loop(emulator,
+                                                                                   monkeypatch):
+    """LiteLLM's Anthropic streams share ``litellm.module_level_aclient``: it is cached under
+    the loop that made it only the first time; once closed, it opens a new client on its next
+    use, which no cache entry names. Closing a loop closes that one too."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEYS["claude"])
+    service = make_service(emulator)
+    for _ in range(2):  # the second stream reopens the shared client the first close closed
+        pieces = [piece async for piece in service.stream("hi", model="claude", user_id="u1")]
+        assert pieces[-1].error is None
+        shared = vars(sys.modules["litellm"]).get("module_level_aclient")
+        assert shared is not None and not shared._client.is_closed, "the stream used it"
+        await close_loop_clients()
+        assert shared._client.is_closed
+    service.close()

@@ -12,6 +12,7 @@ from core import identity as access
 from core.errors import UserRateLimitError
 from tests.emulated import KEYS, make_service, write_config
 from tests.paths import PAGES, REPO
+from tests.rendered import seen
 
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "not-a-secret",
         "client_id": "parley-test", "client_secret": "client-secret-for-tests",
@@ -54,7 +55,8 @@ def titles(at: AppTest) -> list[str]:
 
 
 def sidebar_text(at: AppTest) -> str:
-    return " ".join(str(c.value) for c in at.sidebar.caption)
+    """The sidebar's captions as the reader sees them (tests/rendered.py)."""
+    return " ".join(seen(str(c.value)) for c in at.sidebar.caption)
 
 
 def test_local_mode_is_one_admin_named_by_parley_user(app, monkeypatch):
@@ -78,7 +80,7 @@ def test_no_one_can_type_another_identity(app, monkeypatch):
     at.session_state["parley_user"] = "admin@example.com"  # what the old "You are" box set
     at.run()
     assert not [t for t in at.text_input if "you are" in t.label.lower()]
-    assert "bob@example.com" in sidebar_text(at) and "(user)" in sidebar_text(at)
+    assert "Signed in · user\nbob@example.com" in sidebar_text(at)
 
 
 def test_team_mode_visitor_sees_only_the_login_page(app):
@@ -112,7 +114,7 @@ def test_team_mode_claims_without_login_flag_are_not_a_login(app):
 def test_team_mode_user_is_named_by_email_and_is_not_an_admin(app):
     at = app(team=True, user=signed_in("bob@example.com")).run()
     assert titles(at) == ["Compare"] and not at.exception
-    assert "bob@example.com" in sidebar_text(at) and "(user)" in sidebar_text(at)
+    assert "Signed in · user\nbob@example.com" in sidebar_text(at)
     assert [b.label for b in at.sidebar.button] == ["Log out"]
 
 
@@ -121,12 +123,12 @@ def test_team_mode_user_opening_the_cost_console_gets_admins_only(app):
     at.switch_page("app_pages/costs.py").run()
     assert titles(at) == ["Admins only"]
     assert "bob@example.com" in sidebar_text(at), "app.py, not the page alone, ran"
-    assert "bob@example.com is not one" in at.error[0].value
+    assert "bob@example.com is not one" in seen(at.error[0].value)
 
 
 def test_team_mode_admin_opens_the_cost_console(app):
     at = app(team=True, user=signed_in("admin@example.com")).run()
-    assert "(admin)" in sidebar_text(at)
+    assert "Signed in · admin\nadmin@example.com" in sidebar_text(at)
     at.switch_page("app_pages/costs.py").run()
     assert "Admins only" not in titles(at) and not at.exception
 

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from tests.app_pages.test_console import AUTH
 from tests.emulated import KEYS, write_config
 from tests.paths import PAGES
+from tests.rendered import seen
 from tests.security.conftest import ALICE, BOB, ROOT, ROWS
 
 
@@ -52,8 +53,8 @@ def page(name: str, user: str, **query) -> AppTest:
 
 
 def everything(at) -> str:
-    """All text and table cells on the page, and every option a widget offers."""
-    parts = [str(e.value) for e in [*at.markdown, *at.caption, *at.info, *at.success, *at.error,
+    """All text and table cells on the page, and every option a widget offers, as seen."""
+    parts = [seen(str(e.value)) for e in [*at.markdown, *at.caption, *at.info, *at.success, *at.error,
                                      *at.warning, *at.title, *at.subheader]]
     parts += [d.value.to_csv() for d in at.dataframe]
     parts += [str(o) for w in [*at.selectbox, *at.multiselect] for o in w.options]

@@ -13,6 +13,7 @@ from core.errors import ParleyError
 from core.evals.results import to_csv, to_json
 from core.pricing import money
 from ui.components import eval_tables, share_links, vote_buttons
+from ui.plain_text import plain
 
 __all__ = ["progress", "show"]
 
@@ -40,7 +41,7 @@ def progress(bench, runs, run_id: str, *, user: str, owner: str, admin: bool, ke
                 st.button("Resume", key=f"{key}_resume", on_click=runs.start, args=(run_id,),
                           kwargs={"as_user": user})
             else:
-                st.caption(f"Only {owner} can resume this run: its calls are made under their "
+                st.caption(f"Only {plain(owner)} can resume this run: its calls are made under their "
                            "id and budget.")
         else:
             st.success(f"Run {run_id} is done: see its results under Runs.")

@@ -100,9 +100,9 @@ def serve_in_process(env: dict[str, str]):
 
     service = AIService.from_env()
     keyring = _keyring(env)
-    client = TestClient(create_app(service, keyring), base_url="http://testserver")
-    yield _gateway("http://testserver", client, env, keyring, service.recorder.flush)
-    client.close()
+    # one loop for every request, whose LiteLLM clients the app's shutdown closes
+    with TestClient(create_app(service, keyring), base_url="http://testserver") as client:
+        yield _gateway("http://testserver", client, env, keyring, service.recorder.flush)
     service.close()
     keyring.close()
 

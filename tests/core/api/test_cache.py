@@ -3,6 +3,7 @@ it without calling the provider, and recorded with cost 0, ``cache_hit`` and ``s
 (what it would have cost). With ``type: redis`` two workers share one cache."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import uuid
@@ -29,7 +30,22 @@ def cached_api(emulator, tmp_path, monkeypatch, cache: dict, name: str = "a"):
     service = AIService.from_env()
     keyring = _keyring(env)
     client = TestClient(create_app(service, keyring))
-    return _gateway("http://testserver", client, env, keyring, service.recorder.flush), service
+    client.__enter__()  # one loop for every request; closed (and LiteLLM's clients on it) first
+    return (_gateway("http://testserver", client, env, keyring, service.recorder.flush),
+            Served(client, service))
+
+
+@dataclasses.dataclass
+class Served:
+    """What ``cached_api`` opened, for its caller to ``close()``: the client's loop, then the
+    service."""
+
+    client: TestClient
+    service: object
+
+    def close(self) -> None:
+        self.client.__exit__(None, None, None)
+        self.service.close()
 
 
 def ask(client, prompt: str, stream: bool):

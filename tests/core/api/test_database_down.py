@@ -26,9 +26,8 @@ def pg_api(api_env, create_database, monkeypatch):  # noqa: F811
     monkeypatch.setenv("PARLEY_DATABASE_URL", url)
     service = AIService.from_env()
     keyring = KeyRing(lambda: open_store(url), ttl_s=0)  # every request asks the store
-    client = TestClient(create_app(service, keyring))
-    yield _gateway("http://testserver", client, api_env, keyring, service.recorder.flush), url, service
-    client.close()
+    with TestClient(create_app(service, keyring)) as client:  # one loop, closed with its clients
+        yield _gateway("http://testserver", client, api_env, keyring, service.recorder.flush), url, service
     service.close()
     keyring.close()
 

@@ -28,9 +28,8 @@ def api(emulator, tmp_path, monkeypatch):
         monkeypatch.setenv(key, value)
     service = AIService.from_env()
     keyring = _keyring(env)
-    client = TestClient(create_app(service, keyring))
-    yield _gateway("http://testserver", client, env, keyring, service.recorder.flush)
-    client.close()
+    with TestClient(create_app(service, keyring)) as client:  # one loop, closed with its clients
+        yield _gateway("http://testserver", client, env, keyring, service.recorder.flush)
     service.close()
     keyring.close()
 

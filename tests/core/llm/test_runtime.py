@@ -1,7 +1,6 @@
 """The LiteLLM API core/llm/runtime.py relies on: these fail when LiteLLM changes it."""
 from __future__ import annotations
 
-import asyncio
 import inspect
 
 from core.config import LOCAL_PROVIDER
@@ -39,38 +38,32 @@ def test_the_bundled_provider_is_known_through_the_public_registration():
     assert (model, provider) == ("smollm2-135m-instruct", LOCAL_PROVIDER)
 
 
-def test_attempts_are_observed_per_call(emulator):
+async def test_attempts_are_observed_per_call(emulator):
     """Each deployment attempt lands in the current call's own list, not a global one."""
     litellm = runtime.load()
     router = runtime.observed_router_class()(model_list=[{
         "model_name": "m", "litellm_params": {"model": "openai/gpt-4.1-mini", "api_key": "sk-test",
                                                "api_base": emulator.openai_base}}])
     seen: list = []
-
-    async def call():
-        token = runtime.ATTEMPTS.set(seen)
-        try:
-            return await router.acompletion(model="m", messages=[{"role": "user", "content": "hi"}])
-        finally:
-            runtime.ATTEMPTS.reset(token)
-    response = asyncio.run(call())
+    token = runtime.ATTEMPTS.set(seen)
+    try:
+        response = await router.acompletion(model="m", messages=[{"role": "user", "content": "hi"}])
+    finally:
+        runtime.ATTEMPTS.reset(token)
     assert isinstance(response, litellm.ModelResponse)
     assert [(a.model, a.ok) for a in seen] == [("m", True)]
 
 
-def test_a_stream_keeps_the_providers_own_chunks(emulator):
+async def test_a_stream_keeps_the_providers_own_chunks(emulator):
     """Private: ``CustomStreamWrapper.chunks`` holds what the provider sent, its own finish
     reason included (the gateway tells a cut answer from a finished one by it)."""
     litellm = runtime.load()
-
-    async def read():
-        stream = await litellm.acompletion(
-            model="openai/gpt-4.1-mini", api_key="sk-test", api_base=emulator.openai_base,
-            messages=[{"role": "user", "content": "hi"}], stream=True)
-        async for _ in stream:
-            pass
-        return runtime.provider_chunks(stream)
-    chunks = asyncio.run(read())
+    stream = await litellm.acompletion(
+        model="openai/gpt-4.1-mini", api_key="sk-test", api_base=emulator.openai_base,
+        messages=[{"role": "user", "content": "hi"}], stream=True)
+    async for _ in stream:
+        pass
+    chunks = runtime.provider_chunks(stream)
     assert chunks and any(c.choices and c.choices[0].finish_reason for c in chunks)
 
 
