@@ -1,5 +1,6 @@
 """LiteLLM keeps an HTTP client per provider and event loop; whoever owns the loop closes them
-before it ends, so no aiohttp session is left open ("Unclosed client session")."""
+before it ends, so no aiohttp session is left open ("Unclosed client session"). The calls here
+go through LiteLLM (``PARLEY_FAST_PATH=off``): its clients are what is under test."""
 from __future__ import annotations
 
 import sys
@@ -23,6 +24,7 @@ def test_a_closed_service_leaves_no_client_of_its_loop_open(emulator, monkeypatc
     for name, key in (("ANTHROPIC_API_KEY", "claude"), ("GEMINI_API_KEY", "gemini"),
                       ("OPENAI_API_KEY", "gpt")):
         monkeypatch.setenv(name, KEYS[key])
+    monkeypatch.setenv("PARLEY_FAST_PATH", "off")
     service = make_service(emulator)
     before = open_clients()
     for model in ("claude", "gemini", "gpt"):
@@ -36,6 +38,7 @@ def test_a_closed_service_leaves_no_client_of_its_loop_open(emulator, monkeypatc
 async def test_an_async_callers_loop_closes_what_it_made(emulator, monkeypatch):
     for name, key in (("ANTHROPIC_API_KEY", "claude"), ("GEMINI_API_KEY", "gemini")):
         monkeypatch.setenv(name, KEYS[key])
+    monkeypatch.setenv("PARLEY_FAST_PATH", "off")
     service = make_service(emulator)
     before = open_clients()
     for model in ("claude", "gemini"):
@@ -52,6 +55,7 @@ async def test_the_module_level_client_of_litellms_streams_is_closed_with_its_lo
     the loop that made it only the first time; once closed, it opens a new client on its next
     use, which no cache entry names. Closing a loop closes that one too."""
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEYS["claude"])
+    monkeypatch.setenv("PARLEY_FAST_PATH", "off")
     service = make_service(emulator)
     for _ in range(2):  # the second stream reopens the shared client the first close closed
         pieces = [piece async for piece in service.stream("hi", model="claude", user_id="u1")]
