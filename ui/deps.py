@@ -48,7 +48,14 @@ def _close(resource) -> None:
         resource.close()
 
 
-@st.cache_resource(show_spinner=False, on_release=_close)
+def _close_parts(resource) -> None:
+    """The parts let go: what was built on them (the evaluations workbench) goes too, so no
+    page is handed a workbench whose store is closed."""
+    evals.clear()
+    _close(resource)
+
+
+@st.cache_resource(show_spinner=False, on_release=_close_parts)
 def parts():
     """The process's parts (core.assembly: the service, the keyring and the one store behind
     them), built once (settings read once; restart the app after editing them); closed when
