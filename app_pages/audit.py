@@ -46,8 +46,10 @@ st.dataframe(pd.DataFrame([{"When (UTC)": e["created_at"][:19].replace("T", " ")
 labels = {f"#{e['id']} · {e['action']} · {e['target']}": e for e in entries}
 chosen = labels[st.selectbox("Entry", list(labels), key="audit_entry",
                              help="The whole value before and after the change.")]
-before, after = st.columns(2)
-before.caption("Before")
-before.json(chosen["before"] if chosen["before"] is not None else {}, expanded=True)
-after.caption("After")
-after.json(chosen["after"] if chosen["after"] is not None else {}, expanded=True)
+for column, side, none in zip(st.columns(2), ("before", "after"),
+                              ("Nothing: the change made it.", "Nothing: the change removed it.")):
+    column.caption(side.capitalize())
+    if chosen[side] is None:
+        column.write(none)
+    else:
+        column.json(chosen[side], expanded=True)

@@ -48,12 +48,15 @@ alerts = AlertSettings.from_config(svc.settings.alerts)
 threshold = alerts.reconcile_drift_pct if alerts is not None else 5.0
 off = drifted(rows, threshold)
 if off:
-    st.warning(f"{len(off)} day x model row(s) are off the bill by more than {threshold:g}%"
+    rows_off = "1 day and model is" if len(off) == 1 else f"{len(off)} days and models are"
+    st.warning(f"{rows_off} off the bill by more than {threshold:g}%"
                + ("; an alert is sent for each." if alerts is not None else
                   " (set parley.alerts to be told)."))
+# What the provider put in its responses (OpenRouter's usage.cost): a column only when any did.
+said = ["provider_reported"] if frame["provider_reported"].notna().any() else []
 tables.show(frame, key="reconcile_table",
             columns=["day", "provider", "model", "calls", "billed", "recorded", "difference",
-                     "drift", "provider_reported"])
+                     "drift", *said])
 with st.expander("Token classes behind each row"):
     classes = pd.DataFrame([{"day": r["day"], "provider": r["provider"], "model": r["model"],
                              "billed by class": ", ".join(f"{k} ${v:,.4f}" for k, v in
