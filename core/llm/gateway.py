@@ -20,6 +20,7 @@ import contextvars
 import dataclasses
 import functools
 import inspect
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ from core import pricing
 from core.results import Delta, GenerationResult, Thought
 
 __all__ = ["Gateway", "CallRequest", "Chains", "NO_CHAINS", "Attempt", "Outcome", "count_tokens"]
+
+log = logging.getLogger("parley")
 
 _PARLEY_ROUTER_KEYS = frozenset({"retry_policy"})
 # How an OpenAI-compatible provider says a prompt is over the context window (a 400).
@@ -323,11 +326,15 @@ class Gateway:
         status = getattr(error, "status_code", None) or (408 if isinstance(error, ProviderTimeoutError) else 500)
         failure = error if getattr(error, "status_code", None) else _Failure(str(error), status)
         now = time.time()
-        self.router.deployment_callback_on_failure(
-            kwargs={"exception": failure, "litellm_params": {
-                **deployment["litellm_params"], "model_info": deployment.get("model_info") or {},
-                "metadata": {"model_group": request.model}}},
-            completion_response=None, start_time=now, end_time=now)
+        try:
+            self.router.deployment_callback_on_failure(
+                kwargs={"exception": failure, "litellm_params": {
+                    **deployment["litellm_params"], "model_info": deployment.get("model_info") or {},
+                    "metadata": {"model_group": request.model}}},
+                completion_response=None, start_time=now, end_time=now)
+        except Exception as exc:  # noqa: BLE001 - the call goes on; the Router counts its own tries
+            log.warning("the fast path could not count a failure of %s toward its cooldown (%s)",
+                        request.model, type(exc).__name__)
 
     def _one_try_spent(self, request: CallRequest) -> CallRequest:
         """``request`` for the Router after the fast path's try: its retry policy for this
