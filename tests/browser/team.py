@@ -29,7 +29,9 @@ def start_team_app(parley_app, identity_provider, tmp_path: Path, **options):
 def log_in(page, app_url: str, email: str, *, verified: bool = True) -> None:
     """Sign in as ``email`` through the provider's page; return once the app has drawn."""
     open_app(page, app_url)
-    page.get_by_role("button", name="Log in").click()
+    login = page.get_by_role("button", name="Log in")
+    expect(login).to_be_visible(timeout=60_000)  # a busy machine draws the login page late
+    login.click()
     page.get_by_label("Email").fill(email)
     if not verified:
         page.get_by_label("verified").uncheck()
@@ -45,3 +47,5 @@ def log_out(page) -> None:
     page.get_by_role("button", name="Log out").click()
     page.wait_for_selector('[data-testid="stApp"]')
     expect(page.get_by_role("button", name="Log in")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("button", name="Log out")).to_have_count(0)
+    settle(page)  # the logged-out run has ended before the next page is opened

@@ -229,7 +229,9 @@ def test_a_client_that_hangs_up_a_native_stream_is_recorded_with_what_was_sent(s
 def test_a_native_stream_cut_after_its_first_text_ends_with_an_error_event(in_process, emulator):
     """After text was sent nothing falls back: the client gets an ``error`` event, and the
     call is recorded once as failed, with the text that was sent."""
-    emulator.enqueue(GPT, Fault("cut", after_pieces=3))
+    # paced, so the first pieces reach the client before the drop (all at once, the drop
+    # could arrive first, and the call would rightly fall back instead)
+    emulator.enqueue(GPT, Fault("cut", after_pieces=3, tokens_per_second=200))
     response = in_process.http.post(
         f"{in_process.base_url}/v1/responses", headers=in_process.headers(in_process.make_key()),
         json={"model": "gpt", "stream": True, "input": "one two three four five"})
