@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import functools
 import logging
 import time
 from typing import Any, AsyncIterator
@@ -39,7 +38,8 @@ from core.errors import ProviderDownError, ProviderTimeoutError
 from core.llm import runtime
 from core.llm.direct_anthropic import AnthropicWire
 from core.llm.runtime import Attempt, ms_since
-from core.llm.wire import Declined, Reading, Sending, Unsuitable, api_base, wanted_params
+from core.llm.wire import (Declined, Reading, Sending, Unsuitable, api_base, provider_config,
+                           wanted_params)
 
 __all__ = ["DirectPath", "Reading", "Sending", "Unsuitable", "Declined", "Refused", "eligible"]
 
@@ -68,17 +68,6 @@ def _wire_for(litellm_model: str):
                  if litellm_model.startswith(wire.prefix)), None)
 
 
-@functools.cache
-def _openai_config(provider_model: str):
-    """LiteLLM's OpenAI chat config for ``provider_model`` (GPT, o-series, GPT-5...)."""
-    from litellm.types.utils import LlmProviders
-    from litellm.utils import ProviderConfigManager
-
-    runtime.load()
-    return ProviderConfigManager.get_provider_chat_config(model=provider_model,
-                                                          provider=LlmProviders.OPENAI)
-
-
 class OpenAIWire:
     """OpenAI's chat completions: server-sent chunks, usage in the last one, ``[DONE]``."""
 
@@ -91,7 +80,7 @@ class OpenAIWire:
     async def sending(self, deployment: dict[str, Any], request, *, stream: bool) -> Sending:
         params = deployment["litellm_params"]
         provider_model = params["model"][len(self.prefix):]
-        config = _openai_config(provider_model)
+        config = provider_config(provider_model, "openai")
         optional = config.map_openai_params(non_default_params=wanted_params(request),
                                             optional_params={}, model=provider_model,
                                             drop_params=True)

@@ -24,7 +24,8 @@ import orjson
 
 from core.errors import ProviderDownError
 from core.llm import runtime
-from core.llm.wire import Declined, Reading, Sending, api_base, error_text, wanted_params
+from core.llm.wire import (Declined, Reading, Sending, api_base, error_text, provider_config,
+                           wanted_params)
 from core.llm.runtime import ms_since
 from core.results import Signature
 
@@ -121,16 +122,6 @@ class AnthropicReading(Reading):
                 "usage": self.usage or {}}
 
 
-@functools.cache
-def _config(provider_model: str):
-    from litellm.types.utils import LlmProviders
-    from litellm.utils import ProviderConfigManager
-
-    runtime.load()
-    return ProviderConfigManager.get_provider_chat_config(model=provider_model,
-                                                          provider=LlmProviders.ANTHROPIC)
-
-
 class AnthropicWire:
     """Anthropic's Messages API: named events, usage at the start and in ``message_delta``."""
 
@@ -146,7 +137,7 @@ class AnthropicWire:
 
         params = deployment["litellm_params"]
         model = params["model"][len(self.prefix):]
-        config = _config(model)
+        config = provider_config(model, "anthropic")
         messages = copy.deepcopy(request.messages)  # LiteLLM's transformation edits them
         optional = config.map_openai_params(non_default_params=wanted_params(request),
                                             optional_params={}, model=model, drop_params=True)

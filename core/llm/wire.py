@@ -3,16 +3,19 @@ call that is not sent directly is handed back, the request a wire builds (``Send
 ``Reading`` of a stream (OpenAI's chunks; a wire with other events subclasses it)."""
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from core.errors import ProviderDownError
+from core.llm import runtime
 from core.llm.runtime import Attempt, ms_since
 from core.results import Thought
 
-__all__ = ["Unsuitable", "Declined", "Sending", "Reading", "api_base", "wanted_params", "error_text"]
+__all__ = ["Unsuitable", "Declined", "Sending", "Reading", "api_base", "wanted_params", "error_text",
+           "provider_config"]
 
 
 class Unsuitable(Exception):
@@ -161,3 +164,15 @@ def error_text(error: Any) -> str:
     if isinstance(error, dict):
         return str(error.get("message") or error.get("type") or "the provider failed")
     return str(error)
+
+
+@functools.cache
+def provider_config(provider_model: str, provider: str):
+    """LiteLLM's chat config for ``provider_model`` at ``provider`` (``openai``: GPT, o-series,
+    GPT-5...; ``anthropic``: Claude), as its own handlers get it."""
+    from litellm.types.utils import LlmProviders
+    from litellm.utils import ProviderConfigManager
+
+    runtime.load()
+    return ProviderConfigManager.get_provider_chat_config(model=provider_model,
+                                                          provider=LlmProviders(provider))
