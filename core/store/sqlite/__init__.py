@@ -74,7 +74,10 @@ class SqliteStore(SqliteKeys, SqliteAlerts, SqlLedgers):
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
             self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-            self._conn.execute("PRAGMA cache_size=-32000")  # 32 MB: the call-id index stays hot
+            # 8 MB of pages: the server's resident memory grew by this cache until it was full
+            # (32 MB took 40k calls, bench/api.py's soak); shipping a 100k backlog ran as fast
+            # with 8 MB as with 32 (bench/recording.py), the OS caching the file below it
+            self._conn.execute("PRAGMA cache_size=-8000")
 
     # -- plumbing -------------------------------------------------------------------
 
