@@ -18,7 +18,8 @@ Measured, for each of: the emulator directly, the proxy, Parley (and Parley with
    frames after the first; a gap over 100 ms is a stall. The largest N with no stall, and the
    p99 / max gap at each N.
 2. throughput at ``--concurrency`` in flight, streamed and plain (req/s, median of rounds);
-3. added latency one request at a time (median over the emulator directly), plain and streamed;
+3. added latency one request at a time (median over the emulator directly), plain and streamed
+   (25 requests in a row to one server, the servers in turn);
 4. memory (``--soak``): Parley's RSS after 10k and after ``--soak`` plain requests;
 5. two workers: Parley with ``--workers 2`` against one worker, plain and streamed req/s.
 
@@ -230,14 +231,19 @@ def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98] if len(values) >= 2 else values[0]
 
 
-async def sequential(paths: dict[str, Path_], kind: str, requests: int) -> dict[str, float]:
+async def sequential(paths: dict[str, Path_], kind: str, requests: int, block: int = 25) -> dict[str, float]:
+    """Median ms of ``requests`` requests to each path, one at a time: ``block`` in a row to
+    one server, the servers in a new random order each round (so the machine's drift falls on
+    all alike). A server's work after it answered (LiteLLM's proxy logs its spend then) falls
+    on its own next request, not on another server's."""
     times: dict[str, list[float]] = {name: [] for name in paths}
-    for _ in range(requests):
+    for _ in range(-(-requests // block)):
         order = list(paths)
         random.shuffle(order)
         for name in order:
             one = paths[name].plain if kind == "plain" else paths[name].stream_ms
-            times[name].append(await one())
+            for _ in range(min(block, requests - len(times[name]))):
+                times[name].append(await one())
     return {name: statistics.median(t) for name, t in times.items()}
 
 
