@@ -21,7 +21,9 @@ Measured, for each of: the emulator directly, the proxy, Parley (and Parley with
 3. added latency one request at a time (median over the emulator directly), plain and streamed
    (25 requests in a row to one server, the servers in turn);
 4. memory (``--soak``): Parley's RSS after 10k and after ``--soak`` plain requests;
-5. two workers: Parley with ``--workers 2`` against one worker, plain and streamed req/s.
+5. two workers: Parley with ``--workers 2`` against one worker, plain and streamed req/s, with
+   wrk's load on nginx's recorded answers (bench/native_load.py): the Python client and
+   emulator would take the cores a second worker needs.
 
 ``--protocol anthropic`` runs the same with Claude Code's protocol: ``POST /v1/messages``
 (``x-api-key``) to an ``anthropic/`` model on the emulator's Anthropic protocol, through Parley
@@ -52,6 +54,8 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 import yaml  # noqa: E402
+
+from bench import native_load  # noqa: E402
 
 BENCH_VENV = ROOT / ".bench-venv"
 PROXY_SPEC = "litellm[proxy]==1.106.2"
@@ -187,16 +191,7 @@ class Path_:
             self.headers = {"Authorization": f"Bearer {secret}"} if secret else {}
 
     def cpu_seconds(self) -> float:
-        """CPU time the server (and its workers) has used so far: unlike req/s, it does not
-        depend on what else the machine is doing."""
-        total = 0.0
-        for p in [self.pid, *children(self.pid)]:
-            try:
-                fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            except FileNotFoundError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return total
+        return cpu_seconds(self.pid)
 
     async def plain(self) -> float:
         started = time.perf_counter()
@@ -225,6 +220,19 @@ class Path_:
 
     async def stream_ms(self) -> float:
         return (await self.streamed())[0]
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a server (and its workers) has used so far: unlike req/s, it does not depend
+    on what else the machine is doing."""
+    total = 0.0
+    for p in [pid, *children(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def p99(values: list[float]) -> float:
@@ -389,20 +397,65 @@ async def run(args, servers: Servers) -> dict:
 
     servers.stop(parley_proc)
     figures["load_after"] = os.getloadavg()[0]
-    if args.two_workers == "no":
-        return figures
-    print("\n5. Parley with two workers against one (the one-worker figures above)")
-    two, two_secret, _ = servers.parley("parley-2", workers=2)
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=2),
-                                     timeout=aiohttp.ClientTimeout(total=120)) as session:
-        path = Path_(session, two, two_secret, servers.procs[-1].pid)
-        await sequential({"two": path}, "plain", 20)
-        figures["two_workers"] = {}
-        for kind in ("streamed", "plain"):
-            figures["two_workers"][kind] = (await throughput({"two": path}, kind, args))["two"]
-            print(f"  {kind:<9} two workers {figures['two_workers'][kind]:8.1f} req/s", flush=True)
-    figures["load_after"] = os.getloadavg()[0]
+    if args.two_workers == "yes":
+        figures["two_workers"] = two_workers(args, servers)
+        figures["load_after"] = os.getloadavg()[0]
     return figures
+
+
+def two_workers(args, servers: Servers) -> dict | None:
+    """5. Parley with two workers against one, side by side, each from a fresh start, in
+    alternation (median of ``--rounds``): wrk's load, nginx's recorded answers
+    (bench/native_load.py), so the cores are the servers' to use."""
+    print(f"\n5. two workers against one: wrk, {args.concurrency} connections, {args.wrk_seconds} s a round, "
+          f"nginx answering the emulator's recorded answers; median of {args.rounds} rounds")
+    missing = native_load.ensure()
+    if missing:
+        print(f"  not measured: {missing}")
+        return None
+    anthropic = PROTOCOL == "anthropic"
+    route = "/v1/messages" if anthropic else "/v1/chat/completions"
+    provider = {"x-api-key": "sk-ant-bench-0000", "anthropic-version": "2023-06-01"} if anthropic else \
+        {"authorization": "Bearer sk-bench-0000"}
+    model = CLAUDE if anthropic else MODEL
+    upstream = native_load.StaticUpstream(servers.fast, route, provider, body(model, False), body(model, True),
+                                          free_port())
+    native = Servers(servers.work, f"{upstream.url}/plain", f"{upstream.url}/stream")
+    try:
+        one, one_key, one_proc = native.parley("one-worker")
+        two, two_key, two_proc = native.parley("two-workers", workers=2)
+        targets = {"one": (one, one_key, one_proc.pid), "two": (two, two_key, two_proc.pid)}
+
+        def headers(key: str) -> dict[str, str]:
+            return {"x-api-key": key, "anthropic-version": "2023-06-01"} if anthropic else \
+                {"Authorization": f"Bearer {key}"}
+
+        def load(name: str, kind: str, seconds: int) -> tuple[float, float]:
+            """(req/s, cores the server used)"""
+            url, key, pid = targets[name]
+            before, started = cpu_seconds(pid), time.perf_counter()
+            rps = native_load.wrk(f"{url}{route}", body("paced" if kind == "streamed" else "gpt", kind == "streamed"),
+                                  headers(key), seconds, args.concurrency)
+            return rps, (cpu_seconds(pid) - before) / (time.perf_counter() - started)
+
+        for name in targets:  # warm both
+            for kind in ("plain", "streamed"):
+                load(name, kind, 2)
+        runs = {kind: {name: [] for name in targets} for kind in ("streamed", "plain")}
+        for _ in range(args.rounds):
+            for kind in runs:
+                order = list(targets)
+                random.shuffle(order)
+                for name in order:
+                    runs[kind][name].append(load(name, kind, args.wrk_seconds))
+                    rps, cores = runs[kind][name][-1]
+                    print(f"  {kind:<9} {name} worker(s) {rps:8.1f} req/s, the server using {cores:.2f} cores",
+                          flush=True)
+        return {kind: {name: statistics.median(r for r, _ in rounds) for name, rounds in by_name.items()}
+                for kind, by_name in runs.items()}
+    finally:
+        native.stop()
+        upstream.stop()
 
 
 def report(f: dict, args) -> None:
@@ -434,9 +487,10 @@ def report(f: dict, args) -> None:
         m = f["memory"]
         rows.append((f"RSS 10k -> {args.soak // 1000}k requests (MB)", f"{m['at_10k']:.1f} -> {m['at_end']:.1f}",
                      f"growth <= 30 MB: {m['at_end'] - m['at_10k']:+.1f} MB"))
-    for kind in ("streamed", "plain") if "two_workers" in f else ():
-        rows.append((f"two workers / one, {kind}", f"{f['two_workers'][kind]:.1f} / {t[kind]['Parley']:.1f}",
-                     f">= 1.8x: {ratio(f['two_workers'][kind], t[kind]['Parley']):.2f}x"))
+    for kind in ("streamed", "plain") if f.get("two_workers") else ():
+        w = f["two_workers"][kind]
+        rows.append((f"two workers / one, {kind} (wrk, nginx)", f"{w['two']:.1f} / {w['one']:.1f}",
+                     f">= 1.8x: {ratio(w['two'], w['one']):.2f}x"))
     for name, value, aim in rows:
         print(f"  {name:<46} {value!s:>18}   {aim}")
     print(json.dumps(f, default=str))
@@ -451,6 +505,7 @@ def main() -> None:
     parser.add_argument("--soak", type=int, default=0, help="plain requests for the memory soak (0: none)")
     parser.add_argument("--protocol", choices=("openai", "anthropic"), default="openai")
     parser.add_argument("--two-workers", choices=("yes", "no"), default="yes")
+    parser.add_argument("--wrk-seconds", type=int, default=8, help="a round of the two-worker measure")
     args = parser.parse_args()
     global PROTOCOL
     PROTOCOL = args.protocol

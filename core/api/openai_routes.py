@@ -166,6 +166,7 @@ async def _chunks(caller: Caller, plan, stream: AsyncIterator, first_item) -> As
         return sse_event({**base, "choices": [{"index": 0, "delta": delta,
                                                "finish_reason": finish}], **extra})
 
+    end = b""  # the events after the text, made at once: sent in one write with [DONE]
     try:
         first = True
         async for item in prepend(first_item, stream):
@@ -173,15 +174,14 @@ async def _chunks(caller: Caller, plan, stream: AsyncIterator, first_item) -> As
                 base["model"] = item.served_by or item.model
                 if item.tool_calls:
                     calls = [{"index": i, **call} for i, call in enumerate(_tool_calls(item))]
-                    yield chunk({"role": "assistant", "tool_calls": calls} if first else {"tool_calls": calls})
-                yield chunk({}, _finish(item))
-                yield sse_event({**base, "choices": [], "usage": _usage(item),
-                                 "parley": _parley(item)})
+                    end = chunk({"role": "assistant", "tool_calls": calls} if first else {"tool_calls": calls})
+                end += chunk({}, _finish(item)) + sse_event({**base, "choices": [], "usage": _usage(item),
+                                                             "parley": _parley(item)})
                 break
             yield chunk({"role": "assistant", "content": item} if first else {"content": item})
             first = False
     except Exception as exc:  # noqa: BLE001 - the client gets the error as an event
-        yield sse_error(exc, caller.service.settings.secrets())
+        end = sse_error(exc, caller.service.settings.secrets())
     finally:
         await stream.aclose()
-    yield b"data: [DONE]\n\n"
+    yield end + b"data: [DONE]\n\n"
