@@ -39,7 +39,7 @@ from core.api.caller import Caller
 from core.api.errors import ApiError, from_parley_error
 from core.api.openai_routes import completion_body, result_headers
 from core.api.schemas import ChatCompletionRequest, _Body, messages_to_call
-from core.api.sse import SSEResponse, prepend, primed, served_by
+from core.api.sse import Final, SSEResponse, prepend, primed, served_by
 from core.errors import NotAllowedError, ParleyError
 from core.keys import ApiKey
 from core.prompt_cache import cache_marks
@@ -260,7 +260,7 @@ async def _events(caller: Caller, plan, stream: AsyncIterator, first_item,
     finally:
         await stream.aclose()
     if out:
-        yield b"".join(out)
+        yield Final(b"".join(out))
 
 
 def _error_of(exc: BaseException, secrets: tuple[str, ...]) -> dict:

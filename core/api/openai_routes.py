@@ -31,7 +31,7 @@ from core.api.caller import Caller
 from core.api.errors import ApiError
 from core.keys import ApiKey
 from core.api.schemas import ChatCompletionRequest, ImageGenerationRequest, messages_to_call
-from core.api.sse import SSEResponse, prepend, primed, served_by, sse_error, sse_event
+from core.api.sse import Final, SSEResponse, prepend, primed, served_by, sse_error, sse_event
 from core.results import GenerationResult
 
 __all__ = ["router", "completion_body", "result_headers"]
@@ -184,4 +184,4 @@ async def _chunks(caller: Caller, plan, stream: AsyncIterator, first_item) -> As
         end = sse_error(exc, caller.service.settings.secrets())
     finally:
         await stream.aclose()
-    yield end + b"data: [DONE]\n\n"
+    yield Final(end + b"data: [DONE]\n\n")

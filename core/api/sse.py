@@ -15,7 +15,7 @@ from starlette.responses import StreamingResponse
 from core.api.errors import ApiError, from_parley_error
 from core.errors import ParleyError
 
-__all__ = ["SSEResponse", "sse_event", "sse_error", "primed", "prepend", "served_by"]
+__all__ = ["SSEResponse", "Final", "sse_event", "sse_error", "primed", "prepend", "served_by"]
 
 _NONE = object()
 
@@ -28,10 +28,23 @@ class SSEResponse(StreamingResponse):
                                            "x-accel-buffering": "no", **(headers or {})})
 
     async def stream_response(self, send) -> None:
+        """Starlette's, but a ``Final`` piece ends the body in the same write (not one more
+        empty write after it)."""
         try:
-            await super().stream_response(send)
+            await send({"type": "http.response.start", "status": self.status_code,
+                        "headers": self.raw_headers})
+            async for chunk in self.body_iterator:
+                final = isinstance(chunk, Final)
+                await send({"type": "http.response.body", "body": chunk, "more_body": not final})
+                if final:
+                    return
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await self.body_iterator.aclose()
+
+
+class Final(bytes):
+    """The last bytes of an ``SSEResponse``'s stream: nothing is sent after them."""
 
 
 def sse_event(data: Any) -> bytes:
