@@ -159,6 +159,7 @@ class KeyRing:
         self._lock = threading.Lock()
         self._cache = KeyCache(max_keys, self.MAX_UNKNOWN, clock)
         self._clock = clock
+        self._reading: set[str] = set()  # digests of keys being read from the store now
 
     @property
     def store(self):
@@ -225,7 +226,15 @@ class KeyRing:
             digest = hash_secret(_bearer(authorization))
         except KeyRefused:
             return True  # refused without a read
-        return self._fresh(self._cache.get(digest))
+        cached = self._cache.get(digest)
+        return self._fresh(cached) or self._being_read(digest, cached)
+
+    def _being_read(self, digest: str, cached: tuple[float, ApiKey | None] | None) -> bool:
+        """Is a key seen before being read from the store by another request now? Then its
+        copy serves meanwhile: when a busy key's copy went stale, every request in flight read
+        it from the store at once (a sum over the key's calls this month each), one after
+        another on the store's connection; at 50 in flight some waited over 2 s."""
+        return cached is not None and cached[1] is not None and digest in self._reading
 
     def _fresh(self, cached: tuple[float, ApiKey | None] | None) -> bool:
         if cached is None:
@@ -238,10 +247,10 @@ class KeyRing:
         secret = _bearer(authorization)
         digest = hash_secret(secret)
         cached = self._cache.get(digest)
-        if self._fresh(cached):
+        if self._fresh(cached) or self._being_read(digest, cached):
             key = cached[1]
         else:
-            key = self._read(digest, cached)
+            key = self._read_once(digest, cached)
         if key is None:
             raise KeyRefused("This API key is not valid; check it, or make a new one with "
                              "`python -m core keys create`.")
@@ -258,6 +267,18 @@ class KeyRing:
                              "next month unless its budget is raised.", status=429,
                              code="budget_exceeded", retry_after=_seconds_to_next_month(self._now()))
         return key
+
+    def _read_once(self, digest: str, cached: tuple[float, ApiKey | None] | None) -> ApiKey | None:
+        """``_read``, noted while it runs, so other requests for the key use its copy."""
+        with self._lock:
+            if self._being_read(digest, cached):
+                return cached[1]
+            self._reading.add(digest)
+        try:
+            return self._read(digest, cached)
+        finally:
+            with self._lock:
+                self._reading.discard(digest)
 
     def _read(self, digest: str, cached: tuple[float, ApiKey | None] | None) -> ApiKey | None:
         """The key from the store, cached. While the store cannot be reached, a key seen

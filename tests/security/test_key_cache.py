@@ -3,6 +3,9 @@ for a short while and only so many; known keys are kept apart, so a flood of ran
 neither fills memory nor pushes real keys out (each would cost a store read)."""
 from __future__ import annotations
 
+import concurrent.futures
+import threading
+import time
 import tracemalloc
 
 import pytest
@@ -61,3 +64,55 @@ def test_the_least_recently_used_known_keys_leave_a_full_cache(store):
     ring.authenticate(f"Bearer {secrets[3]}")  # pushes out the least recently used
 
     assert [ring.cached(f"Bearer {s}") for s in secrets] == [True, False, True, True]
+
+
+class _SlowStore:
+    """The store, with each key read held until ``release`` is set, and counted."""
+
+    def __init__(self, store):
+        self._store, self.reads, self.release = store, 0, threading.Event()
+
+    def authenticate_key(self, *args):
+        self.reads += 1
+        assert self.release.wait(10)
+        return self._store.authenticate_key(*args)
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+
+def test_a_stale_key_is_read_once_while_the_requests_in_flight_use_its_copy(store):
+    """When a busy key's copy went stale, every request in flight read it from the store,
+    one after another on its connection: at 50 in flight some waited over 2 s."""
+    clock = [1000.0]
+    slow = _SlowStore(store)
+    ring = KeyRing(lambda: slow, ttl_s=5, clock=lambda: clock[0])
+    secret, key = ring.create("alice", created_by="test")
+    bearer = f"Bearer {secret}"
+    slow.release.set()
+    ring.authenticate(bearer)
+    assert slow.reads == 1
+    slow.release.clear()
+    clock[0] += 6  # the copy is stale: the next request reads the key again
+
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        first = pool.submit(ring.authenticate, bearer)
+        while slow.reads < 2:  # the first request is reading the key
+            time.sleep(0.01)
+        assert ring.cached(bearer)  # the API answers the others on its loop, from the copy
+        others = [pool.submit(ring.authenticate, bearer) for _ in range(19)]
+        assert [f.result(timeout=10).id for f in others] == [key.id] * 19  # while the read waits
+        slow.release.set()
+        assert first.result(timeout=10).id == key.id
+    assert slow.reads == 2
+
+
+def test_a_key_never_seen_is_read_by_each_request_until_one_read_is_done(store):
+    """Only a key seen before has a copy to serve: an unknown one is not let through."""
+    slow = _SlowStore(store)
+    ring = KeyRing(lambda: slow, ttl_s=5)
+    secret, _ = ring.create("alice", created_by="test")
+    assert not ring.cached(f"Bearer {secret}")
+    slow.release.set()
+    assert ring.authenticate(f"Bearer {secret}").user_id == "alice"
+    assert ring.cached(f"Bearer {secret}")
