@@ -231,9 +231,10 @@ class KeyRing:
 
     def _being_read(self, digest: str, cached: tuple[float, ApiKey | None] | None) -> bool:
         """Is a key seen before being read from the store by another request now? Then its
-        copy serves meanwhile: when a busy key's copy went stale, every request in flight read
-        it from the store at once (a sum over the key's calls this month each), one after
-        another on the store's connection; at 50 in flight some waited over 2 s."""
+        copy serves meanwhile. Before, when a busy key's copy went stale every request in
+        flight read it (a sum over the key's calls this month each), one after another on the
+        store's one connection, behind the recorder's write transactions (which, with two
+        workers, wait for each other's); in a two-worker bench run, 7 requests waited over 2 s."""
         return cached is not None and cached[1] is not None and digest in self._reading
 
     def _fresh(self, cached: tuple[float, ApiKey | None] | None) -> bool:
