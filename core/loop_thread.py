@@ -20,6 +20,9 @@ class LoopThread:
         self.thread.start()
 
     def run(self, coro):
+        if self.loop.is_closed():
+            coro.close()  # never scheduled: closed here, not left to warn at collection
+            raise RuntimeError("Parley's background loop is stopped")
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     def iterate(self, agen: AsyncIterator) -> Iterator:

@@ -325,9 +325,10 @@ class AIService:
             self.budget.close()
         if self._gateway is not None:
             self._gateway.close()  # its connections on the service's loop, while that runs
-        if self._loop is not None:
-            self._loop.run(close_loop_clients())
-            self._loop.stop()
+        loop, self._loop = self._loop, None  # a second close (a cache letting go) finds none
+        if loop is not None:
+            loop.run(close_loop_clients())
+            loop.stop()
         if self.shared_store is not None:
             self.shared_store.close()
 

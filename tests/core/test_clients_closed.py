@@ -35,6 +35,23 @@ def test_a_closed_service_leaves_no_client_of_its_loop_open(emulator, monkeypatc
     assert [client for client in made if not client.is_closed] == []
 
 
+def test_a_service_closed_twice_leaves_no_coroutine_unawaited(emulator, monkeypatch):
+    """Streamlit's cache closes the service it lets go of, after a page (or a test) may have
+    closed it already: the second close does nothing, and warns of nothing."""
+    import gc
+    import warnings
+
+    monkeypatch.setenv("GEMINI_API_KEY", KEYS["gemini"])
+    service = make_service(emulator)
+    assert service.generate_sync("hi", model="gemini", user_id="u1").error is None
+    service.close()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        service.close()
+        gc.collect()
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []
+
+
 async def test_an_async_callers_loop_closes_what_it_made(emulator, monkeypatch):
     for name, key in (("ANTHROPIC_API_KEY", "claude"), ("GEMINI_API_KEY", "gemini")):
         monkeypatch.setenv(name, KEYS[key])
