@@ -60,10 +60,21 @@ def build():
 
 
 def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, log_level: str = "warning") -> None:
+    """Serve until SIGTERM or SIGINT: one uvicorn server, or ``workers`` of them each on its
+    own ``SO_REUSEPORT`` socket (core/api/workers.py; uvicorn's shared socket where the
+    platform has no ``SO_REUSEPORT``)."""
     import uvicorn
 
     from core.api.slow_clients import HeaderDeadlineProtocol
+    from core.api.workers import Workers, reuse_port_supported
 
-    uvicorn.run("core.api.serve:build", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, access_log=False, http=HeaderDeadlineProtocol,
-                timeout_graceful_shutdown=GRACEFUL_SECONDS)
+    options = dict(app="core.api.serve:build", factory=True, host=host, port=port,
+                   log_level=log_level, access_log=False, http=HeaderDeadlineProtocol,
+                   timeout_graceful_shutdown=GRACEFUL_SECONDS)
+    if workers > 1 and reuse_port_supported():
+        code = Workers(options, host, port, workers,
+                       stop_seconds=GRACEFUL_SECONDS + SHIP_SECONDS + 5).run()
+        if code:
+            raise SystemExit(code)
+        return
+    uvicorn.run(**options, workers=workers)

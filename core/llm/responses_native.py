@@ -125,18 +125,26 @@ def _dumped(obj) -> dict[str, Any]:
     return body
 
 
-async def complete(gateway, request):
-    """One Responses API answer as an ``Outcome``; ``result.native`` is the response object."""
+async def _call(gateway, request, *, stream: bool):
+    """The Router's ``aresponses`` for ``request``: its answer (a response, or the stream of
+    events), the attempts it made and when it started. A failure, after the Router's retries
+    and fallbacks, is the gateway's error for the request."""
     gateway._check_available(request.model)
     attempts: list = []
     started = time.perf_counter()
     token = ATTEMPTS.set(attempts)
     try:
-        response = await gateway.router.aresponses(**_kwargs(request, stream=False))
+        answer = await gateway.router.aresponses(**_kwargs(request, stream=stream))
     except Exception as exc:
         raise gateway._failure(request, exc, attempts) from None
     finally:
         ATTEMPTS.reset(token)
+    return answer, attempts, started
+
+
+async def complete(gateway, request):
+    """One Responses API answer as an ``Outcome``; ``result.native`` is the response object."""
+    response, attempts, started = await _call(gateway, request, stream=False)
     body = _dumped(response)
     outcome = gateway._outcome(request, as_chat(body), attempts, ms_since(started), None)
     outcome.result.native = body
@@ -146,16 +154,7 @@ async def complete(gateway, request):
 async def stream(gateway, request) -> AsyncIterator:
     """The provider's events as ``ResponsesEvent``s, then the ``Outcome`` (its
     ``result.native`` the final response object, usage included)."""
-    gateway._check_available(request.model)
-    attempts: list = []
-    started = time.perf_counter()
-    token = ATTEMPTS.set(attempts)
-    try:
-        events = await gateway.router.aresponses(**_kwargs(request, stream=True))
-    except Exception as exc:
-        raise gateway._failure(request, exc, attempts) from None
-    finally:
-        ATTEMPTS.reset(token)
+    events, attempts, started = await _call(gateway, request, stream=True)
     served = next((a.model for a in reversed(attempts) if a.ok), request.model)
     final, ttft = None, None
     try:
