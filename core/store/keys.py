@@ -114,7 +114,8 @@ class SqliteKeyPolicy:
 
 
 class SqliteKeys(SqliteKeyPolicy):
-    """``KeyStore`` for ``SqliteStore`` (uses its ``_reading``/``_writing``/``_is_admin``).
+    """``KeyStore`` for ``SqliteStore`` (uses its ``_reading``/``_reading_apart``/``_writing``/
+    ``_is_admin``).
     SQLite has no SQL functions: ``KeyRing.create`` applies the key policy before writing."""
 
     def create_key(self, row: dict[str, Any], *, as_user: str | None = None) -> None:
@@ -158,7 +159,7 @@ class SqliteKeys(SqliteKeyPolicy):
         return {"id": found[0], "user_id": found[1], "prefix": prefix, "revoked_at": revoked}
 
     def authenticate_key(self, sha256: str, month_start: dt.datetime) -> dict[str, Any] | None:
-        with self._reading() as conn:
+        with self._reading_apart() as conn:  # in a request's way: not behind the recorder's writes
             found = conn.execute(f"SELECT {_SELECT} FROM api_keys WHERE sha256 = ?",
                                  (sha256,)).fetchone()
             if found is None:

@@ -116,3 +116,28 @@ def test_a_key_never_seen_is_read_by_each_request_until_one_read_is_done(store):
     slow.release.set()
     assert ring.authenticate(f"Bearer {secret}").user_id == "alice"
     assert ring.cached(f"Bearer {secret}")
+
+
+def test_a_key_is_read_while_the_recorder_holds_a_write_transaction(store):
+    """A key read (a request waits for it) is not queued behind the store's writes: it reads
+    the last commit on a connection of its own while a write transaction is open."""
+    ring = KeyRing(lambda: store, clock=lambda: 1000.0)
+    secret, key = ring.create("alice", created_by="test")
+    writing, release = threading.Event(), threading.Event()
+
+    def hold_the_write_lock():
+        with store._writing():
+            writing.set()
+            release.wait(30)
+
+    writer = threading.Thread(target=hold_the_write_lock)
+    writer.start()
+    try:
+        assert writing.wait(10)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            read = pool.submit(ring.authenticate, f"Bearer {secret}")
+            # before the change it waited for the writer, here for ever
+            assert read.result(timeout=10).id == key.id
+    finally:
+        release.set()
+        writer.join()
