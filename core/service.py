@@ -327,8 +327,10 @@ class AIService:
             self._gateway.close()  # its connections on the service's loop, while that runs
         loop, self._loop = self._loop, None  # a second close (a cache letting go) finds none
         if loop is not None:
-            loop.run(close_loop_clients())
-            loop.stop()
+            try:
+                loop.run(close_loop_clients())
+            finally:
+                loop.stop()
         if self.shared_store is not None:
             self.shared_store.close()
 

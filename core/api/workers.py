@@ -98,9 +98,10 @@ class Workers:
         context = multiprocessing.get_context("spawn")
         previous = {sig: signal.signal(sig, lambda *_: self._stop.set())
                     for sig in (signal.SIGTERM, signal.SIGINT)}
-        slots = [_Slot(context, self.options, self.host, port) for _ in range(self.count)]
+        slots: list[_Slot] = []
         served, failures, code = False, 0, 0
         try:
+            slots += [_Slot(context, self.options, self.host, port) for _ in range(self.count)]
             while not self._stop.wait(0.2):
                 served = served or any(s.ready.is_set() for s in slots)
                 for i, slot in enumerate(slots):

@@ -1,11 +1,11 @@
 """The default store: one SQLite file (``.parley/parley.db``), WAL mode.
 
 One connection per store, guarded by a lock, so the threads of several Streamlit sessions
-share it safely (and a second, read-only, for the key reads in a request's way, so they do not
-wait behind the recorder's write transactions); other processes (the CLI while the app runs) coordinate through WAL and
-``busy_timeout``, and every write takes the write lock up front (``BEGIN IMMEDIATE``) so a
-reader never has to upgrade its lock half way. The schema is migrated on first use
-(``core/store/sqlite/migrations.py``).
+share it safely (and a second, read-only, for the key reads in a request's way, so they do
+not wait behind the recorder's write transactions); other processes (the CLI while the app
+runs) coordinate through WAL and ``busy_timeout``, and every write takes the write lock up
+front (``BEGIN IMMEDIATE``) so a reader never has to upgrade its lock half way. The schema is
+migrated on first use (``core/store/sqlite/migrations.py``).
 
 A commit is on disk before it returns (WAL with ``synchronous=FULL``: one fsync per
 transaction, which the recorder's large batches make cheap), so a record whose spool line was
