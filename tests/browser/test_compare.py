@@ -74,8 +74,12 @@ def test_a_blind_vote_between_identical_columns_reaches_the_leaderboard(page, pa
     settle(page)
     page.get_by_label("Prompt", exact=True).fill("Twins?")
     page.get_by_role("button", name="Send").click()
-    expect(page.get_by_text("Echo: Twins?")).to_have_count(2, timeout=60_000)
+    # once answered, the two answers are paragraphs (the collapsed "Diff two answers" holds the
+    # text too, in a div: counting every element with the text passed only if it looked while
+    # the columns streamed, before the diff was drawn)
+    expect(page.get_by_role("button", name="B better")).to_be_visible(timeout=60_000)
     settle(page, timeout_ms=60_000)
+    expect(page.locator("p", has_text=re.compile(r"^Echo: Twins\?$"))).to_have_count(2)
 
     page.get_by_role("button", name="B better").click()
     expect(page.get_by_text("Vote recorded")).to_be_visible(timeout=30_000)
