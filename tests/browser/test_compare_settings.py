@@ -193,7 +193,9 @@ def test_a_call_opened_in_the_playground_brings_its_model_and_system_prompt(page
                                                                timeout=APP)
     emulator.reset()
     page.get_by_role("button", name="Send").click()
-    expect(page.get_by_text("Echo: Name a colour.")).to_have_count(2, timeout=60_000)
+    # the answers' paragraphs (the collapsed "Diff two answers" holds the text too, in a div)
+    expect(page.get_by_role("button", name="Export Markdown")).to_be_visible(timeout=60_000)
+    expect(page.locator("p", has_text=re.compile(r"^Echo: Name a colour\.$"))).to_have_count(2)
     gpt = [r for r in emulator.requests if r.model == PROVIDER_MODELS["gpt"]]
     assert [(r.temperature, r.max_tokens) for r in gpt] == [DEFAULT]
     assert gpt[0].body["messages"][0] == {"role": "system", "content": "Answer in one word."}
