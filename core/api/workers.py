@@ -127,9 +127,6 @@ class Workers:
                 signal.signal(sig, handler)
         return code
 
-    def stop(self) -> None:
-        self._stop.set()
-
     def _shut(self, slots: list[_Slot]) -> None:
         """SIGTERM to every worker (each finishes its requests and ships its records), then
         SIGKILL to any still running after ``stop_seconds``."""

@@ -73,17 +73,23 @@ class SqliteStore(SqliteKeys, SqliteAlerts, SqlLedgers):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with self._guard():
-            self._conn = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None,
-                                         check_same_thread=False)
+            self._conn = self._connect()
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
-            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             # 8 MB of pages: the server's resident memory grew by this cache until it was full
             # (32 MB took 40k calls, bench/api.py's soak); shipping a 100k backlog ran as fast
             # with 8 MB as with 32 (bench/recording.py), the OS caching the file below it
             self._conn.execute("PRAGMA cache_size=-8000")
 
     # -- plumbing -------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        """A connection to the file, shared by threads, each statement its own transaction
+        unless one is begun, waiting ``busy_timeout`` for another process's write lock."""
+        conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_s * 1000)}")
+        return conn
 
     @contextlib.contextmanager
     def _guard(self) -> Iterator[None]:
@@ -123,11 +129,8 @@ class SqliteStore(SqliteKeys, SqliteAlerts, SqlLedgers):
                 if not self._migrated:
                     with self._reading():
                         pass  # the schema is there before the other connection reads it
-                conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s,
-                                       isolation_level=None, check_same_thread=False)
-                conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_s * 1000)}")
-                conn.execute("PRAGMA query_only=1")
-                self._apart = conn
+                self._apart = self._connect()
+                self._apart.execute("PRAGMA query_only=1")
             yield self._apart
 
     @contextlib.contextmanager
