@@ -44,7 +44,7 @@ _SECRET_PATTERNS = [
     re.compile(r"(AIza[0-9A-Za-z_\-]{10,})"),
     re.compile(r"(?i)((?:api[_-]?key|key|token|authorization|bearer|x-api-key|apikey|password|passwd|"
                r"pwd|secret|client[_-]?secret)"
-               r"[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?)([^\s\"'&,}]+)"),
+               r"[\"']?\s*[:=]\s*[\"']?(?>(?:bearer\s+)?))(?![a-z]{2,3}-\.\.\.)([^\s\"'&,}]+)"),
     re.compile(r"(eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*)"),
 ]
 

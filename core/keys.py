@@ -333,7 +333,7 @@ def _replace_spend(key: ApiKey, spent: float) -> ApiKey:
 
 def _bearer(authorization: str | None) -> str:
     if not authorization:
-        raise KeyRefused("This route needs an API key: send `Authorization: Bearer pk-...`.")
+        raise KeyRefused("This route needs an API key; send `Authorization: Bearer pk-...`.")
     scheme, _, secret = authorization.strip().partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer":

@@ -35,6 +35,7 @@ __all__ = ["create_app", "api_routes", "MAX_BODY_BYTES", "BODY_SECONDS"]
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 BODY_SECONDS = 30.0  # 4 MB at about 140 KB/s; a client dripping its body is cut off after it
+JSON_DEPTH = 1024  # orjson's limit; a deeper body is refused before the stdlib parser recurses
 log = logging.getLogger("parley.api")
 
 
@@ -159,8 +160,11 @@ def _parse_json(request: Request) -> None:
         return
     try:
         request._json = orjson.loads(request._body)
-    except orjson.JSONDecodeError:
-        pass  # the stdlib parser decides, as before: accepted, or FastAPI's "not valid JSON"
+    except orjson.JSONDecodeError as exc:
+        if str(exc).startswith("depth limit exceeded"):  # the stdlib parser would recurse
+            raise ApiError(400, f"The request body is nested over {JSON_DEPTH:,} levels deep; "
+                                "send a flatter one.", code="invalid_request") from None
+        # otherwise the stdlib parser decides, as before: accepted, or FastAPI's "not valid JSON"
 
 
 def error_response(exc: BaseException, secrets: tuple[str, ...] = (),

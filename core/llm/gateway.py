@@ -495,8 +495,7 @@ class Gateway:
 
     def _estimate(self, entry: ModelEntry, request: CallRequest, content: str) -> tuple[int, int, bool]:
         model = entry.provider_model
-        return (count_tokens(model, request.messages),
-                count_tokens(model, [{"role": "assistant", "content": content}]), True)
+        return count_tokens(model, request.messages), count_answer_tokens(model, content), True
 
     def _failures(self, attempts: list[Attempt]) -> list[tuple[str, ParleyError]]:
         return [(a.model, to_parley_error(a.error, a.model, self._secrets))
@@ -529,6 +528,14 @@ def count_tokens(model: str, messages: list[dict[str, Any]]) -> int:
     if model.startswith(f"{LOCAL_PROVIDER}/"):
         return LocalModel(find_bundled_model()).count_tokens(messages)
     return int(runtime.load().token_counter(model=model, messages=messages))
+
+
+def count_answer_tokens(model: str, text: str) -> int:
+    """Tokens of an answer's text alone: what a provider bills for the text it generated, with
+    none of the chat framing ``count_tokens`` adds to a message."""
+    if not text:
+        return 0
+    return int(runtime.load().token_counter(model=model, text=text, count_response_tokens=True))
 
 
 def _thinking_blocks(response) -> list | None:

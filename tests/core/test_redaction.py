@@ -23,6 +23,19 @@ def test_credentials_in_urls_and_passwords_are_masked(text, shown):
     assert redact(text) == shown
 
 
+@pytest.mark.parametrize("text, shown", [
+    ("Authorization: Bearer pk-Abc123def456", "Authorization: Bearer ***"),
+    ("authorization=bearer eyJhbGciOi", "authorization=bearer ***"),
+    ("x-api-key: pk-Abc123def456", "x-api-key: ***"),
+    # a placeholder that says what to send is not a secret, and "Bearer" stays with it
+    ("This route needs an API key; send `Authorization: Bearer pk-...`.",
+     "This route needs an API key; send `Authorization: Bearer pk-...`."),
+    ("send the key alone in `x-api-key: pk-...`", "send the key alone in `x-api-key: pk-...`"),
+])
+def test_keys_are_masked_and_placeholders_kept(text, shown):
+    assert redact(text) == shown
+
+
 def test_internal_addresses_can_be_hidden():
     assert hide_urls("Served by Ollama at http://10.0.0.5:11434. Down (http://h:1/x).") == (
         "Served by Ollama at [internal address]. Down ([internal address]).")

@@ -46,7 +46,10 @@ def assert_error(response, status, code=None, words=""):
                                     "Bearer pk-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"])
 def test_a_missing_or_unknown_key_is_401(api, emulator, header):
     response = api.http.post(CHAT, json=HELLO, headers={"Authorization": header} if header else {})
-    assert_error(response, 401, None, "key")
+    error = assert_error(response, 401, None, "key")
+    assert "***" not in error["message"]  # the sentence reaches the caller whole
+    if header in (None, "Bearer", "Basic abc"):  # it says what to send
+        assert "`Authorization: Bearer pk-...`" in error["message"]
     assert emulator.requests == [] and api.records(0, timeout=0) == []
 
 
@@ -80,6 +83,7 @@ def test_the_sdk_raises_its_own_errors(api, emulator):
     ({"messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]},
      "content parts are text, image_url or file"),
     ({"messages": [{"role": "user", "content": "   "}]}, "empty"),
+    (b'{"messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested over 1,024 levels"),
 ])
 def test_malformed_or_mistyped_bodies_are_400(api, emulator, body, words):
     secret = api.make_key()

@@ -116,7 +116,7 @@ def test_on_postgres_users_never_read_hashes_and_cannot_authenticate_by_hash(pg_
 
 
 @pytest.mark.parametrize("header, says", [
-    (None, "This route needs an API key: send `Authorization: Bearer pk-...`."),
+    (None, "This route needs an API key; send `Authorization: Bearer pk-...`."),
     ("Basic dXNlcjpwYXNz", "The Authorization header uses the 'Basic' scheme; send "
                            "`Authorization: Bearer pk-...` (or the key alone in `x-api-key`)."),
     ("pk-" + "a" * 30, "The Authorization header uses no scheme; send `Authorization: Bearer "
